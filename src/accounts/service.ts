@@ -1,0 +1,129 @@
+/**
+ * Accounts: creating users, checking passwords and turning an account into OIDC claims.
+ *
+ * Rules:
+ * - Authentication answers the same (`undefined`) for an unknown user, a wrong password and a disabled account,
+ *   and spends one argon2 verify in every case, so neither the answer nor its timing tells them apart.
+ * - A successful login with a hash made under older parameters re-hashes the password.
+ * - Usernames are case-insensitive for lookup and limited to a safe character set.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Account, type AccountStore, StorageConflict } from '../storage/types.ts';
+import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './passwords.ts';
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9._@+-]{1,64}$/;
+
+export type AuthFailure = 'unknown' | 'bad_password' | 'disabled';
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  email?: string;
+  name?: string;
+  roles?: string[];
+  /** Optional profile claims (OIDC Core 5.1), e.g. for the demo user. */
+  emailVerified?: boolean;
+  givenName?: string;
+  familyName?: string;
+  phoneNumber?: string;
+  address?: Account['address'];
+}
+
+export class AccountError extends Error {
+  override name = 'AccountError';
+  readonly code: 'INVALID_USERNAME' | 'INVALID_PASSWORD' | 'USERNAME_TAKEN' | 'NOT_FOUND';
+  constructor(code: AccountError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export function validatePassword(password: string): void {
+  if (password.length < 8) throw new AccountError('INVALID_PASSWORD', 'password must be at least 8 characters');
+  if (password.length > MAX_PASSWORD_LENGTH) throw new AccountError('INVALID_PASSWORD', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+}
+
+export class AccountService {
+  private readonly store: AccountStore;
+  private readonly hasher: PasswordHasher;
+  constructor(store: AccountStore, hasher: PasswordHasher) {
+    this.store = store;
+    this.hasher = hasher;
+  }
+
+  async create(input: NewAccount): Promise<Account> {
+    if (!USERNAME_PATTERN.test(input.username)) {
+      throw new AccountError('INVALID_USERNAME', 'username must be 1-64 characters of letters, digits and . _ @ + -');
+    }
+    validatePassword(input.password);
+    const now = Date.now();
+    const account: Account = {
+      id: randomUUID(),
+      username: input.username,
+      passwordHash: await this.hasher.hash(input.password),
+      ...(input.email ? { email: input.email, emailVerified: input.emailVerified ?? false } : {}),
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.givenName ? { givenName: input.givenName } : {}),
+      ...(input.familyName ? { familyName: input.familyName } : {}),
+      ...(input.phoneNumber ? { phoneNumber: input.phoneNumber } : {}),
+      ...(input.address ? { address: input.address } : {}),
+      roles: input.roles ?? [],
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.store.create(account);
+    } catch (err) {
+      if (err instanceof StorageConflict) throw new AccountError('USERNAME_TAKEN', `username ${input.username} is taken`);
+      throw err;
+    }
+    return account;
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    validatePassword(password);
+    const account = await this.require(username);
+    await this.store.update({ ...account, passwordHash: await this.hasher.hash(password), updatedAt: Date.now() });
+  }
+
+  async setDisabled(username: string, disabled: boolean): Promise<void> {
+    const account = await this.require(username);
+    await this.store.update({ ...account, disabled, updatedAt: Date.now() });
+  }
+
+  async remove(username: string): Promise<void> {
+    const account = await this.require(username);
+    await this.store.remove(account.id);
+  }
+
+  list(): Promise<Account[]> {
+    return this.store.list();
+  }
+
+  findById(id: string): Promise<Account | undefined> {
+    return this.store.findById(id);
+  }
+
+  private async require(username: string): Promise<Account> {
+    const account = await this.store.findByUsername(username);
+    if (!account) throw new AccountError('NOT_FOUND', `no user ${username}`);
+    return account;
+  }
+
+  /** Returns the account on success; on failure the reason is for audit logs only, never for the user. */
+  async authenticate(username: string, password: string): Promise<{ account?: Account; failure?: AuthFailure }> {
+    const account = USERNAME_PATTERN.test(username) ? await this.store.findByUsername(username) : undefined;
+    if (!account) {
+      await this.hasher.verifyDummy(password);
+      return { failure: 'unknown' };
+    }
+    const { ok, rehash } = await this.hasher.verify(account.passwordHash, password);
+    if (!ok) return { failure: 'bad_password' };
+    if (account.disabled) return { failure: 'disabled' };
+    if (rehash) {
+      await this.store.update({ ...account, passwordHash: await this.hasher.hash(password), updatedAt: Date.now() });
+    }
+    return { account };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The `gatehouse` command line. Works on the same store as the server (REDIS_URL); with the in-memory store it
+ * refuses, because a separate process cannot reach a running server's memory. Returns the exit code.
+ */
+import { createPasswordHasher } from '../accounts/passwords.ts';
+import { AccountService } from '../accounts/service.ts';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { Views } from '../http/views.ts';
+import { createProvider } from '../provider/create-provider.ts';
+import { generateJwks } from '../provider/keys.ts';
+import { createStore, usesRedis } from '../storage/create-store.ts';
+import type { Store } from '../storage/types.ts';
+import { CLIENTS_USAGE, clients } from './commands/clients.ts';
+import { KEYS_USAGE, keys } from './commands/keys.ts';
+import { USERS_USAGE, users } from './commands/users.ts';
+import { CliError, type Io, parseArgs } from './io.ts';
+
+export const USAGE = `usage: gatehouse <command>
+
+${USERS_USAGE}
+${CLIENTS_USAGE}
+${KEYS_USAGE}
+
+Configuration comes from the same place as the server's: config/default.json, CONFIG_FILE, environment (REDIS_URL, ...).`;
+
+async function openStore(config: Config): Promise<Store> {
+  if (!usesRedis(config)) {
+    throw new CliError(
+      'no REDIS_URL configured: the CLI cannot reach a running server\'s in-memory store. Set REDIS_URL (and REDIS_MODE for Sentinel/Cluster) to the server\'s Redis.',
+    );
+  }
+  return createStore(config);
+}
+
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, errOut: (line: string) => void): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (!command || command === 'help' || command === '--help') {
+      io.out(USAGE);
+      return command ? 0 : 2;
+    }
+    const args = parseArgs(rest, ['password-stdin', 'force']);
+    if (command === 'keys') {
+      await keys(args, io, () => loadConfig({ env }));
+      return 0;
+    }
+    if (command !== 'users' && command !== 'clients') throw new CliError(`unknown command ${command}\n${USAGE}`, 2);
+    const config = loadConfig({ env });
+    if (command === 'users') {
+      let store: Store | undefined;
+      try {
+        await users(
+          args,
+          async () => {
+            store = await openStore(config);
+            return new AccountService(store.accounts, await createPasswordHasher(config.argon2));
+          },
+          io,
+        );
+      } finally {
+        await store?.close();
+      }
+      return 0;
+    }
+    const store = await openStore(config);
+    try {
+      // A provider built like the server's validates client metadata with the server's own rules.
+      const accounts = new AccountService(store.accounts, await createPasswordHasher(config.argon2));
+      const provider = createProvider({ config, store, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views() });
+      await clients(args, store, provider, io);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) {
+      errOut(`gatehouse: ${err.message}`);
+      return err.exitCode;
+    }
+    if (err instanceof ConfigError) {
+      errOut(`gatehouse: invalid configuration: ${err.message}`);
+      return 2;
+    }
+    errOut(`gatehouse: ${(err as Error).name}: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Loads the configuration once: config/default.json, then the file named by CONFIG_FILE, then environment
+ * variables. Every value is checked against schema.ts; the first problem names its key and the process refuses
+ * to start. The result is deep-frozen and passed into factories (no module-level singletons).
+ *
+ * Production rules (NODE_ENV=production): Redis required, signing keys supplied (not generated), cookie keys
+ * supplied, and an https issuer unless the issuer is localhost.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Setting, settings } from './schema.ts';
+import type { Config } from './types.ts';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  override name = 'ConfigError';
+}
+
+type Json = Record<string, unknown>;
+
+const defaultsPath = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+function readJson(path: string, what: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isObject(value)) throw new ConfigError(`${what}: ${path} must hold a JSON object`);
+    return value;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${what}: ${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? merge(b, v) : v;
+  }
+  return out;
+}
+
+function getPath(obj: Json, key: string): unknown {
+  let cur: unknown = obj;
+  for (const part of key.split('.')) cur = isObject(cur) ? cur[part] : undefined;
+  return cur;
+}
+
+function setPath(obj: Json, key: string, value: unknown): void {
+  const parts = key.split('.');
+  const last = parts.pop() as string;
+  let cur = obj;
+  for (const part of parts) {
+    const next = cur[part];
+    if (!isObject(next)) cur[part] = {};
+    cur = cur[part] as Json;
+  }
+  cur[last] = value;
+}
+
+/** Turns an env string into the setting's type; the result is validated like any file value. */
+function fromEnv(setting: Setting, raw: string): unknown {
+  switch (setting.type.kind) {
+    case 'int':
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
+      if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
+      return raw;
+    case 'strings':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    case 'json':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`${setting.env}: not valid JSON`);
+      }
+    default:
+      return raw;
+  }
+}
+
+function check(setting: Setting, value: unknown): string | undefined {
+  const t = setting.type;
+  switch (t.kind) {
+    case 'string':
+      if (typeof value !== 'string') return 'must be a string';
+      if (t.nonEmpty && value.length === 0) return 'must not be empty';
+      return undefined;
+    case 'url':
+      if (typeof value !== 'string' || !URL.canParse(value)) return 'must be an absolute URL';
+      if (!/^https?:$/.test(new URL(value).protocol)) return 'must be an http(s) URL';
+      return undefined;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be an integer';
+      if (value < t.min || value > t.max) return `must be between ${t.min} and ${t.max}`;
+      return undefined;
+    case 'bool':
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
+    case 'enum':
+      return typeof value === 'string' && t.values.includes(value) ? undefined : `must be one of ${t.values.join(', ')}`;
+    case 'strings':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string') ? undefined : 'must be a list of strings';
+    case 'json':
+      return Array.isArray(value) ? undefined : `must be an ${t.shape}`;
+  }
+}
+
+function checkResourceServers(config: Config): void {
+  let defaults = 0;
+  config.resourceServers.forEach((rs, i) => {
+    const at = `resourceServers[${i}]`;
+    if (!isObject(rs)) throw new ConfigError(`${at}: must be an object`);
+    if (typeof rs.identifier !== 'string' || !URL.canParse(rs.identifier)) throw new ConfigError(`${at}.identifier: must be an absolute URL`);
+    if (!Array.isArray(rs.scopes) || !rs.scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
+      throw new ConfigError(`${at}.scopes: must be a list of scope tokens`);
+    }
+    if (rs.accessTokenTTL !== undefined && !(Number.isInteger(rs.accessTokenTTL) && rs.accessTokenTTL > 0)) {
+      throw new ConfigError(`${at}.accessTokenTTL: must be a positive integer`);
+    }
+    if (rs.accessTokenFormat !== undefined && rs.accessTokenFormat !== 'jwt' && rs.accessTokenFormat !== 'opaque') {
+      throw new ConfigError(`${at}.accessTokenFormat: must be jwt or opaque`);
+    }
+    if (rs.default) defaults += 1;
+  });
+  if (defaults > 1) throw new ConfigError('resourceServers: at most one resource server may be the default');
+}
+
+function checkClients(config: Config): void {
+  const seen = new Set<string>();
+  config.clients.forEach((c, i) => {
+    if (!isObject(c) || typeof c.client_id !== 'string' || c.client_id.length === 0) {
+      throw new ConfigError(`clients[${i}].client_id: must be a non-empty string`);
+    }
+    if (seen.has(c.client_id)) throw new ConfigError(`clients[${i}].client_id: duplicate ${c.client_id}`);
+    seen.add(c.client_id);
+  });
+}
+
+function isLocalhost(url: string): boolean {
+  const { hostname } = new URL(url);
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+function checkProduction(config: Config): void {
+  if (!config.production) return;
+  if (!config.redis.url && config.redis.mode === 'single') {
+    throw new ConfigError('redis.url (REDIS_URL): production refuses the in-memory store; configure Redis');
+  }
+  if (!config.jwksFile && !config.jwks) {
+    throw new ConfigError('jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run cli -- keys generate)');
+  }
+  if (config.cookieKeys.length === 0) throw new ConfigError('cookieKeys (COOKIE_KEYS): production requires cookie signing keys');
+  if (new URL(config.issuer).protocol !== 'https:' && !isLocalhost(config.issuer)) {
+    throw new ConfigError('issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)');
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Values applied after the environment (tests use this instead of mutating process.env). */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = {}): Config {
+  let raw = readJson(defaultsPath, 'config/default.json');
+  if (env.CONFIG_FILE) raw = merge(raw, readJson(env.CONFIG_FILE, 'CONFIG_FILE'));
+
+  const known = new Set(settings.map((s) => s.key.split('.')[0]));
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new ConfigError(`${key}: unknown setting`);
+  }
+
+  for (const setting of settings) {
+    const fromEnvRaw = setting.env ? env[setting.env] : undefined;
+    if (fromEnvRaw !== undefined && fromEnvRaw !== '') setPath(raw, setting.key, fromEnv(setting, fromEnvRaw));
+  }
+  for (const [key, value] of Object.entries(overrides)) setPath(raw, key, value);
+
+  for (const setting of settings) {
+    const value = getPath(raw, setting.key);
+    const problem = check(setting, value);
+    if (problem) throw new ConfigError(`${setting.key}${setting.env ? ` (${setting.env})` : ''}: ${problem}`);
+  }
+
+  const config = { ...raw, production: env.NODE_ENV === 'production' } as unknown as Config;
+  if (config.cookieKeys.some((k) => k.length < 32)) throw new ConfigError('cookieKeys (COOKIE_KEYS): every key must be at least 32 characters');
+  if (new URL(config.issuer).search || new URL(config.issuer).hash) throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
+  if (config.ttl.refreshTokenIdle > config.ttl.refreshTokenAbsolute) {
+    throw new ConfigError('ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute');
+  }
+  if (config.redis.mode === 'sentinel' && config.redis.sentinels.length === 0) {
+    throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one sentinel');
+  }
+  if (config.redis.mode === 'cluster' && config.redis.clusterNodes.length === 0) {
+    throw new ConfigError('redis.clusterNodes (REDIS_CLUSTER_NODES): cluster mode needs at least one node');
+  }
+  checkResourceServers(config);
+  checkClients(config);
+  checkProduction(config);
+  return deepFreeze(config);
+}

@@ -1,0 +1,161 @@
+/**
+ * The one description of every Gatehouse setting: its key in the config file, its environment variable, its
+ * type and what it means. `load.ts` validates against it and `npm run config:docs` renders the reference in
+ * docs/configuration.md from it, so the validator and the documentation cannot drift apart.
+ * Defaults live in config/default.json.
+ */
+
+export type SettingType =
+  | { kind: 'string'; nonEmpty?: boolean }
+  | { kind: 'url' }
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'bool' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'strings' }
+  | { kind: 'json'; shape: string };
+
+export interface Setting {
+  /** Dotted path in the config object, e.g. `ttl.accessToken`. */
+  readonly key: string;
+  /** Environment variable that overrides it, if any. */
+  readonly env?: string;
+  readonly type: SettingType;
+  readonly doc: string;
+}
+
+const DAY = 86_400;
+const seconds = (max: number) => ({ kind: 'int', min: 1, max }) as const;
+
+export const settings: readonly Setting[] = [
+  { key: 'port', env: 'PORT', type: { kind: 'int', min: 0, max: 65_535 }, doc: 'TCP port to listen on (0 picks a free port).' },
+  { key: 'host', env: 'HOST', type: { kind: 'string', nonEmpty: true }, doc: 'Interface to bind.' },
+  {
+    key: 'issuer',
+    env: 'ISSUER',
+    type: { kind: 'url' },
+    doc: 'Issuer identifier; every endpoint URL derives from it, never from request headers. Must be https in production unless it is localhost.',
+  },
+  {
+    key: 'trustProxy',
+    env: 'TRUST_PROXY',
+    type: { kind: 'bool' },
+    doc: 'Honour X-Forwarded-Proto/For/Host from a reverse proxy. Leave false unless a proxy you control sets them.',
+  },
+  { key: 'dataDir', env: 'DATA_DIR', type: { kind: 'string', nonEmpty: true }, doc: 'Where development signing keys are kept so tokens survive a restart.' },
+  { key: 'logLevel', env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, doc: 'pino log level.' },
+  { key: 'bodyLimitBytes', env: 'BODY_LIMIT_BYTES', type: { kind: 'int', min: 1024, max: 1_048_576 }, doc: 'Largest request body accepted; larger bodies get 413.' },
+  {
+    key: 'cookieKeys',
+    env: 'COOKIE_KEYS',
+    type: { kind: 'strings' },
+    doc: 'Keys that sign cookies, comma-separated in the env var, newest first (older keys still verify). Each at least 32 characters. Required in production.',
+  },
+  {
+    key: 'redis.url',
+    env: 'REDIS_URL',
+    type: { kind: 'string' },
+    doc: 'redis:// or rediss:// URL. Empty: the embedded in-memory store (development only). With sentinel mode, it carries the password and database.',
+  },
+  { key: 'redis.mode', env: 'REDIS_MODE', type: { kind: 'enum', values: ['single', 'sentinel', 'cluster'] }, doc: 'Redis topology.' },
+  {
+    key: 'redis.sentinels',
+    env: 'REDIS_SENTINELS',
+    type: { kind: 'strings' },
+    doc: 'Sentinel addresses as host:port, comma-separated (sentinel mode).',
+  },
+  { key: 'redis.sentinelName', env: 'REDIS_SENTINEL_NAME', type: { kind: 'string', nonEmpty: true }, doc: 'Name of the master the sentinels watch.' },
+  {
+    key: 'redis.clusterNodes',
+    env: 'REDIS_CLUSTER_NODES',
+    type: { kind: 'strings' },
+    doc: 'Seed nodes as host:port, comma-separated (cluster mode).',
+  },
+  { key: 'redis.keyPrefix', env: 'REDIS_KEY_PREFIX', type: { kind: 'string', nonEmpty: true }, doc: 'Prefix of every Gatehouse key.' },
+  { key: 'ttl.accessToken', env: 'ACCESS_TOKEN_TTL', type: seconds(DAY), doc: 'Access token lifetime in seconds (a resource server may set its own).' },
+  { key: 'ttl.clientCredentials', env: 'CLIENT_CREDENTIALS_TTL', type: seconds(DAY), doc: 'client_credentials access token lifetime in seconds.' },
+  { key: 'ttl.idToken', env: 'ID_TOKEN_TTL', type: seconds(DAY), doc: 'ID token lifetime in seconds.' },
+  { key: 'ttl.authorizationCode', env: 'AUTHORIZATION_CODE_TTL', type: seconds(600), doc: 'Authorization code lifetime in seconds.' },
+  {
+    key: 'ttl.refreshTokenIdle',
+    env: 'REFRESH_TOKEN_IDLE_TTL',
+    type: seconds(365 * DAY),
+    doc: 'A refresh token expires this many seconds after its last use (each rotation starts a new idle period).',
+  },
+  {
+    key: 'ttl.refreshTokenAbsolute',
+    env: 'REFRESH_TOKEN_ABSOLUTE_TTL',
+    type: seconds(365 * DAY),
+    doc: 'No refresh token of a login lives longer than this many seconds after the login. The grant lives as long.',
+  },
+  { key: 'ttl.session', env: 'SESSION_TTL', type: seconds(365 * DAY), doc: 'Browser session lifetime at Gatehouse in seconds.' },
+  { key: 'ttl.interaction', env: 'INTERACTION_TTL', type: seconds(DAY), doc: 'How long a login/consent page stays valid, in seconds.' },
+  {
+    key: 'refreshTokens.reuseIntervalSeconds',
+    env: 'REFRESH_REUSE_INTERVAL',
+    type: { kind: 'int', min: 0, max: 300 },
+    doc: 'Grace period in which a just-rotated refresh token may be presented again (0 = strict). Outside it, reuse revokes the token family.',
+  },
+  {
+    key: 'refreshTokens.reuseDetectionSeconds',
+    env: 'REFRESH_REUSE_DETECTION_SECONDS',
+    type: seconds(365 * DAY),
+    doc: 'How long a consumed refresh token is remembered so that presenting it again revokes its family.',
+  },
+  {
+    key: 'refreshTokens.reuseDetectionDepth',
+    env: 'REFRESH_REUSE_DETECTION_DEPTH',
+    type: { kind: 'int', min: 1, max: 1000 },
+    doc: 'How many consumed refresh tokens of one family are remembered (bounds storage per grant).',
+  },
+  { key: 'loginThrottle.windowSeconds', env: 'LOGIN_WINDOW_SECONDS', type: seconds(DAY), doc: 'Window in which failed sign-ins are counted.' },
+  { key: 'loginThrottle.maxFailures', env: 'LOGIN_MAX_FAILURES', type: { kind: 'int', min: 1, max: 1000 }, doc: 'Failures of one username before it is locked.' },
+  { key: 'loginThrottle.ipMaxFailures', env: 'LOGIN_IP_MAX_FAILURES', type: { kind: 'int', min: 1, max: 100_000 }, doc: 'Failures from one IP before it is locked.' },
+  { key: 'loginThrottle.lockBaseSeconds', env: 'LOGIN_LOCK_BASE_SECONDS', type: seconds(DAY), doc: 'First lock duration; doubles with each further failure.' },
+  { key: 'loginThrottle.lockCapSeconds', env: 'LOGIN_LOCK_CAP_SECONDS', type: seconds(DAY), doc: 'Longest lock.' },
+  { key: 'rateLimit.windowSeconds', env: 'RATE_LIMIT_WINDOW_SECONDS', type: seconds(3600), doc: 'Window of the token, introspection and revocation rate limits.' },
+  {
+    key: 'rateLimit.perIp',
+    env: 'RATE_LIMIT_PER_IP',
+    type: { kind: 'int', min: 0, max: 10_000_000 },
+    doc: 'Requests to the token, introspection and revocation endpoints one client IP may make per window (0 = no limit); then 429 with Retry-After.',
+  },
+  {
+    key: 'rateLimit.perClient',
+    env: 'RATE_LIMIT_PER_CLIENT',
+    type: { kind: 'int', min: 0, max: 10_000_000 },
+    doc: 'Requests to the same endpoints one client may make per window (0 = no limit). Requests answered 401 (wrong client credentials) do not count.',
+  },
+  { key: 'argon2.memoryCost', env: 'ARGON2_MEMORY_KIB', type: { kind: 'int', min: 1024, max: 4_194_304 }, doc: 'argon2id memory in KiB (OWASP: 19456).' },
+  { key: 'argon2.timeCost', env: 'ARGON2_TIME_COST', type: { kind: 'int', min: 1, max: 20 }, doc: 'argon2id iterations (OWASP: 2).' },
+  { key: 'argon2.parallelism', env: 'ARGON2_PARALLELISM', type: { kind: 'int', min: 1, max: 16 }, doc: 'argon2id lanes (OWASP: 1).' },
+  {
+    key: 'signing.idTokenAlg',
+    env: 'ID_TOKEN_ALG',
+    type: { kind: 'enum', values: ['RS256', 'ES256', 'EdDSA'] },
+    doc: 'Default ID token algorithm for clients that do not register one. RS256 is what OpenID conformance requires.',
+  },
+  {
+    key: 'signing.accessTokenAlg',
+    env: 'ACCESS_TOKEN_ALG',
+    type: { kind: 'enum', values: ['RS256', 'ES256', 'EdDSA'] },
+    doc: 'JWT access token algorithm. ES256 signs ~20x faster than RS256.',
+  },
+  { key: 'jwksFile', env: 'JWKS_FILE', type: { kind: 'string' }, doc: 'Path of a private JWKS (JSON) with the signing keys. Required in production unless JWKS is set.' },
+  { key: 'jwks', env: 'JWKS', type: { kind: 'string' }, doc: 'The private JWKS itself, as JSON text (alternative to JWKS_FILE).' },
+  {
+    key: 'resourceServers',
+    type: { kind: 'json', shape: 'array of { identifier: URL, scopes: string[], accessTokenTTL?: seconds, accessTokenFormat?: "jwt" | "opaque", default?: boolean }' },
+    doc: 'Resource servers (RFC 8707) that receive RFC 9068 JWT access tokens. At most one is the default resource.',
+  },
+  {
+    key: 'clients',
+    type: { kind: 'json', shape: 'array of client metadata (RFC 7591 / oidc-provider)' },
+    doc: 'Static clients. `first_party: true` skips consent; `default_resource` names the resource a client gets when it asks for none.',
+  },
+  { key: 'demo.seed', env: 'DEMO_SEED', type: { kind: 'bool' }, doc: 'With the in-memory store, create the demo user and demo client at start-up.' },
+  { key: 'demo.username', type: { kind: 'string', nonEmpty: true }, doc: 'Demo user name.' },
+  { key: 'demo.password', env: 'DEMO_PASSWORD', type: { kind: 'string', nonEmpty: true }, doc: 'Demo user password.' },
+  { key: 'demo.clientId', type: { kind: 'string', nonEmpty: true }, doc: 'Demo client id (public client, PKCE).' },
+  { key: 'demo.redirectUri', env: 'DEMO_REDIRECT_URI', type: { kind: 'url' }, doc: 'Demo client redirect URI.' },
+  { key: 'demo.postLogoutRedirectUri', env: 'DEMO_POST_LOGOUT_REDIRECT_URI', type: { kind: 'url' }, doc: 'Demo client post-logout redirect URI.' },
+];

@@ -1,0 +1,72 @@
+import type { ClientMetadata } from 'oidc-provider';
+
+export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
+
+export interface ResourceServerConfig {
+  readonly identifier: string;
+  readonly scopes: readonly string[];
+  readonly accessTokenTTL?: number;
+  /** `jwt` (RFC 9068, default) or `opaque` (checked by introspection: sees revocation at once). */
+  readonly accessTokenFormat?: 'jwt' | 'opaque';
+  readonly default?: boolean;
+}
+
+export interface RedisConfig {
+  /** Empty string: no Redis, the embedded memory store. */
+  readonly url: string;
+  readonly mode: 'single' | 'sentinel' | 'cluster';
+  readonly sentinels: readonly string[];
+  readonly sentinelName: string;
+  readonly clusterNodes: readonly string[];
+  readonly keyPrefix: string;
+}
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly trustProxy: boolean;
+  readonly dataDir: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly bodyLimitBytes: number;
+  readonly cookieKeys: readonly string[];
+  readonly redis: RedisConfig;
+  readonly ttl: {
+    readonly accessToken: number;
+    readonly clientCredentials: number;
+    readonly idToken: number;
+    readonly authorizationCode: number;
+    readonly refreshTokenIdle: number;
+    readonly refreshTokenAbsolute: number;
+    readonly session: number;
+    readonly interaction: number;
+  };
+  readonly refreshTokens: {
+    readonly reuseIntervalSeconds: number;
+    readonly reuseDetectionSeconds: number;
+    readonly reuseDetectionDepth: number;
+  };
+  readonly loginThrottle: {
+    readonly windowSeconds: number;
+    readonly maxFailures: number;
+    readonly ipMaxFailures: number;
+    readonly lockBaseSeconds: number;
+    readonly lockCapSeconds: number;
+  };
+  readonly rateLimit: { readonly windowSeconds: number; readonly perIp: number; readonly perClient: number };
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };
+  readonly jwksFile: string;
+  readonly jwks: string;
+  readonly resourceServers: readonly ResourceServerConfig[];
+  readonly clients: readonly ClientMetadata[];
+  readonly demo: {
+    readonly seed: boolean;
+    readonly username: string;
+    readonly password: string;
+    readonly clientId: string;
+    readonly redirectUri: string;
+    readonly postLogoutRedirectUri: string;
+  };
+}

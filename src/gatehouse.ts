@@ -1,0 +1,118 @@
+/**
+ * Assembles one Gatehouse instance from a validated config: store → accounts → keys → provider → Koa host app.
+ * Returns the request handler and a `close` that releases storage. main.ts adds the HTTP server and signals.
+ *
+ * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
+ * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
+ * errors → health → body-size gate → interaction pages → token endpoint rate limits → oidc-provider.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import { createPasswordHasher } from './accounts/passwords.ts';
+import { AccountService } from './accounts/service.ts';
+import { createLoginThrottle } from './accounts/throttle.ts';
+import type { Config } from './config/types.ts';
+import { demoClient, seedDemoUser, shouldSeed } from './demo-seed.ts';
+import { authorizationPost } from './http/authorization-post.ts';
+import { canonicalRequest } from './http/canonical-request.ts';
+import { errorRenderer, HttpError } from './http/errors.ts';
+import { healthRoutes } from './http/health.ts';
+import { rateLimit } from './http/rate-limit.ts';
+import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { Views } from './http/views.ts';
+import { interactionRoutes } from './interactions/routes.ts';
+import { createProvider } from './provider/create-provider.ts';
+import { loadCookieKeys, loadKeys } from './provider/keys.ts';
+import { createStore } from './storage/create-store.ts';
+import type { Store } from './storage/types.ts';
+
+export interface Gatehouse {
+  readonly config: Config;
+  readonly provider: Provider;
+  readonly store: Store;
+  readonly accounts: AccountService;
+  readonly app: Koa;
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** Marks the instance as stopping (readiness turns 503) — used by graceful shutdown. */
+  stopping(): void;
+  close(): Promise<void>;
+}
+
+export async function createGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
+  const store = await createStore(config);
+  try {
+    const hasher = await createPasswordHasher(config.argon2);
+    const accounts = new AccountService(store.accounts, hasher);
+    const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
+    const views = new Views();
+    const seed = shouldSeed(config, store);
+    const clients = [...config.clients, ...(seed ? [demoClient(config)] : [])];
+    if (seed) await seedDemoUser(config, accounts);
+
+    const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views });
+    const audit = (event: string, fields: Record<string, unknown>) => log.info({ audit: event, ...fields }, event);
+    // A consumed refresh token or code presented again: oidc-provider (or the store, when two requests race)
+    // revokes the whole family and answers invalid_grant with this detail.
+    provider.on('grant.error', (ctx, err) => {
+      const detail = (err as { error_detail?: string }).error_detail ?? '';
+      if (!/already (used|consumed)$/.test(detail)) return;
+      audit(detail.startsWith('refresh') ? 'refresh_token.reuse_detected' : 'authorization_code.reuse_detected', {
+        clientId: ctx.oidc.client?.clientId,
+        sub: ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId,
+      });
+    });
+    store.onReuse((e) => audit('token_family.revoked', { model: e.model, clientId: e.clientId, sub: e.accountId }));
+    provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
+    // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
+    // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only
+    // the kind is logged.
+    (provider as unknown as Koa).on('error', (err: NodeJS.ErrnoException) => log.warn({ errorCode: err.code, error: err.message }, 'client connection error'));
+
+    // Requests that match no provider route (404) are rendered by the same error renderer as everything else.
+    provider.use(errorRenderer(views, log));
+
+    const guard = createLoginThrottle(store.throttle, config.loginThrottle, (kind) => audit('login.locked', { kind }));
+    let isStopping = false;
+    const providerCallback = provider.callback();
+    // With a proxy, only the last X-Forwarded-For entry (the one our proxy appended) is believed.
+    const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: cookieKeys });
+    app.silent = true;
+    app.use(requestContext(log));
+    app.use(canonicalRequest(config.issuer));
+    app.use(securityHeaders());
+    app.use(errorRenderer(views, log));
+    app.use(healthRoutes(store, () => isStopping));
+    app.use(async (ctx, next) => {
+      if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
+      await next();
+    });
+    app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
+    // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
+    app.use(authorizationPost('/auth', config.bodyLimitBytes));
+    app.use(rateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
+    app.use(async (ctx) => {
+      ctx.respond = false;
+      await providerCallback(ctx.req, ctx.res);
+    });
+
+    const handler = app.callback();
+    return {
+      config,
+      provider,
+      store,
+      accounts,
+      app,
+      handler: (req, res) => void handler(req, res),
+      stopping: () => {
+        isStopping = true;
+      },
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The brute-force guard consulted around every password check. `check` says whether an attempt may go ahead;
+ * `failed`/`succeeded` record the outcome. The throttling policy itself lives in accounts/throttle.ts.
+ */
+export type GuardVerdict = { allowed: true } | { allowed: false; reason: 'locked' | 'throttled'; retryAfterSeconds: number };
+
+export interface LoginGuard {
+  check(username: string, ip: string): Promise<GuardVerdict>;
+  failed(username: string, ip: string): Promise<void>;
+  succeeded(username: string, ip: string): Promise<void>;
+}

@@ -1,0 +1,199 @@
+/**
+ * Gatehouse's own pages inside an authorization request: sign in, consent, cancel.
+ *
+ * Rules:
+ * - Each route works only with the interaction cookie oidc-provider set for that very interaction (SameSite=Lax,
+ *   so a cross-site POST arrives without it and fails) and, for POSTs, a same-origin `Origin`/`Sec-Fetch-Site`.
+ * - A failed sign-in answers the same status, page and message whatever the reason (unknown user, wrong
+ *   password, disabled or locked account); the reason goes to the audit log only.
+ * - First-party clients get consent without a page; others see the client and every scope requested.
+ */
+import type { Context, Middleware } from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { AccountService } from '../accounts/service.ts';
+import type { Config } from '../config/types.ts';
+import { readForm } from '../http/body.ts';
+import { HttpError } from '../http/errors.ts';
+import { cspNonce } from '../http/security-headers.ts';
+import { escapeHtml, type Views } from '../http/views.ts';
+import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import type { LoginGuard } from './login-guard.ts';
+
+export interface InteractionDeps {
+  config: Config;
+  provider: Provider;
+  accounts: AccountService;
+  views: Views;
+  guard: LoginGuard;
+  audit: (event: string, fields: Record<string, unknown>) => void;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'See your name and username',
+  email: 'See your email address',
+  phone: 'See your phone number',
+  address: 'See your address',
+  offline_access: 'Stay signed in (keep access while you are away)',
+};
+
+export function interactionRoutes(deps: InteractionDeps): Middleware {
+  const { config, provider, views } = deps;
+  const issuerOrigin = new URL(config.issuer).origin;
+
+  function assertSameOrigin(ctx: Context): void {
+    const site = ctx.get('sec-fetch-site');
+    const origin = ctx.get('origin');
+    // Our pages send `Referrer-Policy: no-referrer`, so browsers send `Origin: null` on their own form posts
+    // (Fetch spec); then Sec-Fetch-Site and the SameSite interaction cookie are what tell same-site from cross-site.
+    if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== issuerOrigin)) {
+      throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
+    }
+  }
+
+  async function details(ctx: Context, uid: string): Promise<Details> {
+    const d = await provider.interactionDetails(ctx.req, ctx.res);
+    if (d.uid !== uid) throw new HttpError(400, 'invalid_request', 'interaction mismatch, start the sign-in again');
+    return d;
+  }
+
+  async function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
+    const url = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    ctx.status = 303;
+    ctx.redirect(url);
+  }
+
+  function clientName(d: Details, client: { clientName?: string; clientId: string } | undefined): string {
+    return client?.clientName ?? client?.clientId ?? String(d.params.client_id);
+  }
+
+  function renderLogin(ctx: Context, d: Details, client: { clientName?: string; clientId: string } | undefined, username: string, failed: boolean): void {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.render('login', 'Sign in', cspNonce(ctx.res), {
+      clientName: clientName(d, client),
+      action: `/interaction/${d.uid}/login`,
+      abortAction: `/interaction/${d.uid}/abort`,
+      username,
+      errorBlock: failed
+        ? '<p class="error" role="alert">Invalid username or password, or the account cannot sign in right now. Try again later.</p>'
+        : '',
+    });
+  }
+
+  async function grantConsent(d: Details): Promise<InteractionResults> {
+    const { details: missing } = d.prompt;
+    const accountId = d.session?.accountId;
+    if (!accountId) throw new HttpError(400, 'invalid_request', 'no signed-in user for this consent');
+    const grant = d.grantId ? await provider.Grant.find(d.grantId) : new provider.Grant({ accountId, clientId: String(d.params.client_id) });
+    if (!grant) throw new HttpError(400, 'invalid_request', 'the grant expired, start the sign-in again');
+    const scopes = missing.missingOIDCScope as string[] | undefined;
+    if (scopes) grant.addOIDCScope(scopes.join(' '));
+    const claims = missing.missingOIDCClaims as string[] | undefined;
+    if (claims) grant.addOIDCClaims(claims);
+    const resources = missing.missingResourceScopes as Record<string, string[]> | undefined;
+    for (const [indicator, s] of Object.entries(resources ?? {})) grant.addResourceScope(indicator, s.join(' '));
+    const grantId = await grant.save();
+    return { consent: d.grantId ? {} : { grantId } };
+  }
+
+  async function show(ctx: Context, uid: string): Promise<void> {
+    const d = await details(ctx, uid);
+    const client = await provider.Client.find(String(d.params.client_id));
+    if (d.prompt.name === 'login') {
+      const hint = typeof d.params.login_hint === 'string' ? d.params.login_hint.slice(0, 64) : '';
+      return renderLogin(ctx, d, client, hint, false);
+    }
+    if (d.prompt.name === 'consent') {
+      if (client?.metadata().first_party === true) return finish(ctx, await grantConsent(d), true);
+      const missing = d.prompt.details;
+      const scopes = [
+        ...((missing.missingOIDCScope as string[] | undefined) ?? []),
+        ...Object.values((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {}).flat(),
+      ];
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = views.render('consent', 'Allow access', cspNonce(ctx.res), {
+        clientName: clientName(d, client),
+        action: `/interaction/${d.uid}/confirm`,
+        scopeItems: [...new Set(scopes)].map((s) => `<li>${escapeHtml(SCOPE_TEXT[s] ?? s)} <small>(${escapeHtml(s)})</small></li>`).join('\n'),
+      });
+      return undefined;
+    }
+    throw new HttpError(400, 'invalid_request', `unsupported interaction ${d.prompt.name}`);
+  }
+
+  async function login(ctx: Context, uid: string): Promise<void> {
+    assertSameOrigin(ctx);
+    const d = await details(ctx, uid);
+    if (d.prompt.name !== 'login') throw new HttpError(400, 'invalid_request', 'this sign-in step is already complete');
+    const form = await readForm(ctx, config.bodyLimitBytes);
+    const username = (form.get('username') ?? '').trim();
+    const password = form.get('password') ?? '';
+    const client = await provider.Client.find(String(d.params.client_id));
+    const ip = ctx.ip;
+    const verdict = await deps.guard.check(username, ip);
+    let accountId: string | undefined;
+    let reason: string;
+    if (!verdict.allowed) {
+      // Spend the same time a real check would, so a lock cannot be told apart by timing.
+      await deps.accounts.authenticate('', password);
+      reason = verdict.reason;
+    } else {
+      const result = await deps.accounts.authenticate(username, password);
+      accountId = result.account?.id;
+      reason = result.failure ?? 'ok';
+    }
+    if (!accountId) {
+      await deps.guard.failed(username, ip);
+      deps.audit('login.failure', { clientId: client?.clientId, reason, ip });
+      ctx.status = 401;
+      return renderLogin(ctx, d, client, username.slice(0, 64), true);
+    }
+    await deps.guard.succeeded(username, ip);
+    deps.audit('login.success', { clientId: client?.clientId, sub: accountId, ip });
+    return finish(ctx, { login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true } }, false);
+  }
+
+  async function confirm(ctx: Context, uid: string): Promise<void> {
+    assertSameOrigin(ctx);
+    const d = await details(ctx, uid);
+    if (d.prompt.name !== 'consent') throw new HttpError(400, 'invalid_request', 'nothing to consent to');
+    const form = await readForm(ctx, config.bodyLimitBytes);
+    const decision = form.get('decision');
+    if (decision === 'allow') {
+      deps.audit('consent.granted', { clientId: d.params.client_id, sub: d.session?.accountId });
+      return finish(ctx, await grantConsent(d), true);
+    }
+    if (decision === 'deny') {
+      deps.audit('consent.denied', { clientId: d.params.client_id, sub: d.session?.accountId });
+      return finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' }, false);
+    }
+    throw new HttpError(400, 'invalid_request', 'decision must be allow or deny');
+  }
+
+  async function abort(ctx: Context, uid: string): Promise<void> {
+    assertSameOrigin(ctx);
+    await details(ctx, uid);
+    return finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+  }
+
+  return async (ctx, next) => {
+    const match = ROUTE.exec(ctx.path);
+    if (!match) return next();
+    const [, uid, action] = match as unknown as [string, string, string | undefined];
+    if (!action && ctx.method === 'GET') return show(ctx, uid);
+    if (ctx.method !== 'POST' || !action) {
+      ctx.set('Allow', action ? 'POST' : 'GET');
+      throw new HttpError(405, 'invalid_request', 'method not allowed');
+    }
+    if (action === 'login') return login(ctx, uid);
+    if (action === 'confirm') return confirm(ctx, uid);
+    return abort(ctx, uid);
+  };
+}

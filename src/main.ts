@@ -1,0 +1,69 @@
+/**
+ * Start-up only: load config → build Gatehouse → listen → stop gracefully on SIGTERM/SIGINT.
+ * A configuration problem prints the offending key and exits 1 before anything listens.
+ */
+import { createServer } from 'node:http';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { createGatehouse } from './gatehouse.ts';
+import { createLogger } from './http/logger.ts';
+import { printDemoHelp } from './startup-banner.ts';
+import { StorageUnavailable } from './storage/types.ts';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse: invalid configuration: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let gatehouse: Awaited<ReturnType<typeof createGatehouse>>;
+  try {
+    gatehouse = await createGatehouse(config, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse: invalid configuration: ${err.message}\n`);
+      process.exit(1);
+    }
+    if (err instanceof StorageUnavailable) {
+      process.stderr.write(`gatehouse: storage unavailable at start-up: ${err.error_detail ?? err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const server = createServer(gatehouse.handler);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.listen(config.port, config.host, () => {
+    log.info({ issuer: config.issuer, port: config.port, store: gatehouse.store.kind }, 'gatehouse listening');
+    if (gatehouse.store.kind === 'memory' && config.demo.seed) printDemoHelp(config);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing requests in flight');
+    gatehouse.stopping();
+    const force = setTimeout(() => {
+      log.warn('stop timeout: closing remaining connections');
+      server.closeAllConnections();
+    }, 10_000);
+    force.unref();
+    server.close(async () => {
+      await gatehouse.close();
+      log.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

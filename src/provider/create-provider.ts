@@ -1,0 +1,153 @@
+/**
+ * Builds the oidc-provider instance from the validated config: features, lifetimes, claims, scopes, resource
+ * servers, keys, cookies and the page renderers. Everything the library would warn about ("you should change
+ * this") is set here deliberately, so it starts without a single runtime warning.
+ *
+ * Protocol choices (see README "Protocol"):
+ * - response type `code` only; no implicit or hybrid flow, no password grant.
+ * - PKCE S256 only; required for public clients, enforced for every client that sends it.
+ * - refresh tokens rotate on every use; issued with `offline_access`, or to first-party clients.
+ * - access tokens for resource servers are RFC 9068 JWTs; without a resource, an opaque userinfo token.
+ */
+import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { accountClaims } from '../accounts/claims.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { Config } from '../config/types.ts';
+import type { Views } from '../http/views.ts';
+import type { Store } from '../storage/types.ts';
+import type { PrivateJwks } from './keys.ts';
+import { pageRenderers } from './pages.ts';
+import { resourceIndicators } from './resources.ts';
+import { ttl } from './ttl.ts';
+
+export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'];
+
+/** The one authentication context Gatehouse asserts: a password sign-in (see src/interactions/routes.ts). */
+export const ACR_PASSWORD = 'urn:gatehouse:acr:password';
+
+export const CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
+  email: ['email', 'email_verified'],
+  phone: ['phone_number', 'phone_number_verified'],
+  address: ['address'],
+};
+
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  accounts: AccountService;
+  jwks: PrivateJwks;
+  cookieKeys: string[];
+  clients: ClientMetadata[];
+  views: Views;
+}
+
+type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
+
+function originsOf(client: Client): Set<string> {
+  const uris = [...(client.redirectUris ?? []), ...((client.metadata().post_logout_redirect_uris as string[] | undefined) ?? [])];
+  return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
+}
+
+export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views }: ProviderDeps): Provider {
+  const secure = new URL(config.issuer).protocol === 'https:';
+  const configuration: Configuration = {
+    adapter: (name: string) => store.adapter(name),
+    clients,
+    jwks: jwks as Configuration['jwks'],
+    cookies: {
+      keys: cookieKeys,
+      // https: the session cookie (Path=/) takes the __Host- prefix; the interaction cookies are path-scoped
+      // (/interaction/<uid>, /auth/<uid>), which __Host- forbids, so they take __Secure-. See docs/security.md.
+      names: secure
+        ? { session: '__Host-session', interaction: '__Secure-interaction', resume: '__Secure-interaction_resume' }
+        : { session: '_session', interaction: '_interaction', resume: '_interaction_resume' },
+      long: { httpOnly: true, sameSite: 'lax', secure, signed: true },
+      short: { httpOnly: true, sameSite: 'lax', secure, signed: true },
+    },
+    scopes: SCOPES,
+    claims: CLAIMS,
+    acrValues: [ACR_PASSWORD],
+    // Advertised as the pages are: one responsive page (also fit for a popup), in English; claims have no
+    // language variants. OIDC Core 3.1.2.1 lets an OP ignore display/ui_locales/claims_locales it cannot honour.
+    discovery: {
+      claim_types_supported: ['normal'],
+      display_values_supported: ['page', 'popup'],
+      ui_locales_supported: ['en'],
+      claims_locales_supported: ['en'],
+    },
+    responseTypes: ['code'],
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: config.signing.idTokenAlg,
+    },
+    extraClientMetadata: {
+      properties: ['first_party', 'default_resource'],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+          throw new Error('first_party must be a boolean');
+        }
+        if (key === 'default_resource' && value !== undefined) {
+          if (typeof value !== 'string' || !config.resourceServers.some((rs) => rs.identifier === value)) {
+            throw new Error('default_resource must name a configured resource server');
+          }
+        }
+      },
+    },
+    async findAccount(_ctx, sub) {
+      const account = await accounts.findById(sub);
+      if (!account || account.disabled) return undefined;
+      return { accountId: account.id, claims: async () => accountClaims(account) as { sub: string } };
+    },
+    async extraTokenClaims(_ctx, token) {
+      const accountId = 'accountId' in token ? token.accountId : undefined;
+      if (!accountId) return undefined;
+      const account = await accounts.findById(accountId);
+      return account ? { roles: [...account.roles] } : undefined;
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    ttl: ttl(config) as Configuration['ttl'],
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || client.metadata().first_party === true),
+    // Without offline_access, tokens are bound to the Gatehouse session: logout (or session expiry) ends them.
+    // With it, they are independent of the session and survive logout (OIDC Core 11).
+    expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
+    clientBasedCORS: (_ctx, origin, client) => originsOf(client).has(origin),
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Public clients may introspect only their own tokens; confidential clients (resource servers) any.
+        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        // RFC 7009 2.1: a client may revoke only tokens issued to it.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: { enabled: true, ...pageRenderers(views).logout },
+      pushedAuthorizationRequests: { enabled: true },
+      dPoP: { enabled: true },
+      claimsParameter: { enabled: true },
+      // Request objects by value (OIDC Core 6.1), signed: HS256 with the client secret or an asymmetric alg with
+      // the client's JWKS. Unsigned (`alg: none`) ones are refused with invalid_request_object, and by reference
+      // (`request_uri` other than a PAR urn) with request_uri_not_supported. See docs/conformance.md.
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      userinfo: { enabled: true },
+      resourceIndicators: resourceIndicators(config) as NonNullable<Configuration['features']>['resourceIndicators'],
+    },
+    renderError: pageRenderers(views).renderError,
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  // The host app (src/http/canonical-request.ts) rewrites X-Forwarded-* from the issuer and the client IP it
+  // trusts, so the provider may read them whatever `trustProxy` says.
+  provider.proxy = true;
+  return provider;
+}

@@ -1,0 +1,30 @@
+/**
+ * Builds and starts the demo API from its validated config; resolves once it listens. Used by `npm run demo:api`
+ * (main.ts) and by `npm run demo`.
+ */
+import { createServer, type Server } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { REDACT_PATHS } from '../http/logger.ts';
+import type { DemoApiConfig } from './config.ts';
+import { createDemoApi } from './demo-api.ts';
+import { createTokenGuard } from './middleware.ts';
+
+export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ level: config.logLevel, redact: REDACT_PATHS, base: { service: 'demo-api' } })): Promise<Server> {
+  const guard = createTokenGuard({
+    issuer: config.issuer,
+    audience: config.audience,
+    mode: config.mode,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    ...(config.introspection ? { introspection: config.introspection } : {}),
+  });
+  const server = createServer(createDemoApi(guard, log).callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  log.info({ port: config.port, audience: config.audience, issuer: config.issuer, mode: config.mode }, 'demo API listening');
+  return server;
+}

@@ -1,0 +1,91 @@
+/**
+ * The production store: everything in Redis (single node, Sentinel or Cluster — see redis/connection.ts), so
+ * any number of stateless Gatehouse instances serve the same users. Same contract as the memory store
+ * (./types.ts, ./reuse-policy.ts); the key layout is documented in redis/keys.ts, the atomic decisions in
+ * redis/scripts.ts. Any Redis outage surfaces as StorageUnavailable (503 temporarily_unavailable).
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisConfig } from '../config/types.ts';
+import { ConfigError } from '../config/load.ts';
+import { GrantLocator, redisAdapter } from './redis/adapter.ts';
+import { connectRedis, openRedis } from './redis/connection.ts';
+import { guarded } from './redis/errors.ts';
+import { type KeyLayout, keyLayout } from './redis/keys.ts';
+import { redisAccounts, redisClients, redisThrottle } from './redis/records.ts';
+import { defineScripts, type ScriptedClient } from './redis/scripts.ts';
+import type { ReusePolicy } from './reuse-policy.ts';
+import type { ReuseEvent, Store } from './types.ts';
+
+export interface RedisStore extends Store {
+  readonly kind: 'redis';
+  /** The underlying client (tests and the bench read INFO, DBSIZE and MEMORY USAGE through it). */
+  readonly client: Redis | Cluster;
+  readonly keys: KeyLayout;
+}
+
+function describe(redis: RedisConfig): string {
+  if (redis.mode === 'sentinel') return `sentinel ${redis.sentinelName} via ${redis.sentinels.join(',')}`;
+  if (redis.mode === 'cluster') return `cluster ${redis.clusterNodes.join(',')}`;
+  const u = URL.canParse(redis.url) ? new URL(redis.url) : undefined;
+  return u ? `${u.protocol}//${u.host}` : 'single';
+}
+
+export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): Promise<RedisStore> {
+  if (redis.mode === 'single' && !/^rediss?:\/\//.test(redis.url)) throw new ConfigError('redis.url (REDIS_URL): must be a redis:// or rediss:// URL');
+  if (redis.mode === 'sentinel' && redis.sentinels.length === 0) throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one host:port');
+  if (redis.mode === 'cluster' && redis.clusterNodes.length === 0) throw new ConfigError('redis.clusterNodes (REDIS_CLUSTER_NODES): cluster mode needs at least one host:port');
+  let keys: KeyLayout;
+  try {
+    keys = keyLayout(redis.keyPrefix);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const raw = openRedis(redis);
+  const client: ScriptedClient = defineScripts(raw);
+  await connectRedis(raw, describe(redis));
+
+  const listeners: Array<(e: ReuseEvent) => void> = [];
+  const ctx = {
+    client,
+    keys,
+    prefix: redis.keyPrefix,
+    reuse,
+    inline: redis.mode !== 'cluster',
+    locator: new GrantLocator(),
+    emitReuse: (event: ReuseEvent) => {
+      for (const listener of listeners) listener(event);
+    },
+  };
+  const adapters = new Map<string, ReturnType<typeof redisAdapter>>();
+
+  return {
+    kind: 'redis',
+    client: raw,
+    keys,
+    adapter(model) {
+      let a = adapters.get(model);
+      if (!a) {
+        a = redisAdapter(model, ctx);
+        adapters.set(model, a);
+      }
+      return a;
+    },
+    accounts: redisAccounts(client, keys),
+    clients: redisClients(client, keys),
+    throttle: redisThrottle(client, keys),
+    onReuse(listener) {
+      listeners.push(listener);
+    },
+    ping: () =>
+      guarded(async () => {
+        await client.ping();
+      }),
+    async close() {
+      try {
+        await raw.quit();
+      } catch {
+        raw.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The Lua scripts that make each storage decision atomic inside Redis (see keys.ts for the layout and
+ * ../reuse-policy.ts for the rules). Each script touches only keys of one hash tag, declared in KEYS, except
+ * the "gone" keys (pointers and user-code indexes of deleted records, which live in other slots): on a single
+ * node or Sentinel (`inline`) the script deletes them itself; on a Cluster it returns them and the caller
+ * UNLINKs them in the same breath. Time is Redis' own clock (TIME), so instances with skewed clocks agree on
+ * whether a token is still in its grace period.
+ *
+ * Records are hashes {p: payload JSON as oidc-provider gave it, c: consumed-at ms}: a live payload is never
+ * decoded and re-encoded by Lua (cjson would turn [] into {}); only a consumed refresh token past its grace
+ * period is rewritten, to its compact form of scalar fields (k: 1 marks it).
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** ARGV[1] = key prefix, ARGV[2] = '1' to delete cross-slot keys inline. Revocation helpers. */
+const REVOKE = `local PREFIX = ARGV[1]
+local INLINE = ARGV[2] == '1'
+local function gone(k, out)
+  if INLINE then redis.call('DEL', k) else out[#out + 1] = k end
+end
+local function drop(base, m, out)
+  local k = base .. m
+  local i = string.find(m, ':', 1, true)
+  if string.sub(m, 1, i) == 'DeviceCode:' then
+    local p = redis.call('HGET', k, 'p')
+    if p then
+      local ok, d = pcall(cjson.decode, p)
+      if ok and type(d) == 'table' and type(d.userCode) == 'string' then gone(PREFIX .. 'DeviceCode:userCode:{' .. d.userCode .. '}', out) end
+    end
+  end
+  redis.call('DEL', k)
+  gone(PREFIX .. string.sub(m, 1, i) .. '{' .. string.sub(m, i + 1) .. '}', out)
+end
+local function revokeFamily(membersKey, consumedKey, grantKey, base, out)
+  for _, m in ipairs(redis.call('ZRANGE', membersKey, 0, -1)) do drop(base, m, out) end
+  redis.call('DEL', membersKey, consumedKey, grantKey)
+end`;
+
+/**
+ * Compact form of a consumed refresh token past its grace period: only what oidc-provider reads before it sees
+ * `consumed` and revokes the family (client, expiry, grant, account, scope, sender constraints). Walks the
+ * consumed list from the newest back to the first entry already compacted, so each record is rewritten once.
+ */
+const COMPACT = `local KEEP = {'iat', 'exp', 'nbf', 'jti', 'kind', 'format', 'clientId', 'grantId', 'accountId', 'scope', 'jkt',
+  'x5t#S256', 'sessionUid', 'expiresWithSession', 'iiat', 'rotations'}
+local function compactConsumed(listKey, base, now, grace)
+  local entries = redis.call('LRANGE', listKey, 0, -1)
+  for i = #entries, 1, -1 do
+    local k = base .. entries[i]
+    local v = redis.call('HMGET', k, 'p', 'c', 'k')
+    if v[3] then break end
+    if v[1] and v[2] and now - tonumber(v[2]) >= grace then
+      local ok, d = pcall(cjson.decode, v[1])
+      if ok and type(d) == 'table' then
+        local small = {}
+        for _, f in ipairs(KEEP) do
+          local x = d[f]
+          if type(x) == 'string' or type(x) == 'number' or type(x) == 'boolean' then small[f] = x end
+        end
+        redis.call('HSET', k, 'p', cjson.encode(small), 'k', '1')
+      end
+    end
+  end
+end`;
+
+/** KEYS[1] record. ARGV[1] grace ms. → false | {'@', grantId} | {'p', payload[, consumed seconds]} */
+const FIND = `local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'string' then return {'@', redis.call('GET', KEYS[1])} end
+if kind ~= 'hash' then return false end
+local v = redis.call('HMGET', KEYS[1], 'p', 'c')
+if not v[1] then return false end
+if not v[2] then return {'p', v[1]} end
+${NOW}
+local c = tonumber(v[2])
+local grace = tonumber(ARGV[1])
+if grace > 0 and now - c < grace then return {'p', v[1]} end
+return {'p', v[1], tostring(math.floor(c / 1000))}`;
+
+/** KEYS[1] record, KEYS[2] family members (optional). ARGV[1] payload, ARGV[2] ttl ms or '', ARGV[3] member. */
+const UPSERT = `redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'p', ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl then redis.call('PEXPIRE', KEYS[1], math.max(ttl, 1)) end
+if KEYS[2] then
+  ${NOW}
+  redis.call('ZADD', KEYS[2], ttl and (now + ttl) or '+inf', ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  if last[2] == nil or last[2] == 'inf' then redis.call('PERSIST', KEYS[2])
+  else redis.call('PEXPIREAT', KEYS[2], math.floor(tonumber(last[2]))) end
+end
+return 1`;
+
+/**
+ * KEYS[1] record; for a grant member also KEYS[2] members, KEYS[3] consumed list, KEYS[4] Grant.
+ * ARGV[3] grace ms, ARGV[4] '1' for a refresh token, ARGV[5] detection ms, ARGV[6] depth, ARGV[7] member,
+ * ARGV[8] family key base, ARGV[9] the record's own pointer key ('' if none).
+ * → {'missing'} | {'grace'} | {'reuse', payload, gone...} | {'ok', gone...}
+ */
+const CONSUME = `${REVOKE}
+${COMPACT}
+local v = redis.call('HMGET', KEYS[1], 'p', 'c')
+if not v[1] then return {'missing'} end
+${NOW}
+local out = {}
+if v[2] then
+  local grace = tonumber(ARGV[3])
+  if grace > 0 and now - tonumber(v[2]) < grace then return {'grace'} end
+  out[1] = 'reuse'
+  out[2] = v[1]
+  if KEYS[2] then revokeFamily(KEYS[2], KEYS[3], KEYS[4], ARGV[8], out) end
+  redis.call('DEL', KEYS[1])
+  if ARGV[9] ~= '' then gone(ARGV[9], out) end
+  return out
+end
+out[1] = 'ok'
+redis.call('HSET', KEYS[1], 'c', now)
+if ARGV[4] == '1' and KEYS[2] then
+  local detection = tonumber(ARGV[5])
+  redis.call('RPUSH', KEYS[3], ARGV[7])
+  while redis.call('LLEN', KEYS[3]) > tonumber(ARGV[6]) do
+    local evicted = redis.call('LPOP', KEYS[3])
+    redis.call('ZREM', KEYS[2], evicted)
+    drop(ARGV[8], evicted, out)
+  end
+  compactConsumed(KEYS[3], ARGV[8], now, tonumber(ARGV[3]))
+  redis.call('PEXPIRE', KEYS[3], math.max(detection, 1))
+  local left = redis.call('PTTL', KEYS[1])
+  if left < 0 or left > detection then
+    redis.call('PEXPIRE', KEYS[1], math.max(detection, 1))
+    redis.call('ZADD', KEYS[2], 'XX', now + detection, ARGV[7])
+    if ARGV[9] ~= '' then
+      if INLINE then redis.call('PEXPIRE', ARGV[9], math.max(detection, 1)) else out[#out + 1] = '~' .. ARGV[9] end
+    end
+  end
+end
+return out`;
+
+/** KEYS[1] record, KEYS[2] members (optional). ARGV[1] member. → payload | false */
+const DESTROY = `local p = redis.call('HGET', KEYS[1], 'p')
+redis.call('DEL', KEYS[1])
+if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return p`;
+
+/** KEYS[1] members, KEYS[2] consumed list, KEYS[3] Grant. ARGV[3] family key base. → gone keys */
+const REVOKE_FAMILY = `${REVOKE}
+local out = {}
+revokeFamily(KEYS[1], KEYS[2], KEYS[3], ARGV[3], out)
+return out`;
+
+/** KEYS[1] members. ARGV[3] family key base, ARGV[4] "<Model>:". → gone keys */
+const REVOKE_MODEL = `${REVOKE}
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(m, 1, #ARGV[4]) == ARGV[4] then
+    drop(ARGV[3], m, out)
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out`;
+
+/** KEYS[1] username index, KEYS[2] account, KEYS[3] account index. ARGV[1] account JSON, ARGV[2] id. → 1 | 0 taken */
+const CREATE_ACCOUNT = `if redis.call('SET', KEYS[1], ARGV[2], 'NX') == false then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
+return 1`;
+
+/** KEYS[1] username index. ARGV[1] account key base. → account JSON | false */
+const ACCOUNT_BY_USERNAME = `local id = redis.call('GET', KEYS[1])
+if not id then return false end
+return redis.call('GET', ARGV[1] .. id)`;
+
+/** KEYS[1] account, KEYS[2] account index. ARGV[1] username index key base, ARGV[2] id. → 1 | 0 */
+const REMOVE_ACCOUNT = `local a = redis.call('GET', KEYS[1])
+if not a then return 0 end
+local ok, d = pcall(cjson.decode, a)
+if ok and type(d) == 'table' and type(d.username) == 'string' then
+  local idx = ARGV[1] .. string.lower(d.username)
+  if redis.call('GET', idx) == ARGV[2] then redis.call('DEL', idx) end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1`;
+
+/** KEYS[1] counter. ARGV[1] window seconds. → count in the window */
+const THROTTLE_HIT = `local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+type Reply = Promise<unknown>;
+type Args = Array<string | number>;
+
+export interface Scripts {
+  ghFind(numKeys: number, ...args: Args): Reply;
+  ghUpsert(numKeys: number, ...args: Args): Reply;
+  ghConsume(numKeys: number, ...args: Args): Reply;
+  ghDestroy(numKeys: number, ...args: Args): Reply;
+  ghRevokeFamily(numKeys: number, ...args: Args): Reply;
+  ghRevokeModel(numKeys: number, ...args: Args): Reply;
+  ghCreateAccount(numKeys: number, ...args: Args): Reply;
+  ghAccountByUsername(numKeys: number, ...args: Args): Reply;
+  ghRemoveAccount(numKeys: number, ...args: Args): Reply;
+  ghThrottleHit(numKeys: number, ...args: Args): Reply;
+}
+
+export type ScriptedClient = (Redis | Cluster) & Scripts;
+
+/** Registers the scripts on a client (EVALSHA, with EVAL on the first NOSCRIPT — also per cluster node). */
+export function defineScripts(client: Redis | Cluster): ScriptedClient {
+  const scripts: Record<keyof Scripts, string> = {
+    ghFind: FIND,
+    ghUpsert: UPSERT,
+    ghConsume: CONSUME,
+    ghDestroy: DESTROY,
+    ghRevokeFamily: REVOKE_FAMILY,
+    ghRevokeModel: REVOKE_MODEL,
+    ghCreateAccount: CREATE_ACCOUNT,
+    ghAccountByUsername: ACCOUNT_BY_USERNAME,
+    ghRemoveAccount: REMOVE_ACCOUNT,
+    ghThrottleHit: THROTTLE_HIT,
+  };
+  for (const [name, lua] of Object.entries(scripts)) client.defineCommand(name, { lua });
+  return client as ScriptedClient;
+}

@@ -1,0 +1,99 @@
+/**
+ * What Gatehouse needs from storage. Two implementations: the embedded memory store (development, tests) and
+ * Redis (production). Both must pass tests/storage/contract.test.ts.
+ *
+ * Rules every implementation enforces:
+ * - `consume` is a compare-and-set: of two concurrent consumers of one record exactly one wins. Consuming a
+ *   missing or expired record creates nothing and fails.
+ * - Refresh tokens: a consumed token found again within the reuse interval is returned as if unconsumed (the
+ *   grace period); outside it, it is returned consumed, and oidc-provider revokes the family. A `consume` that
+ *   loses a race outside the interval revokes the whole family itself (ReuseDetected).
+ * - Every record with an expiry is stored with one; only clients and accounts never expire.
+ */
+import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
+
+export interface Account {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly email?: string;
+  readonly emailVerified?: boolean;
+  readonly name?: string;
+  readonly givenName?: string;
+  readonly familyName?: string;
+  readonly roles: readonly string[];
+  readonly disabled: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly phoneNumber?: string;
+  readonly address?: { readonly formatted?: string; readonly country?: string; readonly locality?: string };
+}
+
+export interface AccountStore {
+  findById(id: string): Promise<Account | undefined>;
+  findByUsername(username: string): Promise<Account | undefined>;
+  /** Fails with StorageConflict when the username is taken. */
+  create(account: Account): Promise<void>;
+  update(account: Account): Promise<void>;
+  remove(id: string): Promise<boolean>;
+  list(): Promise<Account[]>;
+}
+
+export interface ClientStore {
+  /** Persists client metadata (no expiry); oidc-provider reads it through the `Client` adapter model. */
+  save(metadata: ClientMetadata): Promise<void>;
+  remove(clientId: string): Promise<boolean>;
+  list(): Promise<ClientMetadata[]>;
+}
+
+export interface ThrottleStore {
+  /** Adds one hit to `key` in a window of `windowSeconds`; returns the count in the window. */
+  hit(key: string, windowSeconds: number): Promise<number>;
+  count(key: string): Promise<number>;
+  reset(key: string): Promise<void>;
+  /** Sets `key` until `seconds` from now (e.g. a lock); `ttl` returns the seconds left, 0 when unset. */
+  lock(key: string, seconds: number): Promise<void>;
+  ttl(key: string): Promise<number>;
+}
+
+/** Emitted by a store when a consumed refresh token or code is presented outside the reuse interval. */
+export interface ReuseEvent {
+  readonly model: string;
+  readonly grantId: string | undefined;
+  readonly clientId: string | undefined;
+  readonly accountId: string | undefined;
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+  adapter(model: string): Adapter;
+  readonly accounts: AccountStore;
+  readonly clients: ClientStore;
+  readonly throttle: ThrottleStore;
+  /** Registers a listener for reuse detections (audit, metrics). */
+  onReuse(listener: (event: ReuseEvent) => void): void;
+  /** Resolves when storage answers; rejects (StorageUnavailable) when it does not. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Storage did not answer. Built on oidc-provider's error class so that the provider's own routes answer it as
+ * 503 `temporarily_unavailable` (it renders its errors itself); src/http/errors.ts renders it on Gatehouse's
+ * routes. Never carries Redis internals to the client: the description is fixed, the cause stays for the log.
+ */
+export class StorageUnavailable extends errors.OIDCProviderError {
+  readonly code = 'STORAGE_UNAVAILABLE';
+  override name = 'StorageUnavailable';
+  constructor(detail = 'storage is unavailable', options?: { cause?: unknown }) {
+    super(503, 'temporarily_unavailable', options?.cause === undefined ? { detail } : { detail, cause: options.cause });
+    this.expose = true;
+    this.error_description = 'storage is unavailable, try again shortly';
+    this.allow_redirect = true;
+  }
+}
+
+export class StorageConflict extends Error {
+  readonly code = 'STORAGE_CONFLICT';
+  override name = 'StorageConflict';
+}

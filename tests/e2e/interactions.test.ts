@@ -1,0 +1,131 @@
+/**
+ * Sign-in, consent and logout pages as a browser without JavaScript uses them.
+ */
+import test from 'ava';
+import * as oidc from 'openid-client';
+import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { startGatehouse } from '../helpers/gatehouse.ts';
+
+const REDIRECT = 'https://third.example/cb';
+const SECRET = 'third-party-secret-0123456789abcdef0123456789abcdef';
+
+async function setup(t: import('ava').ExecutionContext) {
+  const gh = await startGatehouse(t, {
+    clients: [
+      {
+        client_id: 'third',
+        client_name: 'Third <Party>',
+        client_secret: SECRET,
+        redirect_uris: [REDIRECT],
+        post_logout_redirect_uris: ['https://third.example/bye'],
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+    ],
+  });
+  const config = await oidc.discovery(new URL(gh.issuer), 'third', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  return { gh, config };
+}
+
+test('a third-party client gets a consent page listing the scopes, escaped; allow completes the flow', async (t) => {
+  const { gh, config } = await setup(t);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid email', state: 'st' });
+  const { callback, pages } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
+  t.is(pages.length, 2, 'login page, then consent page');
+  t.regex(pages[1] as string, /Third &lt;Party&gt;/);
+  t.notRegex(pages[1] as string, /Third <Party>/);
+  t.regex(pages[1] as string, /See your email address <small>\(email\)<\/small>/);
+  t.truthy(callback.searchParams.get('code'));
+  t.is(callback.searchParams.get('state'), 'st');
+});
+
+test('deny on the consent page returns access_denied to the client', async (t) => {
+  const { gh, config } = await setup(t);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'st' });
+  const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'deny' });
+  t.is(callback.searchParams.get('error'), 'access_denied');
+  t.is(callback.searchParams.get('code'), null);
+});
+
+test('a first-party client skips consent', async (t) => {
+  const gh = await startGatehouse(t);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = new URL('/auth', gh.issuer);
+  url.search = new URLSearchParams({
+    client_id: 'demo-client',
+    response_type: 'code',
+    scope: 'openid profile offline_access',
+    redirect_uri: 'http://localhost:5000/callback',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  const { callback, pages } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
+  t.is(pages.length, 1, 'only the login page');
+  t.truthy(callback.searchParams.get('code'));
+});
+
+test('a public client without PKCE, or with plain PKCE, is refused', async (t) => {
+  const gh = await startGatehouse(t);
+  const base = { client_id: 'demo-client', response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost:5000/callback' };
+  const noPkce = await fetch(`${gh.issuer}/auth?${new URLSearchParams(base)}`, { redirect: 'manual' });
+  t.is(new URL(noPkce.headers.get('location') as string).searchParams.get('error'), 'invalid_request');
+  const plain = await fetch(`${gh.issuer}/auth?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })}`, { redirect: 'manual' });
+  t.is(new URL(plain.headers.get('location') as string).searchParams.get('error'), 'invalid_request');
+});
+
+test('a failed sign-in shows one generic message and keeps the escaped username', async (t) => {
+  const { gh, config } = await setup(t);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', login_hint: '"><script>x</script>' });
+  const err = await t.throwsAsync(loginThroughPages(url, gh.issuer, { username: 'demo', password: 'wrong-password' }));
+  const html = (err as unknown as { html: string }).html;
+  t.regex(html, /Invalid username or password, or the account cannot sign in right now/);
+  t.notRegex(html, /wrong-password/);
+  const jar = new CookieJar();
+  const first = await request(url.toString(), jar);
+  const page = await (await request(new URL(first.headers.get('location') as string, gh.issuer).toString(), jar)).text();
+  t.regex(page, /value="&quot;&gt;&lt;script&gt;x&lt;\/script&gt;"/, 'login_hint prefilled, escaped');
+});
+
+test('prompt=none without a session answers login_required; with one it succeeds; prompt=login asks again', async (t) => {
+  const { gh, config } = await setup(t);
+  const none = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'none' });
+  const { callback: noSession } = await loginThroughPages(none, gh.issuer, { username: 'x', password: 'y' });
+  t.is(noSession.searchParams.get('error'), 'login_required');
+
+  const first = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' });
+  const { jar } = await loginThroughPages(first, gh.issuer, { username: 'demo', password: 'demo-password' });
+  const { callback: silent, pages } = await loginThroughPages(none, gh.issuer, { username: 'x', password: 'y', jar });
+  t.is(pages.length, 0);
+  t.truthy(silent.searchParams.get('code'));
+
+  const again = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'login' });
+  const { pages: relogin } = await loginThroughPages(again, gh.issuer, { username: 'demo', password: 'demo-password', jar });
+  t.regex(relogin[0] as string, /<h1>Sign in<\/h1>/);
+});
+
+test('RP-initiated logout ends the session and returns to the registered URI with state', async (t) => {
+  const { gh, config } = await setup(t);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
+  const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
+  const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: 'https://third.example/bye', state: 'bye-state' });
+  const confirmPage = await request(end.toString(), jar);
+  t.is(confirmPage.status, 200);
+  const html = await confirmPage.text();
+  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
+  const done = await request(new URL(action, gh.issuer).toString(), jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+  });
+  t.is(done.status, 303);
+  const back = new URL(done.headers.get('location') as string);
+  t.is(back.origin + back.pathname, 'https://third.example/bye');
+  t.is(back.searchParams.get('state'), 'bye-state');
+
+  const none = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'none' });
+  const { callback: after } = await loginThroughPages(none, gh.issuer, { username: 'x', password: 'y', jar });
+  t.is(after.searchParams.get('error'), 'login_required');
+  const intro = await oidc.tokenIntrospection(config, tokens.access_token);
+  t.false(intro.active, 'the grant of a client without offline_access is revoked at logout');
+});

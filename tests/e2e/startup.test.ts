@@ -1,0 +1,72 @@
+/**
+ * `npm start` as a user runs it: the real entry point in a child process, on the in-memory store.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { CookieJar, request } from '../helpers/browserless-login.ts';
+import { freePort } from '../helpers/redis.ts';
+
+function start(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('npm start serves discovery, prints the demo sign-in and no runtime warning, and stops cleanly', async (t) => {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const proc = start({ PORT: String(port), ISSUER: issuer });
+  t.teardown(() => proc.child.kill('SIGKILL'));
+  await waitFor(() => proc.out().includes('Sign in at:'));
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
+  for (const g of ['authorization_code', 'refresh_token', 'client_credentials']) t.true(discovery.grant_types_supported?.includes(g), g);
+  t.regex(proc.out(), /Demo user: +demo \/ demo-password/);
+  t.regex(proc.out(), new RegExp(`Sign in at: +${issuer}/auth\\?client_id=demo-client&response_type=code`));
+  const authUrl = /Sign in at: +(\S+)/.exec(proc.out())?.[1] as string;
+  const jar = new CookieJar();
+  const toLogin = await request(authUrl, jar);
+  t.is(toLogin.status, 303);
+  const page = await request(new URL(toLogin.headers.get('location') as string, issuer).toString(), jar);
+  t.is(page.status, 200);
+  t.regex(await page.text(), /<input id="password" name="password" type="password"/);
+  proc.child.kill('SIGTERM');
+  t.is(await proc.exited, 0);
+  t.is(proc.err(), '', 'nothing on stderr: no runtime warning from oidc-provider or Node');
+  t.notRegex(proc.out(), /WARNING|DeprecationWarning|ExperimentalWarning/);
+});
+
+test('an invalid configuration exits 1 before listening and names the key', async (t) => {
+  const port = await freePort();
+  const proc = start({ PORT: String(port), ACCESS_TOKEN_TTL: 'soon' });
+  t.is(await proc.exited, 1);
+  t.regex(proc.err(), /invalid configuration: ttl.accessToken \(ACCESS_TOKEN_TTL\): must be an integer/);
+  await t.throwsAsync(fetch(`http://127.0.0.1:${port}/healthz`));
+});
+
+test('production mode refuses to start on the in-memory store', async (t) => {
+  const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()) });
+  t.is(await proc.exited, 1);
+  t.regex(proc.err(), /production refuses the in-memory store/);
+});

@@ -1,0 +1,97 @@
+/**
+ * Drives Gatehouse's sign-in and consent pages over plain HTTP, like a browser without JavaScript: follows
+ * redirects by hand, keeps cookies, submits the forms. Returns the redirect to the client's redirect_uri.
+ */
+export class CookieJar {
+  readonly #cookies = new Map<string, string>();
+
+  store(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = (pair as string).indexOf('=');
+      const name = (pair as string).slice(0, eq);
+      const value = (pair as string).slice(eq + 1);
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.#cookies.delete(name);
+      else this.#cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  get size(): number {
+    return this.#cookies.size;
+  }
+}
+
+export interface LoginOptions {
+  username: string;
+  password: string;
+  /** What to answer on a consent page. */
+  consent?: 'allow' | 'deny';
+  jar?: CookieJar;
+  /** Extra headers on every request (e.g. X-Forwarded-For is ignored unless proxy trust is on). */
+  headers?: Record<string, string>;
+}
+
+export interface LoginResult {
+  /** The final Location that leaves Gatehouse (the client's redirect_uri with code or error). */
+  callback: URL;
+  jar: CookieJar;
+  /** Every page Gatehouse rendered on the way. */
+  pages: string[];
+}
+
+export async function request(url: string, jar: CookieJar, init: RequestInit = {}, headers: Record<string, string> = {}): Promise<Response> {
+  const res = await fetch(url, {
+    ...init,
+    redirect: 'manual',
+    headers: { ...(init.headers as Record<string, string>), ...headers, cookie: jar.header(), accept: 'text/html' },
+  });
+  jar.store(res);
+  return res;
+}
+
+function formAction(html: string, pattern: RegExp): string | undefined {
+  return pattern.exec(html)?.[1]?.replaceAll('&amp;', '&');
+}
+
+export async function loginThroughPages(authorizationUrl: URL | string, issuer: string, opts: LoginOptions): Promise<LoginResult> {
+  const jar = opts.jar ?? new CookieJar();
+  const pages: string[] = [];
+  const origin = new URL(issuer).origin;
+  let url = String(authorizationUrl);
+  for (let hop = 0; hop < 20; hop++) {
+    if (!url.startsWith(origin)) return { callback: new URL(url), jar, pages };
+    const res = await request(url, jar, {}, opts.headers);
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location') as string, url).toString();
+      continue;
+    }
+    const html = await res.text();
+    pages.push(html);
+    const login = formAction(html, /action="([^"]*\/login)"/);
+    const confirm = formAction(html, /action="([^"]*\/confirm)"/);
+    let post: Response;
+    if (login) {
+      post = await request(new URL(login, origin).toString(), jar, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body: new URLSearchParams({ username: opts.username, password: opts.password }).toString(),
+      }, opts.headers);
+    } else if (confirm) {
+      post = await request(new URL(confirm, origin).toString(), jar, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body: new URLSearchParams({ decision: opts.consent ?? 'allow' }).toString(),
+      }, opts.headers);
+    } else {
+      throw new Error(`unexpected page (status ${res.status}): ${(/<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? html).slice(0, 400)}`);
+    }
+    if (post.status === 401) throw Object.assign(new Error('login failed'), { status: 401, html: await post.text() });
+    if (post.status < 300 || post.status >= 400) throw new Error(`form post answered ${post.status}: ${(await post.text()).slice(0, 300)}`);
+    url = new URL(post.headers.get('location') as string, url).toString();
+  }
+  throw new Error('too many redirects');
+}

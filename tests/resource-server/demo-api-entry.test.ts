@@ -1,0 +1,49 @@
+/**
+ * `npm run demo:api` as a person runs it: the real entry point in a child process.
+ */
+import { spawn } from 'node:child_process';
+import test from 'ava';
+import { freePort } from '../helpers/redis.ts';
+
+function run(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['src/resource-server/main.ts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  child.stdout.on('data', (d) => {
+    io.out += d;
+  });
+  child.stderr.on('data', (d) => {
+    io.err += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, io, exited };
+}
+
+test('a bad setting exits 1 and names the variable', async (t) => {
+  for (const [env, name] of [
+    [{ API_TOKEN_CHECK: 'maybe' }, 'API_TOKEN_CHECK'],
+    [{ API_TOKEN_CHECK: 'introspection' }, 'API_CLIENT_ID'],
+    [{ ISSUER: 'not a url' }, 'ISSUER'],
+    [{ API_PORT: '99999' }, 'API_PORT'],
+  ] as const) {
+    const proc = run(env);
+    t.is(await proc.exited, 1);
+    t.regex(proc.io.err, new RegExp(`invalid configuration: ${name}`));
+  }
+});
+
+test('it listens, serves health and refuses tokenless calls, and stops on SIGTERM', async (t) => {
+  const port = await freePort();
+  const proc = run({ API_PORT: String(port), API_HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1:9' });
+  t.teardown(() => proc.child.kill('SIGKILL'));
+  const deadline = Date.now() + 10_000;
+  while (!proc.io.out.includes('demo API listening')) {
+    if (Date.now() > deadline) throw new Error(`did not start: ${proc.io.err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.is((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 200);
+  const res = await fetch(`http://127.0.0.1:${port}/api/profile`);
+  t.is(res.status, 401);
+  t.is(res.headers.get('www-authenticate'), 'Bearer realm="http://localhost:4000"');
+  proc.child.kill('SIGTERM');
+  t.is(await proc.exited, 0);
+});

@@ -1,0 +1,80 @@
+/**
+ * Shared pieces of the security tests: two confidential clients (A and B) and a public one, and a code flow
+ * through the real sign-in pages with a real relying party (openid-client).
+ */
+import * as oidc from 'openid-client';
+import { loginThroughPages } from '../helpers/browserless-login.ts';
+
+export const REDIRECT = 'https://app.example/cb';
+export const API = 'http://localhost:4000';
+export const SECRET_A = 'client-a-secret-5f1c0e4b7a9d2e8f3c6b1a0d9e8f7c6b5a4d3e2f1';
+export const SECRET_B = 'client-b-secret-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9';
+
+export const CLIENTS = [
+  {
+    client_id: 'client-a',
+    client_secret: SECRET_A,
+    redirect_uris: [REDIRECT],
+    post_logout_redirect_uris: ['https://app.example/bye'],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+  },
+  {
+    client_id: 'client-b',
+    client_secret: SECRET_B,
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+  },
+  {
+    client_id: 'public-c',
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['https://spa.example/cb'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    first_party: true,
+  },
+];
+
+export async function rp(issuer: string, clientId: 'client-a' | 'client-b'): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(issuer), clientId, clientId === 'client-a' ? SECRET_A : SECRET_B, undefined, { execute: [oidc.allowInsecureRequests] });
+}
+
+export interface FlowResult {
+  tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+  code: string;
+  verifier: string;
+}
+
+/** Signs demo in through the pages for `config`'s client and returns the tokens and the (now used) code. */
+export async function codeFlow(issuer: string, config: oidc.Configuration, scope = 'openid offline_access api:read'): Promise<FlowResult> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    prompt: 'consent',
+  });
+  const { callback } = await loginThroughPages(url, issuer, { username: 'demo', password: 'demo-password' });
+  const code = callback.searchParams.get('code') as string;
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+  return { tokens, code, verifier };
+}
+
+/** Only the code: the flow stops at the callback, so the code is still unused. */
+export async function codeOnly(issuer: string, config: oidc.Configuration): Promise<{ code: string; verifier: string; callback: URL }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    prompt: 'consent',
+  });
+  const { callback } = await loginThroughPages(url, issuer, { username: 'demo', password: 'demo-password' });
+  return { code: callback.searchParams.get('code') as string, verifier, callback };
+}
+
+export function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -1,0 +1,86 @@
+/**
+ * Rate limits on token, introspection and revocation: per IP and per client, 429 + Retry-After + OAuth error
+ * JSON; a client named without its secret does not use up that client's allowance; the form body the limiter
+ * reads still reaches oidc-provider intact.
+ */
+import test from 'ava';
+import { startGatehouse } from '../helpers/gatehouse.ts';
+import { basic, CLIENTS, FORM, SECRET_A, SECRET_B } from './fixtures.ts';
+
+const cc = 'grant_type=client_credentials';
+
+async function post(issuer: string, path: string, headers: Record<string, string>, body: string) {
+  const res = await fetch(`${issuer}${path}`, { method: 'POST', headers: { ...FORM, ...headers }, body });
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), cache: res.headers.get('cache-control'), body: JSON.parse((await res.text()) || '{}') as Record<string, unknown> };
+}
+
+test('per client: the limit applies across token, introspection and revocation; 429 with Retry-After and OAuth JSON', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, 'rateLimit.perClient': 4, 'rateLimit.perIp': 1000, 'rateLimit.windowSeconds': 3600 });
+  const a = { authorization: basic('client-a', SECRET_A) };
+  t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
+  t.is((await post(gh.issuer, '/token/introspection', a, 'token=x')).status, 200);
+  t.is((await post(gh.issuer, '/token/revocation', a, 'token=x')).status, 200);
+  t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
+  const limited = await post(gh.issuer, '/token', a, cc);
+  t.is(limited.status, 429);
+  t.is(limited.body.error, 'temporarily_unavailable');
+  t.regex(String(limited.body.error_description), /too many requests/);
+  const retry = Number(limited.retryAfter);
+  t.true(retry >= 1 && retry <= 3600, `Retry-After ${limited.retryAfter}`);
+  t.is(limited.cache, 'no-store');
+  t.is((await post(gh.issuer, '/token/introspection', a, 'token=x')).status, 429);
+  // Another client from the same IP is not affected.
+  t.is((await post(gh.issuer, '/token', { authorization: basic('client-b', SECRET_B) }, cc)).status, 200);
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'client'));
+});
+
+test('per client, client_id in the form: the body still reaches the provider, and wrong credentials do not count', async (t) => {
+  const gh = await startGatehouse(t, {
+    clients: [...CLIENTS, { client_id: 'post-client', client_secret: SECRET_A, token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['https://p.example/cb'], grant_types: ['client_credentials'] }],
+    'rateLimit.perClient': 3,
+    'rateLimit.perIp': 1000,
+    'rateLimit.windowSeconds': 3600,
+  });
+  // Someone who only knows the client id tries 10 times: 401 each time, and the real client is not locked out.
+  for (let i = 0; i < 10; i++) {
+    const r = await post(gh.issuer, '/token', {}, `${cc}&client_id=post-client&client_secret=wrong-${i}`);
+    t.is(r.status, 401);
+    t.is(r.body.error, 'invalid_client');
+  }
+  for (let i = 0; i < 3; i++) {
+    const ok = await post(gh.issuer, '/token', {}, `${cc}&client_id=post-client&client_secret=${SECRET_A}`);
+    t.is(ok.status, 200, JSON.stringify(ok.body));
+    t.truthy(ok.body.access_token);
+  }
+  const limited = await post(gh.issuer, '/token', {}, `${cc}&client_id=post-client&client_secret=${SECRET_A}`);
+  t.is(limited.status, 429);
+  t.truthy(limited.retryAfter);
+  // A public client's client_id in the form is counted the same way.
+  for (let i = 0; i < 3; i++) t.is((await post(gh.issuer, '/token/introspection', {}, 'client_id=public-c&token=x')).status, 200);
+  t.is((await post(gh.issuer, '/token/introspection', {}, 'client_id=public-c&token=x')).status, 429);
+});
+
+test('per IP: every request counts, whatever the client; X-Forwarded-For is ignored without trustProxy', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, 'rateLimit.perClient': 0, 'rateLimit.perIp': 5, 'rateLimit.windowSeconds': 3600 });
+  for (let i = 0; i < 5; i++) {
+    const who = i % 2 ? basic('client-a', SECRET_A) : basic('client-b', 'wrong');
+    t.not((await post(gh.issuer, '/token', { authorization: who, 'x-forwarded-for': `10.0.0.${i}` }, cc)).status, 429);
+  }
+  const limited = await post(gh.issuer, '/token/revocation', { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.9.9.9' }, 'token=x');
+  t.is(limited.status, 429);
+  t.truthy(limited.retryAfter);
+  // Nothing else is limited: discovery and the authorization endpoint still answer.
+  t.is((await fetch(`${gh.issuer}/.well-known/openid-configuration`)).status, 200);
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'ip'));
+});
+
+test('per IP with trustProxy: each forwarded client IP has its own allowance (the last X-Forwarded-For entry)', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 0, 'rateLimit.perIp': 2, 'rateLimit.windowSeconds': 3600 });
+  const a = { authorization: basic('client-a', SECRET_A) };
+  for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
+    t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': ip }, cc)).status, 200);
+    t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': ip }, cc)).status, 200);
+  }
+  // A client that prepends a forged address is still counted under the address the proxy appended.
+  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '1.2.3.4, 10.0.0.1' }, cc)).status, 429);
+});

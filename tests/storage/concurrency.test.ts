@@ -1,0 +1,165 @@
+/**
+ * Races over real HTTP against Gatehouse on a real Redis: 20 simultaneous refreshes with one refresh token
+ * (within the reuse interval, and with the interval 0), 20 simultaneous exchanges of one code; and the number of
+ * Redis commands one refresh costs (INFO commandstats).
+ */
+import test from 'ava';
+import type { Redis } from 'ioredis';
+import type { RedisStore } from '../../src/storage/redis-store.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { authorize, discover, exchangeCode, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
+
+let redis: TestRedis;
+test.before(async () => {
+  redis = await startRedis();
+});
+test.after.always(async () => {
+  await redis?.stop();
+});
+
+async function signedIn(t: Parameters<typeof startRedisGatehouse>[0], reuseSeconds: number) {
+  const gh = await startRedisGatehouse(t, redis.url, await sharedSettings(), { 'refreshTokens.reuseIntervalSeconds': reuseSeconds });
+  const config = await discover(gh);
+  const { code, verifier } = await authorize(gh, config);
+  const first = await exchangeCode(gh.issuer, code, verifier);
+  t.is(first.status, 200);
+  return { gh, rt: first.body.refresh_token as string };
+}
+
+test('20 simultaneous refreshes within the reuse interval: all succeed, every successor in the one family', async (t) => {
+  const { gh, rt } = await signedIn(t, 30);
+  const rts = gh.gatehouse.store.adapter('RefreshToken');
+  const grantId = (await rts.find(rt))?.grantId;
+  t.truthy(grantId);
+  const results = await Promise.all(Array.from({ length: 20 }, () => refresh(gh.issuer, rt)));
+  t.deepEqual(
+    results.map((r) => r.status),
+    Array(20).fill(200),
+  );
+  const successors = results.map((r) => r.body.refresh_token as string);
+  t.is(new Set(successors).size, 20);
+  for (const s of successors) t.is((await rts.find(s))?.grantId, grantId);
+  // The user stays signed in: a successor keeps working after the interval's race.
+  const next = await refresh(gh.issuer, successors[7] as string);
+  t.is(next.status, 200);
+  t.false(gh.logs.some((l) => l.audit === 'refresh_token.reuse_detected'));
+});
+
+test('20 simultaneous refreshes with the reuse interval 0: exactly one succeeds; a later replay revokes the family', async (t) => {
+  const { gh, rt } = await signedIn(t, 0);
+  const results = await Promise.all(Array.from({ length: 20 }, () => refresh(gh.issuer, rt)));
+  const ok = results.filter((r) => r.status === 200);
+  t.is(ok.length, 1);
+  for (const r of results.filter((r) => r.status !== 200)) {
+    t.is(r.status, 400);
+    t.is(r.body.error, 'invalid_grant');
+  }
+  const replay = await refresh(gh.issuer, rt);
+  t.is(replay.status, 400);
+  t.is(replay.body.error, 'invalid_grant');
+  const winner = await refresh(gh.issuer, ok[0]?.body.refresh_token as string);
+  t.is(winner.status, 400, 'the family is revoked');
+  t.is(winner.body.error, 'invalid_grant');
+  t.true(gh.logs.some((l) => l.audit === 'refresh_token.reuse_detected'));
+});
+
+test('20 simultaneous exchanges of one authorization code: exactly one succeeds', async (t) => {
+  const gh = await startRedisGatehouse(t, redis.url, await sharedSettings());
+  const config = await discover(gh);
+  const { code, verifier } = await authorize(gh, config);
+  const results = await Promise.all(Array.from({ length: 20 }, () => exchangeCode(gh.issuer, code, verifier)));
+  t.is(results.filter((r) => r.status === 200).length, 1);
+  for (const r of results.filter((r) => r.status !== 200)) t.is(r.body.error, 'invalid_grant');
+});
+
+// Serial: the counters are server-wide, so nothing else may run while they count.
+test.serial('Redis commands and round trips per refresh', async (t) => {
+  const { gh, rt } = await signedIn(t, 5);
+  let token = rt;
+  // Warm up (the first use of each script loads it).
+  for (let i = 0; i < 3; i++) token = (await refresh(gh.issuer, token)).body.refresh_token as string;
+  const store = gh.gatehouse.store as RedisStore;
+  const client = store.client as Redis;
+  // Storage calls: the provider and the account/throttle services hold these very objects, so wrapping their
+  // methods in place counts every call they make.
+  let storageCalls = 0;
+  const byCall: Record<string, number> = {};
+  const count = (name: string, target: Record<string, unknown>) => {
+    for (const [method, fn] of Object.entries(target)) {
+      if (typeof fn !== 'function') continue;
+      target[method] = (...args: unknown[]) => {
+        storageCalls++;
+        byCall[`${name}.${method}`] = (byCall[`${name}.${method}`] ?? 0) + 1;
+        return (fn as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    }
+  };
+  for (const model of ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Client', 'Interaction', 'ReplayDetection'])
+    count(model, store.adapter(model) as unknown as Record<string, unknown>);
+  count('accounts', store.accounts as unknown as Record<string, unknown>);
+  count('throttle', store.throttle as unknown as Record<string, unknown>);
+  // Client side: commands this instance sends, and socket writes (auto-pipelined commands share one write, so
+  // writes count the round trips that are not overlapped).
+  let sent = 0;
+  let writes = 0;
+  const sendCommand = client.sendCommand.bind(client);
+  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    sent++;
+    return sendCommand(...args);
+  }) as Redis['sendCommand'];
+  const stream = (client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+  const write = stream.write.bind(stream);
+  stream.write = (...a: unknown[]) => {
+    writes++;
+    return write(...a);
+  };
+  await client.config('RESETSTAT');
+  [sent, writes, storageCalls] = [0, 0, 0];
+  for (const k of Object.keys(byCall)) delete byCall[k];
+  const rounds = 10;
+  for (let i = 0; i < rounds; i++) {
+    const r = await refresh(gh.issuer, token);
+    t.is(r.status, 200);
+    token = r.body.refresh_token as string;
+  }
+  const [sentPer, writesPer, callsPer] = [sent / rounds, writes / rounds, storageCalls / rounds];
+  const stats = await client.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1] as string] = Number(m[2]) / rounds;
+  delete calls['config|resetstat'];
+  const executed = Object.values(calls).reduce((a, b) => a + b, 0);
+  t.log(`per refresh: ${callsPer} storage calls, ${sentPer} commands sent, ${writesPer} socket writes (round trips), ${executed} commands executed in Redis incl. inside scripts`);
+  t.log(`storage calls: ${JSON.stringify(Object.fromEntries(Object.entries(byCall).map(([k, v]) => [k, v / rounds])))}`);
+  t.log(`Redis commandstats: ${JSON.stringify(calls)}`);
+  t.true(callsPer > 0);
+  // The rule: each storage operation is one round trip (its parallel halves share one write).
+  t.true(writesPer <= callsPer, `round trips ${writesPer} > storage calls ${callsPer}`);
+  t.true(sentPer <= 2 * callsPer, `commands sent ${sentPer} for ${callsPer} storage calls`);
+});
+
+test('a consumed refresh token past its grace period is kept compact, and replaying it still revokes the family', async (t) => {
+  const { gh, rt } = await signedIn(t, 1);
+  const store = gh.gatehouse.store as RedisStore;
+  const grantId = (await store.adapter('RefreshToken').find(rt))?.grantId as string;
+  const second = await refresh(gh.issuer, rt);
+  t.is(second.status, 200);
+  await new Promise((r) => setTimeout(r, 1100));
+  const third = await refresh(gh.issuer, second.body.refresh_token as string);
+  t.is(third.status, 200);
+  const record = store.keys.familyRecord(grantId, 'RefreshToken', rt);
+  const [payload, compacted] = await store.client.hmget(record, 'p', 'k');
+  t.is(compacted, '1', 'the first token was compacted when the second one was consumed');
+  const kept = Object.keys(JSON.parse(payload as string));
+  const allowed = ['iat', 'exp', 'nbf', 'jti', 'kind', 'format', 'clientId', 'grantId', 'accountId', 'scope', 'jkt', 'x5t#S256', 'sessionUid', 'expiresWithSession', 'iiat', 'rotations'];
+  t.deepEqual(
+    kept.filter((k) => !allowed.includes(k)),
+    [],
+    'only the fields reuse detection reads are kept',
+  );
+  for (const k of ['grantId', 'clientId', 'accountId', 'exp', 'scope']) t.true(kept.includes(k), k);
+  const replay = await refresh(gh.issuer, rt);
+  t.is(replay.status, 400);
+  t.is(replay.body.error, 'invalid_grant');
+  const after = await refresh(gh.issuer, third.body.refresh_token as string);
+  t.is(after.status, 400, 'the family is revoked');
+});

@@ -1,0 +1,305 @@
+/**
+ * The storage contract (src/storage/types.ts, src/storage/reuse-policy.ts), written once and run against every
+ * store: memory, a single Redis and a 3-master Redis Cluster (contract-*.test.ts). A fixture makes a fresh,
+ * isolated store for a reuse policy and can list the keys it holds and those without a TTL.
+ */
+import type { ExecutionContext, TestFn } from 'ava';
+import { errors } from 'oidc-provider';
+import type { ReusePolicy } from '../../src/storage/reuse-policy.ts';
+import type { ReuseEvent, Store } from '../../src/storage/types.ts';
+
+export interface Fixture {
+  store: Store;
+  /** Every key the store holds now. */
+  keys(): Promise<string[]>;
+  /** Keys with no expiry. */
+  keysWithoutTtl(): Promise<string[]>;
+  /** True for the keys of records that legitimately never expire (clients, accounts). */
+  durable(key: string): boolean;
+}
+
+export type MakeFixture = (policy: ReusePolicy, t: ExecutionContext) => Promise<Fixture>;
+
+export const STRICT: ReusePolicy = { reuseIntervalMs: 0, detectionSeconds: 3600, detectionDepth: 20 };
+export const GRACE: ReusePolicy = { reuseIntervalMs: 5000, detectionSeconds: 3600, detectionDepth: 20 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let seq = 0;
+const uid = (p: string) => `${p}${process.pid}x${Date.now().toString(36)}x${seq++}`;
+
+function token(grantId: string, extra: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return { iat: now, exp: now + 3600, grantId, clientId: 'web', accountId: 'acct-1', kind: 'RefreshToken', scope: 'openid', rejected: [], ...extra };
+}
+
+export function contractSuite(test: TestFn, name: string, make: MakeFixture): void {
+  const t = (title: string) => `${name}: ${title}`;
+
+  test(t('upsert, find and destroy keep the payload exactly'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const sessions = store.adapter('Session');
+    const id = uid('s');
+    const payload = { uid: uid('u'), accountId: 'a', loginTs: 1, authorizations: { web: { sid: 'x', grantId: 'g' } }, amr: [] as string[], empty: [] };
+    await sessions.upsert(id, payload, 60);
+    t.deepEqual(await sessions.find(id), payload);
+    t.deepEqual(await sessions.findByUid(payload.uid), payload);
+    t.is(await sessions.find(uid('missing')), undefined);
+    t.is(await sessions.findByUid(uid('missing')), undefined);
+    await sessions.destroy(id);
+    t.is(await sessions.find(id), undefined);
+    t.is(await sessions.findByUid(payload.uid), undefined, 'the uid index goes with the session');
+  });
+
+  test(t('findByUserCode finds a device code, with and without a grant'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const device = store.adapter('DeviceCode');
+    const id = uid('d');
+    const userCode = uid('UC');
+    await device.upsert(id, { userCode, clientId: 'web', kind: 'DeviceCode' }, 60);
+    t.is((await device.findByUserCode(userCode))?.clientId, 'web');
+    const grantId = uid('g');
+    await device.upsert(id, { userCode, clientId: 'web', kind: 'DeviceCode', grantId, accountId: 'a' }, 60);
+    t.is((await device.findByUserCode(userCode))?.grantId, grantId);
+    t.is((await device.find(id))?.grantId, grantId);
+    await device.destroy(id);
+    t.is(await device.findByUserCode(userCode), undefined);
+  });
+
+  test(t('an authorization code is consumed once; a second consume revokes the family and emits reuse'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const events: ReuseEvent[] = [];
+    store.onReuse((e) => events.push(e));
+    const grantId = uid('g');
+    await store.adapter('Grant').upsert(grantId, { accountId: 'acct-1', clientId: 'web', kind: 'Grant' }, 3600);
+    const codes = store.adapter('AuthorizationCode');
+    const code = uid('c');
+    await codes.upsert(code, token(grantId, { kind: 'AuthorizationCode' }), 60);
+    const at = uid('at');
+    await store.adapter('AccessToken').upsert(at, token(grantId, { kind: 'AccessToken' }), 60);
+    await codes.consume(code);
+    const found = await codes.find(code);
+    t.is(typeof found?.consumed, 'number', 'found consumed');
+    const err = await t.throwsAsync(codes.consume(code));
+    t.true(err instanceof errors.InvalidGrant);
+    t.is(await codes.find(code), undefined);
+    t.is(await store.adapter('AccessToken').find(at), undefined, 'the family is revoked');
+    t.is(await store.adapter('Grant').find(grantId), undefined);
+    t.deepEqual(events, [{ model: 'AuthorizationCode', grantId, clientId: 'web', accountId: 'acct-1' }]);
+  });
+
+  test(t('consuming a missing or expired record fails and creates nothing'), async (t) => {
+    const { store, keys } = await make(STRICT, t);
+    const rts = store.adapter('RefreshToken');
+    const before = await keys();
+    const missing = await t.throwsAsync(rts.consume(uid('nope')));
+    t.true(missing instanceof errors.InvalidGrant);
+    t.deepEqual(await keys(), before);
+
+    const grantId = uid('g');
+    const id = uid('rt');
+    await rts.upsert(id, token(grantId), 1);
+    await sleep(1100);
+    const expired = await t.throwsAsync(rts.consume(id));
+    t.true(expired instanceof errors.InvalidGrant);
+    t.is(await rts.find(id), undefined);
+    const left = (await keys()).filter((k) => !before.includes(k) && k.includes(id) && !k.includes('{g:'));
+    t.deepEqual(left, [], 'no record recreated');
+  });
+
+  test(t('records expire with their TTL'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const grantId = uid('g');
+    const sid = uid('s');
+    const sessionUid = uid('u');
+    await store.adapter('Session').upsert(sid, { uid: sessionUid, accountId: 'a' }, 1);
+    await store.adapter('Interaction').upsert(sid, { kind: 'Interaction' }, 1);
+    await store.adapter('RefreshToken').upsert(sid, token(grantId), 1);
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'a', clientId: 'web' }, 1);
+    t.truthy(await store.adapter('RefreshToken').find(sid));
+    await sleep(1100);
+    t.is(await store.adapter('Session').find(sid), undefined);
+    t.is(await store.adapter('Session').findByUid(sessionUid), undefined);
+    t.is(await store.adapter('Interaction').find(sid), undefined);
+    t.is(await store.adapter('RefreshToken').find(sid), undefined);
+    t.is(await store.adapter('Grant').find(grantId), undefined);
+  });
+
+  test(t('refresh token in grace: found unconsumed, a second consume is a no-op'), async (t) => {
+    const { store } = await make(GRACE, t);
+    const events: ReuseEvent[] = [];
+    store.onReuse((e) => events.push(e));
+    const rts = store.adapter('RefreshToken');
+    const grantId = uid('g');
+    const id = uid('rt');
+    await rts.upsert(id, token(grantId), 3600);
+    await rts.consume(id);
+    const found = await rts.find(id);
+    t.truthy(found);
+    t.is(found?.consumed, undefined);
+    await rts.consume(id);
+    t.deepEqual(events, []);
+  });
+
+  test(t('refresh token outside grace: found consumed, a second consume revokes the family'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const events: ReuseEvent[] = [];
+    store.onReuse((e) => events.push(e));
+    const rts = store.adapter('RefreshToken');
+    const grantId = uid('g');
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'acct-1', clientId: 'web' }, 3600);
+    const first = uid('rt');
+    const second = uid('rt');
+    await rts.upsert(first, token(grantId), 3600);
+    await rts.consume(first);
+    await rts.upsert(second, token(grantId), 3600);
+    t.is(typeof (await rts.find(first))?.consumed, 'number');
+    await t.throwsAsync(rts.consume(first), { instanceOf: errors.InvalidGrant });
+    t.is(await rts.find(second), undefined, 'the successor is revoked with the family');
+    t.is(await store.adapter('Grant').find(grantId), undefined);
+    t.is(events.length, 1);
+    t.is(events[0]?.grantId, grantId);
+  });
+
+  test(t('20 concurrent consumes: exactly one wins (code, strict refresh token); all pass within grace'), async (t) => {
+    for (const [model, policy, winners] of [
+      ['AuthorizationCode', STRICT, 1],
+      ['RefreshToken', STRICT, 1],
+      ['RefreshToken', GRACE, 20],
+    ] as const) {
+      const { store } = await make(policy, t);
+      const adapter = store.adapter(model);
+      const id = uid('x');
+      await adapter.upsert(id, token(uid('g'), { kind: model }), 3600);
+      await adapter.find(id);
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => adapter.consume(id)));
+      t.is(results.filter((r) => r.status === 'fulfilled').length, winners, `${model} reuse ${policy.reuseIntervalMs}`);
+      for (const r of results) if (r.status === 'rejected') t.true(r.reason instanceof errors.InvalidGrant);
+    }
+  });
+
+  test(t('revokeByGrantId removes only that model of the grant'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const grantId = uid('g');
+    const other = uid('g');
+    const at = uid('at');
+    const rt = uid('rt');
+    const otherAt = uid('at');
+    await store.adapter('AccessToken').upsert(at, token(grantId, { kind: 'AccessToken' }), 60);
+    await store.adapter('RefreshToken').upsert(rt, token(grantId), 60);
+    await store.adapter('AccessToken').upsert(otherAt, token(other, { kind: 'AccessToken' }), 60);
+    await store.adapter('AccessToken').revokeByGrantId(grantId);
+    t.is(await store.adapter('AccessToken').find(at), undefined);
+    t.truthy(await store.adapter('RefreshToken').find(rt));
+    t.truthy(await store.adapter('AccessToken').find(otherAt));
+  });
+
+  test(t('destroying a Grant removes every member'), async (t) => {
+    const { store, keys } = await make(STRICT, t);
+    const grantId = uid('g');
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'a', clientId: 'web' }, 3600);
+    const ids = [uid('at'), uid('rt'), uid('c')];
+    await store.adapter('AccessToken').upsert(ids[0] as string, token(grantId, { kind: 'AccessToken' }), 60);
+    await store.adapter('RefreshToken').upsert(ids[1] as string, token(grantId), 60);
+    await store.adapter('AuthorizationCode').upsert(ids[2] as string, token(grantId, { kind: 'AuthorizationCode' }), 60);
+    await store.adapter('Grant').destroy(grantId);
+    t.is(await store.adapter('AccessToken').find(ids[0] as string), undefined);
+    t.is(await store.adapter('RefreshToken').find(ids[1] as string), undefined);
+    t.is(await store.adapter('AuthorizationCode').find(ids[2] as string), undefined);
+    t.deepEqual(
+      (await keys()).filter((k) => k.includes(grantId) || ids.some((id) => k.includes(id))),
+      [],
+      'no key of the family is left',
+    );
+  });
+
+  test(t('consumed refresh tokens are remembered only detectionDepth deep'), async (t) => {
+    const { store, keys } = await make({ reuseIntervalMs: 0, detectionSeconds: 3600, detectionDepth: 3 }, t);
+    const rts = store.adapter('RefreshToken');
+    const grantId = uid('g');
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'a', clientId: 'web' }, 3600);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const id = uid('rt');
+      ids.push(id);
+      await rts.upsert(id, token(grantId), 3600);
+      await rts.find(id);
+      await rts.consume(id);
+    }
+    t.is(await rts.find(ids[0] as string), undefined, 'the oldest consumed token is forgotten');
+    t.truthy(await rts.find(ids[29] as string));
+    const family = (await keys()).filter((k) => k.includes(grantId) || ids.some((id) => k.includes(id)));
+    t.true(family.length <= 10, `family keys: ${family.length}`);
+  });
+
+  test(t('no key without a TTL except clients and accounts'), async (t) => {
+    const { store, keysWithoutTtl, durable } = await make(GRACE, t);
+    const grantId = uid('g');
+    const sid = uid('s');
+    await store.adapter('Session').upsert(sid, { uid: uid('u'), accountId: 'a' }, 60);
+    await store.adapter('Interaction').upsert(uid('i'), { kind: 'Interaction' }, 60);
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'a', clientId: 'web' }, 3600);
+    const rt = uid('rt');
+    await store.adapter('RefreshToken').upsert(rt, token(grantId), 3600);
+    await store.adapter('RefreshToken').consume(rt);
+    await store.adapter('AuthorizationCode').upsert(uid('c'), token(grantId, { kind: 'AuthorizationCode' }), 60);
+    await store.adapter('DeviceCode').upsert(uid('d'), { userCode: uid('UC'), kind: 'DeviceCode' }, 60);
+    await store.adapter('ReplayDetection').upsert(uid('r'), { iat: 1 }, 60);
+    await store.throttle.hit(uid('user:'), 60);
+    await store.throttle.lock(uid('user:'), 60);
+    await store.clients.save({ client_id: uid('client'), client_secret: 'x', redirect_uris: ['https://rp.example/cb'] });
+    await store.accounts.create({ id: uid('acct'), username: uid('user'), passwordHash: 'h', roles: [], disabled: false, createdAt: 1, updatedAt: 1 });
+    const persistent = await keysWithoutTtl();
+    t.true(persistent.length > 0);
+    t.deepEqual(
+      persistent.filter((k) => !durable(k)),
+      [],
+    );
+  });
+
+  test(t('accounts: create, unique username, find, update, list, remove'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const id = uid('acct');
+    const username = uid('Alice');
+    const account = { id, username, passwordHash: 'h', roles: ['user'], disabled: false, createdAt: 1, updatedAt: 1, email: 'a@example.com' };
+    await store.accounts.create(account);
+    await t.throwsAsync(store.accounts.create({ ...account, id: uid('acct') }), { code: 'STORAGE_CONFLICT' });
+    t.deepEqual(await store.accounts.findById(id), account);
+    t.deepEqual(await store.accounts.findByUsername(username.toUpperCase()), account);
+    await store.accounts.update({ ...account, disabled: true });
+    t.true((await store.accounts.findById(id))?.disabled);
+    t.true((await store.accounts.list()).some((a) => a.id === id));
+    t.true(await store.accounts.remove(id));
+    t.false(await store.accounts.remove(id));
+    t.is(await store.accounts.findByUsername(username), undefined);
+    t.is(await store.accounts.findById(id), undefined);
+  });
+
+  test(t('clients: saved metadata is what the Client adapter finds'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const metadata = { client_id: uid('client'), client_secret: 'secret', redirect_uris: ['https://rp.example/cb'], grant_types: ['authorization_code'] };
+    await store.clients.save(metadata);
+    t.deepEqual(await store.adapter('Client').find(metadata.client_id), metadata);
+    t.true((await store.clients.list()).some((c) => c.client_id === metadata.client_id));
+    t.true(await store.clients.remove(metadata.client_id));
+    t.is(await store.adapter('Client').find(metadata.client_id), undefined);
+    t.false((await store.clients.list()).some((c) => c.client_id === metadata.client_id));
+  });
+
+  test(t('throttle: counts in a window, locks with a TTL'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const key = uid('user:');
+    t.is(await store.throttle.hit(key, 1), 1);
+    t.is(await store.throttle.hit(key, 1), 2);
+    t.is(await store.throttle.count(key), 2);
+    await sleep(1100);
+    t.is(await store.throttle.count(key), 0, 'the window ended');
+    await store.throttle.hit(key, 60);
+    await store.throttle.reset(key);
+    t.is(await store.throttle.count(key), 0);
+    t.is(await store.throttle.ttl(key), 0);
+    await store.throttle.lock(key, 30);
+    const left = await store.throttle.ttl(key);
+    t.true(left > 0 && left <= 30);
+    await store.ping();
+  });
+}
