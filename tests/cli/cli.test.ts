@@ -108,7 +108,11 @@ test('users and clients created with the CLI work in a server on the same Redis'
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: 'https://cli-app.example/cb', scope: 'openid email', state: 's' });
   const { callback } = await loginThroughPages(url, gh.issuer, { username: 'alice', password });
   const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 's' });
-  t.is(tokens.claims()?.email, 'alice@example.com');
+  // The ID token carries only `sub` when an access token is issued; profile claims come from userinfo (OIDC Core 5.4).
+  const sub = tokens.claims()?.sub as string;
+  t.regex(list.stdout, new RegExp(`^alice\t${sub}\t`, 'm'), 'the ID token names the CLI-created account');
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, sub);
+  t.is(info.email, 'alice@example.com');
 
   t.is((await cli(['users', 'disable', 'alice'], env)).code, 0);
   await t.throwsAsync(loginThroughPages(url, gh.issuer, { username: 'alice', password }), { message: 'login failed' });
