@@ -5,12 +5,16 @@
  * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
  * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
  * errors → health → body-size gate → interaction pages → token endpoint rate limits → oidc-provider.
+ * Around all of it: the request scope (request id for audit lines) and the HTTP metrics; every store call goes
+ * through the instrumented store (storage latency and errors); audit events come from src/audit.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { createPasswordHasher } from './accounts/passwords.ts';
+import { createAudit } from './audit/audit.ts';
+import { auditProviderEvents } from './audit/provider-events.ts';
 import { AccountService } from './accounts/service.ts';
 import { createLoginThrottle } from './accounts/throttle.ts';
 import type { Config } from './config/types.ts';
@@ -19,14 +23,17 @@ import { authorizationPost } from './http/authorization-post.ts';
 import { canonicalRequest } from './http/canonical-request.ts';
 import { errorRenderer, HttpError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import { Metrics } from './http/metrics.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
+import { reportProviderRoute, requestScope } from './http/request-scope.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { Views } from './http/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys } from './provider/keys.ts';
 import { createStore } from './storage/create-store.ts';
+import { instrumentStore } from './storage/instrumented-store.ts';
 import type { Store } from './storage/types.ts';
 
 export interface Gatehouse {
@@ -35,6 +42,7 @@ export interface Gatehouse {
   readonly store: Store;
   readonly accounts: AccountService;
   readonly app: Koa;
+  readonly metrics: Metrics;
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Marks the instance as stopping (readiness turns 503) — used by graceful shutdown. */
   stopping(): void;
@@ -42,7 +50,8 @@ export interface Gatehouse {
 }
 
 export async function createGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
-  const store = await createStore(config);
+  const metrics = new Metrics(config.metrics);
+  const store = instrumentStore(await createStore(config), (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
   try {
     const hasher = await createPasswordHasher(config.argon2);
     const accounts = new AccountService(store.accounts, hasher);
@@ -53,24 +62,18 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     if (seed) await seedDemoUser(config, accounts);
 
     const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views });
-    const audit = (event: string, fields: Record<string, unknown>) => log.info({ audit: event, ...fields }, event);
-    // A consumed refresh token or code presented again: oidc-provider (or the store, when two requests race)
-    // revokes the whole family and answers invalid_grant with this detail.
-    provider.on('grant.error', (ctx, err) => {
-      const detail = (err as { error_detail?: string }).error_detail ?? '';
-      if (!/already (used|consumed)$/.test(detail)) return;
-      audit(detail.startsWith('refresh') ? 'refresh_token.reuse_detected' : 'authorization_code.reuse_detected', {
-        clientId: ctx.oidc.client?.clientId,
-        sub: ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AuthorizationCode?.accountId,
-      });
-    });
-    store.onReuse((e) => audit('token_family.revoked', { model: e.model, clientId: e.clientId, sub: e.accountId }));
+    const audit = createAudit(log, (event, fields) => metrics.observeAudit(event, fields));
+    // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
+    // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.
+    auditProviderEvents(provider, audit);
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
     // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only
     // the kind is logged.
     (provider as unknown as Koa).on('error', (err: NodeJS.ErrnoException) => log.warn({ errorCode: err.code, error: err.message }, 'client connection error'));
 
+    // The provider's route name becomes the metrics label of the request.
+    provider.use(reportProviderRoute());
     // Requests that match no provider route (404) are rendered by the same error renderer as everything else.
     provider.use(errorRenderer(views, log));
 
@@ -81,10 +84,13 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: cookieKeys });
     app.silent = true;
     app.use(requestContext(log));
+    app.use(requestScope());
+    app.use(metrics.http());
     app.use(canonicalRequest(config.issuer));
     app.use(securityHeaders());
     app.use(errorRenderer(views, log));
     app.use(healthRoutes(store, () => isStopping));
+    app.use(metrics.endpoint());
     app.use(async (ctx, next) => {
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
@@ -105,6 +111,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       store,
       accounts,
       app,
+      metrics,
       handler: (req, res) => void handler(req, res),
       stopping: () => {
         isStopping = true;

@@ -43,6 +43,13 @@ export const settings: readonly Setting[] = [
   },
   { key: 'dataDir', env: 'DATA_DIR', type: { kind: 'string', nonEmpty: true }, doc: 'Where development signing keys are kept so tokens survive a restart.' },
   { key: 'logLevel', env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, doc: 'pino log level.' },
+  { key: 'metrics.enabled', env: 'METRICS_ENABLED', type: { kind: 'bool' }, doc: 'Serve Prometheus metrics at GET /metrics on the main port.' },
+  {
+    key: 'metrics.token',
+    env: 'METRICS_TOKEN',
+    type: { kind: 'string' },
+    doc: 'If set, /metrics requires `Authorization: Bearer <token>` (compared in constant time). Empty: no authentication; block /metrics at the proxy instead.',
+  },
   { key: 'bodyLimitBytes', env: 'BODY_LIMIT_BYTES', type: { kind: 'int', min: 1024, max: 1_048_576 }, doc: 'Largest request body accepted; larger bodies get 413.' },
   {
     key: 'cookieKeys',

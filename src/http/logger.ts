@@ -1,7 +1,15 @@
 /**
- * Structured JSON logs (pino). Redaction is by path for the places secrets can appear in our own log calls;
- * request logging records method, path (never the query string, which can carry codes and tokens), status and
- * duration only.
+ * Structured JSON logs (pino), one JSON object per line on stdout, level from `LOG_LEVEL`. There is no pretty
+ * mode: pino-pretty is not a dependency; pipe through `npx pino-pretty` (or `jq`) when reading logs by hand.
+ *
+ * Rules:
+ * - Redaction is by path for the places secrets can appear in our own log calls (passwords, tokens, client
+ *   secrets, cookies, authorization headers, OAuth codes), with `[redacted]` in their place.
+ * - An OAuth authorization `code` is redacted at the top level and inside the containers a request's
+ *   parameters travel in (`query`, `body`, `params`, `form`, and those under `req`), but not as `err.code`:
+ *   Node's and Redis's error codes (`ECONNRESET`, `ERR_…`) must stay readable in error logs.
+ * - Request logging records method, path (never the query string, which can carry codes and tokens), status
+ *   and duration only (src/http/request-context.ts).
  */
 import pino, { type Logger } from 'pino';
 
@@ -15,7 +23,12 @@ export const REDACT_PATHS = [
   'access_token',
   '*.access_token',
   'code',
-  '*.code',
+  'query.code',
+  'body.code',
+  'params.code',
+  'form.code',
+  'req.query.code',
+  'req.body.code',
   'client_secret',
   '*.client_secret',
   'cookie',

@@ -12,6 +12,7 @@ import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { AccountService } from '../accounts/service.ts';
+import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import { readForm } from '../http/body.ts';
 import { HttpError } from '../http/errors.ts';
@@ -26,7 +27,7 @@ export interface InteractionDeps {
   accounts: AccountService;
   views: Views;
   guard: LoginGuard;
-  audit: (event: string, fields: Record<string, unknown>) => void;
+  audit: Audit;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;

@@ -1,0 +1,82 @@
+/**
+ * The audit trail: one JSON log line per security-relevant event, written through the service logger at `info`
+ * with `audit: <event>` (the event name), `requestId`, `clientId` and `sub`, plus a few event-specific fields.
+ *
+ * Rules:
+ * - Event names are a closed string union (below); the README's Operations section lists each with its meaning.
+ * - Only the fields named in `AuditFields` are ever written, copied one by one as short strings, so a caller
+ *   cannot pass a token, code, password, secret or cookie through by accident (an object spread, a cast).
+ * - `reason` is for operators only (e.g. why a sign-in failed); the user always sees the same generic page.
+ * - The request id comes from the request scope, so events raised deep inside oidc-provider or the throttle
+ *   still join the access log line of their request (`reqId` there).
+ * - One fact, one line: a reuse of a refresh token or code is `*.reuse_detected` only (the family revocation it
+ *   causes is part of that event, not a separate `grant.revoked`).
+ */
+import type { Logger } from 'pino';
+import { currentScope } from '../http/request-scope.ts';
+
+export type AuditEvent =
+  /** A user signed in with the right password. */
+  | 'login.success'
+  /** A sign-in failed; `reason`: unknown | bad_password | disabled | locked | throttled. */
+  | 'login.failure'
+  /** Too many failures locked a username (`kind: user`) or a client IP (`kind: ip`). */
+  | 'login.locked'
+  | 'consent.granted'
+  | 'consent.denied'
+  /** The token endpoint issued tokens for an authorization_code or client_credentials grant (`grantType`). */
+  | 'token.issued'
+  /** A refresh token was used (and rotated) for new tokens. */
+  | 'token.refreshed'
+  /** A token was revoked at the revocation endpoint (`tokenType`: AccessToken, RefreshToken, ClientCredentials). */
+  | 'token.revoked'
+  /** A consumed refresh token came back after the reuse interval: its whole family was revoked. */
+  | 'refresh_token.reuse_detected'
+  /** A used authorization code came back: the grant and every token of it were revoked. */
+  | 'authorization_code.reuse_detected'
+  /** A grant ended, with every token of it (`reason`: the route that ended it, e.g. revocation, end_session_confirm). */
+  | 'grant.revoked'
+  /** A browser session at Gatehouse ended (RP-initiated logout). */
+  | 'logout'
+  /** A client failed to authenticate at the token, introspection, revocation or PAR endpoint. */
+  | 'client_auth.failure'
+  /** A rate limit refused a request (`kind`: ip | client). */
+  | 'rate_limit.exceeded';
+
+export interface AuditFields {
+  readonly clientId?: unknown;
+  readonly sub?: unknown;
+  /** Internal reason, for operators. */
+  readonly reason?: unknown;
+  readonly kind?: unknown;
+  readonly grantType?: unknown;
+  readonly tokenType?: unknown;
+  readonly ip?: unknown;
+}
+
+export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
+
+const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip'] as const;
+
+function short(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  return value.length > 128 ? `${value.slice(0, 128)}…` : value;
+}
+
+/**
+ * Builds the audit emitter. `observe` sees every event after it is logged (metrics count them), so the
+ * counters and the trail cannot disagree.
+ */
+export function createAudit(log: Logger, observe?: (event: AuditEvent, fields: AuditFields) => void): Audit {
+  return (event, fields = {}) => {
+    const line: Record<string, string> = { audit: event };
+    const requestId = currentScope()?.requestId;
+    if (requestId) line.requestId = requestId;
+    for (const name of FIELDS) {
+      const value = short(fields[name]);
+      if (value !== undefined) line[name] = value;
+    }
+    log.info(line, event);
+    observe?.(event, fields);
+  };
+}

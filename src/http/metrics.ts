@@ -1,0 +1,193 @@
+/**
+ * Prometheus metrics (prom-client) at `GET /metrics` on the main port.
+ *
+ * Rules:
+ * - Every instance has its own `Registry` (never prom-client's global one), so two Gatehouses in one process —
+ *   tests, the demo — do not collide, and process/event-loop metrics (`collectDefaultMetrics`) go to that registry.
+ * - Label values are bounded: a route *name* (oidc-provider's `ctx.oidc.route`, Gatehouse's own names, or
+ *   `unmatched`), never a raw path with ids; a status code; a grant type from a fixed list; a storage operation
+ *   name from the Store interface.
+ * - The counters of tokens, reuse, login failures and lockouts are fed by the audit trail (src/audit), so a
+ *   metric and the audit lines cannot disagree.
+ * - `/metrics` is off with `metrics.enabled=false`; with `metrics.token` set it needs `Authorization: Bearer
+ *   <token>`, compared in constant time (SHA-256 of both sides, then `timingSafeEqual`), else 401.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { AuditEvent, AuditFields } from '../audit/audit.ts';
+import { HttpError } from './errors.ts';
+import { currentScope } from './request-scope.ts';
+
+export interface MetricsOptions {
+  readonly enabled: boolean;
+  /** Empty: no authentication on /metrics. */
+  readonly token: string;
+}
+
+/** Routes that oidc-provider did not route itself (refused before it: 413, 429) or that Gatehouse serves. */
+const FIXED_ROUTES: Record<string, string> = {
+  '/healthz': 'healthz',
+  '/readyz': 'readyz',
+  '/metrics': 'metrics',
+  '/auth': 'authorization',
+  '/token': 'token',
+  '/token/introspection': 'introspection',
+  '/token/revocation': 'revocation',
+  '/request': 'pushed_authorization_request',
+  '/me': 'userinfo',
+  '/jwks': 'jwks',
+  '/session/end': 'end_session',
+  '/.well-known/openid-configuration': 'discovery',
+};
+const INTERACTION = /^\/interaction\/[^/]+(?:\/(login|confirm|abort))?$/;
+const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+
+export function routeName(ctx: Context): string {
+  const named = currentScope()?.route;
+  if (named) return named;
+  const fixed = FIXED_ROUTES[ctx.path];
+  if (fixed) return fixed;
+  const interaction = INTERACTION.exec(ctx.path);
+  if (interaction) return interaction[1] ? `interaction_${interaction[1]}` : 'interaction';
+  return 'unmatched';
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #options: MetricsOptions;
+  readonly #tokenDigest: Buffer | undefined;
+
+  readonly #requests = new Counter({
+    name: 'gatehouse_http_requests_total',
+    help: 'HTTP requests answered, by route name, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #duration = new Histogram({
+    name: 'gatehouse_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route name, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly #tokens = new Counter({
+    name: 'gatehouse_tokens_issued_total',
+    help: 'Successful token endpoint responses, by grant type.',
+    labelNames: ['grant_type'] as const,
+    registers: [this.registry],
+  });
+  readonly #reuse = new Counter({
+    name: 'gatehouse_token_reuse_detected_total',
+    help: 'Consumed refresh tokens (token="refresh_token") or authorization codes presented again; each revoked its family.',
+    labelNames: ['token'] as const,
+    registers: [this.registry],
+  });
+  readonly #loginFailures = new Counter({
+    name: 'gatehouse_login_failures_total',
+    help: 'Failed sign-ins, by internal reason (unknown, bad_password, disabled, locked, throttled).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly #lockouts = new Counter({
+    name: 'gatehouse_login_lockouts_total',
+    help: 'Locks set by the brute-force guard, by kind (user, ip).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly #clientAuthFailures = new Counter({
+    name: 'gatehouse_client_auth_failures_total',
+    help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints.',
+    registers: [this.registry],
+  });
+  readonly #storageDuration = new Histogram({
+    name: 'gatehouse_storage_operation_duration_seconds',
+    help: 'Latency of storage (Redis or memory) operations, by operation.',
+    labelNames: ['operation'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+  readonly #storageErrors = new Counter({
+    name: 'gatehouse_storage_errors_total',
+    help: 'Storage operations that failed because storage did not answer or broke (not protocol outcomes), by operation.',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions) {
+    this.#options = options;
+    this.#tokenDigest = options.token ? digest(options.token) : undefined;
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts and times every request. Put it after `requestScope` and before the error renderer. */
+  http(): Middleware {
+    return async (ctx, next) => {
+      const started = performance.now();
+      try {
+        await next();
+      } finally {
+        const status = String(ctx.respond === false ? ctx.res.statusCode : ctx.status);
+        const labels = { route: routeName(ctx), method: ctx.method.length <= 7 ? ctx.method : 'OTHER', status };
+        this.#requests.inc(labels);
+        this.#duration.observe(labels, (performance.now() - started) / 1000);
+      }
+    };
+  }
+
+  /** Serves `GET /metrics` (when enabled). */
+  endpoint(): Middleware {
+    return async (ctx, next) => {
+      if (ctx.path !== '/metrics' || !this.#options.enabled) return next();
+      if (ctx.method !== 'GET') {
+        ctx.set('Allow', 'GET');
+        throw new HttpError(405, 'invalid_request', 'method not allowed');
+      }
+      if (this.#tokenDigest) {
+        const given = /^Bearer (\S+)$/i.exec(ctx.get('authorization'))?.[1] ?? '';
+        if (!timingSafeEqual(digest(given), this.#tokenDigest)) {
+          throw new HttpError(401, 'invalid_token', 'a valid metrics bearer token is required', { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+        }
+      }
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = this.registry.contentType;
+      ctx.body = await this.registry.metrics();
+    };
+  }
+
+  /** Audit events that are also counters. */
+  observeAudit(event: AuditEvent, fields: AuditFields): void {
+    switch (event) {
+      case 'token.issued':
+      case 'token.refreshed':
+        this.#tokens.inc({ grant_type: typeof fields.grantType === 'string' && GRANT_TYPES.has(fields.grantType) ? fields.grantType : 'other' });
+        return;
+      case 'refresh_token.reuse_detected':
+        this.#reuse.inc({ token: 'refresh_token' });
+        return;
+      case 'authorization_code.reuse_detected':
+        this.#reuse.inc({ token: 'authorization_code' });
+        return;
+      case 'login.failure':
+        this.#loginFailures.inc({ reason: typeof fields.reason === 'string' ? fields.reason : 'unknown' });
+        return;
+      case 'login.locked':
+        this.#lockouts.inc({ kind: fields.kind === 'ip' ? 'ip' : 'user' });
+        return;
+      case 'client_auth.failure':
+        this.#clientAuthFailures.inc();
+        return;
+      default:
+        return;
+    }
+  }
+
+  observeStorage(operation: string, seconds: number, failed: boolean): void {
+    this.#storageDuration.observe({ operation }, seconds);
+    if (failed) this.#storageErrors.inc({ operation });
+  }
+}
