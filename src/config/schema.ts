@@ -39,7 +39,7 @@ export const settings: readonly Setting[] = [
     key: 'trustProxy',
     env: 'TRUST_PROXY',
     type: { kind: 'bool' },
-    doc: 'Honour X-Forwarded-Proto/For/Host from a reverse proxy. Leave false unless a proxy you control sets them.',
+    doc: 'Take the client IP (login throttling, rate limits, audit) from the last X-Forwarded-For entry, the one your own reverse proxy appends. Leave false unless such a proxy is the only way in. Host and protocol always come from the issuer, never from headers.',
   },
   { key: 'dataDir', env: 'DATA_DIR', type: { kind: 'string', nonEmpty: true }, doc: 'Where development signing keys are kept so tokens survive a restart.' },
   { key: 'logLevel', env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, doc: 'pino log level.' },
