@@ -32,7 +32,8 @@ export type AuditEvent =
   | 'token.revoked'
   /** A consumed refresh token came back after the reuse interval: its whole family was revoked. */
   | 'refresh_token.reuse_detected'
-  /** A used authorization code came back: the grant and every token of it were revoked. */
+  /** A used authorization code came back: the grant and every token of it were revoked (no `sub`: oidc-provider
+   *  revokes before it exposes the code's record). */
   | 'authorization_code.reuse_detected'
   /** A grant ended, with every token of it (`reason`: the route that ended it, e.g. revocation, end_session_confirm). */
   | 'grant.revoked'
