@@ -10,7 +10,7 @@ import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { CLIENTS, codeFlow, REDIRECT, rp } from '../security/fixtures.ts';
-import { type Family, parseExposition, valueOf } from './prometheus-text.ts';
+import { type Family, parseExposition, sampleSum } from './prometheus-text.ts';
 
 async function scrape(gh: TestGatehouse, headers: Record<string, string> = {}): Promise<Map<string, Family>> {
   const res = await fetch(`${gh.issuer}/metrics`, { headers });
@@ -22,7 +22,7 @@ async function scrape(gh: TestGatehouse, headers: Record<string, string> = {}): 
 test('the exposition parses and moves after a sign-in, a code exchange, a refresh, a failure, a lock and a reuse', async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS, 'refreshTokens.reuseIntervalSeconds': 0, 'loginThrottle.maxFailures': 2 });
   const before = await scrape(gh);
-  t.is(valueOf(before, 'gatehouse_tokens_issued_total'), 0);
+  t.is(sampleSum(before, 'gatehouse_tokens_issued_total'), 0);
   for (const name of ['gatehouse_http_requests_total', 'gatehouse_http_request_duration_seconds', 'gatehouse_tokens_issued_total', 'gatehouse_login_failures_total', 'gatehouse_login_lockouts_total', 'gatehouse_token_reuse_detected_total', 'gatehouse_storage_operation_duration_seconds', 'gatehouse_storage_errors_total', 'nodejs_eventloop_lag_seconds', 'process_cpu_user_seconds_total', 'process_resident_memory_bytes']) {
     t.true(before.has(name), `${name} is exposed`);
   }
@@ -37,22 +37,22 @@ test('the exposition parses and moves after a sign-in, a code exchange, a refres
   for (let i = 0; i < 2; i++) await t.throwsAsync(loginThroughPages(url, gh.issuer, { username: 'demo', password: 'not-the-password' }));
 
   const after = await scrape(gh);
-  t.is(valueOf(after, 'gatehouse_tokens_issued_total', { grant_type: 'authorization_code' }), 1);
-  t.is(valueOf(after, 'gatehouse_tokens_issued_total', { grant_type: 'refresh_token' }), 1);
-  t.is(valueOf(after, 'gatehouse_token_reuse_detected_total', { token: 'refresh_token' }), 1);
-  t.is(valueOf(after, 'gatehouse_login_failures_total', { reason: 'bad_password' }), 2);
-  t.is(valueOf(after, 'gatehouse_login_lockouts_total', { kind: 'user' }), 1);
+  t.is(sampleSum(after, 'gatehouse_tokens_issued_total', { grant_type: 'authorization_code' }), 1);
+  t.is(sampleSum(after, 'gatehouse_tokens_issued_total', { grant_type: 'refresh_token' }), 1);
+  t.is(sampleSum(after, 'gatehouse_token_reuse_detected_total', { token: 'refresh_token' }), 1);
+  t.is(sampleSum(after, 'gatehouse_login_failures_total', { reason: 'bad_password' }), 2);
+  t.is(sampleSum(after, 'gatehouse_login_lockouts_total', { kind: 'user' }), 1);
   // Token requests: the exchange and the refresh answered 200, the replay 400, all under the route name `token`.
-  t.is(valueOf(after, 'gatehouse_http_requests_total', { route: 'token', method: 'POST', status: '200' }), 2);
-  t.is(valueOf(after, 'gatehouse_http_requests_total', { route: 'token', method: 'POST', status: '400' }), 1);
-  t.is(valueOf(after, 'gatehouse_http_request_duration_seconds_count', { route: 'token', status: '200' }), 2);
-  t.true(valueOf(after, 'gatehouse_http_requests_total', { route: 'authorization' }) >= 1);
-  t.true(valueOf(after, 'gatehouse_http_requests_total', { route: 'interaction_login', status: '401' }) >= 2);
-  t.true(valueOf(after, 'gatehouse_http_requests_total', { route: 'discovery', status: '200' }) >= 1);
+  t.is(sampleSum(after, 'gatehouse_http_requests_total', { route: 'token', method: 'POST', status: '200' }), 2);
+  t.is(sampleSum(after, 'gatehouse_http_requests_total', { route: 'token', method: 'POST', status: '400' }), 1);
+  t.is(sampleSum(after, 'gatehouse_http_request_duration_seconds_count', { route: 'token', status: '200' }), 2);
+  t.true(sampleSum(after, 'gatehouse_http_requests_total', { route: 'authorization' }) >= 1);
+  t.true(sampleSum(after, 'gatehouse_http_requests_total', { route: 'interaction_login', status: '401' }) >= 2);
+  t.true(sampleSum(after, 'gatehouse_http_requests_total', { route: 'discovery', status: '200' }) >= 1);
   // Storage calls are timed per operation; the memory store never fails.
-  t.true(valueOf(after, 'gatehouse_storage_operation_duration_seconds_count', { operation: 'RefreshToken.consume' }) >= 1);
-  t.true(valueOf(after, 'gatehouse_storage_operation_duration_seconds_count', { operation: 'accounts.findByUsername' }) >= 3);
-  t.is(valueOf(after, 'gatehouse_storage_errors_total'), 0);
+  t.true(sampleSum(after, 'gatehouse_storage_operation_duration_seconds_count', { operation: 'RefreshToken.consume' }) >= 1);
+  t.true(sampleSum(after, 'gatehouse_storage_operation_duration_seconds_count', { operation: 'accounts.findByUsername' }) >= 3);
+  t.is(sampleSum(after, 'gatehouse_storage_errors_total'), 0);
   t.truthy(refreshed.access_token);
 
   // Route labels are names, never raw paths with ids (interaction uids, the /metrics scrape itself is `metrics`).
@@ -67,15 +67,15 @@ test('Redis errors and latency are counted per operation; two instances in one p
   const two = await startGatehouse(t, { 'redis.url': redis.url, 'redis.keyPrefix': `m${process.pid}b:` });
   t.is((await fetch(`${one.issuer}/readyz`)).status, 200);
   const healthy = await scrape(one);
-  t.true(valueOf(healthy, 'gatehouse_storage_operation_duration_seconds_count', { operation: 'storage.ping' }) >= 1);
-  t.is(valueOf(healthy, 'gatehouse_storage_errors_total'), 0);
-  t.is(valueOf(await scrape(two), 'gatehouse_storage_operation_duration_seconds_count', { operation: 'storage.ping' }), 0, 'instance two counted nothing of instance one');
+  t.true(sampleSum(healthy, 'gatehouse_storage_operation_duration_seconds_count', { operation: 'storage.ping' }) >= 1);
+  t.is(sampleSum(healthy, 'gatehouse_storage_errors_total'), 0);
+  t.is(sampleSum(await scrape(two), 'gatehouse_storage_operation_duration_seconds_count', { operation: 'storage.ping' }), 0, 'instance two counted nothing of instance one');
 
   await redis.stop();
   t.is((await fetch(`${one.issuer}/readyz`)).status, 503);
   const down = await scrape(one);
-  t.true(valueOf(down, 'gatehouse_storage_errors_total', { operation: 'storage.ping' }) >= 1);
-  t.is(valueOf(await scrape(two), 'gatehouse_storage_errors_total'), 0);
+  t.true(sampleSum(down, 'gatehouse_storage_errors_total', { operation: 'storage.ping' }) >= 1);
+  t.is(sampleSum(await scrape(two), 'gatehouse_storage_errors_total'), 0);
 });
 
 test('METRICS_TOKEN: no or wrong bearer token gets 401, the right one 200; metrics can be turned off', async (t) => {

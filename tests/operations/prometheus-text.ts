@@ -165,7 +165,7 @@ export function parseExposition(text: string): Map<string, Family> {
 }
 
 /** Sum of the samples named `name` whose labels include `match`. */
-export function valueOf(families: Map<string, Family>, name: string, match: Record<string, string> = {}): number {
+export function sampleSum(families: Map<string, Family>, name: string, match: Record<string, string> = {}): number {
   let sum = 0;
   for (const f of families.values()) {
     for (const s of f.samples) {
