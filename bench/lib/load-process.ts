@@ -1,0 +1,71 @@
+/**
+ * The bench's handle on one load-generator process (load/http-load.ts): init it with a target, then run
+ * phases — a MONITOR probe (one connection, a fixed number of sequential requests), a warm-up that ends
+ * cleanly (`amount`), and the timed run — while the bench reads Redis around each phase.
+ */
+import type { LoadSummary } from '../load/http-load.ts';
+import { ask, type Child, forkNode } from './processes.ts';
+import { type BenchRedis, commandStats, type MonitorCount, monitorWhile, statsDelta } from './redis.ts';
+
+export interface LoadTarget {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  mode: 'fixed' | 'chain' | 'list';
+  body?: string;
+  /** fixed mode: connection i sends perConnection[i % n] (its own token) instead of `body`/`headers`. */
+  perConnection?: Array<{ headers?: Record<string, string>; body?: string }>;
+  chains?: string[];
+  bodies?: string[];
+  expect?: string;
+}
+
+export interface Measured extends LoadSummary {
+  /** All commands Redis ran during the timed run (including inside Lua scripts) per request. */
+  redisCommandsPerRequest: number;
+  redisByCommand: Record<string, number>;
+}
+
+export class LoadProcess {
+  readonly #child: Child;
+
+  private constructor(child: Child) {
+    this.#child = child;
+  }
+
+  static async start(target: LoadTarget): Promise<LoadProcess> {
+    const lp = new LoadProcess(forkNode('load generator', 'bench/load/http-load.ts'));
+    await ask(lp.#child, { cmd: 'init', ...target });
+    return lp;
+  }
+
+  run(connections: number, limit: { durationSec: number } | { amount: number }): Promise<LoadSummary> {
+    return ask<LoadSummary>(this.#child, { cmd: 'run', connections, ...limit });
+  }
+
+  /** Sequential requests on one connection under MONITOR: commands per request sent by Gatehouse vs run in Lua. */
+  async probe(redis: BenchRedis, requests: number): Promise<{ clientCommandsPerRequest: number; scriptCommandsPerRequest: number; monitor: MonitorCount }> {
+    let summary: LoadSummary | undefined;
+    const monitor = await monitorWhile(redis.url, async () => {
+      summary = await this.run(1, { amount: requests });
+    });
+    const n = summary?.requests || requests;
+    return { clientCommandsPerRequest: monitor.fromClients / n, scriptCommandsPerRequest: monitor.fromScripts / n, monitor };
+  }
+
+  /** The timed run, with Redis INFO commandstats read before and after. */
+  async measure(redis: BenchRedis, connections: number, limit: { durationSec: number } | { amount: number }): Promise<Measured> {
+    const before = await commandStats(redis.client);
+    const summary = await this.run(connections, limit);
+    const delta = statsDelta(before, await commandStats(redis.client));
+    return { ...summary, redisCommandsPerRequest: summary.requests ? delta.total / summary.requests : 0, redisByCommand: delta.byCommand };
+  }
+
+  async heads(): Promise<string[]> {
+    return (await ask<{ heads: string[] }>(this.#child, { cmd: 'heads' })).heads;
+  }
+
+  close(): Promise<void> {
+    return this.#child.stop();
+  }
+}

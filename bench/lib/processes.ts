@@ -1,0 +1,126 @@
+/**
+ * Child processes of the bench: free ports, spawning Node entry points (the same `node <file>.ts` users run),
+ * waiting for an HTTP readiness URL, running a CLI command to completion, and stopping children by their own id.
+ *
+ * Rules: every child runs on this Node (process.execPath, Node 24 from the project's devDependency); a child's
+ * stderr is kept (last 4 KiB) so a failed start can say why; nothing here ever kills a process it did not start.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  /** The last few KiB the child wrote to stderr (for error messages). */
+  stderrTail(): string;
+  stop(): Promise<void>;
+}
+
+function track(name: string, child: ChildProcess): Child {
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4096);
+  });
+  return {
+    name,
+    process: child,
+    stderrTail: () => tail,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A long-running Node program (a server), stdout ignored, stderr kept. */
+export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, args: string[] = []): Child {
+  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return track(name, child);
+}
+
+/** A Node program driven over IPC (load generators, ceilings): stdout/stderr pass through to the terminal. */
+export function forkNode(name: string, file: string, env: NodeJS.ProcessEnv = process.env): Child {
+  const child = fork(file, [], { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  return track(name, child);
+}
+
+/** Sends one message to an IPC child and resolves with its next answer (or rejects if it dies first). */
+export function ask<T>(child: Child, message: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (answer: unknown) => {
+      cleanup();
+      const a = answer as { error?: string };
+      if (a && typeof a === 'object' && typeof a.error === 'string') reject(new Error(`${child.name}: ${a.error}`));
+      else resolve(answer as T);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`${child.name} exited (${code}) before answering: ${child.stderrTail()}`));
+    };
+    const cleanup = () => {
+      child.process.off('message', onMessage);
+      child.process.off('exit', onExit);
+    };
+    child.process.on('message', onMessage);
+    child.process.on('exit', onExit);
+    child.process.send(message as object);
+  });
+}
+
+/** Polls `url` until it answers 200, or fails with the child's stderr if it exits or takes too long. */
+export async function waitForHttp(child: Child, url: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null) throw new Error(`${child.name} exited with ${child.process.exitCode}: ${child.stderrTail()}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${child.name} did not answer 200 on ${url} within ${ms} ms: ${child.stderrTail()}`);
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a Node program to completion with optional stdin (the CLI). */
+export function runNode(file: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The bench's output: the table on stdout (scenario, req/s, p50, p99, max, errors, non-2xx, Redis commands per
+ * request, ratio to its ceiling, target, met?), a loud list of any errors, and the JSON results file with the
+ * machine the figures came from.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fmt, type Row } from '../scenarios/types.ts';
+
+export function machineInfo(redisVersion: string): Record<string, unknown> {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  const autocannon = (JSON.parse(readFileSync('node_modules/autocannon/package.json', 'utf8')) as { version: string }).version;
+  return {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuCount: cpus.length,
+    cpus,
+    totalMemoryBytes: os.totalmem(),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    redis: redisVersion,
+    autocannon,
+    gitCommit: commit,
+  };
+}
+
+function ratioText(r: Row): string {
+  if (!r.ratio) return '-';
+  return r.ratio.to === 'idle refresh p99' ? `${r.ratio.value.toFixed(2)}x idle p99` : `${r.ratio.value.toFixed(2)} of ${r.ratio.to}`;
+}
+
+function redisText(r: Row): string {
+  if (r.redisCommandsPerRequest === undefined) return '-';
+  const all = fmt(r.redisCommandsPerRequest, 1);
+  return r.redisClientCommandsPerRequest === undefined ? all : `${all} (${fmt(r.redisClientCommandsPerRequest, 1)} sent)`;
+}
+
+export function table(rows: Row[]): string {
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'redis cmds/req', 'ratio', 'target', 'met?'];
+  const body = rows.map((r) => [
+    r.id,
+    fmt(r.rps, 0),
+    fmt(r.p50),
+    fmt(r.p99),
+    fmt(r.max),
+    String(r.errors),
+    String(r.non2xx),
+    redisText(r),
+    ratioText(r),
+    r.target ?? '-',
+    r.met === undefined ? '-' : r.met ? 'met' : 'NOT MET',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 8 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (i === 0 || i >= 8 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(head), sep, ...body.map(line)].join('\n');
+}
+
+export function notes(rows: Row[]): string {
+  return rows
+    .filter((r) => r.notes.length > 0)
+    .map((r) => `${r.id} — ${r.title}\n${r.notes.map((n) => `    ${n}`).join('\n')}`)
+    .join('\n');
+}
+
+/** Every row with errors or non-2xx answers, loudly; empty when there are none. */
+export function errorBanner(rows: Row[]): string {
+  const bad = rows.filter((r) => r.errors > 0 || r.non2xx > 0);
+  if (bad.length === 0) return '';
+  const lines = bad.map((r) => `  ${r.id}: ${r.errors} errors, ${r.non2xx} non-2xx ${r.statuses && Object.keys(r.statuses).length ? JSON.stringify(r.statuses) : ''}`);
+  const bar = '!'.repeat(72);
+  return `${bar}\n!!! ERRORS: these figures are not valid until every scenario has 0 errors and 0 non-2xx\n${lines.join('\n')}\n${bar}`;
+}
+
+export function writeResults(doc: Record<string, unknown>, startedAt: Date): string {
+  const dir = join('bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  return file;
+}

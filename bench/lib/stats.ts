@@ -1,0 +1,13 @@
+/** Small statistics helpers for the bench's own measurements (autocannon computes its own). */
+
+/** Nearest-rank percentile of an ascending array; 0 for an empty one. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

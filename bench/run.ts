@@ -1,0 +1,167 @@
+/**
+ * `npm run bench`: issue 7's benchmark. Starts a private redis-server, Gatehouse (`node src/main.ts`, Redis
+ * store), the demo API and a bare Koa server as child processes; mints tokens through the real pages; drives
+ * each scenario from a separate load-generator process; prints a table and writes bench/results/<time>.json.
+ *
+ * Env: BENCH_DURATION (s per scenario, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (default 16),
+ * BENCH_LOGIN_USERS (login storm virtual users, default 8), BENCH_PROBE (sequential requests of the MONITOR probe,
+ * default 100), BENCH_ONLY=refresh,login,... (a subset; the ceilings they are compared with run too).
+ * Exit status 1 when any scenario had errors or non-2xx answers (targets not met do not fail the run).
+ */
+import os from 'node:os';
+import { errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
+import { RATE_LIMIT, type Stack, startStack } from './lib/stack.ts';
+import { authorizationCode, bareKoa, clientCredentials, demoApi, introspection, judgeRefresh, refresh, userinfo } from './scenarios/http.ts';
+import { type Argon2Ceiling, argon2Ceiling, login, mixed } from './scenarios/login.ts';
+import { longLivedGrant } from './scenarios/memory.ts';
+import type { BenchOptions, Row } from './scenarios/types.ts';
+
+const SCENARIOS = ['bare-koa', 'client-credentials', 'refresh', 'authorization-code', 'userinfo', 'introspection', 'demo-api', 'argon2', 'login', 'mixed', 'memory'] as const;
+type ScenarioId = (typeof SCENARIOS)[number];
+const VS_KOA: readonly ScenarioId[] = ['client-credentials', 'refresh', 'authorization-code', 'userinfo', 'introspection', 'demo-api'];
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    process.stderr.write(`bench: ${name} must be an integer between ${min} and ${max}\n`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
+function selection(): Set<ScenarioId> {
+  const raw = process.env.BENCH_ONLY;
+  if (!raw) return new Set(SCENARIOS);
+  const picked = new Set<ScenarioId>();
+  for (const name of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      process.stderr.write(`bench: BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}\n`);
+      process.exit(2);
+    }
+    picked.add(name as ScenarioId);
+  }
+  if (VS_KOA.some((s) => picked.has(s))) picked.add('bare-koa');
+  if (picked.has('login')) picked.add('argon2');
+  return picked;
+}
+
+const opts: BenchOptions = {
+  durationSec: intEnv('BENCH_DURATION', 10, 1, 600),
+  warmupSec: intEnv('BENCH_WARMUP', 2, 0, 60),
+  connections: intEnv('BENCH_CONNECTIONS', 16, 1, 1024),
+  loginUsers: intEnv('BENCH_LOGIN_USERS', 8, 1, 256),
+  probeRequests: intEnv('BENCH_PROBE', 100, 1, 10_000),
+};
+const only = selection();
+
+async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken: string; idToken: string } }> {
+  const rows: Row[] = [];
+  const step = async <T>(id: ScenarioId, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (!only.has(id)) return undefined;
+    process.stdout.write(`… ${id}\n`);
+    return fn();
+  };
+  const koa = await step('bare-koa', () => bareKoa(stack, opts));
+  if (koa) rows.push(koa);
+  const cc = await step('client-credentials', () => clientCredentials(stack, opts));
+  if (cc) rows.push(cc);
+  const rf = await step('refresh', () => refresh(stack, opts));
+  if (rf) {
+    judgeRefresh(rf.row);
+    rows.push(rf.row);
+  }
+  for (const [id, fn] of [
+    ['authorization-code', authorizationCode],
+    ['userinfo', userinfo],
+    ['introspection', introspection],
+    ['demo-api', demoApi],
+  ] as const) {
+    const row = await step(id, () => fn(stack, opts));
+    if (row) rows.push(row);
+  }
+  let ceiling: Argon2Ceiling | undefined;
+  const a2 = await step('argon2', () => argon2Ceiling(stack, opts));
+  if (a2) {
+    rows.push(a2.row);
+    ceiling = a2.ceiling;
+  }
+  const lg = await step('login', () => login(stack, opts, ceiling));
+  if (lg) {
+    if (ceiling) lg.ratio = { value: lg.rps / ceiling.rps, to: 'argon2' };
+    rows.push(lg);
+  }
+  const mx = await step('mixed', () => mixed(stack, opts, rf?.row));
+  if (mx) rows.push(...mx.rows);
+  const mem = await step('memory', () => longLivedGrant(stack));
+  if (mem) rows.push(mem);
+
+  if (koa) {
+    for (const r of rows) if ((VS_KOA as readonly string[]).includes(r.id)) r.ratio = { value: r.rps / koa.rps, to: 'bare Koa' };
+    const api = rows.find((r) => r.id === 'demo-api');
+    if (api?.ratio) api.met = api.ratio.value >= 0.7;
+  }
+  return { rows, ...(rf ? { algs: rf.algs } : {}) };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  process.stdout.write(`gatehouse bench: ${opts.durationSec} s per scenario, ${opts.connections} connections, scenarios: ${[...only].join(', ')}\n`);
+  const stack = await startStack();
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('bench: interrupted, stopping the child processes\n');
+    stack.stop().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const machine = machineInfo(stack.redis.version);
+  process.stdout.write(
+    [
+      `machine: ${machine.cpuCount} x ${machine.cpuModel}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${machine.platform}; node ${process.version}, redis ${stack.redis.version}, autocannon ${machine.autocannon}`,
+      `gatehouse: node src/main.ts, NODE_ENV=production, Redis store on a private redis-server (no persistence); load generators in separate processes on the same machine`,
+      `  LOG_LEVEL=warn — request logging is not what is measured`,
+      `  RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT=${RATE_LIMIT.toLocaleString('en')} per window — raised so one load generator is not throttled; the limiter still runs`,
+      `  AUTHORIZATION_CODE_TTL=600 — codes minted before the exchange run stay valid`,
+      `  signing (config): access tokens ${stack.settings.ACCESS_TOKEN_ALG}, ID tokens ${stack.settings.ID_TOKEN_ALG}; argon2id ${stack.settings.ARGON2}; UV_THREADPOOL_SIZE ${stack.settings.UV_THREADPOOL_SIZE}`,
+      `  load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures; the ratios to the ceilings less so)`,
+      '',
+    ].join('\n'),
+  );
+  let result: Awaited<ReturnType<typeof runAll>>;
+  try {
+    result = await runAll(stack);
+  } finally {
+    if (!stopping) await stack.stop();
+  }
+  const loadAfter = os.loadavg();
+  const { rows } = result;
+  process.stdout.write(`\n${table(rows)}\n\n`);
+  if (result.algs) process.stdout.write(`tokens issued to the web client: ID token ${result.algs.idToken}, access token ${result.algs.accessToken}\n`);
+  process.stdout.write(
+    'redis cmds/req: every command Redis ran per request during the timed run (INFO commandstats, Lua-internal commands included); ' +
+      '"sent": commands Gatehouse sent per request in a sequential MONITOR probe — an upper bound on its round trips\n\n',
+  );
+  process.stdout.write(`${notes(rows)}\n`);
+  const banner = errorBanner(rows);
+  if (banner) process.stdout.write(`\n${banner}\n`);
+  const file = writeResults(
+    {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: { ...machine, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
+      options: opts,
+      gatehouse: stack.settings,
+      tokenAlgs: result.algs,
+      rows,
+    },
+    startedAt,
+  );
+  process.stdout.write(`\nresults: ${file}\n`);
+  if (banner) process.exitCode = 1;
+}
+
+await main();
