@@ -10,7 +10,8 @@
  *   conflict outcome): a refused consume (`InvalidGrant`, reuse) or a taken username (`StorageConflict`) is an
  *   answer, not an error.
  * - Properties the interface does not name (the Redis store's `client`, `keys`) stay reachable through the
- *   prototype, so code and tests that inspect the real store keep working.
+ *   prototype, and methods it does not time are forwarded to the real store, so code and tests that inspect
+ *   the real store keep working.
  */
 import { errors } from 'oidc-provider';
 import { type Store, StorageConflict, StorageUnavailable } from './types.ts';
@@ -59,6 +60,12 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   const throttle = timed(inner.throttle, 'throttle', observe);
   const ping = timed({ ping: () => inner.ping() }, 'storage', observe);
   const wrapper = Object.create(inner) as S;
+  // Every other method (hints such as `prefetchRefresh`, a store's extras) goes to the real store, called on
+  // it (a class's #private fields need the real `this`), untimed: it is not a storage round trip of its own.
+  for (const name of methodNames(inner)) {
+    const fn = (inner as unknown as Record<string, unknown>)[name];
+    if (typeof fn === 'function') Object.defineProperty(wrapper, name, { value: (...args: unknown[]) => fn.apply(inner, args), configurable: true });
+  }
   Object.defineProperties(wrapper, {
     kind: { value: inner.kind, enumerable: true },
     accounts: { value: accounts, enumerable: true },
