@@ -4,7 +4,7 @@
  * each scenario from a separate load-generator process; prints a table and writes bench/results/<time>.json.
  *
  * Env: BENCH_DURATION (s per scenario, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (default 16),
- * BENCH_LOGIN_USERS (login storm virtual users, default 8), BENCH_PROBE (sequential requests of the MONITOR probe,
+ * BENCH_LOGIN_USERS (login storm virtual users, default 16), BENCH_PROBE (sequential requests of the MONITOR probe,
  * default 100), BENCH_ONLY=refresh,login,... (a subset; the ceilings they are compared with run too).
  * Exit status 1 when any scenario had errors or non-2xx answers (targets not met do not fail the run).
  */
@@ -50,7 +50,7 @@ const opts: BenchOptions = {
   durationSec: intEnv('BENCH_DURATION', 10, 1, 600),
   warmupSec: intEnv('BENCH_WARMUP', 2, 0, 60),
   connections: intEnv('BENCH_CONNECTIONS', 16, 1, 1024),
-  loginUsers: intEnv('BENCH_LOGIN_USERS', 8, 1, 256),
+  loginUsers: intEnv('BENCH_LOGIN_USERS', 16, 1, 256),
   probeRequests: intEnv('BENCH_PROBE', 100, 1, 10_000),
 };
 const only = selection();

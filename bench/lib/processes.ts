@@ -7,16 +7,22 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: every child runs from here, and file arguments are relative to it. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const at = (file: string) => resolve(ROOT, file);
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise((done, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+      srv.close(() => done(port));
     });
   });
 }
@@ -51,24 +57,24 @@ function track(name: string, child: ChildProcess): Child {
 
 /** A long-running Node program (a server), stdout ignored, stderr kept. */
 export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, args: string[] = []): Child {
-  const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [at(file), ...args], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   return track(name, child);
 }
 
 /** A Node program driven over IPC (load generators, ceilings): stdout/stderr pass through to the terminal. */
 export function forkNode(name: string, file: string, env: NodeJS.ProcessEnv = process.env): Child {
-  const child = fork(file, [], { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  const child = fork(at(file), [], { env, cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   return track(name, child);
 }
 
 /** Sends one message to an IPC child and resolves with its next answer (or rejects if it dies first). */
 export function ask<T>(child: Child, message: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
+  return new Promise((done, reject) => {
     const onMessage = (answer: unknown) => {
       cleanup();
       const a = answer as { error?: string };
       if (a && typeof a === 'object' && typeof a.error === 'string') reject(new Error(`${child.name}: ${a.error}`));
-      else resolve(answer as T);
+      else done(answer as T);
     };
     const onExit = (code: number | null) => {
       cleanup();
@@ -109,8 +115,8 @@ export interface RunResult {
 
 /** Runs a Node program to completion with optional stdin (the CLI). */
 export function runNode(file: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [at(file), ...args], { env, cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -120,7 +126,7 @@ export function runNode(file: string, args: string[], env: NodeJS.ProcessEnv, st
       stderr += d;
     });
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code) => done({ code, stdout, stderr }));
     child.stdin.end(stdin);
   });
 }

@@ -8,16 +8,19 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fmt, type Row } from '../scenarios/types.ts';
+import { ROOT } from './processes.ts';
 
 export function machineInfo(redisVersion: string): Record<string, unknown> {
   const cpus = os.cpus();
   let commit = 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'config'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    if (dirty.trim()) commit += ' + uncommitted changes in src/config';
   } catch {
     // not a git checkout
   }
-  const autocannon = (JSON.parse(readFileSync('node_modules/autocannon/package.json', 'utf8')) as { version: string }).version;
+  const autocannon = (JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version;
   return {
     cpuModel: cpus[0]?.model ?? 'unknown',
     cpuCount: cpus.length,
@@ -80,7 +83,7 @@ export function errorBanner(rows: Row[]): string {
 }
 
 export function writeResults(doc: Record<string, unknown>, startedAt: Date): string {
-  const dir = join('bench', 'results');
+  const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);

@@ -49,6 +49,7 @@ export interface LoadSummary {
   p99: number;
   max: number;
   errors: number;
+  /** Included in `errors` too (autocannon counts a timeout as an error). */
   timeouts: number;
   non2xx: number;
   bad: number;

@@ -85,7 +85,7 @@ export function rowOf(id: string, title: string, o: RunOutcome, redis: boolean):
     p99: m.p99,
     max: m.max,
     requests: m.requests,
-    errors: m.errors + m.timeouts + m.bad,
+    errors: m.errors + m.bad,
     non2xx: m.non2xx,
     statuses: m.statuses,
     ...(redis ? { redisCommandsPerRequest: m.redisCommandsPerRequest } : {}),

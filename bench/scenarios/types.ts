@@ -20,7 +20,7 @@ export interface Row {
   p99: number;
   max: number;
   requests: number;
-  /** Connection errors + timeouts + 2xx answers without the expected content. */
+  /** Connection errors and timeouts (autocannon counts timeouts as errors) + 2xx answers without the expected content. */
   errors: number;
   non2xx: number;
   statuses?: Record<string, number>;
