@@ -1,6 +1,10 @@
 /**
  * Start-up only: load config → build Gatehouse → listen → stop gracefully on SIGTERM/SIGINT.
  * A configuration problem prints the offending key and exits 1 before anything listens.
+ *
+ * Graceful stop: readiness turns 503, the listening socket closes (new connections are refused), idle
+ * keep-alive connections close, requests in flight finish — for at most `shutdownTimeoutSeconds`, after which
+ * their connections are closed — then storage (Redis) is closed and the process exits 0.
  */
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from './config/load.ts';
@@ -51,9 +55,9 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping: finishing requests in flight');
     gatehouse.stopping();
     const force = setTimeout(() => {
-      log.warn('stop timeout: closing remaining connections');
+      log.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'stop timeout: closing remaining connections');
       server.closeAllConnections();
-    }, 10_000);
+    }, config.shutdownTimeoutSeconds * 1000);
     force.unref();
     server.close(async () => {
       await gatehouse.close();

@@ -43,6 +43,12 @@ export const settings: readonly Setting[] = [
   },
   { key: 'dataDir', env: 'DATA_DIR', type: { kind: 'string', nonEmpty: true }, doc: 'Where development signing keys are kept so tokens survive a restart.' },
   { key: 'logLevel', env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, doc: 'pino log level.' },
+  {
+    key: 'shutdownTimeoutSeconds',
+    env: 'SHUTDOWN_TIMEOUT_SECONDS',
+    type: { kind: 'int', min: 1, max: 300 },
+    doc: 'On SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are closed; then Redis is closed and the process exits 0. Keep it below the orchestrator grace period.',
+  },
   { key: 'metrics.enabled', env: 'METRICS_ENABLED', type: { kind: 'bool' }, doc: 'Serve Prometheus metrics at GET /metrics on the main port.' },
   {
     key: 'metrics.token',

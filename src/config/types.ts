@@ -30,6 +30,7 @@ export interface Config {
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
+  readonly shutdownTimeoutSeconds: number;
   readonly metrics: { readonly enabled: boolean; readonly token: string };
   readonly cookieKeys: readonly string[];
   readonly redis: RedisConfig;

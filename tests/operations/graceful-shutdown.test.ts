@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import { freePort, startRedis } from '../helpers/redis.ts';
 
@@ -22,14 +22,22 @@ async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise
   }
 }
 
-test('SIGTERM: requests in flight finish with 200, new connections are refused, Redis is closed, exit 0', async (t) => {
-  const redis = await startRedis(t);
+interface Main {
+  port: number;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
+/** `node src/main.ts` as a child process on `redisUrl`, with a confidential client for client_credentials. */
+async function startMain(t: ExecutionContext, redisUrl: string, env: NodeJS.ProcessEnv = {}): Promise<Main> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-stop-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }] }));
   const child = spawn(process.execPath, ['src/main.ts'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, REDIS_URL: redis.url, CONFIG_FILE: configFile, DATA_DIR: dir },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, REDIS_URL: redisUrl, CONFIG_FILE: configFile, DATA_DIR: dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => child.kill('SIGKILL'));
@@ -43,52 +51,60 @@ test('SIGTERM: requests in flight finish with 200, new connections are refused, 
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await waitFor(() => out.includes('gatehouse listening'), 'start-up');
+  return { port, out: () => out, err: () => err, exited, kill: (signal) => child.kill(signal) };
+}
 
+/** A token request whose headers and first bytes of body are sent now; `finish` sends the rest. */
+function partialTokenRequest(port: number, agent: Agent) {
+  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    path: '/token',
+    method: 'POST',
+    agent,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': Buffer.byteLength(body),
+      accept: 'application/json',
+      authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
+    },
+  });
+  const response = new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  req.write(body.slice(0, 10));
+  return { response, finish: () => req.end(body.slice(10)) };
+}
+
+test('SIGTERM: requests in flight finish with 200, new connections are refused, Redis is closed, exit 0', async (t) => {
+  const redis = await startRedis(t);
+  const main = await startMain(t, redis.url);
   const probe = new Redis(redis.url, { lazyConnect: true });
   await probe.connect();
   t.teardown(() => probe.disconnect());
   const clients = async () => String(await probe.client('LIST')).trim().split('\n').length;
   t.true((await clients()) > 1, 'Gatehouse is connected to Redis');
 
-  // Five token requests over keep-alive connections: headers and half the body now, the rest after SIGTERM.
-  const body = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+  // Five token requests over keep-alive connections: headers and part of the body now, the rest after SIGTERM.
   const agent = new Agent({ keepAlive: true });
-  const inFlight = Array.from({ length: 5 }, () => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      path: '/token',
-      method: 'POST',
-      agent,
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'content-length': Buffer.byteLength(body),
-        accept: 'application/json',
-        authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`,
-      },
-    });
-    const response = new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
-      req.on('response', (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    });
-    req.write(body.slice(0, 10));
-    return { req, response };
-  });
+  const inFlight = Array.from({ length: 5 }, () => partialTokenRequest(main.port, agent));
   // Let the server receive the headers (setup, not a measurement).
   await new Promise((r) => setTimeout(r, 300));
 
-  child.kill('SIGTERM');
-  await waitFor(() => out.includes('stopping: finishing requests in flight'), 'the stop to begin');
-  await t.throwsAsync(fetch(`http://127.0.0.1:${port}/healthz`), undefined, 'no new connection is accepted');
+  main.kill('SIGTERM');
+  await waitFor(() => main.out().includes('stopping: finishing requests in flight'), 'the stop to begin');
+  await t.throwsAsync(fetch(`http://127.0.0.1:${main.port}/healthz`), undefined, 'no new connection is accepted');
 
-  for (const { req } of inFlight) req.end(body.slice(10));
+  for (const f of inFlight) f.finish();
   const answers = await Promise.all(inFlight.map((f) => f.response));
   for (const a of answers) {
     t.is(a.status, 200);
@@ -96,11 +112,25 @@ test('SIGTERM: requests in flight finish with 200, new connections are refused, 
   }
   agent.destroy();
 
-  t.is(await exited, 0);
-  const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const stopped = lines.findIndex((l) => l.msg === 'stopped');
-  t.true(stopped >= 0, 'logged `stopped` (after closing Redis)');
+  t.is(await main.exited, 0);
+  const lines = main.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.true(lines.some((l) => l.msg === 'stopped'), 'logged `stopped` (after closing Redis)');
+  t.false(lines.some((l) => l.msg === 'stop timeout: closing remaining connections'));
   t.is(lines.filter((l) => l.msg === 'request' && l.path === '/token' && l.status === 200).length, 5, 'all five were logged as answered');
-  t.is(err, '', 'nothing on stderr');
+  t.is(main.err(), '', 'nothing on stderr');
   t.is(await clients(), 1, 'only the probe is still connected to Redis');
+});
+
+test('the stop is bounded: a request that never completes is cut off after SHUTDOWN_TIMEOUT_SECONDS, and the exit is still 0', async (t) => {
+  const redis = await startRedis(t);
+  const main = await startMain(t, redis.url, { SHUTDOWN_TIMEOUT_SECONDS: '1' });
+  const agent = new Agent({ keepAlive: true });
+  const stuck = partialTokenRequest(main.port, agent);
+  await new Promise((r) => setTimeout(r, 300));
+  main.kill('SIGTERM');
+  await t.throwsAsync(stuck.response, undefined, 'its connection was closed');
+  t.is(await main.exited, 0);
+  t.regex(main.out(), /"timeoutSeconds":1,"msg":"stop timeout: closing remaining connections"/);
+  t.regex(main.out(), /"msg":"stopped"/);
+  agent.destroy();
 });
