@@ -7,18 +7,21 @@
  *   the OAuth error JSON `{ "error": "temporarily_unavailable" }` through the one error renderer.
  * - Per client IP: every request counts, before anything else is done (the IP comes from the socket, or from
  *   X-Forwarded-For only when `trustProxy` is on).
- * - Per client: the client id comes from HTTP Basic auth, or from the `client_id` form field. Only requests the
- *   provider did not answer with 401 count towards a client, so that someone who merely names a client (without
- *   its secret) cannot use up that client's allowance; a client already over its limit is refused at once.
- * - Reading the form would consume the request stream oidc-provider parses itself, so the body is read (within
- *   `bodyLimit`, 413 beyond) and handed on as a fresh, complete IncomingMessage carrying the same bytes.
+ * - Per client: the client id comes from HTTP Basic auth, or from the `client_id` form field (./token-form.ts:
+ *   read within `bodyLimit`, 413 beyond, and handed on intact). Only requests the provider did not answer with
+ *   401 count towards a client, so that someone who merely names a client (without its secret) cannot use up
+ *   that client's allowance; a client already over its limit is refused at once.
+ * - One round trip: both counters are incremented together before the request goes on (auto-pipelined into
+ *   one write, together with the refresh-token prefetch). A request that turns out not to count for the client
+ *   — answered 401, or refused for its IP — gives its client hit back afterwards (a second round trip only on
+ *   those paths). So a request with wrong credentials holds one unit of the client's allowance only while it
+ *   is in flight (milliseconds).
  * - A limit of 0 turns that dimension off.
  */
-import { IncomingMessage } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import type { ThrottleStore } from '../storage/types.ts';
-import { readBytes } from './body.ts';
 import { HttpError } from './errors.ts';
+import { tokenForm } from './token-form.ts';
 
 export interface RateLimitPolicy {
   readonly windowSeconds: number;
@@ -45,30 +48,11 @@ function clientFromBasic(header: string): string | undefined {
   }
 }
 
-/** A complete request with the same line, headers and socket as `req`, whose body is `body`. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
-  const copy = new IncomingMessage(req.socket);
-  copy.method = req.method as string;
-  copy.url = req.url as string;
-  copy.httpVersion = req.httpVersion;
-  copy.httpVersionMajor = req.httpVersionMajor;
-  copy.httpVersionMinor = req.httpVersionMinor;
-  copy.headers = req.headers;
-  copy.rawHeaders = req.rawHeaders;
-  copy.complete = true;
-  if (body.length > 0) copy.push(body);
-  copy.push(null);
-  return copy;
-}
-
 async function clientIdOf(ctx: Context, bodyLimit: number): Promise<string | undefined> {
   const fromHeader = clientFromBasic(ctx.get('authorization'));
   if (fromHeader !== undefined) return fromHeader;
-  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
-  const body = await readBytes(ctx.req, bodyLimit);
-  ctx.req = replay(ctx.req, body);
   // Duplicated or malformed parameters are the provider's to refuse; only a single well-formed id counts here.
-  const ids = new URLSearchParams(body.toString('latin1')).getAll('client_id');
+  const ids = (await tokenForm(ctx, bodyLimit))?.getAll('client_id') ?? [];
   return ids.length === 1 ? ids[0] : undefined;
 }
 
@@ -87,15 +71,24 @@ export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLim
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path) || (policy.perIp === 0 && policy.perClient === 0)) return next();
     const { bucket, retryAfter } = window();
-    if (policy.perIp > 0) {
-      const n = await store.hit(`rate:ip:${ctx.ip}:${bucket}`, policy.windowSeconds);
-      if (n > policy.perIp) refuse('ip', retryAfter);
-    }
     const id = policy.perClient > 0 ? await clientIdOf(ctx, bodyLimit) : undefined;
     const clientKey = id !== undefined && CLIENT_ID.test(id) ? `rate:client:${id}:${bucket}` : undefined;
-    if (clientKey && (await store.count(clientKey)) >= policy.perClient) refuse('client', retryAfter);
-    await next();
-    const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-    if (clientKey && status !== 401) await store.hit(clientKey, policy.windowSeconds);
+    const [perIp, perClient] = await Promise.all([
+      policy.perIp > 0 ? store.hit(`rate:ip:${ctx.ip}:${bucket}`, policy.windowSeconds) : 0,
+      clientKey ? store.hit(clientKey, policy.windowSeconds) : 0,
+    ]);
+    if (perIp > policy.perIp && policy.perIp > 0) {
+      if (clientKey) await store.release(clientKey);
+      refuse('ip', retryAfter);
+    }
+    if (clientKey && perClient > policy.perClient) refuse('client', retryAfter);
+    let counts = true;
+    try {
+      await next();
+      counts = (ctx.respond === false ? ctx.res.statusCode : ctx.status) !== 401;
+    } finally {
+      // An error thrown past the provider is rendered by the error renderer; it still was a request of the client.
+      if (clientKey && !counts) await store.release(clientKey);
+    }
   };
 }

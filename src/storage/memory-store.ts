@@ -119,6 +119,9 @@ export class MemoryStore implements Store {
 
   async ping(): Promise<void> {}
 
+  /** Nothing to gain: every read is local. */
+  prefetchRefresh(_token: string): void {}
+
   async close(): Promise<void> {
     this.#ks.close();
   }
@@ -280,6 +283,12 @@ export class MemoryStore implements Store {
       return count;
     },
     count: async (k: string) => this.#ks.get<number>(`throttle:${k}`) ?? 0,
+    release: async (k: string) => {
+      const full = `throttle:${k}`;
+      const count = this.#ks.get<number>(full);
+      const exp = this.#ks.expiresAt(full);
+      if (count !== undefined && count > 0) this.#ks.set(full, count - 1, exp === undefined ? undefined : exp - this.#now());
+    },
     reset: async (k: string) => {
       this.#ks.delete(`throttle:${k}`);
     },

@@ -51,6 +51,8 @@ export interface ThrottleStore {
   hit(key: string, windowSeconds: number): Promise<number>;
   count(key: string): Promise<number>;
   reset(key: string): Promise<void>;
+  /** Takes back one hit of `key` (a request that turned out not to count); never creates the key. */
+  release(key: string): Promise<void>;
   /** Sets `key` until `seconds` from now (e.g. a lock); `ttl` returns the seconds left, 0 when unset. */
   lock(key: string, seconds: number): Promise<void>;
   ttl(key: string): Promise<number>;
@@ -67,6 +69,12 @@ export interface ReuseEvent {
 export interface Store {
   readonly kind: 'memory' | 'redis';
   adapter(model: string): Adapter;
+  /**
+   * A hint at the start of a refresh-token grant: this request will read the refresh token `token`, its Grant
+   * and its account. A store that pays per round trip reads them now, for this request only
+   * (./request-scope.ts); the memory store ignores it. Never changes what the reads answer.
+   */
+  prefetchRefresh(token: string): void;
   readonly accounts: AccountStore;
   readonly clients: ClientStore;
   readonly throttle: ThrottleStore;

@@ -6,11 +6,21 @@
  * findBy* are one round trip each; the writes of one operation that land in different slots are issued in the
  * same tick and auto-pipelined. A find or consume of a grant member whose grant this instance has not seen
  * costs one more (the pointer). Destroying a Session or a grant member costs two (the record, then its indexes).
+ *
+ * Inside a request's storage scope (../request-scope.ts) a refresh-token grant costs less:
+ * - `prefetchRefresh` reads the token, its Grant and its account in one script at the start of the request
+ *   (single node and Sentinel; on a Cluster they live in different slots, so nothing is prefetched), and the
+ *   provider's find/Grant.find/account look-ups are served from that read.
+ * - The consume of the rotated token is held back and sent with the save of its successor as one script
+ *   (ROTATE): the compare-and-set is the same, and the successor is written only if the consume succeeded, so
+ *   a request that loses the race fails exactly as before (InvalidGrant, family revoked outside the interval).
+ *   Any other storage call of the request, or its end, sends a held-back consume first.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { GRANT_MEMBER_MODELS, type ReusePolicy } from '../reuse-policy.ts';
-import type { ReuseEvent } from '../types.ts';
+import { storageScope } from '../request-scope.ts';
+import type { Account, ReuseEvent } from '../types.ts';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import type { ScriptedClient } from './scripts.ts';
@@ -50,6 +60,50 @@ export class GrantLocator {
 type Location = { kind: 'family'; grantId: string; key: string } | { kind: 'home'; key: string };
 
 const ttlArg = (expiresIn: number | undefined) => (typeof expiresIn === 'number' ? String(expiresIn * 1000) : '');
+
+/** A prefetched answer: `{ value }` (which may be undefined: "not found"), or undefined when there is none. */
+type Prefetched<T> = { value: T } | undefined;
+
+/** The look-up `key` of the current request's scope, if one was prefetched (a failed prefetch counts as none). */
+export async function prefetched<T>(key: string, keep = false): Promise<Prefetched<T>> {
+  const scope = storageScope();
+  const pending = keep ? scope?.peek(key) : scope?.take(key);
+  if (!pending) return undefined;
+  return ((await pending.catch(() => undefined)) as Prefetched<T>) ?? undefined;
+}
+
+/** oidc-provider's opaque token ids (base64url); anything else is not worth a look-up. */
+const TOKEN_ID = /^[A-Za-z0-9_-]{16,256}$/;
+
+/**
+ * Starts reading a refresh token with its Grant and account (one script) for the current request's scope.
+ * Only on a single node or Sentinel, only inside a scope, and only for a well-formed id.
+ */
+export function prefetchRefresh(ctx: AdapterContext, token: string): void {
+  const scope = storageScope();
+  if (!scope || !ctx.inline || !TOKEN_ID.test(token)) return;
+  const reply = ctx.client.ghPrefetchRefresh(1, ctx.keys.home('RefreshToken', token), ctx.prefix, `RefreshToken:${token}`, ctx.reuse.reuseIntervalMs, ctx.keys.accountBase());
+  const found = reply.then((r): Prefetched<AdapterPayload | undefined> => {
+    // No pointer: let the ordinary find decide (it is an unknown or malformed token).
+    if (!Array.isArray(r)) return undefined;
+    const [grantId, payload, consumed, grant, account] = r as [string, string, string, string, string];
+    ctx.locator.set('RefreshToken', token, grantId);
+    scope.offer(`Grant:${grantId}`, Promise.resolve({ value: grant === '' ? undefined : (JSON.parse(grant) as AdapterPayload) }));
+    if (payload === '') return { value: undefined };
+    const out = JSON.parse(payload) as AdapterPayload;
+    if (consumed !== '') out.consumed = Number(consumed);
+    if (typeof out.accountId === 'string') {
+      scope.offer(`account:${out.accountId}`, Promise.resolve({ value: account === '' ? undefined : (JSON.parse(account) as Account) }));
+    }
+    return { value: out };
+  });
+  scope.offer(`RefreshToken:${token}`, found);
+}
+
+/** Sends what the current request held back (a consume) before another storage call goes out. */
+async function settle(): Promise<void> {
+  await storageScope()?.settle();
+}
 
 export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
   const { client, keys, reuse, locator } = ctx;
@@ -104,9 +158,78 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
     return { kind: 'home', key: ownKey(id) };
   };
 
+  /** What a consume (or the consume inside ROTATE) answered: nothing on success, InvalidGrant otherwise. */
+  const consumed = async (reply: unknown[]): Promise<void> => {
+    const [status] = reply;
+    if (status === 'missing') throw new errors.InvalidGrant('grant request is invalid');
+    if (status === 'grace') return;
+    if (status === 'ok') {
+      await cleanUp(reply.slice(1));
+      return;
+    }
+    await cleanUp(reply.slice(2));
+    const payload = JSON.parse(String(reply[1])) as AdapterPayload;
+    ctx.emitReuse({ model, grantId: payload.grantId, clientId: payload.clientId, accountId: payload.accountId });
+    throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
+  };
+
+  /** The consume arguments after the keys: grace, kind, detection window, depth, member, family base, pointer. */
+  const consumeArgs = (id: string, grantId: string | undefined) => [
+    graceMs,
+    model === 'RefreshToken' ? '1' : '0',
+    reuse.detectionSeconds * 1000,
+    reuse.detectionDepth,
+    `${model}:${id}`,
+    grantId !== undefined ? keys.grantBase(grantId) : '',
+    grantId !== undefined ? keys.home(model, id) : '',
+  ];
+
+  const consumeNow = async (id: string): Promise<void> => {
+    const at = await locate(id);
+    const family = at.kind === 'family' ? [keys.members(at.grantId), keys.consumed(at.grantId), keys.grant(at.grantId)] : [];
+    const grantId = at.kind === 'family' ? at.grantId : undefined;
+    await consumed((await client.ghConsume(1 + family.length, at.key, ...family, ...common, ...consumeArgs(id, grantId))) as unknown[]);
+  };
+
+  /** Consumes refresh token `oldId` and saves its successor `id` in the same family, in one script. */
+  const rotate = async (oldId: string, grantId: string, id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> => {
+    const ttl = ttlArg(expiresIn);
+    const pointer = keys.home(model, id);
+    const ops: Promise<unknown>[] = [
+      client.ghRotate(
+        5,
+        keys.familyRecord(grantId, model, oldId),
+        keys.members(grantId),
+        keys.consumed(grantId),
+        keys.grant(grantId),
+        keys.familyRecord(grantId, model, id),
+        ...common,
+        ...consumeArgs(oldId, grantId),
+        JSON.stringify(payload),
+        ttl,
+        `${model}:${id}`,
+        ctx.inline ? pointer : '',
+        `@${grantId}`,
+      ),
+    ];
+    // On a Cluster the pointer lives in another slot: written alongside (it points at nothing if the consume fails).
+    if (!ctx.inline) ops.push(ttl === '' ? client.set(pointer, `@${grantId}`) : client.set(pointer, `@${grantId}`, 'PX', ttl));
+    locator.set(model, id, grantId);
+    const [reply] = await Promise.all(ops);
+    await consumed(reply as unknown[]);
+  };
+
   return {
     upsert: (id, payload, expiresIn) =>
       guarded(async () => {
+        const scope = storageScope();
+        scope?.forget(`${model}:${id}`);
+        const held = scope?.takeDeferred();
+        if (held && held.model === model && held.grantId === payload.grantId) {
+          await rotate(held.id, held.grantId, id, payload, expiresIn);
+          return;
+        }
+        await held?.run();
         const ttl = ttlArg(expiresIn);
         const json = JSON.stringify(payload);
         const ops: Promise<unknown>[] = [];
@@ -125,53 +248,46 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
         await Promise.all(ops);
       }),
 
-    find: (id) => guarded(() => find(id)),
+    find: (id) =>
+      guarded(async () => {
+        await settle();
+        const pre = await prefetched<AdapterPayload | undefined>(`${model}:${id}`);
+        return pre ? pre.value : find(id);
+      }),
 
     findByUid: (uid) =>
       guarded(async () => {
+        await settle();
         const id = await client.get(keys.uid(uid));
         return id === null ? undefined : find(id);
       }),
 
     findByUserCode: (userCode) =>
       guarded(async () => {
+        await settle();
         const id = await client.get(keys.userCode(userCode));
         return id === null ? undefined : find(id);
       }),
 
     consume: (id) =>
       guarded(async () => {
-        const at = await locate(id);
-        const pointer = at.kind === 'family' ? keys.home(model, id) : '';
-        const family = at.kind === 'family' ? [keys.members(at.grantId), keys.consumed(at.grantId), keys.grant(at.grantId)] : [];
-        const reply = (await client.ghConsume(
-          1 + family.length,
-          at.key,
-          ...family,
-          ...common,
-          graceMs,
-          model === 'RefreshToken' ? '1' : '0',
-          reuse.detectionSeconds * 1000,
-          reuse.detectionDepth,
-          `${model}:${id}`,
-          at.kind === 'family' ? keys.grantBase(at.grantId) : '',
-          pointer,
-        )) as unknown[];
-        const [status] = reply;
-        if (status === 'missing') throw new errors.InvalidGrant('grant request is invalid');
-        if (status === 'grace') return;
-        if (status === 'ok') {
-          await cleanUp(reply.slice(1));
+        const scope = storageScope();
+        await scope?.settle();
+        scope?.forget(`${model}:${id}`);
+        const grantId = model === 'RefreshToken' ? locator.get(model, id) : undefined;
+        if (scope && grantId !== undefined) {
+          // Held back until the successor is saved (ROTATE), or until the next storage call or the request's end.
+          scope.defer({ model, id, grantId, run: () => guarded(() => consumeNow(id)) });
           return;
         }
-        await cleanUp(reply.slice(2));
-        const payload = JSON.parse(String(reply[1])) as AdapterPayload;
-        ctx.emitReuse({ model, grantId: payload.grantId, clientId: payload.clientId, accountId: payload.accountId });
-        throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
+        await consumeNow(id);
       }),
 
     destroy: (id) =>
       guarded(async () => {
+        const scope = storageScope();
+        await scope?.settle();
+        scope?.forget(`${model}:${id}`);
         if (model === 'Grant') {
           await cleanUp((await client.ghRevokeFamily(3, keys.members(id), keys.consumed(id), keys.grant(id), ...common, keys.grantBase(id))) as unknown[]);
           return;
@@ -195,6 +311,7 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
 
     revokeByGrantId: (grantId) =>
       guarded(async () => {
+        await settle();
         await cleanUp((await client.ghRevokeModel(1, keys.members(grantId), ...common, keys.grantBase(grantId), `${model}:`)) as unknown[]);
       }),
   };

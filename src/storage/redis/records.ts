@@ -6,6 +6,8 @@
  */
 import type { ClientMetadata } from 'oidc-provider';
 import { type Account, type AccountStore, type ClientStore, StorageConflict, type ThrottleStore } from '../types.ts';
+import { storageScope } from '../request-scope.ts';
+import { prefetched } from './adapter.ts';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import type { ScriptedClient } from './scripts.ts';
@@ -13,7 +15,12 @@ import type { ScriptedClient } from './scripts.ts';
 export function redisAccounts(client: ScriptedClient, keys: KeyLayout): AccountStore {
   const parse = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as Account) : undefined);
   return {
-    findById: (id) => guarded(async () => parse(await client.get(keys.account(id)))),
+    findById: (id) =>
+      guarded(async () => {
+        // Read with the refresh token at the start of this request (adapter.ts prefetchRefresh), if it was.
+        const pre = await prefetched<Account | undefined>(`account:${id}`, true);
+        return pre ? pre.value : parse(await client.get(keys.account(id)));
+      }),
     findByUsername: (username) => guarded(async () => parse(await client.ghAccountByUsername(1, keys.username(username), keys.accountBase()))),
     create: (account) =>
       guarded(async () => {
@@ -22,10 +29,14 @@ export function redisAccounts(client: ScriptedClient, keys: KeyLayout): AccountS
       }),
     update: (account) =>
       guarded(async () => {
+        storageScope()?.forget(`account:${account.id}`);
         await client.set(keys.account(account.id), JSON.stringify(account));
       }),
     remove: (id) =>
-      guarded(async () => (await client.ghRemoveAccount(2, keys.account(id), keys.accountIndex(), keys.username(''), id)) === 1),
+      guarded(async () => {
+        storageScope()?.forget(`account:${id}`);
+        return (await client.ghRemoveAccount(2, keys.account(id), keys.accountIndex(), keys.username(''), id)) === 1;
+      }),
     list: () =>
       guarded(async () => {
         const ids = await client.smembers(keys.accountIndex());
@@ -64,6 +75,10 @@ export function redisThrottle(client: ScriptedClient, keys: KeyLayout): Throttle
   return {
     hit: (key, windowSeconds) => guarded(async () => Number(await client.ghThrottleHit(1, keys.throttle(key), windowSeconds))),
     count: (key) => guarded(async () => Number((await client.get(keys.throttle(key))) ?? 0)),
+    release: (key) =>
+      guarded(async () => {
+        await client.ghThrottleRelease(1, keys.throttle(key));
+      }),
     reset: (key) =>
       guarded(async () => {
         await client.del(keys.throttle(key));

@@ -66,75 +66,139 @@ local function compactConsumed(listKey, base, now, grace)
   end
 end`;
 
+/** A record by key, as find answers it: false | {'p', payload[, consumed seconds]} (grace hides a fresh consume). */
+const FIND_RECORD = `local function findRecord(key, grace)
+  local v = redis.call('HMGET', key, 'p', 'c')
+  if not v[1] then return false end
+  if not v[2] then return {'p', v[1]} end
+  ${NOW}
+  local c = tonumber(v[2])
+  if grace > 0 and now - c < grace then return {'p', v[1]} end
+  return {'p', v[1], tostring(math.floor(c / 1000))}
+end`;
+
 /** KEYS[1] record. ARGV[1] grace ms. → false | {'@', grantId} | {'p', payload[, consumed seconds]} */
-const FIND = `local kind = redis.call('TYPE', KEYS[1])['ok']
+const FIND = `${FIND_RECORD}
+local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind == 'string' then return {'@', redis.call('GET', KEYS[1])} end
 if kind ~= 'hash' then return false end
-local v = redis.call('HMGET', KEYS[1], 'p', 'c')
-if not v[1] then return false end
-if not v[2] then return {'p', v[1]} end
-${NOW}
-local c = tonumber(v[2])
-local grace = tonumber(ARGV[1])
-if grace > 0 and now - c < grace then return {'p', v[1]} end
-return {'p', v[1], tostring(math.floor(c / 1000))}`;
+return findRecord(KEYS[1], tonumber(ARGV[1]))`;
+
+/**
+ * Single node and Sentinel only (it reads keys of several slots): everything a refresh-token grant reads, in one
+ * round trip — the token (through its pointer), its Grant and its account. KEYS[1] the token's pointer.
+ * ARGV[1] key prefix, ARGV[2] "RefreshToken:<id>", ARGV[3] grace ms, ARGV[4] account key base.
+ * → false (no pointer) | {grantId, payload or '', consumed seconds or '', Grant payload or '', account JSON or ''}
+ */
+const PREFETCH_REFRESH = `${FIND_RECORD}
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then return false end
+local ptr = redis.call('GET', KEYS[1])
+if string.sub(ptr, 1, 1) ~= '@' then return false end
+local g = string.sub(ptr, 2)
+local base = ARGV[1] .. '{g:' .. g .. '}:'
+local found = findRecord(base .. ARGV[2], tonumber(ARGV[3]))
+local account = ''
+if found then
+  local ok, d = pcall(cjson.decode, found[2])
+  if ok and type(d) == 'table' and type(d.accountId) == 'string' then
+    if redis.call('TYPE', ARGV[4] .. d.accountId)['ok'] == 'string' then account = redis.call('GET', ARGV[4] .. d.accountId) end
+  end
+end
+return {g, found and found[2] or '', found and found[3] or '', redis.call('HGET', base .. 'Grant', 'p') or '', account}`;
+
+/** Writes a record (replacing it) and, for a grant member, its entry in the family's member index. */
+const UPSERT_RECORD = `local function upsertRecord(key, members, payload, ttlArg, member)
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'p', payload)
+  local ttl = tonumber(ttlArg)
+  if ttl then redis.call('PEXPIRE', key, math.max(ttl, 1)) end
+  if members then
+    ${NOW}
+    redis.call('ZADD', members, ttl and (now + ttl) or '+inf', member)
+    redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
+    local last = redis.call('ZRANGE', members, -1, -1, 'WITHSCORES')
+    if last[2] == nil or last[2] == 'inf' then redis.call('PERSIST', members)
+    else redis.call('PEXPIREAT', members, math.floor(tonumber(last[2]))) end
+  end
+end`;
 
 /** KEYS[1] record, KEYS[2] family members (optional). ARGV[1] payload, ARGV[2] ttl ms or '', ARGV[3] member. */
-const UPSERT = `redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'p', ARGV[1])
-local ttl = tonumber(ARGV[2])
-if ttl then redis.call('PEXPIRE', KEYS[1], math.max(ttl, 1)) end
-if KEYS[2] then
-  ${NOW}
-  redis.call('ZADD', KEYS[2], ttl and (now + ttl) or '+inf', ARGV[3])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-  if last[2] == nil or last[2] == 'inf' then redis.call('PERSIST', KEYS[2])
-  else redis.call('PEXPIREAT', KEYS[2], math.floor(tonumber(last[2]))) end
-end
+const UPSERT = `${UPSERT_RECORD}
+upsertRecord(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1`;
 
 /**
- * KEYS[1] record; for a grant member also KEYS[2] members, KEYS[3] consumed list, KEYS[4] Grant.
- * ARGV[3] grace ms, ARGV[4] '1' for a refresh token, ARGV[5] detection ms, ARGV[6] depth, ARGV[7] member,
- * ARGV[8] family key base, ARGV[9] the record's own pointer key ('' if none).
+ * The compare-and-set of a consume. rec: the record; members/consumedKey/grantKey: its family (nil outside one).
+ * A: ARGV from index `a`: grace ms, '1' for a refresh token, detection ms, depth, member, family key base, the
+ * record's own pointer key ('' if none).
  * → {'missing'} | {'grace'} | {'reuse', payload, gone...} | {'ok', gone...}
+ */
+const CONSUME_RECORD = `local function consumeRecord(rec, members, consumedKey, grantKey, a)
+  local graceArg, isRefresh, detectionArg, depth, member, base, pointer = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local v = redis.call('HMGET', rec, 'p', 'c')
+  if not v[1] then return {'missing'} end
+  ${NOW}
+  local out = {}
+  if v[2] then
+    local grace = tonumber(graceArg)
+    if grace > 0 and now - tonumber(v[2]) < grace then return {'grace'} end
+    out[1] = 'reuse'
+    out[2] = v[1]
+    if members then revokeFamily(members, consumedKey, grantKey, base, out) end
+    redis.call('DEL', rec)
+    if pointer ~= '' then gone(pointer, out) end
+    return out
+  end
+  out[1] = 'ok'
+  redis.call('HSET', rec, 'c', now)
+  if isRefresh == '1' and members then
+    local detection = tonumber(detectionArg)
+    redis.call('RPUSH', consumedKey, member)
+    while redis.call('LLEN', consumedKey) > tonumber(depth) do
+      local evicted = redis.call('LPOP', consumedKey)
+      redis.call('ZREM', members, evicted)
+      drop(base, evicted, out)
+    end
+    compactConsumed(consumedKey, base, now, tonumber(graceArg))
+    redis.call('PEXPIRE', consumedKey, math.max(detection, 1))
+    local left = redis.call('PTTL', rec)
+    if left < 0 or left > detection then
+      redis.call('PEXPIRE', rec, math.max(detection, 1))
+      redis.call('ZADD', members, 'XX', now + detection, member)
+      if pointer ~= '' then
+        if INLINE then redis.call('PEXPIRE', pointer, math.max(detection, 1)) else out[#out + 1] = '~' .. pointer end
+      end
+    end
+  end
+  return out
+end`;
+
+/**
+ * KEYS[1] record; for a grant member also KEYS[2] members, KEYS[3] consumed list, KEYS[4] Grant.
+ * ARGV[3..9] as consumeRecord. → as consumeRecord
  */
 const CONSUME = `${REVOKE}
 ${COMPACT}
-local v = redis.call('HMGET', KEYS[1], 'p', 'c')
-if not v[1] then return {'missing'} end
-${NOW}
-local out = {}
-if v[2] then
-  local grace = tonumber(ARGV[3])
-  if grace > 0 and now - tonumber(v[2]) < grace then return {'grace'} end
-  out[1] = 'reuse'
-  out[2] = v[1]
-  if KEYS[2] then revokeFamily(KEYS[2], KEYS[3], KEYS[4], ARGV[8], out) end
-  redis.call('DEL', KEYS[1])
-  if ARGV[9] ~= '' then gone(ARGV[9], out) end
-  return out
-end
-out[1] = 'ok'
-redis.call('HSET', KEYS[1], 'c', now)
-if ARGV[4] == '1' and KEYS[2] then
-  local detection = tonumber(ARGV[5])
-  redis.call('RPUSH', KEYS[3], ARGV[7])
-  while redis.call('LLEN', KEYS[3]) > tonumber(ARGV[6]) do
-    local evicted = redis.call('LPOP', KEYS[3])
-    redis.call('ZREM', KEYS[2], evicted)
-    drop(ARGV[8], evicted, out)
-  end
-  compactConsumed(KEYS[3], ARGV[8], now, tonumber(ARGV[3]))
-  redis.call('PEXPIRE', KEYS[3], math.max(detection, 1))
-  local left = redis.call('PTTL', KEYS[1])
-  if left < 0 or left > detection then
-    redis.call('PEXPIRE', KEYS[1], math.max(detection, 1))
-    redis.call('ZADD', KEYS[2], 'XX', now + detection, ARGV[7])
-    if ARGV[9] ~= '' then
-      if INLINE then redis.call('PEXPIRE', ARGV[9], math.max(detection, 1)) else out[#out + 1] = '~' .. ARGV[9] end
-    end
+${CONSUME_RECORD}
+return consumeRecord(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 3)`;
+
+/**
+ * Rotation of a refresh token in one step: consume the old one and, unless that fails, store its successor in
+ * the same family. KEYS[1..4] as CONSUME (old record, members, consumed list, Grant), KEYS[5] the new record.
+ * ARGV[3..9] as consumeRecord; ARGV[10] new payload, ARGV[11] its ttl ms or '', ARGV[12] its member,
+ * ARGV[13] its pointer key ('' when the caller writes the pointer: Cluster), ARGV[14] the pointer's value.
+ * → as consumeRecord; the successor is written only after 'ok' or 'grace'.
+ */
+const ROTATE = `${REVOKE}
+${COMPACT}
+${CONSUME_RECORD}
+${UPSERT_RECORD}
+local out = consumeRecord(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 3)
+if out[1] == 'ok' or out[1] == 'grace' then
+  upsertRecord(KEYS[5], KEYS[2], ARGV[10], ARGV[11], ARGV[12])
+  if ARGV[13] ~= '' then
+    local ttl = tonumber(ARGV[11])
+    if ttl then redis.call('SET', ARGV[13], ARGV[14], 'PX', math.max(ttl, 1)) else redis.call('SET', ARGV[13], ARGV[14]) end
   end
 end
 return out`;
@@ -190,6 +254,10 @@ const THROTTLE_HIT = `local n = redis.call('INCR', KEYS[1])
 if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
+/** KEYS[1] counter. → nothing; one hit less, if the counter still exists (a gone window stays gone). */
+const THROTTLE_RELEASE = `if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then redis.call('DECR', KEYS[1]) end
+return 1`;
+
 type Reply = Promise<unknown>;
 type Args = Array<string | number>;
 
@@ -197,6 +265,8 @@ export interface Scripts {
   ghFind(numKeys: number, ...args: Args): Reply;
   ghUpsert(numKeys: number, ...args: Args): Reply;
   ghConsume(numKeys: number, ...args: Args): Reply;
+  ghRotate(numKeys: number, ...args: Args): Reply;
+  ghPrefetchRefresh(numKeys: number, ...args: Args): Reply;
   ghDestroy(numKeys: number, ...args: Args): Reply;
   ghRevokeFamily(numKeys: number, ...args: Args): Reply;
   ghRevokeModel(numKeys: number, ...args: Args): Reply;
@@ -204,6 +274,7 @@ export interface Scripts {
   ghAccountByUsername(numKeys: number, ...args: Args): Reply;
   ghRemoveAccount(numKeys: number, ...args: Args): Reply;
   ghThrottleHit(numKeys: number, ...args: Args): Reply;
+  ghThrottleRelease(numKeys: number, ...args: Args): Reply;
 }
 
 export type ScriptedClient = (Redis | Cluster) & Scripts;
@@ -214,6 +285,8 @@ export function defineScripts(client: Redis | Cluster): ScriptedClient {
     ghFind: FIND,
     ghUpsert: UPSERT,
     ghConsume: CONSUME,
+    ghRotate: ROTATE,
+    ghPrefetchRefresh: PREFETCH_REFRESH,
     ghDestroy: DESTROY,
     ghRevokeFamily: REVOKE_FAMILY,
     ghRevokeModel: REVOKE_MODEL,
@@ -221,6 +294,7 @@ export function defineScripts(client: Redis | Cluster): ScriptedClient {
     ghAccountByUsername: ACCOUNT_BY_USERNAME,
     ghRemoveAccount: REMOVE_ACCOUNT,
     ghThrottleHit: THROTTLE_HIT,
+    ghThrottleRelease: THROTTLE_RELEASE,
   };
   for (const [name, lua] of Object.entries(scripts)) client.defineCommand(name, { lua });
   return client as ScriptedClient;

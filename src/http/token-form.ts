@@ -1,0 +1,44 @@
+/**
+ * The form of a back-channel POST (token, introspection, revocation), read once for the middleware that needs it
+ * before oidc-provider does (the rate limiter's client id, the refresh-token prefetch).
+ *
+ * Rules:
+ * - Only application/x-www-form-urlencoded bodies are read; anything else is left to the provider to refuse.
+ * - At most `limit` bytes (413 beyond); an aborted body is a 400 (readBytes).
+ * - The provider parses the stream itself, so it is handed a fresh, complete IncomingMessage carrying the same
+ *   bytes (same line, headers and socket): it sees exactly what the client sent.
+ * - The parsed form is kept on the Koa context, so a second reader does not read again.
+ */
+import { IncomingMessage } from 'node:http';
+import type { Context } from 'koa';
+import { readBytes } from './body.ts';
+
+const FORM = Symbol('gatehouse.tokenForm');
+
+/** A complete request with the same line, headers and socket as `req`, whose body is `body`. */
+function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const copy = new IncomingMessage(req.socket);
+  copy.method = req.method as string;
+  copy.url = req.url as string;
+  copy.httpVersion = req.httpVersion;
+  copy.httpVersionMajor = req.httpVersionMajor;
+  copy.httpVersionMinor = req.httpVersionMinor;
+  copy.headers = req.headers;
+  copy.rawHeaders = req.rawHeaders;
+  copy.complete = true;
+  if (body.length > 0) copy.push(body);
+  copy.push(null);
+  return copy;
+}
+
+/** The form parameters of the request, or undefined when its body is not a form. Reads the body at most once. */
+export async function tokenForm(ctx: Context, limit: number): Promise<URLSearchParams | undefined> {
+  const state = ctx.state as { [FORM]?: URLSearchParams };
+  if (state[FORM]) return state[FORM];
+  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
+  const body = await readBytes(ctx.req, limit);
+  ctx.req = replay(ctx.req, body);
+  // Duplicated or malformed parameters are the provider's to refuse; readers here only take single values.
+  state[FORM] = new URLSearchParams(body.toString('latin1'));
+  return state[FORM];
+}
