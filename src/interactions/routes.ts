@@ -111,7 +111,10 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       return renderLogin(ctx, d, client, hint, false);
     }
     if (d.prompt.name === 'consent') {
-      if (client?.metadata().first_party === true) return finish(ctx, await grantConsent(d), true);
+      if (client?.metadata().first_party === true) {
+        deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
+        return finish(ctx, await grantConsent(d), true);
+      }
       const missing = d.prompt.details;
       const scopes = [
         ...((missing.missingOIDCScope as string[] | undefined) ?? []),

@@ -102,6 +102,14 @@ test('every audit event, with request id, client and subject, and no secret in a
   t.is(callback.searchParams.get('error'), 'access_denied');
   t.like(audit('consent.denied')[0], { clientId: 'client-b', sub });
 
+  // consent.granted without a page for a first-party client.
+  const spa = new URL('/auth', gh.issuer);
+  spa.search = new URLSearchParams({ client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).toString();
+  const firstParty = await loginThroughPages(spa, gh.issuer, { username: 'demo', password: 'demo-password' });
+  t.truthy(firstParty.callback.searchParams.get('code'));
+  t.is(firstParty.pages.length, 1, 'only the sign-in page was shown');
+  t.like(audit('consent.granted').find((l) => l.clientId === 'public-c'), { sub, reason: 'first_party' });
+
   // logout: RP-initiated logout confirmed by the user.
   const jar = new CookieJar();
   const signedIn = await codeFlow(gh.issuer, a, 'openid');

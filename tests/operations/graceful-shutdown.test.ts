@@ -2,6 +2,7 @@
  * Graceful shutdown of the real entry point (`node src/main.ts`, a child process on a real Redis): requests
  * whose bodies are still arriving when SIGTERM comes all complete with 200, new connections are refused at once,
  * the process logs `stopped` only after closing Redis, exits 0, and Redis sees none of its connections left.
+ * And the stop is bounded: a request that never completes is cut off after SHUTDOWN_TIMEOUT_SECONDS.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
