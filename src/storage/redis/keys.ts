@@ -8,9 +8,10 @@
  *   P{g:G}:<Model>:<id>          hash {p: payload, c: consumed-at ms}        TTL of the token; a consumed refresh
  *                                                                             token: min(left, detection window)
  *   P{g:G}:members               zset "<Model>:<id>" → expiry ms (+inf)      TTL = latest member's expiry
- *   P{g:G}:consumed              list of consumed "RefreshToken:<id>"        TTL = detection window, at most
+ *   P{g:G}:consumed              list of consumed "<ms>|RefreshToken:<id>"   TTL = detection window, at most
  *                                                                             `detectionDepth` entries (older ones
- *                                                                             are deleted with their records)
+ *                                                                             are deleted with their records);
+ *                                                                             "~RefreshToken:<id>" once compacted
  *
  * Records by id (tag `{<id>}`) — oidc-provider calls find/consume/destroy with the id only:
  *   P<Model>:{<id>}              hash {p, c}  for records outside any grant (Session, Interaction, ...)

@@ -41,27 +41,51 @@ end`;
 
 /**
  * Compact form of a consumed refresh token past its grace period: only what oidc-provider reads before it sees
- * `consumed` and revokes the family (client, expiry, grant, account, scope, sender constraints). Walks the
- * consumed list from the newest back to the first entry already compacted, so each record is rewritten once.
+ * `consumed` and revokes the family (client, expiry, grant, account, scope, sender constraints).
+ *
+ * The consumed list holds "<consumed-at ms>|<member>" per token, rewritten to "~<member>" once the token is
+ * compacted (an entry of just "<member>" was written before the time was kept: its time and state are read from
+ * the record). The walk goes from the newest entry back to the first compacted one and reads a record only to
+ * compact it, so a family rotated faster than the grace period costs no reads at all.
  */
 const COMPACT = `local KEEP = {'iat', 'exp', 'nbf', 'jti', 'kind', 'format', 'clientId', 'grantId', 'accountId', 'scope', 'jkt',
   'x5t#S256', 'sessionUid', 'expiresWithSession', 'iiat', 'rotations'}
+local function consumedMember(entry)
+  if string.sub(entry, 1, 1) == '~' then return string.sub(entry, 2) end
+  local bar = string.find(entry, '|', 1, true)
+  if bar then return string.sub(entry, bar + 1) end
+  return entry
+end
 local function compactConsumed(listKey, base, now, grace)
   local entries = redis.call('LRANGE', listKey, 0, -1)
   for i = #entries, 1, -1 do
-    local k = base .. entries[i]
-    local v = redis.call('HMGET', k, 'p', 'c', 'k')
-    if v[3] then break end
-    if v[1] and v[2] and now - tonumber(v[2]) >= grace then
-      local ok, d = pcall(cjson.decode, v[1])
-      if ok and type(d) == 'table' then
-        local small = {}
-        for _, f in ipairs(KEEP) do
-          local x = d[f]
-          if type(x) == 'string' or type(x) == 'number' or type(x) == 'boolean' then small[f] = x end
+    local e = entries[i]
+    if string.sub(e, 1, 1) == '~' then break end
+    local m = consumedMember(e)
+    local bar = string.find(e, '|', 1, true)
+    local at
+    if bar then
+      at = tonumber(string.sub(e, 1, bar - 1))
+    else
+      local old = redis.call('HMGET', base .. m, 'c', 'k')
+      if old[2] then break end
+      at = old[1] and tonumber(old[1])
+    end
+    if at and now - at >= grace then
+      local k = base .. m
+      local p = redis.call('HGET', k, 'p')
+      if p then
+        local ok, d = pcall(cjson.decode, p)
+        if ok and type(d) == 'table' then
+          local small = {}
+          for _, f in ipairs(KEEP) do
+            local x = d[f]
+            if type(x) == 'string' or type(x) == 'number' or type(x) == 'boolean' then small[f] = x end
+          end
+          redis.call('HSET', k, 'p', cjson.encode(small), 'k', '1')
         end
-        redis.call('HSET', k, 'p', cjson.encode(small), 'k', '1')
       end
+      redis.call('LSET', listKey, i - 1, '~' .. m)
     end
   end
 end`;
@@ -153,9 +177,9 @@ const CONSUME_RECORD = `local function consumeRecord(rec, members, consumedKey, 
   redis.call('HSET', rec, 'c', now)
   if isRefresh == '1' and members then
     local detection = tonumber(detectionArg)
-    redis.call('RPUSH', consumedKey, member)
+    redis.call('RPUSH', consumedKey, string.format('%.0f', now) .. '|' .. member)
     while redis.call('LLEN', consumedKey) > tonumber(depth) do
-      local evicted = redis.call('LPOP', consumedKey)
+      local evicted = consumedMember(redis.call('LPOP', consumedKey))
       redis.call('ZREM', members, evicted)
       drop(base, evicted, out)
     end
