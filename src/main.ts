@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     server.close(async () => {
       await gatehouse.close();
       log.info('stopped');
-      process.exit(0);
+      // pino writes stdout asynchronously: wait for the last lines, or they may land out of order or be lost.
+      log.flush(() => process.exit(0));
     });
     server.closeIdleConnections();
   };

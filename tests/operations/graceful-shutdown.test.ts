@@ -115,7 +115,8 @@ test('SIGTERM: requests in flight finish with 200, new connections are refused, 
 
   t.is(await main.exited, 0);
   const lines = main.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.true(lines.some((l) => l.msg === 'stopped'), 'logged `stopped` (after closing Redis)');
+  t.is(lines.at(-1)?.msg, 'stopped', 'the last line is `stopped` (logged after closing Redis, flushed before exit)');
+  t.true(lines.findIndex((l) => l.msg === 'stopping: finishing requests in flight') < lines.length - 1);
   t.false(lines.some((l) => l.msg === 'stop timeout: closing remaining connections'));
   t.is(lines.filter((l) => l.msg === 'request' && l.path === '/token' && l.status === 200).length, 5, 'all five were logged as answered');
   t.is(main.err(), '', 'nothing on stderr');
