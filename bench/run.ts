@@ -55,6 +55,15 @@ const opts: BenchOptions = {
 };
 const only = selection();
 
+/** Keeps the better of two samples of a ceiling in `row`, noting both. */
+function bestOf(row: Row, again: Row | undefined): void {
+  if (!again) return;
+  const samples = [row.rps, again.rps];
+  if (again.rps > row.rps) Object.assign(row, { ...again, notes: row.notes });
+  row.notes.push(`best of 2 samples (before and after the scenarios compared with it): ${samples.map((s) => s.toFixed(1)).join(' and ')} /s`);
+  row.details = { ...row.details, samples };
+}
+
 async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken: string; idToken: string } }> {
   const rows: Row[] = [];
   const step = async <T>(id: ScenarioId, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -80,15 +89,23 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
     const row = await step(id, () => fn(stack, opts));
     if (row) rows.push(row);
   }
+  // Each ceiling is sampled before and after the scenarios compared with it, and the better sample is the
+  // ceiling: a ceiling is what the machine can do, and other load on the machine only ever lowers a sample.
+  if (koa) bestOf(koa, await step('bare-koa', () => bareKoa(stack, opts)));
   let ceiling: Argon2Ceiling | undefined;
   const a2 = await step('argon2', () => argon2Ceiling(stack, opts));
+  const lg = await step('login', () => login(stack, opts));
+  const a2again = lg ? await step('argon2', () => argon2Ceiling(stack, opts)) : undefined;
   if (a2) {
+    bestOf(a2.row, a2again?.row);
     rows.push(a2.row);
-    ceiling = a2.ceiling;
+    ceiling = { ...a2.ceiling, rps: a2.row.rps };
   }
-  const lg = await step('login', () => login(stack, opts, ceiling));
   if (lg) {
-    if (ceiling) lg.ratio = { value: lg.rps / ceiling.rps, to: 'argon2' };
+    if (ceiling) {
+      lg.ratio = { value: lg.rps / ceiling.rps, to: 'argon2' };
+      lg.met = lg.ratio.value >= 0.9;
+    }
     rows.push(lg);
   }
   const mx = await step('mixed', () => mixed(stack, opts, rf?.row));
@@ -142,8 +159,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table(rows)}\n\n`);
   if (result.algs) process.stdout.write(`tokens issued to the web client: ID token ${result.algs.idToken}, access token ${result.algs.accessToken}\n`);
   process.stdout.write(
-    'redis cmds/req: every command Redis ran per request during the timed run (INFO commandstats, Lua-internal commands included); ' +
-      '"sent": commands Gatehouse sent per request in a sequential MONITOR probe — an upper bound on its round trips\n\n',
+    'redis cmds/req: every command Redis ran per request during the timed run (INFO commandstats delta / requests, commands inside Lua scripts included)\n' +
+      'redis trips/req: Redis round trips per request — read events Redis processed (INFO stats total_reads_processed) per request in a sequential probe, ' +
+      'one request in flight; the commands Gatehouse sent in that probe (MONITOR) are in the JSON\n\n',
   );
   process.stdout.write(`${notes(rows)}\n`);
   const banner = errorBanner(rows);

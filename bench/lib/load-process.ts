@@ -5,7 +5,7 @@
  */
 import type { LoadSummary } from '../load/http-load.ts';
 import { ask, type Child, forkNode } from './processes.ts';
-import { type BenchRedis, commandStats, type MonitorCount, monitorWhile, statsDelta } from './redis.ts';
+import { type BenchRedis, commandStats, type MonitorCount, monitorWhile, readsProcessed, statsDelta } from './redis.ts';
 
 export interface LoadTarget {
   url: string;
@@ -26,6 +26,13 @@ export interface Measured extends LoadSummary {
   redisByCommand: Record<string, number>;
 }
 
+export interface Probe {
+  roundTripsPerRequest: number;
+  clientCommandsPerRequest: number;
+  scriptCommandsPerRequest: number;
+  monitor: MonitorCount;
+}
+
 export class LoadProcess {
   readonly #child: Child;
 
@@ -43,14 +50,26 @@ export class LoadProcess {
     return ask<LoadSummary>(this.#child, { cmd: 'run', connections, ...limit });
   }
 
-  /** Sequential requests on one connection under MONITOR: commands per request sent by Gatehouse vs run in Lua. */
-  async probe(redis: BenchRedis, requests: number): Promise<{ clientCommandsPerRequest: number; scriptCommandsPerRequest: number; monitor: MonitorCount }> {
+  /**
+   * Sequential requests on one connection: Redis read events per request (round trips), and under MONITOR the
+   * commands Gatehouse sent vs those its Lua scripts ran.
+   */
+  async probe(redis: BenchRedis, requests: number): Promise<Probe> {
     let summary: LoadSummary | undefined;
+    let reads = 0;
     const monitor = await monitorWhile(redis.url, async () => {
+      const r0 = await readsProcessed(redis.client);
       summary = await this.run(1, { amount: requests });
+      // The second INFO is itself one read event.
+      reads = (await readsProcessed(redis.client)) - r0 - 1;
     });
     const n = summary?.requests || requests;
-    return { clientCommandsPerRequest: monitor.fromClients / n, scriptCommandsPerRequest: monitor.fromScripts / n, monitor };
+    return {
+      roundTripsPerRequest: reads / n,
+      clientCommandsPerRequest: monitor.fromClients / n,
+      scriptCommandsPerRequest: monitor.fromScripts / n,
+      monitor,
+    };
   }
 
   /** The timed run, with Redis INFO commandstats read before and after. */

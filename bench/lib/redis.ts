@@ -1,6 +1,6 @@
 /**
  * The bench's private redis-server and what the bench reads from it: `INFO commandstats` (commands per
- * request), `INFO memory`, the set of keys under Gatehouse's prefix with `MEMORY USAGE` of each, and a MONITOR
+ * request), `INFO stats` read events (round trips), `INFO memory`, the set of keys under Gatehouse's prefix with `MEMORY USAGE` of each, and a MONITOR
  * probe that tells commands sent by clients (round trips at most) from commands run inside Lua scripts.
  *
  * Rules: never the machine's Redis on 6379 — a new server on a free loopback port, no RDB, no AOF, its own
@@ -117,6 +117,15 @@ export function statsDelta(before: Map<string, number>, after: Map<string, numbe
     }
   }
   return { total, byCommand };
+}
+
+/**
+ * Read events Redis has processed (INFO stats `total_reads_processed`): one per batch of commands a client
+ * writes, so with one request in flight the delta per request is its number of Redis round trips
+ * (auto-pipelined commands share one).
+ */
+export async function readsProcessed(client: Redis): Promise<number> {
+  return Number(infoFields(await client.info('stats')).get('total_reads_processed') ?? 0);
 }
 
 export async function usedMemory(client: Redis): Promise<number> {

@@ -39,14 +39,9 @@ function ratioText(r: Row): string {
   return r.ratio.to === 'idle refresh p99' ? `${r.ratio.value.toFixed(2)}x idle p99` : `${r.ratio.value.toFixed(2)} of ${r.ratio.to}`;
 }
 
-function redisText(r: Row): string {
-  if (r.redisCommandsPerRequest === undefined) return '-';
-  const all = fmt(r.redisCommandsPerRequest, 1);
-  return r.redisClientCommandsPerRequest === undefined ? all : `${all} (${fmt(r.redisClientCommandsPerRequest, 1)} sent)`;
-}
 
 export function table(rows: Row[]): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'redis cmds/req', 'ratio', 'target', 'met?'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'redis cmds/req', 'redis trips/req', 'ratio', 'target', 'met?'];
   const body = rows.map((r) => [
     r.id,
     fmt(r.rps, 0),
@@ -55,14 +50,15 @@ export function table(rows: Row[]): string {
     fmt(r.max),
     String(r.errors),
     String(r.non2xx),
-    redisText(r),
+    fmt(r.redisCommandsPerRequest),
+    fmt(r.redisRoundTripsPerRequest),
     ratioText(r),
     r.target ?? '-',
     r.met === undefined ? '-' : r.met ? 'met' : 'NOT MET',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 8 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
-  const sep = `|${widths.map((w, i) => (i === 0 || i >= 8 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 9 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (i === 0 || i >= 9 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(head), sep, ...body.map(line)].join('\n');
 }
 

@@ -50,6 +50,7 @@ export interface RunPlan {
 
 export interface RunOutcome {
   measured: Measured;
+  roundTripsPerRequest?: number;
   clientCommandsPerRequest?: number;
   scriptCommandsPerRequest?: number;
   probeByCommand?: Record<string, number>;
@@ -62,6 +63,7 @@ export async function probeWarmMeasure(stack: Stack, opts: BenchOptions, plan: R
     const out: Partial<RunOutcome> = {};
     if (plan.probe) {
       const p = await lp.probe(stack.redis, opts.probeRequests);
+      out.roundTripsPerRequest = p.roundTripsPerRequest;
       out.clientCommandsPerRequest = p.clientCommandsPerRequest;
       out.scriptCommandsPerRequest = p.scriptCommandsPerRequest;
       out.probeByCommand = p.monitor.byCommand;
@@ -89,12 +91,20 @@ export function rowOf(id: string, title: string, o: RunOutcome, redis: boolean):
     non2xx: m.non2xx,
     statuses: m.statuses,
     ...(redis ? { redisCommandsPerRequest: m.redisCommandsPerRequest } : {}),
-    ...(o.clientCommandsPerRequest !== undefined ? { redisClientCommandsPerRequest: o.clientCommandsPerRequest } : {}),
+    ...(o.roundTripsPerRequest !== undefined ? { redisRoundTripsPerRequest: o.roundTripsPerRequest } : {}),
     notes: [],
     details: {
       durationSec: m.durationSec,
       redisByCommandInRun: redis ? m.redisByCommand : undefined,
-      probe: o.clientCommandsPerRequest !== undefined ? { clientCommandsPerRequest: o.clientCommandsPerRequest, scriptCommandsPerRequest: o.scriptCommandsPerRequest, clientCommands: o.probeByCommand } : undefined,
+      probe:
+        o.roundTripsPerRequest !== undefined
+          ? {
+              roundTripsPerRequest: o.roundTripsPerRequest,
+              clientCommandsPerRequest: o.clientCommandsPerRequest,
+              scriptCommandsPerRequest: o.scriptCommandsPerRequest,
+              clientCommands: o.probeByCommand,
+            }
+          : undefined,
     },
   };
 }

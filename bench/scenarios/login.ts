@@ -73,7 +73,8 @@ function stormRow(id: string, title: string, s: StormSummary, redisPerLogin: num
   };
 }
 
-export async function login(stack: Stack, opts: BenchOptions, ceiling: Argon2Ceiling | undefined): Promise<Row> {
+/** The timed login storm; its ratio to the argon2 ceiling (and so `met`) is set by the caller, who has the ceiling. */
+export async function login(stack: Stack, opts: BenchOptions): Promise<Row> {
   // Warm the pages and the pool briefly (not measured), then the timed storm.
   const warm = startStorm(stack, { ...opts }, Math.min(2, opts.warmupSec));
   await warm.done;
@@ -87,7 +88,6 @@ export async function login(stack: Stack, opts: BenchOptions, ceiling: Argon2Cei
   row.notes.push('one login = GET /auth → sign-in page → POST form (argon2id) → consent step → redirect with code; latency is the whole flow');
   row.details = { ...row.details, redisByCommand: delta.byCommand };
   row.target = '>= 90% of the argon2 ceiling';
-  if (ceiling) row.met = s.rps / ceiling.rps >= 0.9;
   return row;
 }
 

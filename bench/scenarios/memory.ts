@@ -18,6 +18,17 @@ interface Snapshot {
   keys: number;
   bytes: number;
   usedMemoryDelta: number;
+  /** Key names with their random ids replaced by `*`, and how many keys have each shape. */
+  shapes: Record<string, number>;
+}
+
+function shapesOf(keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) {
+    const shape = k.replace(/[A-Za-z0-9_-]{20,}/g, '*');
+    out[shape] = (out[shape] ?? 0) + 1;
+  }
+  return out;
 }
 
 export async function longLivedGrant(stack: Stack): Promise<Row> {
@@ -26,7 +37,13 @@ export async function longLivedGrant(stack: Stack): Promise<Row> {
   const mem0 = await usedMemory(redis);
   const snap = async (rotations: number): Promise<Snapshot> => {
     const mine = [...(await keysUnder(redis, stack.keyPrefix))].filter((k) => !before.has(k));
-    return { rotations, keys: mine.length, bytes: await memoryOf(redis, mine), usedMemoryDelta: (await usedMemory(redis)) - mem0 };
+    return {
+      rotations,
+      keys: mine.length,
+      bytes: await memoryOf(redis, mine),
+      usedMemoryDelta: (await usedMemory(redis)) - mem0,
+      shapes: shapesOf(mine),
+    };
   };
   const [grant] = await freshGrants(stack, 1, API_SCOPE);
   const rt = grant?.tokens.refresh_token;
@@ -53,7 +70,9 @@ export async function longLivedGrant(stack: Stack): Promise<Row> {
     await lp.close();
   }
   const [, at1k, at10k] = snaps as [Snapshot, Snapshot, Snapshot];
-  const bounded = at10k.keys <= at1k.keys && at10k.bytes <= at1k.bytes * 1.1;
+  // Bounded: no growth from 1,000 to 10,000 rotations beyond noise (a key or two that come and go, such as a
+  // fixed-window counter, and 10% of bytes).
+  const bounded = at10k.keys <= at1k.keys + 2 && at10k.bytes <= at1k.bytes * 1.1;
   return {
     id: 'memory',
     title: `one grant refreshed ${ROTATIONS.toLocaleString('en')} times (1 connection, sequential)`,
@@ -66,9 +85,12 @@ export async function longLivedGrant(stack: Stack): Promise<Row> {
     non2xx,
     target: 'bytes per grant bounded after 10,000 rotations',
     met: bounded && errors === 0 && non2xx === 0,
-    notes: snaps.map(
-      (s) => `after ${s.rotations.toLocaleString('en')} rotations: ${s.keys} keys, ${s.bytes} B (MEMORY USAGE), used_memory +${s.usedMemoryDelta} B`,
-    ),
+    notes: [
+      ...snaps.map((s) => `after ${s.rotations.toLocaleString('en')} rotations: ${s.keys} keys, ${s.bytes} B (MEMORY USAGE), used_memory +${s.usedMemoryDelta} B`),
+      `keys after ${ROTATIONS.toLocaleString('en')}: ${Object.entries(at10k.shapes)
+        .map(([k, n]) => `${n} x ${k}`)
+        .join(', ')}`,
+    ],
     details: { snapshots: snaps },
   };
 }

@@ -26,8 +26,8 @@ export interface Row {
   statuses?: Record<string, number>;
   /** Everything Redis ran per request (INFO commandstats delta / requests, Lua-internal commands included). */
   redisCommandsPerRequest?: number;
-  /** Commands Gatehouse sent per request (MONITOR probe): an upper bound on its Redis round trips. */
-  redisClientCommandsPerRequest?: number;
+  /** Redis round trips per request: read events Redis processed per request in a sequential probe. */
+  redisRoundTripsPerRequest?: number;
   ratio?: { value: number; to: string };
   target?: string;
   met?: boolean;
