@@ -1,7 +1,7 @@
 /**
  * Races over real HTTP against Gatehouse on a real Redis: 20 simultaneous refreshes with one refresh token
  * (within the reuse interval, and with the interval 0), 20 simultaneous exchanges of one code; and the number of
- * Redis commands one refresh costs (INFO commandstats).
+ * Redis commands and round trips one refresh costs (INFO commandstats, socket writes): at most 3 round trips.
  */
 import test from 'ava';
 import type { Redis } from 'ioredis';
@@ -132,9 +132,14 @@ test.serial('Redis commands and round trips per refresh', async (t) => {
   t.log(`storage calls: ${JSON.stringify(Object.fromEntries(Object.entries(byCall).map(([k, v]) => [k, v / rounds])))}`);
   t.log(`Redis commandstats: ${JSON.stringify(calls)}`);
   t.true(callsPer > 0);
-  // The rule: each storage operation is one round trip (its parallel halves share one write).
-  t.true(writesPer <= callsPer, `round trips ${writesPer} > storage calls ${callsPer}`);
-  t.true(sentPer <= 2 * callsPer, `commands sent ${sentPer} for ${callsPer} storage calls`);
+  // The budget (issue 7): at most 3 round trips per refresh, rate limiter included — (1) both rate-limit counters
+  // with the prefetch of the refresh token, its Grant and account; (2) consume + save of the successor (ROTATE);
+  // (3) the opaque access token this client gets. Commands: those 3 rounds carry 6.
+  t.true(writesPer <= 3, `round trips ${writesPer} per refresh`);
+  t.true(sentPer <= 6, `commands sent ${sentPer} per refresh`);
+  // The provider's look-ups are served by the prefetch, the consume rides with the save: storage calls are more
+  // than round trips.
+  t.true(writesPer < callsPer, `round trips ${writesPer}, storage calls ${callsPer}`);
 });
 
 test('a consumed refresh token past its grace period is kept compact, and replaying it still revokes the family', async (t) => {

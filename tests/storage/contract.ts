@@ -5,6 +5,7 @@
  */
 import type { ExecutionContext, TestFn } from 'ava';
 import { errors } from 'oidc-provider';
+import { withStorageScope } from '../../src/storage/request-scope.ts';
 import type { ReusePolicy } from '../../src/storage/reuse-policy.ts';
 import type { ReuseEvent, Store } from '../../src/storage/types.ts';
 
@@ -177,6 +178,95 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     }
   });
 
+  // What a refresh-token grant does inside a request's storage scope (src/storage/request-scope.ts): find, consume,
+  // save the successor. The Redis store sends the consume with the save as one script (ROTATE).
+  const rotate = (store: Store, old: string, next: string, grantId: string) =>
+    withStorageScope(async () => {
+      store.prefetchRefresh(old);
+      const rts = store.adapter('RefreshToken');
+      const found = await rts.find(old);
+      if (!found) throw new errors.InvalidGrant('not found');
+      await rts.consume(old);
+      await rts.upsert(next, token(grantId, { rotations: 1 }), 3600);
+    });
+
+  test(t('rotations in a request scope: of 20 racing (interval 0) exactly one wins, the losers store nothing'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const events: ReuseEvent[] = [];
+    store.onReuse((e) => events.push(e));
+    const rts = store.adapter('RefreshToken');
+    const grantId = uid('g');
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'acct-1', clientId: 'web' }, 3600);
+    const old = uid('rt');
+    await rts.upsert(old, token(grantId), 3600);
+    const successors = Array.from({ length: 20 }, () => uid('rt'));
+    const results = await Promise.allSettled(successors.map((next) => rotate(store, old, next, grantId)));
+    t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) if (r.status === 'rejected') t.true(r.reason instanceof errors.InvalidGrant, String(r.reason));
+    // No loser's successor was stored, and the losers revoked the family: the Grant is gone, so even the winner's
+    // successor is refused by the provider (on Redis it is deleted as well, being saved with the consume).
+    for (const [i, next] of successors.entries()) if (results[i]?.status === 'rejected') t.is(await rts.find(next), undefined);
+    t.is(await store.adapter('Grant').find(grantId), undefined);
+    t.true(events.length >= 1);
+  });
+
+  test(t('rotations in a request scope within grace: all succeed, in one family; a lone consume still happens'), async (t) => {
+    const { store } = await make(GRACE, t);
+    const rts = store.adapter('RefreshToken');
+    const grantId = uid('g');
+    const old = uid('rt');
+    await rts.upsert(old, token(grantId), 3600);
+    const successors = Array.from({ length: 5 }, () => uid('rt'));
+    await Promise.all(successors.map((next) => rotate(store, old, next, grantId)));
+    for (const next of successors) t.is((await rts.find(next))?.grantId, grantId);
+    // A consume whose successor never comes (the request failed in between) is carried out when the scope ends.
+    const lone = successors[0] as string;
+    await withStorageScope(async () => {
+      await rts.find(lone);
+      await rts.consume(lone);
+    });
+    const strict = await make(STRICT, t);
+    const other = strict.store.adapter('RefreshToken');
+    const id = uid('rt');
+    await other.upsert(id, token(uid('g')), 3600);
+    await withStorageScope(async () => {
+      await other.find(id);
+      await other.consume(id);
+    });
+    t.is(typeof (await other.find(id))?.consumed, 'number', 'consumed after the scope');
+  });
+
+  test(t('prefetchRefresh never changes what the reads answer, and a write in the request is seen by its next read'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const account = { id: uid('acct'), username: uid('u'), passwordHash: 'h', roles: ['r'], disabled: false, createdAt: 1, updatedAt: 1 };
+    await store.accounts.create(account);
+    const rts = store.adapter('RefreshToken');
+    const grants = store.adapter('Grant');
+    const grantId = uid('g');
+    const grant = { kind: 'Grant', accountId: account.id, clientId: 'web' };
+    await grants.upsert(grantId, grant, 3600);
+    const id = uid('rt');
+    await rts.upsert(id, token(grantId, { accountId: account.id }), 3600);
+    const plain = { rt: await rts.find(id), grant: await grants.find(grantId), account: await store.accounts.findById(account.id) };
+    await withStorageScope(async () => {
+      store.prefetchRefresh(id);
+      store.prefetchRefresh(uid('unknown'));
+      t.deepEqual(await rts.find(id), plain.rt);
+      t.deepEqual(await grants.find(grantId), plain.grant);
+      t.deepEqual(await store.accounts.findById(account.id), plain.account);
+      t.deepEqual(await store.accounts.findById(account.id), plain.account, 'asked twice');
+      await store.accounts.update({ ...account, disabled: true });
+      t.true((await store.accounts.findById(account.id))?.disabled, 'an update in the request is seen');
+      await rts.consume(id);
+      t.is(typeof (await rts.find(id))?.consumed, 'number', 'a consume in the request is seen');
+    });
+    await withStorageScope(async () => {
+      store.prefetchRefresh(id);
+      await rts.destroy(id);
+      t.is(await rts.find(id), undefined, 'a destroy in the request is seen');
+    });
+  });
+
   test(t('revokeByGrantId removes only that model of the grant'), async (t) => {
     const { store } = await make(STRICT, t);
     const grantId = uid('g');
@@ -297,6 +387,14 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     await store.throttle.reset(key);
     t.is(await store.throttle.count(key), 0);
     t.is(await store.throttle.ttl(key), 0);
+    const other = uid('user:');
+    await store.throttle.hit(other, 60);
+    await store.throttle.hit(other, 60);
+    await store.throttle.release(other);
+    t.is(await store.throttle.count(other), 1, 'release takes one hit back');
+    const never = uid('user:');
+    await store.throttle.release(never);
+    t.is(await store.throttle.count(never), 0, 'release never creates a counter');
     await store.throttle.lock(key, 30);
     const left = await store.throttle.ttl(key);
     t.true(left > 0 && left <= 30);
