@@ -5,7 +5,8 @@
  *
  * Env: BENCH_DURATION (s per scenario, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (default 16),
  * BENCH_LOGIN_USERS (login storm virtual users, default 16), BENCH_PROBE (sequential requests of the MONITOR probe,
- * default 100), BENCH_ONLY=refresh,login,... (a subset; the ceilings they are compared with run too).
+ * default 100), BENCH_ONLY=refresh,login,... (a subset; the ceilings they are compared with run too),
+ * BENCH_CPU_PROF=1 (Gatehouse runs with --cpu-prof; the profile's folder is printed at the end).
  * Exit status 1 when any scenario had errors or non-2xx answers (targets not met do not fail the run).
  */
 import os from 'node:os';
@@ -143,7 +144,9 @@ async function main(): Promise<void> {
       `  LOG_LEVEL=warn — request logging is not what is measured`,
       `  RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT=${RATE_LIMIT.toLocaleString('en')} per window — raised so one load generator is not throttled; the limiter still runs`,
       `  AUTHORIZATION_CODE_TTL=600 — codes minted before the exchange run stay valid`,
-      `  signing (config): access tokens ${stack.settings.ACCESS_TOKEN_ALG}, ID tokens ${stack.settings.ID_TOKEN_ALG}; argon2id ${stack.settings.ARGON2}; UV_THREADPOOL_SIZE ${stack.settings.UV_THREADPOOL_SIZE}`,
+      `  signing (config): access tokens ${stack.settings.ACCESS_TOKEN_ALG}, ID tokens ${stack.settings.ID_TOKEN_ALG}; argon2id ${stack.settings.ARGON2}; ` +
+        `UV_THREADPOOL_SIZE ${stack.settings.UV_THREADPOOL_SIZE}; REFRESH_REUSE_INTERVAL ${stack.settings.REFRESH_REUSE_INTERVAL} s`,
+      ...(stack.settings.CPU_PROFILE_DIR ? [`  BENCH_CPU_PROF: Gatehouse runs with --cpu-prof (slower: these figures are not comparable); profile in ${stack.settings.CPU_PROFILE_DIR}`] : []),
       `  load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures; the ratios to the ceilings less so)`,
       '',
     ].join('\n'),
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
     startedAt,
   );
   process.stdout.write(`\nresults: ${file}\n`);
+  if (stack.settings.CPU_PROFILE_DIR) process.stdout.write(`CPU profile of Gatehouse: ${stack.settings.CPU_PROFILE_DIR}\n`);
   if (banner) process.exitCode = 1;
 }
 

@@ -55,9 +55,9 @@ function track(name: string, child: ChildProcess): Child {
   };
 }
 
-/** A long-running Node program (a server), stdout ignored, stderr kept. */
-export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, args: string[] = []): Child {
-  const child = spawn(process.execPath, [at(file), ...args], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+/** A long-running Node program (a server), stdout ignored, stderr kept; `nodeArgs` go to Node (e.g. --cpu-prof). */
+export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, at(file)], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   return track(name, child);
 }
 

@@ -110,7 +110,10 @@ export async function startStack(): Promise<Stack> {
       cli(['clients', 'add', '--file', serviceFile], env),
     ]);
 
-    const gatehouse = startNode('gatehouse', 'src/main.ts', env);
+    // BENCH_CPU_PROF=1: V8 CPU profile of Gatehouse for the whole bench, written when it stops (open it in
+    // Chrome DevTools or speedscope). Profiling slows Gatehouse down: figures from such a run are not comparable.
+    const profileDir = process.env.BENCH_CPU_PROF ? mkdtempSync(join(tmpdir(), 'gatehouse-bench-profile-')) : undefined;
+    const gatehouse = startNode('gatehouse', 'src/main.ts', env, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     started.push(gatehouse);
     await waitForHttp(gatehouse, `${issuer}/readyz`);
 
@@ -157,6 +160,7 @@ export async function startStack(): Promise<Stack> {
         ARGON2: `m=${config.argon2.memoryCost} KiB, t=${config.argon2.timeCost}, p=${config.argon2.parallelism}`,
         REFRESH_REUSE_INTERVAL: String(config.refreshTokens.reuseIntervalSeconds),
         UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4 (libuv default)',
+        ...(profileDir ? { CPU_PROFILE_DIR: profileDir } : {}),
       },
       stop: stopAll,
     };
