@@ -10,8 +10,13 @@
  *   hash (measured: one RS256 signature took 600 ms behind 16 concurrent verifications). At least one thread
  *   is therefore always left free, and no more hashes run than there are cores, which is all the CPU they can
  *   use anyway — so the login rate is not lowered.
+ * - Hashing is throughput work, the event loop is latency work: on Linux the pool's threads run at a lower
+ *   scheduling priority (nice +10) than the event loop, so a login storm takes the CPU the event loop leaves
+ *   idle rather than half of it, and token requests keep their latency. With an idle event loop, hashing still
+ *   gets every core. (The pool also runs WebCrypto signatures; they compete with hashing on equal terms.)
  */
-import { availableParallelism } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import argon2 from 'argon2';
 
 export interface Argon2Params {
@@ -36,6 +41,32 @@ export function hashingSlots(): number {
   return Math.max(1, Math.min(availableParallelism(), pool - 1));
 }
 
+/** The nice value of libuv's pool threads (0 is the event loop's; 19 the lowest priority). */
+export const POOL_NICE = 10;
+
+/** libuv's pool threads of this process (Linux names them `libuv-worker`). */
+export function poolThreads(): number[] {
+  if (process.platform !== 'linux') return [];
+  try {
+    return readdirSync('/proc/self/task')
+      .filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'libuv-worker')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Lowers the pool threads' priority (never raises it: that would need privileges). Best effort. */
+function deprioritizePool(): void {
+  for (const tid of poolThreads()) {
+    try {
+      setPriority(tid, Math.max(POOL_NICE, getPriority(tid)));
+    } catch {
+      // Without it hashing competes with the event loop on equal terms; nothing else changes.
+    }
+  }
+}
+
 /** Runs at most `slots` of the given operations at once, the rest in arrival order. */
 function limited(slots: number): <T>(op: () => Promise<T>) => Promise<T> {
   let running = 0;
@@ -58,6 +89,8 @@ export async function createPasswordHasher(params: Argon2Params): Promise<Passwo
   const options = { type: argon2.argon2id, ...params } as const;
   const slot = limited(hashingSlots());
   const dummyHash = await argon2.hash('gatehouse-dummy-password', options);
+  // The pool exists now (libuv starts all its threads on first use).
+  deprioritizePool();
   return {
     hash: (password) => slot(() => argon2.hash(password, options)),
     async verify(hash, password) {

@@ -5,7 +5,8 @@
  * queue behind all of them.
  */
 import test from 'ava';
-import { createPasswordHasher, hashingSlots } from '../../src/accounts/passwords.ts';
+import { getPriority } from 'node:os';
+import { createPasswordHasher, hashingSlots, POOL_NICE, poolThreads } from '../../src/accounts/passwords.ts';
 
 test('a signature started during a login storm does not wait for the storm to drain', async (t) => {
   const slots = hashingSlots();
@@ -30,4 +31,18 @@ test('a signature started during a login storm does not wait for the storm to dr
     results,
     results.map((_, i) => i % 2 === 1),
   );
+});
+
+test('on Linux the pool threads run below the event loop', async (t) => {
+  await createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+  if (process.platform !== 'linux') {
+    t.deepEqual(poolThreads(), []);
+    return;
+  }
+  const threads = poolThreads();
+  t.true(threads.length >= 1, 'libuv pool threads are found');
+  // A process started with a nice value at or past POOL_NICE keeps it (lowering further is all that is allowed).
+  const loop = getPriority();
+  for (const tid of threads) t.is(getPriority(tid), Math.max(POOL_NICE, loop));
+  t.true(loop < POOL_NICE || loop === getPriority(threads[0]), 'the event loop is not lowered');
 });
