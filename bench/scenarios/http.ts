@@ -64,8 +64,11 @@ export async function prepareChains(stack: Stack, opts: BenchOptions): Promise<C
   return { chains, algs: { accessToken: jwtAlg(first.access_token), idToken: jwtAlg(first.id_token) }, keysBefore, memBefore };
 }
 
-/** Each connection rotates its own chain: probe (unless under other load), warm-up, timed run, then memory. */
-export async function runChains(stack: Stack, opts: BenchOptions, c: Chains, id: string, title: string, probe: boolean): Promise<Row> {
+/**
+ * Each connection rotates its own chain: probe (unless other load runs), warm-up, timed run. With `memory`,
+ * also the Redis memory per active grant (only meaningful when nothing else created keys since prepareChains).
+ */
+export async function runChains(stack: Stack, opts: BenchOptions, c: Chains, id: string, title: string, alone: boolean): Promise<Row> {
   const o = await probeWarmMeasure(stack, opts, {
     target: {
       url: stack.endpoints.token,
@@ -74,22 +77,25 @@ export async function runChains(stack: Stack, opts: BenchOptions, c: Chains, id:
       mode: 'chain',
       chains: c.chains,
     },
-    probe,
+    probe: alone,
     warmup: { amount: opts.connections * 20 },
     run: { durationSec: opts.durationSec },
   });
-  const newKeys = [...(await keysUnder(stack.redis.client, stack.keyPrefix))].filter((k) => !c.keysBefore.has(k));
-  const bytes = await memoryOf(stack.redis.client, newKeys);
-  const memDelta = (await usedMemory(stack.redis.client)) - c.memBefore;
   const row = rowOf(id, title, o, true);
   const n = c.chains.length;
-  const perGrant = { keys: newKeys.length / n, memoryUsageBytes: bytes / n, usedMemoryDeltaBytes: memDelta / n };
-  row.details = { ...row.details, chains: n, perActiveGrant: perGrant, algs: c.algs };
-  row.notes.push(
-    `${n} chains, one per connection; ID token ${c.algs.idToken}, access token ${c.algs.accessToken}`,
-    `Redis per active grant after the run (its session, grant, live and remembered tokens): ${perGrant.keys.toFixed(1)} keys, ` +
-      `${Math.round(perGrant.memoryUsageBytes)} B by MEMORY USAGE, ${Math.round(perGrant.usedMemoryDeltaBytes)} B by used_memory delta`,
-  );
+  row.details = { ...row.details, chains: n, algs: c.algs };
+  row.notes.push(`${n} chains, one per connection; ID token ${c.algs.idToken}, access token ${c.algs.accessToken}`);
+  if (alone) {
+    const newKeys = [...(await keysUnder(stack.redis.client, stack.keyPrefix))].filter((k) => !c.keysBefore.has(k));
+    const bytes = await memoryOf(stack.redis.client, newKeys);
+    const memDelta = (await usedMemory(stack.redis.client)) - c.memBefore;
+    const perGrant = { keys: newKeys.length / n, memoryUsageBytes: bytes / n, usedMemoryDeltaBytes: memDelta / n };
+    row.details = { ...row.details, perActiveGrant: perGrant };
+    row.notes.push(
+      `Redis per active grant after the run (its session, grant, live and remembered tokens): ${perGrant.keys.toFixed(1)} keys, ` +
+        `${Math.round(perGrant.memoryUsageBytes)} B by MEMORY USAGE, ${Math.round(perGrant.usedMemoryDeltaBytes)} B by used_memory delta`,
+    );
+  }
   return row;
 }
 
