@@ -47,7 +47,11 @@ export async function startRedis(): Promise<BenchRedis> {
   });
   const deadline = Date.now() + 10_000;
   while (!(await listening(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${port}: ${tail}`);
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`redis-server did not start on ${port}: ${tail}`);
+    }
     await sleep(50);
   }
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
