@@ -3,21 +3,18 @@
  * was made with other parameters so the caller can re-hash on a successful login.
  *
  * Rules:
- * - Hashing runs on libuv's thread pool (argon2's native binding), never on the event loop.
- * - At most `hashingSlots()` hashes run at once; further ones wait their turn here. The thread pool (4 threads
- *   unless UV_THREADPOOL_SIZE says otherwise) is shared with WebCrypto, which signs every ID token and JWT
- *   access token: with every thread busy hashing, a refresh would wait for a free thread behind each queued
- *   hash (measured: one RS256 signature took 600 ms behind 16 concurrent verifications). At least one thread
- *   is therefore always left free, and no more hashes run than there are cores, which is all the CPU they can
- *   use anyway — so the login rate is not lowered.
- * - Hashing is throughput work, the event loop is latency work: on Linux the pool's threads run at a lower
- *   scheduling priority (nice +10) than the event loop, so a login storm takes the CPU the event loop leaves
- *   idle rather than half of it, and token requests keep their latency. With an idle event loop, hashing still
- *   gets every core. (The pool also runs WebCrypto signatures; they compete with hashing on equal terms.)
+ * - Hashing runs on Gatehouse's own hashing threads (./hashing-pool.ts), never on the event loop and never on
+ *   libuv's shared pool, so a login storm neither blocks request handling nor queues the WebCrypto signatures of
+ *   ID tokens and JWT access tokens; the threads run at a lower priority than the event loop (Linux).
+ * - Hashes are PHC strings (./phc.ts), interchangeable with those of the `argon2` npm package.
+ * - A stored hash that cannot be read verifies as false, never as an error.
+ * - Node older than 24.7 has no `crypto.argon2Sync`: there the `argon2` package hashes instead, on libuv's pool
+ *   (same hashes; only the isolation from WebCrypto is lost).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism, getPriority, setPriority } from 'node:os';
+import * as crypto from 'node:crypto';
 import argon2 from 'argon2';
+import { hashingPool } from './hashing-pool.ts';
+import { parsePhc } from './phc.ts';
 
 export interface Argon2Params {
   readonly memoryCost: number;
@@ -35,74 +32,40 @@ export interface PasswordHasher {
 
 export const MAX_PASSWORD_LENGTH = 1024;
 
-/** How many hashes may run at once: the cores, but never the whole libuv thread pool. */
-export function hashingSlots(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(availableParallelism(), pool - 1));
-}
-
-/** The nice value of libuv's pool threads (0 is the event loop's; 19 the lowest priority). */
-export const POOL_NICE = 10;
-
-/** libuv's pool threads of this process (Linux names them `libuv-worker`). */
-export function poolThreads(): number[] {
-  if (process.platform !== 'linux') return [];
-  try {
-    return readdirSync('/proc/self/task')
-      .filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'libuv-worker')
-      .map(Number);
-  } catch {
-    return [];
+/** Hash and check on the hashing threads, or with the `argon2` package where Node cannot. */
+function engine(params: Argon2Params) {
+  if (typeof (crypto as { argon2Sync?: unknown }).argon2Sync !== 'function') {
+    return {
+      hash: (password: string) => argon2.hash(password, { type: argon2.argon2id, ...params }),
+      check: (phc: string, password: string) => argon2.verify(phc, password),
+    };
   }
-}
-
-/** Lowers the pool threads' priority (never raises it: that would need privileges). Best effort. */
-function deprioritizePool(): void {
-  for (const tid of poolThreads()) {
-    try {
-      setPriority(tid, Math.max(POOL_NICE, getPriority(tid)));
-    } catch {
-      // Without it hashing competes with the event loop on equal terms; nothing else changes.
-    }
-  }
-}
-
-/** Runs at most `slots` of the given operations at once, the rest in arrival order. */
-function limited(slots: number): <T>(op: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (op) => {
-    if (running < slots) running++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await op();
-    } finally {
-      // A waiter takes over this slot directly, so `running` stays the same.
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
+  const pool = hashingPool();
+  return {
+    hash: async (password: string) => (await pool.run({ kind: 'hash', password, ...params })).phc as string,
+    check: async (phc: string, password: string) => (await pool.run({ kind: 'verify', phc, password })).ok === true,
   };
 }
 
 export async function createPasswordHasher(params: Argon2Params): Promise<PasswordHasher> {
-  const options = { type: argon2.argon2id, ...params } as const;
-  const slot = limited(hashingSlots());
-  const dummyHash = await argon2.hash('gatehouse-dummy-password', options);
-  // The pool exists now (libuv starts all its threads on first use).
-  deprioritizePool();
+  const { hash, check } = engine(params);
+  const outdated = (phc: string) => {
+    const p = parsePhc(phc);
+    return !p || p.memoryCost !== params.memoryCost || p.timeCost !== params.timeCost || p.parallelism !== params.parallelism;
+  };
+  const dummyHash = await hash('gatehouse-dummy-password');
   return {
-    hash: (password) => slot(() => argon2.hash(password, options)),
-    async verify(hash, password) {
+    hash,
+    async verify(stored, password) {
       try {
-        const ok = await slot(() => argon2.verify(hash, password));
-        return { ok, rehash: ok && argon2.needsRehash(hash, options) };
+        const ok = await check(stored, password);
+        return { ok, rehash: ok && outdated(stored) };
       } catch {
         return { ok: false, rehash: false };
       }
     },
     async verifyDummy(password) {
-      await slot(() => argon2.verify(dummyHash, password)).catch(() => false);
+      await check(dummyHash, password).catch(() => false);
     },
   };
 }

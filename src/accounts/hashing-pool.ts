@@ -1,0 +1,129 @@
+/**
+ * The threads that hash passwords: a few worker_threads Workers running ./hash-worker.ts, shared by everything
+ * in the process that hashes (like libuv's own pool, it is a process-wide resource: created on first use,
+ * never keeping the process alive).
+ *
+ * Why not the `argon2` package's async API: it runs on libuv's thread pool, which WebCrypto shares to sign every
+ * ID token and JWT access token. A login storm then queued each signature behind the hashes (one RS256
+ * signature waited 600 ms behind 16 verifications), and lowering the pool's priority slowed every signature.
+ * Own threads give hashing its own queue and its own (lower) priority.
+ *
+ * Rules:
+ * - As many threads as cores (`availableParallelism()`): argon2 is CPU-bound, more would only queue in the OS.
+ * - Jobs run in arrival order; each thread runs one at a time.
+ * - A thread that dies fails its job (the caller's verification fails closed) and is replaced.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { HashJob, HashResult } from './hash-worker.ts';
+
+/** The nice value of the hashing threads (0 is the event loop's; 19 the lowest priority). */
+export const HASHING_NICE = 10;
+
+type Pending = { job: HashJob; resolve: (r: HashResult) => void; reject: (e: Error) => void };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+// Compiled (dist/*.js) the worker is a .js file next to this one; run from source, a .ts file.
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
+
+class HashingThread {
+  readonly #worker: Worker;
+  #current: Pending | undefined;
+  tid: number | undefined;
+  readonly ready: Promise<void>;
+  constructor(onIdle: (t: HashingThread) => void, onDead: (t: HashingThread) => void) {
+    this.#worker = new Worker(WORKER_URL, { workerData: { nice: HASHING_NICE } });
+    let started: () => void = () => {};
+    this.ready = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    this.#worker.on('message', (msg: HashResult & { ready?: boolean; tid?: number }) => {
+      if (msg.ready) {
+        // From now on only a busy thread keeps the process alive (run takes the reference, the answer drops it).
+        this.#worker.unref();
+        this.tid = msg.tid;
+        started();
+        onIdle(this);
+        return;
+      }
+      const done = this.#current;
+      this.#current = undefined;
+      this.#worker.unref();
+      if (done) {
+        if (msg.error !== undefined) done.reject(new Error(`argon2: ${msg.error}`));
+        else done.resolve(msg);
+      }
+      onIdle(this);
+    });
+    const fail = (err: Error) => {
+      this.#current?.reject(err);
+      this.#current = undefined;
+      started();
+      onDead(this);
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => fail(new Error(`hashing thread exited (${code})`)));
+  }
+  run(p: Pending): void {
+    this.#current = p;
+    this.#worker.ref();
+    this.#worker.postMessage(p.job);
+  }
+}
+
+export class HashingPool {
+  readonly #size: number;
+  readonly #threads = new Set<HashingThread>();
+  readonly #idle: HashingThread[] = [];
+  readonly #queue: Pending[] = [];
+  #nextId = 1;
+
+  constructor(size = availableParallelism()) {
+    this.#size = Math.max(1, size);
+  }
+
+  run(job: DistributiveOmit<HashJob, 'id'>): Promise<HashResult> {
+    this.#grow();
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job: { ...job, id: this.#nextId++ } as HashJob, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** The OS thread ids of the started threads (Linux), for tests and diagnostics. */
+  async threadIds(): Promise<number[]> {
+    this.#grow();
+    await Promise.all([...this.#threads].map((t) => t.ready));
+    return [...this.#threads].map((t) => t.tid).filter((tid): tid is number => tid !== undefined);
+  }
+
+  #grow(): void {
+    while (this.#threads.size < this.#size) {
+      const thread = new HashingThread(
+        (t) => {
+          this.#idle.push(t);
+          this.#dispatch();
+        },
+        (t) => {
+          this.#threads.delete(t);
+          const i = this.#idle.indexOf(t);
+          if (i >= 0) this.#idle.splice(i, 1);
+          if (this.#queue.length > 0) this.#grow();
+        },
+      );
+      this.#threads.add(thread);
+    }
+  }
+
+  #dispatch(): void {
+    while (this.#idle.length > 0 && this.#queue.length > 0) (this.#idle.shift() as HashingThread).run(this.#queue.shift() as Pending);
+  }
+}
+
+let shared: HashingPool | undefined;
+
+/** The process's hashing threads, started on first use. */
+export function hashingPool(): HashingPool {
+  shared ??= new HashingPool();
+  return shared;
+}

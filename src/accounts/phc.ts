@@ -1,0 +1,39 @@
+/**
+ * argon2id hashes in the PHC string format (`$argon2id$v=19$m=<KiB>,p=<lanes>,t=<passes>$<salt>$<hash>`, base64
+ * without padding) — the format of every stored password hash, the same the `argon2` npm package writes, so
+ * hashes made before and after are interchangeable.
+ *
+ * Rules: only argon2id version 19 is accepted; parameters may come in any order; anything malformed parses to
+ * undefined (a stored hash that cannot be read is a failed verification, never an exception).
+ */
+export interface Argon2idHash {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+  readonly salt: Buffer;
+  readonly hash: Buffer;
+}
+
+const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+const B64 = /^[A-Za-z0-9+/]+$/;
+
+export function formatPhc(h: Argon2idHash): string {
+  return `$argon2id$v=19$m=${h.memoryCost},p=${h.parallelism},t=${h.timeCost}$${b64(h.salt)}$${b64(h.hash)}`;
+}
+
+export function parsePhc(phc: string): Argon2idHash | undefined {
+  const parts = phc.split('$');
+  if (parts.length !== 6 || parts[0] !== '' || parts[1] !== 'argon2id' || parts[2] !== 'v=19') return undefined;
+  const params = new Map<string, number>();
+  for (const kv of (parts[3] as string).split(',')) {
+    const m = /^([mtp])=(\d{1,10})$/.exec(kv);
+    if (!m || params.has(m[1] as string)) return undefined;
+    params.set(m[1] as string, Number(m[2]));
+  }
+  const [salt, hash] = [parts[4] as string, parts[5] as string];
+  if (!B64.test(salt) || !B64.test(hash)) return undefined;
+  const [memoryCost, timeCost, parallelism] = [params.get('m'), params.get('t'), params.get('p')];
+  if (!memoryCost || !timeCost || !parallelism) return undefined;
+  const out = { memoryCost, timeCost, parallelism, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+  return out.salt.length >= 8 && out.hash.length >= 4 ? out : undefined;
+}
