@@ -5,6 +5,7 @@
  */
 import type { LoadSummary } from '../load/http-load.ts';
 import { ask, type Child, forkNode } from './processes.ts';
+import { cpuPer, cpuSnapshot, type Pids } from './cpu.ts';
 import { type BenchRedis, commandStats, type MonitorCount, monitorWhile, readsProcessed, statsDelta } from './redis.ts';
 
 export interface LoadTarget {
@@ -24,6 +25,8 @@ export interface Measured extends LoadSummary {
   /** All commands Redis ran during the timed run (including inside Lua scripts) per request. */
   redisCommandsPerRequest: number;
   redisByCommand: Record<string, number>;
+  /** CPU milliseconds per request of each watched process, the load generator included. */
+  cpuMsPerRequest: Record<string, number>;
 }
 
 export interface Probe {
@@ -72,12 +75,15 @@ export class LoadProcess {
     };
   }
 
-  /** The timed run, with Redis INFO commandstats read before and after. */
-  async measure(redis: BenchRedis, connections: number, limit: { durationSec: number } | { amount: number }): Promise<Measured> {
+  /** The timed run, with Redis INFO commandstats and the watched processes' CPU time read before and after. */
+  async measure(redis: BenchRedis, connections: number, limit: { durationSec: number } | { amount: number }, watch: Pids): Promise<Measured> {
+    const pids = { ...watch, 'load generator': this.#child.process.pid };
     const before = await commandStats(redis.client);
+    const cpu0 = cpuSnapshot(pids);
     const summary = await this.run(connections, limit);
+    const cpuMsPerRequest = cpuPer(cpu0, cpuSnapshot(pids), summary.requests);
     const delta = statsDelta(before, await commandStats(redis.client));
-    return { ...summary, redisCommandsPerRequest: summary.requests ? delta.total / summary.requests : 0, redisByCommand: delta.byCommand };
+    return { ...summary, redisCommandsPerRequest: summary.requests ? delta.total / summary.requests : 0, redisByCommand: delta.byCommand, cpuMsPerRequest };
   }
 
   async heads(): Promise<string[]> {

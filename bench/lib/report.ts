@@ -41,7 +41,7 @@ function ratioText(r: Row): string {
 
 
 export function table(rows: Row[]): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'redis cmds/req', 'redis trips/req', 'ratio', 'target', 'met?'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU ms/req', 'redis cmds/req', 'redis trips/req', 'ratio', 'target', 'met?'];
   const body = rows.map((r) => [
     r.id,
     fmt(r.rps, 0),
@@ -50,6 +50,7 @@ export function table(rows: Row[]): string {
     fmt(r.max),
     String(r.errors),
     String(r.non2xx),
+    fmt(r.serverCpuMs, 3),
     fmt(r.redisCommandsPerRequest),
     fmt(r.redisRoundTripsPerRequest),
     ratioText(r),
@@ -57,8 +58,8 @@ export function table(rows: Row[]): string {
     r.met === undefined ? '-' : r.met ? 'met' : 'NOT MET',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 9 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
-  const sep = `|${widths.map((w, i) => (i === 0 || i >= 9 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 10 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (i === 0 || i >= 10 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(head), sep, ...body.map(line)].join('\n');
 }
 

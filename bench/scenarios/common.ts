@@ -41,6 +41,8 @@ export async function moreTokens(stack: Stack, jars: CookieJar[], n: number, sco
 
 export interface RunPlan {
   target: LoadTarget;
+  /** The process whose CPU per request is the row's `serverCpuMs` (default: Gatehouse). */
+  server?: 'gatehouse' | 'demo-api' | 'bare-koa';
   /** Count client-sent Redis commands with a MONITOR probe first (Redis-backed scenarios). */
   probe: boolean;
   /** Warm-up: a time (fixed mode) or a number of requests that ends cleanly (chain and list modes). */
@@ -55,12 +57,13 @@ export interface RunOutcome {
   scriptCommandsPerRequest?: number;
   probeByCommand?: Record<string, number>;
   heads?: string[];
+  server: string;
 }
 
 export async function probeWarmMeasure(stack: Stack, opts: BenchOptions, plan: RunPlan): Promise<RunOutcome> {
   const lp = await LoadProcess.start(plan.target);
   try {
-    const out: Partial<RunOutcome> = {};
+    const out: Partial<RunOutcome> = { server: plan.server ?? 'gatehouse' };
     if (plan.probe) {
       const p = await lp.probe(stack.redis, opts.probeRequests);
       out.roundTripsPerRequest = p.roundTripsPerRequest;
@@ -69,7 +72,12 @@ export async function probeWarmMeasure(stack: Stack, opts: BenchOptions, plan: R
       out.probeByCommand = p.monitor.byCommand;
     }
     if ('amount' in plan.warmup ? plan.warmup.amount > 0 : plan.warmup.durationSec > 0) await lp.run(opts.connections, plan.warmup);
-    out.measured = await lp.measure(stack.redis, opts.connections, plan.run);
+    out.measured = await lp.measure(stack.redis, opts.connections, plan.run, {
+      gatehouse: stack.gatehouse.process.pid,
+      redis: stack.redis.child.process.pid,
+      'demo-api': stack.demoApi.process.pid,
+      'bare-koa': stack.bareKoa.process.pid,
+    });
     if (plan.target.mode === 'chain') out.heads = await lp.heads();
     return out as RunOutcome;
   } finally {
@@ -92,9 +100,11 @@ export function rowOf(id: string, title: string, o: RunOutcome, redis: boolean):
     statuses: m.statuses,
     ...(redis ? { redisCommandsPerRequest: m.redisCommandsPerRequest } : {}),
     ...(o.roundTripsPerRequest !== undefined ? { redisRoundTripsPerRequest: o.roundTripsPerRequest } : {}),
+    ...(m.cpuMsPerRequest[o.server] !== undefined ? { serverCpuMs: m.cpuMsPerRequest[o.server] } : {}),
     notes: [],
     details: {
       durationSec: m.durationSec,
+      cpuMsPerRequest: m.cpuMsPerRequest,
       redisByCommandInRun: redis ? m.redisByCommand : undefined,
       probe:
         o.roundTripsPerRequest !== undefined

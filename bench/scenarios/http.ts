@@ -15,6 +15,7 @@ const FORM = 'application/x-www-form-urlencoded';
 export async function bareKoa(stack: Stack, opts: BenchOptions): Promise<Row> {
   const o = await probeWarmMeasure(stack, opts, {
     target: { url: stack.koaUrl, method: 'GET', headers: {}, mode: 'fixed', expect: '"ok":true' },
+    server: 'bare-koa',
     probe: false,
     warmup: { durationSec: opts.warmupSec },
     run: { durationSec: opts.durationSec },
@@ -193,6 +194,7 @@ export async function demoApi(stack: Stack, opts: BenchOptions): Promise<Row> {
   const tokens = [first.tokens, ...more].map((t) => t.access_token);
   const o = await probeWarmMeasure(stack, opts, {
     target: { url: `${stack.apiUrl}/api/profile`, method: 'GET', headers: {}, mode: 'fixed', perConnection: tokens.map(bearer), expect: '"sub"' },
+    server: 'demo-api',
     probe: false,
     warmup: { durationSec: opts.warmupSec },
     run: { durationSec: opts.durationSec },

@@ -9,6 +9,7 @@
  * with the mean of the argon2 slices either side; the reported ratio is the median of those paired ratios.
  */
 import type { StormSummary } from '../load/login-storm.ts';
+import { cpuMs } from '../lib/cpu.ts';
 import { ask, forkNode } from '../lib/processes.ts';
 import { commandStats, statsDelta } from '../lib/redis.ts';
 import { percentile } from '../lib/stats.ts';
@@ -22,6 +23,7 @@ interface Argon2Sample {
   durationSec: number;
   rps: number;
   failures: number;
+  cpuMsPerVerify: number;
 }
 
 const ROUNDS = 3;
@@ -60,6 +62,9 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
   const a: Argon2Sample[] = [];
   const l: StormSummary[] = [];
   let redisPerLogin = 0;
+  let gatehouseCpu = 0;
+  let completed = 0;
+  const ghPid = stack.gatehouse.process.pid;
   let redisByCommand: Record<string, number> = {};
   try {
     const sampleArgon2 = () => ask<Argon2Sample>(argon2, { ...stack.argon2, durationSec: slice, inFlight: pool * 2 });
@@ -68,7 +73,11 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
     a.push(await sampleArgon2());
     for (let i = 0; i < ROUNDS; i++) {
       const before = await commandStats(stack.redis.client);
+      const cpu0 = cpuMs(ghPid);
       const s = await stormOnce(stack, opts, slice, 1);
+      const cpu1 = cpuMs(ghPid);
+      if (cpu0 !== undefined && cpu1 !== undefined) gatehouseCpu += cpu1 - cpu0;
+      completed += s.completed;
       const delta = statsDelta(before, await commandStats(stack.redis.client));
       if (i === 0) {
         // Commands of the whole storm (ramp included) over every login it finished.
@@ -102,6 +111,9 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
     details: { samples: a },
   };
   const failures = l.reduce((n, s) => n + s.failures, 0);
+  const cpuPerLogin = completed > 0 && gatehouseCpu > 0 ? gatehouseCpu / completed : undefined;
+  const cpuPerVerify = mean(a.map((s) => s.cpuMsPerVerify));
+  argon2Row.serverCpuMs = cpuPerVerify;
   const loginRow: Row = {
     id: 'login',
     title: `password login through the pages (${opts.loginUsers} virtual users)`,
@@ -113,6 +125,7 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
     errors: failures,
     non2xx: 0,
     redisCommandsPerRequest: redisPerLogin,
+    ...(cpuPerLogin !== undefined ? { serverCpuMs: cpuPerLogin } : {}),
     ratio: { value: median(ratios), to: 'argon2' },
     target: '>= 90% of the argon2 ceiling',
     met: median(ratios) >= 0.9,
@@ -120,9 +133,20 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
       'one login = GET /auth → sign-in page → POST form (argon2id) → consent step → redirect with code; latency is the whole flow',
       `${l.length} slices of ${slice} s (after 1 s of ramp each): ${l.map((s) => s.rps.toFixed(1)).join(', ')} logins/s; ` +
         `ratios to the argon2 slices either side: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median shown)`,
+      ...(cpuPerLogin !== undefined
+        ? [
+            `Gatehouse CPU per login ${cpuPerLogin.toFixed(1)} ms (all threads), of which one argon2id verification ≈ ${cpuPerVerify.toFixed(1)} ms ` +
+              `(the ceiling process's CPU per verify): by CPU, a login costs ${(cpuPerLogin / cpuPerVerify).toFixed(2)} verifications (ratio ${(cpuPerVerify / cpuPerLogin).toFixed(2)})`,
+          ]
+        : []),
       ...l.flatMap((s) => s.failureReasons.map((r) => `failure: ${r}`)),
     ],
-    details: { slices: l.map(({ latencies: _, ...rest }) => rest), ratios, redisByCommand },
+    details: {
+      slices: l.map(({ latencies: _, ...rest }) => rest),
+      ratios,
+      redisByCommand,
+      ...(cpuPerLogin !== undefined ? { cpuRatio: cpuPerVerify / cpuPerLogin } : {}),
+    },
   };
   return [argon2Row, loginRow];
 }
@@ -163,6 +187,8 @@ export async function mixed(stack: Stack, opts: BenchOptions): Promise<Row[]> {
   } finally {
     await storm.stop();
   }
+  // Gatehouse's CPU during the storm run is the logins' as much as the refreshes'.
+  delete under.serverCpuMs;
   const ratio = under.p99 / idle.p99;
   under.ratio = { value: ratio, to: 'idle refresh p99' };
   under.target = 'p99 <= 2x idle refresh p99';

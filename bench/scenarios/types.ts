@@ -28,6 +28,8 @@ export interface Row {
   redisCommandsPerRequest?: number;
   /** Redis round trips per request: read events Redis processed per request in a sequential probe. */
   redisRoundTripsPerRequest?: number;
+  /** CPU milliseconds per request of the server under test (Gatehouse, the demo API or bare Koa), all threads. */
+  serverCpuMs?: number;
   ratio?: { value: number; to: string };
   target?: string;
   met?: boolean;
