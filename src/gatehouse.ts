@@ -4,7 +4,7 @@
  *
  * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
  * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
- * errors → health → body-size gate → interaction pages → token request scope and refresh prefetch → token
+ * errors → health → body-size gate → interaction pages → back-channel storage scope and prefetch → token
  * endpoint rate limits → oidc-provider.
  * Around all of it: the request scope (request id for audit lines) and the HTTP metrics; every store call goes
  * through the instrumented store (storage latency and errors); audit events come from src/audit.
@@ -33,7 +33,7 @@ import { Views } from './http/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys } from './provider/keys.ts';
-import { refreshPrefetch } from './provider/refresh-prefetch.ts';
+import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { createStore } from './storage/create-store.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
 import type { Store } from './storage/types.ts';
@@ -100,9 +100,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
-    // Opens the token request's storage scope; a refresh token, its Grant and account are read with the rate
-    // limiter's counters in one Redis round trip (src/provider/refresh-prefetch.ts).
-    app.use(refreshPrefetch(store, config.bodyLimitBytes));
+    // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,
+    // account and session are read with the rate limiter's counters in one Redis round trip
+    // (src/provider/token-prefetch.ts).
+    app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(rateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
     app.use(async (ctx) => {
       ctx.respond = false;

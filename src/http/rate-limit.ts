@@ -18,10 +18,10 @@
  *   is in flight (milliseconds).
  * - A limit of 0 turns that dimension off.
  */
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type { ThrottleStore } from '../storage/types.ts';
 import { HttpError } from './errors.ts';
-import { tokenForm } from './token-form.ts';
+import { namedClient } from './token-form.ts';
 
 export interface RateLimitPolicy {
   readonly windowSeconds: number;
@@ -33,28 +33,6 @@ export interface RateLimitPolicy {
 export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation']);
 
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
-
-function clientFromBasic(header: string): string | undefined {
-  const m = /^Basic ([A-Za-z0-9+/=]{1,2048})$/i.exec(header);
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 1) return undefined;
-  try {
-    // RFC 6749 2.3.1: the client id is form-encoded before it is put in the header.
-    return decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
-  } catch {
-    return undefined;
-  }
-}
-
-async function clientIdOf(ctx: Context, bodyLimit: number): Promise<string | undefined> {
-  const fromHeader = clientFromBasic(ctx.get('authorization'));
-  if (fromHeader !== undefined) return fromHeader;
-  // Duplicated or malformed parameters are the provider's to refuse; only a single well-formed id counts here.
-  const ids = (await tokenForm(ctx, bodyLimit))?.getAll('client_id') ?? [];
-  return ids.length === 1 ? ids[0] : undefined;
-}
 
 export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLimit: number, onLimit?: (kind: 'client' | 'ip') => void): Middleware {
   const windowMs = policy.windowSeconds * 1000;
@@ -71,7 +49,7 @@ export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLim
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path) || (policy.perIp === 0 && policy.perClient === 0)) return next();
     const { bucket, retryAfter } = window();
-    const id = policy.perClient > 0 ? await clientIdOf(ctx, bodyLimit) : undefined;
+    const id = policy.perClient > 0 ? await namedClient(ctx, bodyLimit) : undefined;
     const clientKey = id !== undefined && CLIENT_ID.test(id) ? `rate:client:${id}:${bucket}` : undefined;
     const [perIp, perClient] = await Promise.all([
       policy.perIp > 0 ? store.hit(`rate:ip:${ctx.ip}:${bucket}`, policy.windowSeconds) : 0,

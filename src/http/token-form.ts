@@ -1,6 +1,6 @@
 /**
  * The form of a back-channel POST (token, introspection, revocation), read once for the middleware that needs it
- * before oidc-provider does (the rate limiter's client id, the refresh-token prefetch).
+ * before oidc-provider does (the rate limiter's client id, the storage prefetch), and the client id it names.
  *
  * Rules:
  * - Only application/x-www-form-urlencoded bodies are read; anything else is left to the provider to refuse.
@@ -41,4 +41,30 @@ export async function tokenForm(ctx: Context, limit: number): Promise<URLSearchP
   // Duplicated or malformed parameters are the provider's to refuse; readers here only take single values.
   state[FORM] = new URLSearchParams(body.toString('latin1'));
   return state[FORM];
+}
+
+function clientFromBasic(header: string): string | undefined {
+  const m = /^Basic ([A-Za-z0-9+/=]{1,2048})$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  try {
+    // RFC 6749 2.3.1: the client id is form-encoded before it is put in the header.
+    return decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The client the request names: from HTTP Basic auth, or from a single `client_id` form field. Only a name —
+ * whether the client is who it says is the provider's to check.
+ */
+export async function namedClient(ctx: Context, limit: number): Promise<string | undefined> {
+  const fromHeader = clientFromBasic(ctx.get('authorization'));
+  if (fromHeader !== undefined) return fromHeader;
+  // Duplicated or malformed parameters are the provider's to refuse; only a single id counts here.
+  const ids = (await tokenForm(ctx, limit))?.getAll('client_id') ?? [];
+  return ids.length === 1 ? ids[0] : undefined;
 }

@@ -120,7 +120,7 @@ export class MemoryStore implements Store {
   async ping(): Promise<void> {}
 
   /** Nothing to gain: every read is local. */
-  prefetchRefresh(_token: string): void {}
+  prefetch(_what: { clientId?: string; refreshToken?: string }): void {}
 
   async close(): Promise<void> {
     this.#ks.close();

@@ -7,7 +7,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from '../config/types.ts';
 import { ConfigError } from '../config/load.ts';
-import { GrantLocator, prefetchRefresh, redisAdapter } from './redis/adapter.ts';
+import { GrantLocator, prefetch, redisAdapter } from './redis/adapter.ts';
 import { connectRedis, openRedis } from './redis/connection.ts';
 import { guarded } from './redis/errors.ts';
 import { type KeyLayout, keyLayout } from './redis/keys.ts';
@@ -70,7 +70,7 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
       }
       return a;
     },
-    prefetchRefresh: (token) => prefetchRefresh(ctx, token),
+    prefetch: (what) => prefetch(ctx, what),
     accounts: redisAccounts(client, keys),
     clients: redisClients(client, keys),
     throttle: redisThrottle(client, keys),

@@ -70,11 +70,12 @@ export interface Store {
   readonly kind: 'memory' | 'redis';
   adapter(model: string): Adapter;
   /**
-   * A hint at the start of a refresh-token grant: this request will read the refresh token `token`, its Grant
-   * and its account. A store that pays per round trip reads them now, for this request only
-   * (./request-scope.ts); the memory store ignores it. Never changes what the reads answer.
+   * A hint at the start of a token request: it will look up the client `clientId` and, for a refresh-token grant,
+   * the refresh token `refreshToken` with its Grant, account and session. A store that pays per round trip reads
+   * them now, for this request only (./request-scope.ts); the memory store ignores it. Never changes what the
+   * reads answer.
    */
-  prefetchRefresh(token: string): void;
+  prefetch(what: { clientId?: string; refreshToken?: string }): void;
   readonly accounts: AccountStore;
   readonly clients: ClientStore;
   readonly throttle: ThrottleStore;

@@ -182,7 +182,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
   // save the successor. The Redis store sends the consume with the save as one script (ROTATE).
   const rotate = (store: Store, old: string, next: string, grantId: string) =>
     withStorageScope(async () => {
-      store.prefetchRefresh(old);
+      store.prefetch({ clientId: 'web', refreshToken: old });
       const rts = store.adapter('RefreshToken');
       const found = await rts.find(old);
       if (!found) throw new errors.InvalidGrant('not found');
@@ -236,7 +236,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     t.is(typeof (await other.find(id))?.consumed, 'number', 'consumed after the scope');
   });
 
-  test(t('prefetchRefresh never changes what the reads answer, and a write in the request is seen by its next read'), async (t) => {
+  test(t('prefetch never changes what the reads answer, and a write in the request is seen by its next read'), async (t) => {
     const { store } = await make(STRICT, t);
     const account = { id: uid('acct'), username: uid('u'), passwordHash: 'h', roles: ['r'], disabled: false, createdAt: 1, updatedAt: 1 };
     await store.accounts.create(account);
@@ -245,12 +245,27 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     const grantId = uid('g');
     const grant = { kind: 'Grant', accountId: account.id, clientId: 'web' };
     await grants.upsert(grantId, grant, 3600);
+    const clientId = uid('client');
+    await store.clients.save({ client_id: clientId, client_secret: 'x'.repeat(43), redirect_uris: ['https://a.example/cb'] });
+    const sessions = store.adapter('Session');
+    const session = { uid: uid('su'), accountId: account.id, loginTs: 1, authorizations: { [clientId]: { sid: 's', grantId } } };
+    await sessions.upsert(uid('sess'), session, 3600);
     const id = uid('rt');
-    await rts.upsert(id, token(grantId, { accountId: account.id }), 3600);
-    const plain = { rt: await rts.find(id), grant: await grants.find(grantId), account: await store.accounts.findById(account.id) };
+    await rts.upsert(id, token(grantId, { accountId: account.id, clientId, expiresWithSession: true, sessionUid: session.uid }), 3600);
+    const plain = {
+      rt: await rts.find(id),
+      grant: await grants.find(grantId),
+      account: await store.accounts.findById(account.id),
+      client: await store.adapter('Client').find(clientId),
+      session: await sessions.findByUid(session.uid),
+    };
+    t.truthy(plain.client);
+    t.truthy(plain.session);
     await withStorageScope(async () => {
-      store.prefetchRefresh(id);
-      store.prefetchRefresh(uid('unknown'));
+      store.prefetch({ clientId, refreshToken: id });
+      store.prefetch({ refreshToken: uid('unknown') });
+      t.deepEqual(await store.adapter('Client').find(clientId), plain.client);
+      t.deepEqual(await sessions.findByUid(session.uid), plain.session);
       t.deepEqual(await rts.find(id), plain.rt);
       t.deepEqual(await grants.find(grantId), plain.grant);
       t.deepEqual(await store.accounts.findById(account.id), plain.account);
@@ -261,7 +276,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
       t.is(typeof (await rts.find(id))?.consumed, 'number', 'a consume in the request is seen');
     });
     await withStorageScope(async () => {
-      store.prefetchRefresh(id);
+      store.prefetch({ refreshToken: id });
       await rts.destroy(id);
       t.is(await rts.find(id), undefined, 'a destroy in the request is seen');
     });

@@ -8,9 +8,10 @@
  * costs one more (the pointer). Destroying a Session or a grant member costs two (the record, then its indexes).
  *
  * Inside a request's storage scope (../request-scope.ts) a refresh-token grant costs less:
- * - `prefetchRefresh` reads the token, its Grant and its account in one script at the start of the request
- *   (single node and Sentinel; on a Cluster they live in different slots, so nothing is prefetched), and the
- *   provider's find/Grant.find/account look-ups are served from that read.
+ * - `prefetch` reads the client's record and, for a refresh-token grant, the token, its Grant, its account and
+ *   its session (when it expires with it) in one script at the start of the request (single node and Sentinel;
+ *   on a Cluster they live in different slots, so only the client record is prefetched), and the provider's
+ *   Client.find/find/Grant.find/Session.findByUid/account look-ups are served from that read.
  * - The consume of the rotated token is held back and sent with the save of its successor as one script
  *   (ROTATE): the compare-and-set is the same, and the successor is written only if the consume succeeded, so
  *   a request that loses the race fails exactly as before (InvalidGrant, family revoked outside the interval).
@@ -74,26 +75,51 @@ export async function prefetched<T>(key: string, keep = false): Promise<Prefetch
 
 /** oidc-provider's opaque token ids (base64url); anything else is not worth a look-up. */
 const TOKEN_ID = /^[A-Za-z0-9_-]{16,256}$/;
+/** Client ids worth a look-up (printable ASCII, as the rate limiter accepts them). */
+const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
+
+const json = <T>(raw: string): T | undefined => (raw === '' ? undefined : (JSON.parse(raw) as T));
 
 /**
- * Starts reading a refresh token with its Grant and account (one script) for the current request's scope.
- * Only on a single node or Sentinel, only inside a scope, and only for a well-formed id.
+ * Starts reading, for the current request's scope, what a token request will look up: the client's stored
+ * record (a dynamic client; static ones never reach the store) and, for a refresh-token grant, the token with its
+ * Grant, account and — for a token that expires with the session — that session. On a single node or Sentinel
+ * all of it is one script; on a Cluster only the client record is prefetched (the rest lives in other slots).
+ * Only inside a scope, and only for well-formed ids.
  */
-export function prefetchRefresh(ctx: AdapterContext, token: string): void {
+export function prefetch(ctx: AdapterContext, what: { clientId?: string; refreshToken?: string }): void {
   const scope = storageScope();
-  if (!scope || !ctx.inline || !TOKEN_ID.test(token)) return;
-  const reply = ctx.client.ghPrefetchRefresh(1, ctx.keys.home('RefreshToken', token), ctx.prefix, `RefreshToken:${token}`, ctx.reuse.reuseIntervalMs, ctx.keys.accountBase());
-  const found = reply.then((r): Prefetched<AdapterPayload | undefined> => {
+  if (!scope) return;
+  const clientId = what.clientId !== undefined && CLIENT_ID.test(what.clientId) ? what.clientId : undefined;
+  const token = what.refreshToken !== undefined && TOKEN_ID.test(what.refreshToken) ? what.refreshToken : undefined;
+  const offerClient = (raw: Promise<string>) => {
+    if (clientId !== undefined) scope.offer(`Client:${clientId}`, raw.then((p) => ({ value: json<AdapterPayload>(p) })));
+  };
+  if (token === undefined || !ctx.inline) {
+    if (clientId !== undefined) offerClient(ctx.client.hget(ctx.keys.client(clientId), 'p').then((p) => p ?? ''));
+    return;
+  }
+  const reply = ctx.client.ghPrefetchRefresh(
+    1,
+    ctx.keys.home('RefreshToken', token),
+    ctx.prefix,
+    `RefreshToken:${token}`,
+    ctx.reuse.reuseIntervalMs,
+    ctx.keys.accountBase(),
+    clientId !== undefined ? ctx.keys.client(clientId) : '',
+  ) as Promise<string[]>;
+  offerClient(reply.then((r) => r[5] as string));
+  const found = reply.then(([grantId, payload, consumed, grant, account, , sessionId, session]): Prefetched<AdapterPayload | undefined> => {
     // No pointer: let the ordinary find decide (it is an unknown or malformed token).
-    if (!Array.isArray(r)) return undefined;
-    const [grantId, payload, consumed, grant, account] = r as [string, string, string, string, string];
+    if (!grantId) return undefined;
     ctx.locator.set('RefreshToken', token, grantId);
-    scope.offer(`Grant:${grantId}`, Promise.resolve({ value: grant === '' ? undefined : (JSON.parse(grant) as AdapterPayload) }));
-    if (payload === '') return { value: undefined };
-    const out = JSON.parse(payload) as AdapterPayload;
-    if (consumed !== '') out.consumed = Number(consumed);
-    if (typeof out.accountId === 'string') {
-      scope.offer(`account:${out.accountId}`, Promise.resolve({ value: account === '' ? undefined : (JSON.parse(account) as Account) }));
+    scope.offer(`Grant:${grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
+    const out = json<AdapterPayload>(payload as string);
+    if (!out) return { value: undefined };
+    if (consumed) out.consumed = Number(consumed);
+    if (typeof out.accountId === 'string') scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
+    if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
+      scope.offer(`Session:uid:${out.sessionUid}`, Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }));
     }
     return { value: out };
   });
@@ -258,6 +284,8 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
     findByUid: (uid) =>
       guarded(async () => {
         await settle();
+        const pre = await prefetched<AdapterPayload | undefined>(`${model}:uid:${uid}`);
+        if (pre) return pre.value;
         const id = await client.get(keys.uid(uid));
         return id === null ? undefined : find(id);
       }),

@@ -17,7 +17,7 @@ export function redisAccounts(client: ScriptedClient, keys: KeyLayout): AccountS
   return {
     findById: (id) =>
       guarded(async () => {
-        // Read with the refresh token at the start of this request (adapter.ts prefetchRefresh), if it was.
+        // Read with the refresh token at the start of this request (adapter.ts prefetch), if it was.
         const pre = await prefetched<Account | undefined>(`account:${id}`, true);
         return pre ? pre.value : parse(await client.get(keys.account(id)));
       }),

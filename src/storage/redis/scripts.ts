@@ -110,25 +110,46 @@ return findRecord(KEYS[1], tonumber(ARGV[1]))`;
 
 /**
  * Single node and Sentinel only (it reads keys of several slots): everything a refresh-token grant reads, in one
- * round trip — the token (through its pointer), its Grant and its account. KEYS[1] the token's pointer.
- * ARGV[1] key prefix, ARGV[2] "RefreshToken:<id>", ARGV[3] grace ms, ARGV[4] account key base.
- * → false (no pointer) | {grantId, payload or '', consumed seconds or '', Grant payload or '', account JSON or ''}
+ * round trip — the token (through its pointer), its Grant, its account, the session it is bound to (when it
+ * expires with the session) and the client's stored record.
+ * KEYS[1] the token's pointer. ARGV[1] key prefix, ARGV[2] "RefreshToken:<id>", ARGV[3] grace ms, ARGV[4] account
+ * key base, ARGV[5] the client's record key ('' for none).
+ * → {grantId or '', payload or '', consumed seconds or '', Grant payload or '', account JSON or '', client payload
+ *    or '', session id or '', session payload or ''} ('' grantId: no pointer, nothing about the token was read)
  */
 const PREFETCH_REFRESH = `${FIND_RECORD}
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then return false end
+local out = {'', '', '', '', '', '', '', ''}
+if ARGV[5] ~= '' then
+  local c = findRecord(ARGV[5], 0)
+  if c then out[6] = c[2] end
+end
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then return out end
 local ptr = redis.call('GET', KEYS[1])
-if string.sub(ptr, 1, 1) ~= '@' then return false end
+if string.sub(ptr, 1, 1) ~= '@' then return out end
 local g = string.sub(ptr, 2)
+out[1] = g
 local base = ARGV[1] .. '{g:' .. g .. '}:'
+out[4] = redis.call('HGET', base .. 'Grant', 'p') or ''
 local found = findRecord(base .. ARGV[2], tonumber(ARGV[3]))
-local account = ''
-if found then
-  local ok, d = pcall(cjson.decode, found[2])
-  if ok and type(d) == 'table' and type(d.accountId) == 'string' then
-    if redis.call('TYPE', ARGV[4] .. d.accountId)['ok'] == 'string' then account = redis.call('GET', ARGV[4] .. d.accountId) end
+if not found then return out end
+out[2] = found[2]
+out[3] = found[3] or ''
+local ok, d = pcall(cjson.decode, found[2])
+if not ok or type(d) ~= 'table' then return out end
+if type(d.accountId) == 'string' then
+  local ak = ARGV[4] .. d.accountId
+  if redis.call('TYPE', ak)['ok'] == 'string' then out[5] = redis.call('GET', ak) end
+end
+if d.expiresWithSession == true and type(d.sessionUid) == 'string' then
+  local uk = ARGV[1] .. 'Session:uid:{' .. d.sessionUid .. '}'
+  if redis.call('TYPE', uk)['ok'] == 'string' then
+    local sid = redis.call('GET', uk)
+    out[7] = sid
+    local sess = findRecord(ARGV[1] .. 'Session:{' .. sid .. '}', 0)
+    if sess then out[8] = sess[2] end
   end
 end
-return {g, found and found[2] or '', found and found[3] or '', redis.call('HGET', base .. 'Grant', 'p') or '', account}`;
+return out`;
 
 /** Writes a record (replacing it) and, for a grant member, its entry in the family's member index. */
 const UPSERT_RECORD = `local function upsertRecord(key, members, payload, ttlArg, member)
