@@ -5,9 +5,10 @@
  */
 import test from 'ava';
 import type { Redis } from 'ioredis';
+import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { authorize, discover, exchangeCode, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
+import { authorize, discover, exchangeCode, REDIRECT, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
 
 let redis: TestRedis;
 test.before(async () => {
@@ -167,4 +168,50 @@ test('a consumed refresh token past its grace period is kept compact, and replay
   t.is(replay.body.error, 'invalid_grant');
   const after = await refresh(gh.issuer, third.body.refresh_token as string);
   t.is(after.status, 400, 'the family is revoked');
+});
+
+// The bench's refresh: a first-party client registered in the store (not in config), tokens bound to the session
+// (no offline_access), a JWT access token for the API. Client.find and Session.findByUid are served by the
+// prefetch too, and no access token is stored: 2 round trips.
+test.serial('round trips per refresh: stored first-party client, session-bound token, JWT access token', async (t) => {
+  const gh = await startRedisGatehouse(t, redis.url, await sharedSettings());
+  const dyn = { id: 'first-party', secret: 'first-party-secret-that-is-long-enough-0123456789' };
+  await gh.gatehouse.store.clients.save({
+    client_id: dyn.id,
+    client_secret: dyn.secret,
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token'],
+    scope: 'openid profile email offline_access',
+    first_party: true,
+  });
+  const config = await oidc.discovery(new URL(gh.issuer), dyn.id, dyn.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  const { code, verifier } = await authorize(gh, config, { scope: 'openid api:read', prompt: 'login' });
+  const post = async (params: Record<string, string>) => {
+    const res = await fetch(new URL('/token', gh.issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${dyn.id}:${dyn.secret}`).toString('base64')}` },
+      body: new URLSearchParams(params),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, string> };
+  };
+  let answer = await post({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
+  t.is(answer.status, 200);
+  for (let i = 0; i < 3; i++) answer = await post({ grant_type: 'refresh_token', refresh_token: answer.body.refresh_token as string });
+  const store = gh.gatehouse.store as RedisStore;
+  t.true((await store.adapter('RefreshToken').find(answer.body.refresh_token as string))?.expiresWithSession === true, 'session-bound');
+  t.is(answer.body.access_token?.split('.').length, 3, 'a JWT access token');
+  const stream = (store.client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+  const write = stream.write.bind(stream);
+  let writes = 0;
+  stream.write = (...a: unknown[]) => {
+    writes++;
+    return write(...a);
+  };
+  const rounds = 10;
+  for (let i = 0; i < rounds; i++) {
+    answer = await post({ grant_type: 'refresh_token', refresh_token: answer.body.refresh_token as string });
+    t.is(answer.status, 200);
+  }
+  t.log(`per refresh: ${writes / rounds} socket writes (round trips)`);
+  t.true(writes / rounds <= 2, `round trips ${writes / rounds} per refresh`);
 });
