@@ -160,6 +160,8 @@ export interface MonitorCount {
   /** Commands run by Lua scripts (they cost no round trip). */
   fromScripts: number;
   byCommand: Record<string, number>;
+  /** The first commands seen (name and first key, long ids as `*`; `lua>` marks commands run by a script). */
+  sample: string[];
 }
 
 /**
@@ -170,10 +172,14 @@ export async function monitorWhile(url: string, work: () => Promise<void>): Prom
   const watcher = new Redis(url, { lazyConnect: true });
   await watcher.connect();
   const monitor = await watcher.monitor();
-  const count: MonitorCount = { fromClients: 0, fromScripts: 0, byCommand: {} };
+  const count: MonitorCount = { fromClients: 0, fromScripts: 0, byCommand: {}, sample: [] };
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const name = String(args[0] ?? '').toLowerCase();
     if (OWN_COMMANDS.test(name)) return;
+    if (count.sample.length < 80) {
+      const key = name === 'evalsha' || name === 'eval' ? String(args[3] ?? '') : String(args[1] ?? '');
+      count.sample.push(`${source === 'lua' ? 'lua> ' : ''}${name} ${key.replace(/[A-Za-z0-9_-]{20,}/g, '*')}`);
+    }
     if (source === 'lua') count.fromScripts += 1;
     else {
       count.fromClients += 1;

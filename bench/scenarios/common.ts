@@ -56,6 +56,7 @@ export interface RunOutcome {
   clientCommandsPerRequest?: number;
   scriptCommandsPerRequest?: number;
   probeByCommand?: Record<string, number>;
+  probeSample?: string[];
   heads?: string[];
   server: string;
 }
@@ -70,6 +71,7 @@ export async function probeWarmMeasure(stack: Stack, opts: BenchOptions, plan: R
       out.clientCommandsPerRequest = p.clientCommandsPerRequest;
       out.scriptCommandsPerRequest = p.scriptCommandsPerRequest;
       out.probeByCommand = p.monitor.byCommand;
+      out.probeSample = p.monitor.sample;
     }
     if ('amount' in plan.warmup ? plan.warmup.amount > 0 : plan.warmup.durationSec > 0) await lp.run(opts.connections, plan.warmup);
     out.measured = await lp.measure(stack.redis, opts.connections, plan.run, {
@@ -113,6 +115,7 @@ export function rowOf(id: string, title: string, o: RunOutcome, redis: boolean):
               clientCommandsPerRequest: o.clientCommandsPerRequest,
               scriptCommandsPerRequest: o.scriptCommandsPerRequest,
               clientCommands: o.probeByCommand,
+              firstCommands: o.probeSample,
             }
           : undefined,
     },
