@@ -83,6 +83,9 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      // RS256 by default (ID_TOKEN_ALG): OIDC Registration's default for clients that register no alg, which RPs
+      // enforce. It is the dearest step of a refresh (~0.3 ms of CPU per signature here vs ~0.05 for ES256), so
+      // clients that can verify ES256 should register it (README "Protocol").
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
     extraClientMetadata: {
