@@ -5,14 +5,14 @@
  * Rules:
  * - Fixed windows of `windowSeconds`. Over the limit: 429, `Retry-After` (seconds to the end of the window) and
  *   the OAuth error JSON `{ "error": "temporarily_unavailable" }` through the one error renderer.
- * - Per client IP: every request counts, before anything else is done (the IP comes from the socket, or from
- *   X-Forwarded-For only when `trustProxy` is on).
+ * - Per client IP: every request counts, before the provider sees it (the IP comes from the socket, or from
+ *   X-Forwarded-For only when `trustProxy` is on). Its body (within `bodyLimit`) has been read by then.
  * - Per client: the client id comes from HTTP Basic auth, or from the `client_id` form field (./token-form.ts:
  *   read within `bodyLimit`, 413 beyond, and handed on intact). Only requests the provider did not answer with
  *   401 count towards a client, so that someone who merely names a client (without its secret) cannot use up
  *   that client's allowance; a client already over its limit is refused at once.
  * - One round trip: both counters are incremented together before the request goes on (auto-pipelined into
- *   one write, together with the refresh-token prefetch). A request that turns out not to count for the client
+ *   one write, together with the storage prefetch of src/provider/token-prefetch.ts). A request that turns out not to count for the client
  *   — answered 401, or refused for its IP — gives its client hit back afterwards (a second round trip only on
  *   those paths). So a request with wrong credentials holds one unit of the client's allowance only while it
  *   is in flight (milliseconds).
