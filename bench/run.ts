@@ -14,7 +14,8 @@ import os from 'node:os';
 import { errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
 import { RATE_LIMIT, type Stack, startStack } from './lib/stack.ts';
 import { authorizationCode, bareKoa, clientCredentials, demoApi, introspection, judgeRefresh, refresh, userinfo } from './scenarios/http.ts';
-import { loginVsArgon2, mixed } from './scenarios/login.ts';
+import { loginVsArgon2 } from './scenarios/login.ts';
+import { mixed } from './scenarios/mixed.ts';
 import { longLivedGrant } from './scenarios/memory.ts';
 import type { BenchOptions, Row } from './scenarios/types.ts';
 
