@@ -60,7 +60,7 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   const throttle = timed(inner.throttle, 'throttle', observe);
   const ping = timed({ ping: () => inner.ping() }, 'storage', observe);
   const wrapper = Object.create(inner) as S;
-  // Every other method (hints such as `prefetchRefresh`, a store's extras) goes to the real store, called on
+  // Every other method (hints such as `prefetch`, a store's extras) goes to the real store, called on
   // it (a class's #private fields need the real `this`), untimed: it is not a storage round trip of its own.
   for (const name of methodNames(inner)) {
     const fn = (inner as unknown as Record<string, unknown>)[name];
