@@ -36,6 +36,8 @@ export interface StormSummary {
   max: number;
   /** Every counted login's duration in ms (so several windows can be merged). */
   latencies: number[];
+  /** This driver's own CPU milliseconds over the whole storm (it shares the machine with Gatehouse). */
+  driverCpuMs: number;
 }
 
 let end = Number.POSITIVE_INFINITY;
@@ -45,6 +47,7 @@ async function storm(a: Ask): Promise<StormSummary> {
   const reasons: string[] = [];
   let failures = 0;
   let completed = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const from = start + a.rampSec * 1000;
   end = from + a.durationSec * 1000;
@@ -66,6 +69,7 @@ async function storm(a: Ask): Promise<StormSummary> {
   };
   await Promise.all(Array.from({ length: a.users }, virtualUser));
   const durationSec = Math.max(0.001, (end - from) / 1000);
+  const cpu = process.cpuUsage(cpu0);
   const sorted = latencies.sort((x, y) => x - y);
   return {
     logins: sorted.length,
@@ -78,6 +82,7 @@ async function storm(a: Ask): Promise<StormSummary> {
     p99: percentile(sorted, 99),
     max: sorted.at(-1) ?? 0,
     latencies: sorted,
+    driverCpuMs: (cpu.user + cpu.system) / 1000,
   };
 }
 

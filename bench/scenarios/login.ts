@@ -60,8 +60,11 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
   const l: StormSummary[] = [];
   let redisPerLogin = 0;
   let gatehouseCpu = 0;
+  let redisCpu = 0;
+  let driverCpu = 0;
   let completed = 0;
   const ghPid = stack.gatehouse.process.pid;
+  const redisPid = stack.redis.child.process.pid;
   let redisByCommand: Record<string, number> = {};
   try {
     const argon2Run = (engine: Engine, durationSec: number) => ask<Argon2Sample>(argon2, { ...stack.argon2, engine, durationSec, inFlight: pool * 2 });
@@ -80,10 +83,12 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
     a.push(await sampleArgon2());
     for (let i = 0; i < ROUNDS; i++) {
       const before = await commandStats(stack.redis.client);
-      const cpu0 = cpuMs(ghPid);
+      const [cpu0, redis0] = [cpuMs(ghPid), cpuMs(redisPid)];
       const s = await stormOnce(stack, opts, slice, 1);
-      const cpu1 = cpuMs(ghPid);
+      const [cpu1, redis1] = [cpuMs(ghPid), cpuMs(redisPid)];
       if (cpu0 !== undefined && cpu1 !== undefined) gatehouseCpu += cpu1 - cpu0;
+      if (redis0 !== undefined && redis1 !== undefined) redisCpu += redis1 - redis0;
+      driverCpu += s.driverCpuMs;
       completed += s.completed;
       const delta = statsDelta(before, await commandStats(stack.redis.client));
       if (i === 0) {
@@ -145,6 +150,7 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
         ? [
             `Gatehouse CPU per login ${cpuPerLogin.toFixed(1)} ms (all threads), of which one argon2id verification ≈ ${cpuPerVerify.toFixed(1)} ms ` +
               `(the ceiling process's CPU per verify): by CPU, a login costs ${(cpuPerLogin / cpuPerVerify).toFixed(2)} verifications (ratio ${(cpuPerVerify / cpuPerLogin).toFixed(2)})`,
+            `on the same cores, per login: the login driver (the "browsers") ${(driverCpu / completed).toFixed(1)} ms CPU, Redis ${(redisCpu / completed).toFixed(1)} ms`,
           ]
         : []),
       ...l.flatMap((s) => s.failureReasons.map((r) => `failure: ${r}`)),
@@ -153,7 +159,7 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
       slices: l.map(({ latencies: _, ...rest }) => rest),
       ratios,
       redisByCommand,
-      ...(cpuPerLogin !== undefined ? { cpuRatio: cpuPerVerify / cpuPerLogin } : {}),
+      ...(cpuPerLogin !== undefined ? { cpuRatio: cpuPerVerify / cpuPerLogin, driverCpuMsPerLogin: driverCpu / completed, redisCpuMsPerLogin: redisCpu / completed } : {}),
     },
   };
   return [argon2Row, loginRow];
