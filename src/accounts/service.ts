@@ -113,7 +113,19 @@ export class AccountService {
 
   /** Returns the account on success; on failure the reason is for audit logs only, never for the user. */
   async authenticate(username: string, password: string): Promise<{ account?: Account; failure?: AuthFailure }> {
-    const account = USERNAME_PATTERN.test(username) ? await this.store.findByUsername(username) : undefined;
+    return this.verify(await this.lookup(username), password);
+  }
+
+  /** The account a sign-in form names, if any (no password check: pair it with `verify`). */
+  lookup(username: string): Promise<Account | undefined> {
+    return USERNAME_PATTERN.test(username) ? this.store.findByUsername(username) : Promise.resolve(undefined);
+  }
+
+  /**
+   * The password check for an account from `lookup` (undefined: unknown user, or one the caller will not let
+   * in): always exactly one argon2 verify, so the outcome cannot be told apart by timing.
+   */
+  async verify(account: Account | undefined, password: string): Promise<{ account?: Account; failure?: AuthFailure }> {
     if (!account) {
       await this.hasher.verifyDummy(password);
       return { failure: 'unknown' };

@@ -63,10 +63,14 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     return d;
   }
 
-  async function finish(ctx: Context, result: InteractionResults, merge: boolean): Promise<void> {
-    const url = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  // The interaction this request already loaded and checked (cookie, record, session principal) in details()
+  // takes the result: provider.interactionResult would load and check all of it a second time (two to four
+  // more Redis round trips and a cookie signature per step). Merging follows interactionResult's rule.
+  async function finish(ctx: Context, d: Details, result: InteractionResults, merge: boolean): Promise<void> {
+    d.result = merge && !('error' in result) ? { ...d.lastSubmission, ...result } : result;
+    await d.save(d.exp - Math.floor(Date.now() / 1000));
     ctx.status = 303;
-    ctx.redirect(url);
+    ctx.redirect(d.returnTo);
   }
 
   function clientName(d: Details, client: { clientName?: string; clientId: string } | undefined): string {
@@ -113,7 +117,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     if (d.prompt.name === 'consent') {
       if (client?.metadata().first_party === true) {
         deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
-        return finish(ctx, await grantConsent(d), true);
+        return finish(ctx, d, await grantConsent(d), true);
       }
       const missing = d.prompt.details;
       const scopes = [
@@ -139,29 +143,34 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const form = await readForm(ctx, config.bodyLimitBytes);
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
-    const client = await provider.Client.find(String(d.params.client_id));
+    const clientId = String(d.params.client_id);
     const ip = ctx.ip;
-    const verdict = await deps.guard.check(username, ip);
+    // The throttle's counters and the account are read in the same tick (one Redis round trip with
+    // auto-pipelining); the account is only used when the guard allows the attempt.
+    const [verdict, found] = await Promise.all([deps.guard.check(username, ip), deps.accounts.lookup(username)]);
     let accountId: string | undefined;
     let reason: string;
     if (!verdict.allowed) {
       // Spend the same time a real check would, so a lock cannot be told apart by timing.
-      await deps.accounts.authenticate('', password);
+      await deps.accounts.verify(undefined, password);
       reason = verdict.reason;
     } else {
-      const result = await deps.accounts.authenticate(username, password);
+      const result = await deps.accounts.verify(found, password);
       accountId = result.account?.id;
       reason = result.failure ?? 'ok';
     }
     if (!accountId) {
-      await deps.guard.failed(username, ip);
-      deps.audit('login.failure', { clientId: client?.clientId, reason, ip });
+      const [client] = await Promise.all([provider.Client.find(clientId), deps.guard.failed(username, ip)]);
+      deps.audit('login.failure', { clientId, reason, ip });
       ctx.status = 401;
       return renderLogin(ctx, d, client, username.slice(0, 64), true);
     }
-    await deps.guard.succeeded(username, ip);
-    deps.audit('login.success', { clientId: client?.clientId, sub: accountId, ip });
-    return finish(ctx, { login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true } }, false);
+    deps.audit('login.success', { clientId, sub: accountId, ip });
+    // Clearing the username's failures and saving the result go out together.
+    await Promise.all([
+      deps.guard.succeeded(username, ip),
+      finish(ctx, d, { login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true } }, false),
+    ]);
   }
 
   async function confirm(ctx: Context, uid: string): Promise<void> {
@@ -172,19 +181,19 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const decision = form.get('decision');
     if (decision === 'allow') {
       deps.audit('consent.granted', { clientId: d.params.client_id, sub: d.session?.accountId });
-      return finish(ctx, await grantConsent(d), true);
+      return finish(ctx, d, await grantConsent(d), true);
     }
     if (decision === 'deny') {
       deps.audit('consent.denied', { clientId: d.params.client_id, sub: d.session?.accountId });
-      return finish(ctx, { error: 'access_denied', error_description: 'the user denied the request' }, false);
+      return finish(ctx, d, { error: 'access_denied', error_description: 'the user denied the request' }, false);
     }
     throw new HttpError(400, 'invalid_request', 'decision must be allow or deny');
   }
 
   async function abort(ctx: Context, uid: string): Promise<void> {
     assertSameOrigin(ctx);
-    await details(ctx, uid);
-    return finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+    const d = await details(ctx, uid);
+    return finish(ctx, d, { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
   }
 
   return async (ctx, next) => {

@@ -52,3 +52,32 @@ test('a successful login re-hashes a password made with older parameters', async
   t.regex(after?.passwordHash ?? '', /m=2048,p=1,t=2/);
   t.truthy((await upgraded.authenticate('frank', 'frank password')).account, 'the new hash verifies');
 });
+
+test('lookup then verify (the sign-in route reads the account with the throttle counters): exactly one argon2 verify per attempt, whatever the outcome', async (t) => {
+  const store = new MemoryStore({ reuse });
+  const real = await createPasswordHasher(light);
+  const spent: string[] = [];
+  // The real hasher, counting which of its checks ran.
+  const hasher = {
+    hash: (p: string) => real.hash(p),
+    verify: (h: string, p: string) => {
+      spent.push('verify');
+      return real.verify(h, p);
+    },
+    verifyDummy: (p: string) => {
+      spent.push('dummy');
+      return real.verifyDummy(p);
+    },
+  };
+  const accounts = new AccountService(store.accounts, hasher);
+  await accounts.create({ username: 'gina', password: 'gina password' });
+  const found = await accounts.lookup('GINA');
+  t.is(found?.username, 'gina', 'lookup is case-insensitive');
+  t.deepEqual(spent, [], 'lookup checks no password');
+  t.is(await accounts.lookup('no such'), undefined, 'a malformed username is not looked up');
+  t.is((await accounts.verify(found, 'gina password')).account?.username, 'gina');
+  t.deepEqual(await accounts.verify(found, 'wrong password'), { failure: 'bad_password' });
+  // A refused attempt (throttled, or no such user) passes no account: it still spends one verify, a dummy one.
+  t.deepEqual(await accounts.verify(undefined, 'gina password'), { failure: 'unknown' });
+  t.deepEqual(spent, ['verify', 'verify', 'dummy']);
+});
