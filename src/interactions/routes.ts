@@ -6,7 +6,8 @@
  *   so a cross-site POST arrives without it and fails) and, for POSTs, a same-origin `Origin`/`Sec-Fetch-Site`.
  * - A failed sign-in answers the same status, page and message whatever the reason (unknown user, wrong
  *   password, disabled or locked account); the reason goes to the audit log only.
- * - First-party clients get consent without a page; others see the client and every scope requested.
+ * - First-party clients get consent without a page (on a fresh sign-in, with the sign-in itself:
+ *   first-party-consent.ts); others see the client and every scope requested.
  */
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -19,6 +20,7 @@ import { HttpError } from '../http/errors.ts';
 import { cspNonce } from '../http/security-headers.ts';
 import { escapeHtml, type Views } from '../http/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from './login-guard.ts';
 
 export interface InteractionDeps {
@@ -145,9 +147,9 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const password = form.get('password') ?? '';
     const clientId = String(d.params.client_id);
     const ip = ctx.ip;
-    // The throttle's counters and the account are read in the same tick (one Redis round trip with
-    // auto-pipelining); the account is only used when the guard allows the attempt.
-    const [verdict, found] = await Promise.all([deps.guard.check(username, ip), deps.accounts.lookup(username)]);
+    // The throttle's counters, the account and the client's record are read in the same tick (one Redis round
+    // trip with auto-pipelining); the account is only used when the guard allows the attempt.
+    const [verdict, found, client] = await Promise.all([deps.guard.check(username, ip), deps.accounts.lookup(username), provider.Client.find(clientId)]);
     let accountId: string | undefined;
     let reason: string;
     if (!verdict.allowed) {
@@ -160,17 +162,17 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       reason = result.failure ?? 'ok';
     }
     if (!accountId) {
-      const [client] = await Promise.all([provider.Client.find(clientId), deps.guard.failed(username, ip)]);
+      await deps.guard.failed(username, ip);
       deps.audit('login.failure', { clientId, reason, ip });
       ctx.status = 401;
       return renderLogin(ctx, d, client, username.slice(0, 64), true);
     }
     deps.audit('login.success', { clientId, sub: accountId, ip });
-    // Clearing the username's failures and saving the result go out together.
-    await Promise.all([
-      deps.guard.succeeded(username, ip),
-      finish(ctx, d, { login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true } }, false),
-    ]);
+    // Clearing the username's failures and saving a first-party client's grant go out together.
+    const [, grantId] = await Promise.all([deps.guard.succeeded(username, ip), firstPartyGrant(provider, config, d, client, accountId)]);
+    if (grantId) deps.audit('consent.granted', { clientId, sub: accountId, reason: 'first_party' });
+    const login = { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true };
+    return finish(ctx, d, grantId ? { login, consent: { grantId } } : { login }, false);
   }
 
   async function confirm(ctx: Context, uid: string): Promise<void> {

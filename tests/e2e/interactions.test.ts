@@ -63,6 +63,86 @@ test('a first-party client skips consent', async (t) => {
   t.truthy(callback.searchParams.get('code'));
 });
 
+/** Every Gatehouse path a browser visits (GETs and form posts) from the authorization request to the client. */
+async function walk(gh: { issuer: string }, start: URL, jar = new CookieJar()): Promise<{ paths: string[]; callback: URL; jar: CookieJar }> {
+  const paths: string[] = [];
+  let url = start.toString();
+  for (let hop = 0; hop < 12; hop++) {
+    if (!url.startsWith(gh.issuer)) return { paths, callback: new URL(url), jar };
+    paths.push(`GET ${new URL(url).pathname}`);
+    const res = await request(url, jar);
+    if (res.status === 200) {
+      const html = await res.text();
+      const action = /action="([^"]*\/(?:login|confirm))"/.exec(html)?.[1] as string;
+      must(action, `a form on ${new URL(url).pathname}`);
+      paths.push(`POST ${action.replace(/[^/]+\/(login|confirm)$/, ':uid/$1')}`);
+      const form: Record<string, string> = action.endsWith('/login') ? { username: 'demo', password: 'demo-password' } : { decision: 'allow' };
+      const post = await request(new URL(action, gh.issuer).toString(), jar, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer },
+        body: new URLSearchParams(form).toString(),
+      });
+      url = new URL(post.headers.get('location') as string, url).toString();
+    } else {
+      url = new URL(res.headers.get('location') as string, url).toString();
+    }
+  }
+  throw new Error('too many hops');
+}
+
+function must(value: unknown, what: string): asserts value {
+  if (!value) throw new Error(`missing: ${what}`);
+}
+
+async function firstPartyRequest(gh: { issuer: string }, params: Record<string, string>) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = new URL('/auth', gh.issuer);
+  url.search = new URLSearchParams({
+    client_id: 'demo-client',
+    response_type: 'code',
+    redirect_uri: 'http://localhost:5000/callback',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  }).toString();
+  const config = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  return { url, verifier, config };
+}
+
+test('a first-party client gets its consent with a fresh sign-in: no consent interaction, and the tokens carry every scope asked for', async (t) => {
+  const gh = await startGatehouse(t);
+  const { url, verifier, config } = await firstPartyRequest(gh, { scope: 'openid profile offline_access api:read' });
+  const { paths, callback, jar } = await walk(gh, url);
+  t.is(paths.filter((p) => p.startsWith('GET /interaction/')).length, 1, `one interaction (the sign-in page): ${paths.join(', ')}`);
+  t.is(paths.length, 4, 'GET /auth, sign-in page, POST login, resume straight to the client');
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+  const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+  t.is(claims.aud, 'http://localhost:4000', 'a JWT for the default resource server');
+  t.is(claims.scope, 'api:read');
+  t.truthy(tokens.refresh_token);
+  t.truthy(tokens.claims()?.sub);
+  // The grant holds everything asked for: the same request with prompt=none needs no consent.
+  const again = await firstPartyRequest(gh, { scope: 'openid profile offline_access api:read', prompt: 'none' });
+  const silent = await walk(gh, again.url, jar);
+  t.truthy(silent.callback.searchParams.get('code'), `no consent_required: ${silent.callback.searchParams.get('error')}`);
+  t.is(silent.paths.length, 1);
+  const audit = gh.logs.filter((l) => l.audit === 'consent.granted');
+  t.is(audit.length, 1, 'the consent is audited once');
+  t.is(audit[0]?.reason, 'first_party');
+});
+
+test('a first-party request the early grant cannot resolve (claims parameter) still gets consent without a page, from the consent step', async (t) => {
+  const gh = await startGatehouse(t);
+  const { url, verifier, config } = await firstPartyRequest(gh, { scope: 'openid email', claims: JSON.stringify({ userinfo: { name: null } }) });
+  const { paths, callback } = await walk(gh, url);
+  t.is(paths.filter((p) => p.startsWith('GET /interaction/')).length, 2, `sign-in, then the consent step without a page: ${paths.join(', ')}`);
+  t.false(paths.some((p) => p.endsWith('/confirm')), 'no consent form');
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck);
+  t.is(info.email, 'demo@example.com');
+  t.is(typeof info.name, 'string', 'the claim asked for with the claims parameter was granted');
+});
+
 test('a public client without PKCE, or with plain PKCE, is refused', async (t) => {
   const gh = await startGatehouse(t);
   const base = { client_id: 'demo-client', response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost:5000/callback' };
