@@ -11,6 +11,9 @@
  * - Only public signature keys are used: `use` absent or `sig`, kty EC/RSA/OKP, no private members; a key with an
  *   `alg` is used for that algorithm only. A token without `kid` is accepted only if exactly one key fits its alg.
  * - One fetch in flight at a time.
+ * - A reload that drops or changes a key we had (a retired or replaced kid) tells the `onRetire` listeners before
+ *   the new keys are used, so caches of tokens verified with the old keys are emptied at once. A reload that only
+ *   adds keys does not.
  */
 import * as jose from 'jose';
 import { AuthorizationServerUnavailable, BearerError } from './bearer-error.ts';
@@ -22,6 +25,8 @@ export interface KeySetOptions {
   timeoutMs?: number;
   maxAgeMs?: number;
   unknownKidCooldownMs?: number;
+  /** Called when a reload retires or changes a key that was in the set (see the rules above). */
+  onRetire?: () => void;
 }
 
 /** After a failed reload, keep serving the cached keys this long before trying again. */
@@ -45,7 +50,8 @@ function usable(jwk: jose.JWK): boolean {
 }
 
 export class KeySet {
-  readonly #opts: Required<KeySetOptions>;
+  readonly #opts: Required<Omit<KeySetOptions, 'onRetire'>>;
+  readonly #onRetire: (() => void) | undefined;
   #jwks: jose.JWK[] = [];
   #loadedAt = Number.NEGATIVE_INFINITY;
   #lastUnknownKidRefetch = Number.NEGATIVE_INFINITY;
@@ -62,6 +68,16 @@ export class KeySet {
       maxAgeMs: opts.maxAgeMs ?? 10 * 60_000,
       unknownKidCooldownMs: opts.unknownKidCooldownMs ?? 30_000,
     };
+    this.#onRetire = opts.onRetire;
+  }
+
+  /**
+   * True when the next key resolution would reload the set (older than maxAgeMs and not inside the retry delay
+   * after a failure). A cache in front of verification asks this so cached answers do not keep stale keys alive.
+   */
+  get stale(): boolean {
+    const now = performance.now();
+    return now - this.#loadedAt > this.#opts.maxAgeMs && now - this.#failedAt > RETRY_AFTER_FAILURE_MS;
   }
 
   async #load(): Promise<void> {
@@ -70,7 +86,10 @@ export class KeySet {
         this.fetches += 1;
         const doc = await fetchJson(await this.#opts.jwksUri(), { timeoutMs: this.#opts.timeoutMs, init: { headers: { accept: 'application/json' } } });
         const keys = Array.isArray(doc.keys) ? (doc.keys as jose.JWK[]).filter((k) => typeof k === 'object' && k !== null && usable(k)) : [];
+        const kept = new Set(keys.map((k) => JSON.stringify(k)));
+        const retired = this.#jwks.some((k) => !kept.has(JSON.stringify(k)));
         this.#jwks = keys;
+        if (retired) this.#onRetire?.();
         this.#loadedAt = performance.now();
         this.#imported.clear();
       } finally {
@@ -109,7 +128,7 @@ export class KeySet {
   readonly resolve = async (header: jose.JWSHeaderParameters): Promise<VerifyKey> => {
     const alg = header.alg ?? '';
     if (!ktyFor(alg)) throw new BearerError('invalid_token', 'unsupported signing algorithm');
-    const stale = performance.now() - this.#loadedAt > this.#opts.maxAgeMs && performance.now() - this.#failedAt > RETRY_AFTER_FAILURE_MS;
+    const stale = this.stale;
     if (stale) {
       try {
         await this.#load();

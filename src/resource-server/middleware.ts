@@ -9,6 +9,10 @@
  * - `authenticate` finds the token (RFC 6750 section 2, see extract-token.ts) and checks it either locally as an
  *   RFC 9068 JWT (default: keys from discovery, cached) or by introspection (RFC 7662, see introspect.ts).
  *   The result is `ctx.state.accessToken` (AccessToken).
+ * - JWT mode keeps successful validations in a bounded LRU cache (token-cache.ts: exact token string as key,
+ *   re-checked against exp on every hit, max age, emptied when the key set retires a key); a hit skips the
+ *   signature check. While the key set is due for a reload the cache is bypassed, so the reload still happens.
+ *   `tokenCacheSize: 0` turns it off. Introspection mode never caches: seeing revocation at once is its point.
  * - `requireScope` answers 403 insufficient_scope naming the scope; `requireRole` answers 403 insufficient_scope
  *   for a missing role (roles are a Gatehouse claim, not a scope, so no `scope` is named).
  * - Errors are thrown as BearerError; bearerErrorRenderer turns them into RFC 6750 responses.
@@ -20,6 +24,7 @@ import { extractBearerToken } from './extract-token.ts';
 import { introspectAccessToken } from './introspect.ts';
 import { createMetadataSource } from './issuer-metadata.ts';
 import { KeySet } from './key-set.ts';
+import { type TokenCacheStats, VerifiedTokenCache } from './token-cache.ts';
 import { verifyJwtAccessToken } from './verify-jwt.ts';
 
 export interface TokenGuardOptions {
@@ -37,13 +42,22 @@ export interface TokenGuardOptions {
   timeoutMs?: number;
   jwksMaxAgeMs?: number;
   unknownKidCooldownMs?: number;
+  /** JWT mode: most validated tokens kept (LRU); 0 turns the cache off. Default 10,000. */
+  tokenCacheSize?: number;
+  /** JWT mode: longest a validation is reused, in ms, even if the token lives longer. Default 300,000 (5 min). */
+  tokenCacheMaxAgeMs?: number;
 }
+
+export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
+export const DEFAULT_TOKEN_CACHE_MAX_AGE_MS = 300_000;
 
 export interface TokenGuard {
   readonly realm: string;
   readonly keys: KeySet;
   /** Checks a token outside Koa (e.g. a WebSocket upgrade). */
   check(token: string): Promise<AccessToken>;
+  /** Counters of the validated-token cache (JWT mode). */
+  cacheStats(): TokenCacheStats;
   authenticate: Middleware;
   requireScope(...scopes: string[]): Middleware;
   requireRole(role: string): Middleware;
@@ -58,12 +72,19 @@ function current(state: Record<string, unknown>): AccessToken {
 export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
   const mode = opts.mode ?? 'jwt';
   if (mode === 'introspection' && !opts.introspection) throw new Error('introspection mode needs the resource server client credentials');
+  const clockToleranceSeconds = opts.clockToleranceSeconds ?? 5;
   const metadata = createMetadataSource({ issuer: opts.issuer, timeoutMs: opts.timeoutMs });
+  const cache = new VerifiedTokenCache({
+    maxEntries: mode === 'jwt' ? (opts.tokenCacheSize ?? DEFAULT_TOKEN_CACHE_SIZE) : 0,
+    maxAgeMs: opts.tokenCacheMaxAgeMs ?? DEFAULT_TOKEN_CACHE_MAX_AGE_MS,
+    clockToleranceSeconds,
+  });
   const keys = new KeySet({
     jwksUri: async () => (await metadata()).jwks_uri,
     timeoutMs: opts.timeoutMs,
     maxAgeMs: opts.jwksMaxAgeMs,
     unknownKidCooldownMs: opts.unknownKidCooldownMs,
+    onRetire: () => cache.clear(),
   });
   const introspectionEndpoint = async () => {
     const endpoint = (await metadata()).introspection_endpoint;
@@ -71,9 +92,18 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
     return endpoint;
   };
 
-  const check = (token: string): Promise<AccessToken> =>
+  const jwtOptions = { issuer: opts.issuer, audience: opts.audience, keys, clockToleranceSeconds };
+  const verifyJwt = async (token: string): Promise<AccessToken> => {
+    const generation = cache.generation;
+    const result = await verifyJwtAccessToken(token, jwtOptions);
+    cache.set(token, result, generation);
+    return result;
+  };
+  /** A cache hit is returned without a promise: the common case costs no microtask. */
+  const checkJwt = (token: string): AccessToken | Promise<AccessToken> => (keys.stale ? undefined : cache.get(token)) ?? verifyJwt(token);
+  const check = async (token: string): Promise<AccessToken> =>
     mode === 'jwt'
-      ? verifyJwtAccessToken(token, { issuer: opts.issuer, audience: opts.audience, keys, clockToleranceSeconds: opts.clockToleranceSeconds })
+      ? checkJwt(token)
       : introspectAccessToken(token, {
           issuer: opts.issuer,
           audience: opts.audience,
@@ -87,8 +117,10 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
     realm: opts.realm ?? opts.audience,
     keys,
     check,
+    cacheStats: () => cache.stats(),
     async authenticate(ctx, next) {
-      ctx.state.accessToken = await check(await extractBearerToken(ctx));
+      const token = await extractBearerToken(ctx);
+      ctx.state.accessToken = mode === 'jwt' ? await checkJwt(token) : await check(token);
       ctx.set('Cache-Control', 'no-store');
       await next();
     },
