@@ -9,6 +9,8 @@
  *   API_CLIENT_ID / API_CLIENT_SECRET   the API's confidential client at Gatehouse (introspection only)
  *   API_CLOCK_TOLERANCE     seconds of leeway on exp/nbf      default 0 (the demo runs on one clock; the
  *                           middleware's own default is 5 s, right for separate machines)
+ *   API_TOKEN_CACHE_SIZE    validated JWTs kept (LRU), 0 = off default 10000 (jwt mode only)
+ *   API_TOKEN_CACHE_MAX_AGE seconds a validation is reused    default 300 (never past the token's exp)
  *   LOG_LEVEL               pino level                        default info
  */
 export interface DemoApiConfig {
@@ -19,6 +21,8 @@ export interface DemoApiConfig {
   readonly mode: 'jwt' | 'introspection';
   readonly introspection?: { readonly clientId: string; readonly clientSecret: string };
   readonly clockToleranceSeconds: number;
+  readonly tokenCacheSize: number;
+  readonly tokenCacheMaxAgeSeconds: number;
   readonly logLevel: string;
 }
 
@@ -38,6 +42,12 @@ export function loadDemoApiConfig(env: NodeJS.ProcessEnv = process.env): DemoApi
   if (!/^\d+$/.test(portText) || port > 65_535) throw new DemoApiConfigError('API_PORT: must be an integer between 0 and 65535');
   const leewayText = env.API_CLOCK_TOLERANCE || '0';
   if (!/^\d{1,3}$/.test(leewayText)) throw new DemoApiConfigError('API_CLOCK_TOLERANCE: must be an integer number of seconds (0-999)');
+  const cacheSizeText = env.API_TOKEN_CACHE_SIZE || '10000';
+  if (!/^\d{1,7}$/.test(cacheSizeText)) throw new DemoApiConfigError('API_TOKEN_CACHE_SIZE: must be an integer number of entries (0-9999999, 0 turns the cache off)');
+  const cacheAgeText = env.API_TOKEN_CACHE_MAX_AGE || '300';
+  if (!/^\d{1,6}$/.test(cacheAgeText) || Number(cacheAgeText) < 1) {
+    throw new DemoApiConfigError('API_TOKEN_CACHE_MAX_AGE: must be an integer number of seconds (1-999999)');
+  }
   const mode = env.API_TOKEN_CHECK || 'jwt';
   if (mode !== 'jwt' && mode !== 'introspection') throw new DemoApiConfigError('API_TOKEN_CHECK: must be jwt or introspection');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -58,6 +68,8 @@ export function loadDemoApiConfig(env: NodeJS.ProcessEnv = process.env): DemoApi
     mode,
     ...(introspection ? { introspection } : {}),
     clockToleranceSeconds: Number(leewayText),
+    tokenCacheSize: Number(cacheSizeText),
+    tokenCacheMaxAgeSeconds: Number(cacheAgeText),
     logLevel,
   });
 }

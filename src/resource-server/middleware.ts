@@ -78,8 +78,9 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
     maxEntries: mode === 'jwt' ? (opts.tokenCacheSize ?? DEFAULT_TOKEN_CACHE_SIZE) : 0,
     maxAgeMs: opts.tokenCacheMaxAgeMs ?? DEFAULT_TOKEN_CACHE_MAX_AGE_MS,
     clockToleranceSeconds,
+    bypassWhile: () => keys.stale,
   });
-  const keys = new KeySet({
+  const keys: KeySet = new KeySet({
     jwksUri: async () => (await metadata()).jwks_uri,
     timeoutMs: opts.timeoutMs,
     maxAgeMs: opts.jwksMaxAgeMs,
@@ -100,7 +101,7 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
     return result;
   };
   /** A cache hit is returned without a promise: the common case costs no microtask. */
-  const checkJwt = (token: string): AccessToken | Promise<AccessToken> => (keys.stale ? undefined : cache.get(token)) ?? verifyJwt(token);
+  const checkJwt = (token: string): AccessToken | Promise<AccessToken> => cache.get(token) ?? verifyJwt(token);
   const check = async (token: string): Promise<AccessToken> =>
     mode === 'jwt'
       ? checkJwt(token)

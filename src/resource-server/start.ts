@@ -15,6 +15,8 @@ export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ l
     audience: config.audience,
     mode: config.mode,
     clockToleranceSeconds: config.clockToleranceSeconds,
+    tokenCacheSize: config.tokenCacheSize,
+    tokenCacheMaxAgeMs: config.tokenCacheMaxAgeSeconds * 1000,
     ...(config.introspection ? { introspection: config.introspection } : {}),
   });
   const server = createServer(createDemoApi(guard, log).callback());

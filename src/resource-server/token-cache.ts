@@ -14,6 +14,8 @@
  * - An entry also lives at most `maxAgeMs` after it was verified, whatever its `exp`.
  * - At most `maxEntries` entries; inserting one more evicts the least recently used. `maxEntries` 0 turns the
  *   cache off (nothing is stored, every lookup misses).
+ * - While `bypassWhile()` is true (the key set is due for a reload) every lookup misses, so the full verification
+ *   runs and reloads the keys; cached answers never keep an old key set alive.
  * - `clear()` empties it; the guard calls it when the key set retires or changes a key, so a token signed by a
  *   retired (or compromised) key stops working at once. `generation` lets a verification that started before a
  *   clear avoid inserting a result obtained with the old keys.
@@ -27,6 +29,8 @@ export interface TokenCacheOptions {
   maxAgeMs: number;
   /** Clock leeway of the full verification, in seconds (the same value must be used here). */
   clockToleranceSeconds: number;
+  /** While this returns true every lookup misses (the guard passes "the key set is due for a reload"). */
+  bypassWhile?: () => boolean;
 }
 
 export interface TokenCacheStats {
@@ -70,7 +74,7 @@ export class VerifiedTokenCache {
   /** The validated token, or undefined (not cached, expired, or older than the max age). */
   get(raw: string): AccessToken | undefined {
     if (!this.enabled) return undefined;
-    const entry = this.#entries.get(raw);
+    const entry = this.#opts.bypassWhile?.() ? undefined : this.#entries.get(raw);
     if (entry === undefined) {
       this.#misses += 1;
       return undefined;

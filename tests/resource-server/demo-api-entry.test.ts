@@ -24,6 +24,9 @@ test('a bad setting exits 1 and names the variable', async (t) => {
     [{ API_TOKEN_CHECK: 'introspection' }, 'API_CLIENT_ID'],
     [{ ISSUER: 'not a url' }, 'ISSUER'],
     [{ API_PORT: '99999' }, 'API_PORT'],
+    [{ API_TOKEN_CACHE_SIZE: '-1' }, 'API_TOKEN_CACHE_SIZE'],
+    [{ API_TOKEN_CACHE_SIZE: 'lots' }, 'API_TOKEN_CACHE_SIZE'],
+    [{ API_TOKEN_CACHE_MAX_AGE: '0' }, 'API_TOKEN_CACHE_MAX_AGE'],
   ] as const) {
     const proc = run(env);
     t.is(await proc.exited, 1);
