@@ -26,6 +26,7 @@ import { errorRenderer, HttpError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
 import { rateLimit } from './http/rate-limit.ts';
+import { createInFlight } from './http/in-flight.ts';
 import { requestContext } from './http/request-context.ts';
 import { reportProviderRoute, requestScope } from './http/request-scope.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -37,6 +38,9 @@ import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { createStore } from './storage/create-store.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
 import type { Store } from './storage/types.ts';
+
+/** How long `close` waits for requests still in the middleware before it closes storage anyway. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 export interface Gatehouse {
   readonly config: Config;
@@ -85,6 +89,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // With a proxy, only the last X-Forwarded-For entry (the one our proxy appended) is believed.
     const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: cookieKeys });
     app.silent = true;
+    const inFlight = createInFlight();
+    app.use(inFlight.middleware);
     app.use(requestContext(log));
     app.use(requestScope());
     app.use(metrics.http());
@@ -122,7 +128,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       stopping: () => {
         isStopping = true;
       },
-      close: () => store.close(),
+      close: async () => {
+        // Requests whose connection is already closed may still be finishing (access log, a held-back consume).
+        await inFlight.drained(DRAIN_TIMEOUT_MS);
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close();
