@@ -10,7 +10,7 @@
  * - Every other error goes through the shared shapeError: 4xx as they are, 503 for an unreachable authorization
  *   server, and 500 `server_error` without details (details go to the log only).
  */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { shapeError } from '../http/errors.ts';
 
@@ -59,35 +59,40 @@ export function wwwAuthenticate(realm: string, err: BearerError): string {
 
 /** Renders errors of a JSON API protected by bearer tokens. Put it first (after logging) in the app. */
 export function bearerErrorRenderer(realm: string, log: Logger): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
-      }
-    } catch (err) {
-      ctx.set('Cache-Control', 'no-store');
-      if (err instanceof BearerError) {
-        ctx.status = err.status;
-        ctx.set('WWW-Authenticate', wwwAuthenticate(realm, err));
-        ctx.body = err.code
-          ? { error: err.code, error_description: err.description, ...(err.scope ? { scope: err.scope } : {}) }
-          : { error_description: err.description };
-        return;
-      }
-      if (err instanceof AuthorizationServerUnavailable) {
-        log.warn({ reason: err.message }, 'authorization server unavailable');
-        ctx.status = 503;
-        ctx.set('Retry-After', '5');
-        ctx.body = { error: 'temporarily_unavailable', error_description: 'cannot verify tokens right now, try again shortly' };
-        return;
-      }
-      const shaped = shapeError(err);
-      if (shaped.status >= 500) log.error({ err, path: ctx.path }, 'request failed');
-      ctx.status = shaped.status;
-      ctx.set(shaped.headers);
-      ctx.body = { error: shaped.error, error_description: shaped.description };
+  const render = (ctx: Context, err: unknown): void => {
+    ctx.set('Cache-Control', 'no-store');
+    if (err instanceof BearerError) {
+      ctx.status = err.status;
+      ctx.set('WWW-Authenticate', wwwAuthenticate(realm, err));
+      ctx.body = err.code
+        ? { error: err.code, error_description: err.description, ...(err.scope ? { scope: err.scope } : {}) }
+        : { error_description: err.description };
+      return;
+    }
+    if (err instanceof AuthorizationServerUnavailable) {
+      log.warn({ reason: err.message }, 'authorization server unavailable');
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'cannot verify tokens right now, try again shortly' };
+      return;
+    }
+    const shaped = shapeError(err);
+    if (shaped.status >= 500) log.error({ err, path: ctx.path }, 'request failed');
+    ctx.status = shaped.status;
+    ctx.set(shaped.headers);
+    ctx.body = { error: shaped.error, error_description: shaped.description };
+  };
+  const notFound = (ctx: Context): void => {
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
     }
   };
+  // A plain promise chain rather than an async function with try/await: the same handling, one promise less per
+  // request. Koa's `next` always returns a promise (a step that throws becomes a rejection).
+  return (ctx, next) =>
+    next().then(
+      () => notFound(ctx),
+      (err: unknown) => render(ctx, err),
+    );
 }
