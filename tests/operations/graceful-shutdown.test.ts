@@ -50,7 +50,8 @@ async function startMain(t: ExecutionContext, redisUrl: string, env: NodeJS.Proc
   child.stderr.on('data', (d) => {
     err += d;
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come before the last stdout chunk has been read.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   await waitFor(() => out.includes('gatehouse listening'), 'start-up');
   return { port, out: () => out, err: () => err, exited, kill: (signal) => child.kill(signal) };
 }

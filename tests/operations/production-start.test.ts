@@ -29,7 +29,8 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   child.stderr.on('data', (d) => {
     err += d;
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come before the last stdout chunk has been read.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, exited, out: () => out, err: () => err };
 }
 
