@@ -52,7 +52,7 @@ function startDemo(ports: { gh: number; api: number; web: number }, extra: NodeJ
   child.stderr.on('data', (d) => {
     io.err += d;
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, io, exited, origin, issuer: `http://localhost:${ports.gh}` };
 }
 
