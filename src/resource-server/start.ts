@@ -27,6 +27,9 @@ export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ l
       resolve();
     });
   });
-  log.info({ port: config.port, audience: config.audience, issuer: config.issuer, mode: config.mode }, 'demo API listening');
+  log.info(
+    { port: config.port, audience: config.audience, issuer: config.issuer, mode: config.mode, tokenCacheSize: config.mode === 'jwt' ? config.tokenCacheSize : 0 },
+    'demo API listening',
+  );
   return server;
 }
