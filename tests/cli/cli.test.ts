@@ -2,40 +2,18 @@
  * The CLI as an operator runs it: the real entry point in a child process, against a real redis-server, and a
  * Gatehouse on the same Redis that then signs the new user in and serves the new client.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import * as oidc from 'openid-client';
+import { runNode } from '../helpers/child.ts';
 import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
+  runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);
 
 test('without Redis the CLI refuses: it cannot reach a server\'s memory store', async (t) => {
   const run = await cli(['users', 'list'], {});

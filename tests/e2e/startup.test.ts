@@ -1,30 +1,15 @@
 /**
  * `npm start` as a user runs it: the real entry point in a child process, on the in-memory store.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { startNode } from '../helpers/child.ts';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { freePort } from '../helpers/redis.ts';
 
-function start(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+const start = (env: NodeJS.ProcessEnv) => startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });
 
 async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -38,7 +23,7 @@ test('npm start serves discovery, prints the demo sign-in and no runtime warning
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const proc = start({ PORT: String(port), ISSUER: issuer });
-  t.teardown(() => proc.child.kill('SIGKILL'));
+  t.teardown(() => proc.kill('SIGKILL'));
   await waitFor(() => proc.out().includes('Sign in at:'));
   const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
   for (const g of ['authorization_code', 'refresh_token', 'client_credentials']) t.true(discovery.grant_types_supported?.includes(g), g);
@@ -51,7 +36,7 @@ test('npm start serves discovery, prints the demo sign-in and no runtime warning
   const page = await request(new URL(toLogin.headers.get('location') as string, issuer).toString(), jar);
   t.is(page.status, 200);
   t.regex(await page.text(), /<input id="password" name="password" type="password"/);
-  proc.child.kill('SIGTERM');
+  proc.kill('SIGTERM');
   t.is(await proc.exited, 0);
   t.is(proc.err(), '', 'nothing on stderr: no runtime warning from oidc-provider or Node');
   t.notRegex(proc.out(), /WARNING|DeprecationWarning|ExperimentalWarning/);

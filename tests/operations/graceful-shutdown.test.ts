@@ -4,13 +4,13 @@
  * the process logs `stopped` only after closing Redis, exits 0, and Redis sees none of its connections left.
  * And the stop is bounded: a request that never completes is cut off after SHUTDOWN_TIMEOUT_SECONDS.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
+import { startNode } from '../helpers/child.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
 
 const CLIENT = { id: 'svc', secret: 'svc-secret-that-is-long-enough-0123456789abcdefghij' };
@@ -37,23 +37,10 @@ async function startMain(t: ExecutionContext, redisUrl: string, env: NodeJS.Proc
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-stop-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }] }));
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, REDIS_URL: redisUrl, CONFIG_FILE: configFile, DATA_DIR: dir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = startNode('src/main.ts', [], { PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, REDIS_URL: redisUrl, CONFIG_FILE: configFile, DATA_DIR: dir, ...env });
   t.teardown(() => child.kill('SIGKILL'));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  // 'close', not 'exit': 'exit' can come before the last stdout chunk has been read.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  await waitFor(() => out.includes('gatehouse listening'), 'start-up');
-  return { port, out: () => out, err: () => err, exited, kill: (signal) => child.kill(signal) };
+  await waitFor(() => child.out().includes('gatehouse listening'), 'start-up');
+  return { port, out: child.out, err: child.err, exited: child.exited, kill: (signal) => child.kill(signal) };
 }
 
 /** A token request whose headers and first bytes of body are sent now; `finish` sends the rest. */

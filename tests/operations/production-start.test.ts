@@ -6,12 +6,12 @@
  * compiled code finds views/ and config/ and every `.ts` import was rewritten), and stop with exit 0.
  * The Dockerfile's CMD is checked to be that same command.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import * as oidc from 'openid-client';
+import { startChild } from '../helpers/child.ts';
 import { generateJwks } from '../../src/provider/keys.ts';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
@@ -19,20 +19,7 @@ import { parseExposition } from './prometheus-text.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
-  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  // 'close', not 'exit': 'exit' can come before the last stdout chunk has been read.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, out: () => out, err: () => err };
-}
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) => startChild(cmd, args, { cwd, env });
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -94,9 +81,9 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
     JWKS: JSON.stringify(await generateJwks()),
     CONFIG_FILE: configFile,
   });
-  t.teardown(() => server.child.kill('SIGKILL'));
-  await waitFor(() => server.out().includes('gatehouse listening') || server.child.exitCode !== null, 'start-up');
-  t.is(server.child.exitCode, null, `running: ${server.err()}`);
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitFor(() => server.out().includes('gatehouse listening') || server.exitCode() !== null, 'start-up');
+  t.is(server.exitCode(), null, `running: ${server.err()}`);
 
   const ready = await fetch(`${issuer}/readyz`);
   t.is(ready.status, 200);
@@ -120,7 +107,7 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
   t.is(metrics.status, 200);
   t.true(parseExposition(await metrics.text()).has('gatehouse_http_requests_total'));
 
-  server.child.kill('SIGTERM');
+  server.kill('SIGTERM');
   t.is(await server.exited, 0);
   t.is(server.err(), '', 'nothing on stderr: no warning, no stack');
   const lines = server.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

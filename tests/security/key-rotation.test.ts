@@ -5,35 +5,16 @@
  * Tokens signed with the previous key keep verifying against every later instance's JWKS until the old key is
  * retired — which the CLI refuses before those tokens can have expired.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import * as jose from 'jose';
+import { runNode } from '../helpers/child.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { API, CLIENTS, codeFlow, rp } from './fixtures.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runNode('src/cli/main.ts', args, env);
 
 type Jwks = { keys: Array<{ kid: string; alg: string; retire_after?: number; d?: string }> };
 const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Jwks;
