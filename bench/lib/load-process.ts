@@ -3,23 +3,13 @@
  * phases — a MONITOR probe (one connection, a fixed number of sequential requests), a warm-up that ends
  * cleanly (`amount`), and the timed run — while the bench reads Redis around each phase.
  */
-import type { LoadSummary } from '../load/http-load.ts';
+import type { LoadSummary, LoadTarget } from '../load/http-load.ts';
 import { ask, type Child, forkNode } from './processes.ts';
 import { cpuPer, cpuSnapshot, type Pids } from './cpu.ts';
 import { type BenchRedis, commandStats, type MonitorCount, monitorWhile, readsProcessed, statsDelta } from './redis.ts';
 
-export interface LoadTarget {
-  url: string;
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  mode: 'fixed' | 'chain' | 'list';
-  body?: string;
-  /** fixed mode: connection i sends perConnection[i % n] (its own token) instead of `body`/`headers`. */
-  perConnection?: Array<{ headers?: Record<string, string>; body?: string }>;
-  chains?: string[];
-  bodies?: string[];
-  expect?: string;
-}
+export type { LoadTarget };
+
 
 export interface Measured extends LoadSummary {
   /** All commands Redis ran during the timed run (including inside Lua scripts) per request. */

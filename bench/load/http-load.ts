@@ -21,17 +21,22 @@
 import autocannon from 'autocannon';
 import { percentile } from '../lib/stats.ts';
 
-interface Init {
-  cmd: 'init';
+/** What one load-generator process sends: the same request, a per-connection token chain, or a list. */
+export interface LoadTarget {
   url: string;
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   mode: 'fixed' | 'chain' | 'list';
   body?: string;
+  /** fixed mode: connection i sends perConnection[i % n] (its own token) instead of `body`/`headers`. */
   perConnection?: Array<{ headers?: Record<string, string>; body?: string }>;
   chains?: string[];
   bodies?: string[];
   expect?: string;
+}
+
+interface Init extends LoadTarget {
+  cmd: 'init';
 }
 
 interface Run {
