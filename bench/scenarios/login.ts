@@ -143,7 +143,7 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
     target: '>= 90% of the argon2 ceiling',
     met: median(ratios) >= 0.9,
     notes: [
-      'one login = GET /auth → sign-in page → POST form (argon2id) → consent step → redirect with code; latency is the whole flow',
+      'one login = GET /auth → sign-in page → POST form (argon2id) → resume (first-party client: consent given with the sign-in) → redirect with code; latency is the whole flow',
       `${l.length} slices of ${slice} s (after 1 s of ramp each): ${l.map((s) => s.rps.toFixed(1)).join(', ')} logins/s; ` +
         `ratios to the argon2 slices either side: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median shown)`,
       ...(cpuPerLogin !== undefined
