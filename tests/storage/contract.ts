@@ -35,6 +35,15 @@ function token(grantId: string, extra: Record<string, unknown> = {}) {
 
 export function contractSuite(test: TestFn, name: string, make: MakeFixture): void {
   const t = (title: string) => `${name}: ${title}`;
+  /** A store with the given policy, its reuse events recorded, and a grant to hang tokens on. */
+  const withGrant = async (policy: ReusePolicy, ctx: ExecutionContext) => {
+    const { store } = await make(policy, ctx);
+    const events: ReuseEvent[] = [];
+    store.onReuse((e) => events.push(e));
+    const grantId = uid('g');
+    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'acct-1', clientId: 'web' }, 3600);
+    return { store, events, grantId };
+  };
 
   test(t('upsert, find and destroy keep the payload exactly'), async (t) => {
     const { store } = await make(STRICT, t);
@@ -67,11 +76,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
   });
 
   test(t('an authorization code is consumed once; a second consume revokes the family and emits reuse'), async (t) => {
-    const { store } = await make(STRICT, t);
-    const events: ReuseEvent[] = [];
-    store.onReuse((e) => events.push(e));
-    const grantId = uid('g');
-    await store.adapter('Grant').upsert(grantId, { accountId: 'acct-1', clientId: 'web', kind: 'Grant' }, 3600);
+    const { store, events, grantId } = await withGrant(STRICT, t);
     const codes = store.adapter('AuthorizationCode');
     const code = uid('c');
     await codes.upsert(code, token(grantId, { kind: 'AuthorizationCode' }), 60);
@@ -142,12 +147,8 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
   });
 
   test(t('refresh token outside grace: found consumed, a second consume revokes the family'), async (t) => {
-    const { store } = await make(STRICT, t);
-    const events: ReuseEvent[] = [];
-    store.onReuse((e) => events.push(e));
+    const { store, events, grantId } = await withGrant(STRICT, t);
     const rts = store.adapter('RefreshToken');
-    const grantId = uid('g');
-    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'acct-1', clientId: 'web' }, 3600);
     const first = uid('rt');
     const second = uid('rt');
     await rts.upsert(first, token(grantId), 3600);
@@ -191,12 +192,8 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     });
 
   test(t('rotations in a request scope: of 20 racing (interval 0) exactly one wins, the losers store nothing'), async (t) => {
-    const { store } = await make(STRICT, t);
-    const events: ReuseEvent[] = [];
-    store.onReuse((e) => events.push(e));
+    const { store, events, grantId } = await withGrant(STRICT, t);
     const rts = store.adapter('RefreshToken');
-    const grantId = uid('g');
-    await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'acct-1', clientId: 'web' }, 3600);
     const old = uid('rt');
     await rts.upsert(old, token(grantId), 3600);
     const successors = Array.from({ length: 20 }, () => uid('rt'));
