@@ -3,7 +3,7 @@
  * `crypto.argon2Sync`, on this thread — never on libuv's shared pool, which WebCrypto needs to sign tokens.
  *
  * Rules:
- * - On Linux the thread lowers its own scheduling priority (nice POOL_NICE): hashing is throughput work and
+ * - On Linux the thread lowers its own scheduling priority (nice HASHING_NICE, from hashing-pool.ts): hashing is throughput work and
  *   takes the CPU the event loop leaves; token requests keep their latency during a login storm.
  * - Passwords arrive and leave only through the parent's message port; nothing is logged here.
  * - A verification compares in constant time; a malformed stored hash is a failed verification.
