@@ -46,8 +46,6 @@ export interface Config {
   };
   readonly refreshTokens: {
     readonly reuseIntervalSeconds: number;
-    readonly reuseDetectionSeconds: number;
-    readonly reuseDetectionDepth: number;
   };
   readonly loginThrottle: {
     readonly windowSeconds: number;

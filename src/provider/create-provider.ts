@@ -17,6 +17,7 @@ import type { Views } from '../http/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { pageRenderers } from './pages.ts';
+import { mintRefreshTokenIds } from './refresh-token-ids.ts';
 import { resourceIndicators } from './resources.ts';
 import { ttl } from './ttl.ts';
 
@@ -149,6 +150,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
   };
 
   const provider = new Provider(config.issuer, configuration);
+  mintRefreshTokenIds(provider, store);
   // The host app (src/http/canonical-request.ts) rewrites X-Forwarded-* from the issuer and the client IP it
   // trusts, so the provider may read them whatever `trustProxy` says.
   provider.proxy = true;

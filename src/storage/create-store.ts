@@ -8,11 +8,7 @@ import type { ReusePolicy } from './reuse-policy.ts';
 import type { Store } from './types.ts';
 
 export function reusePolicy(config: Config): ReusePolicy {
-  return {
-    reuseIntervalMs: config.refreshTokens.reuseIntervalSeconds * 1000,
-    detectionSeconds: config.refreshTokens.reuseDetectionSeconds,
-    detectionDepth: config.refreshTokens.reuseDetectionDepth,
-  };
+  return { reuseIntervalMs: config.refreshTokens.reuseIntervalSeconds * 1000 };
 }
 
 export function usesRedis(config: Config): boolean {

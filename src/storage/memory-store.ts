@@ -4,8 +4,10 @@
  * seen in development is the behaviour of production. Records are copied in and out (as Redis would
  * serialise them) so callers never share mutable state with the store.
  */
+import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
-import { GRANT_MEMBER_MODELS, inGrace, type ReusePolicy } from './reuse-policy.ts';
+import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
+import { GRANT_MEMBER_MODELS, inGrace, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
 import { type Account, type ReuseEvent, type Store, StorageConflict } from './types.ts';
 
 interface Entry {
@@ -14,6 +16,11 @@ interface Entry {
 }
 
 type Payload = AdapterPayload & { consumedAtMs?: number };
+
+/** One refresh-token lineage (./refresh-lineage.ts): its state and the current generation's payload. */
+interface Lineage extends LineageState {
+  readonly p: AdapterPayload;
+}
 
 class Keyspace {
   readonly #map = new Map<string, Entry>();
@@ -76,7 +83,7 @@ const clone = <T>(value: T): T => (value === undefined ? value : structuredClone
 
 const key = (model: string, id: string) => `${model}:${id}`;
 const grantKey = (grantId: string) => `grant:${grantId}`;
-const consumedKey = (grantId: string) => `consumed:${grantId}`;
+const lineageKey = (lineage: string) => `RefreshToken:${lineage}`;
 const uidKey = (uid: string) => `uid:${uid}`;
 const userCodeKey = (code: string) => `userCode:${code}`;
 
@@ -92,6 +99,8 @@ export class MemoryStore implements Store {
   readonly #now: () => number;
   readonly #reuse: ReusePolicy;
   readonly #listeners: Array<(e: ReuseEvent) => void> = [];
+  /** A key of its own: refresh tokens live as long as the process, like everything else here. */
+  readonly refreshTokens = new RefreshTokenCodec(randomBytes(32));
 
   constructor({ reuse, now = Date.now }: MemoryStoreOptions) {
     this.#now = now;
@@ -146,31 +155,81 @@ export class MemoryStore implements Store {
       this.#ks.delete(member);
     }
     this.#ks.delete(grantKey(grantId));
-    this.#ks.delete(consumedKey(grantId));
     this.#ks.delete(key('Grant', grantId));
   }
 
-  /** Remembers a consumed refresh token for detection only: bounded in time and in count per family. */
-  #rememberConsumed(k: string, payload: Payload): void {
-    const { grantId } = payload;
-    if (!grantId) return;
-    const list = this.#ks.get<string[]>(consumedKey(grantId)) ?? [];
-    list.push(k);
-    const members = this.#ks.get<Record<string, number | null>>(grantKey(grantId));
-    while (list.length > this.#reuse.detectionDepth) {
-      const evicted = list.shift() as string;
-      this.#ks.delete(evicted);
-      // The family index forgets it too, or it would grow by one entry per rotation.
-      if (members) delete members[evicted];
-    }
-    const ttlMs = this.#reuse.detectionSeconds * 1000;
-    const remaining = this.#ks.expiresAt(k);
-    const keepMs = remaining === undefined ? ttlMs : Math.min(ttlMs, remaining - this.#now());
-    this.#ks.set(k, payload, Math.max(keepMs, 1));
-    this.#ks.set(consumedKey(grantId), list, ttlMs);
+  /** Refresh tokens: generations of a lineage, one record per lineage (./refresh-lineage.ts). */
+  #refreshTokenAdapter(): Adapter {
+    const ks = this.#ks;
+    const store = this;
+    const grace = this.#reuse.reuseIntervalMs;
+    const parse = (id: string) => store.refreshTokens.parse(id);
+    return {
+      async upsert(id, payload, expiresIn) {
+        const token = parse(id);
+        if (!token || token.grantId !== payload.grantId) throw new TypeError('refresh token ids are minted by the store (refreshTokens.mint)');
+        const k = lineageKey(token.lineage);
+        const state = ks.get<Lineage>(k);
+        const outcome = saveOutcome(state, token.gen);
+        if (outcome === 'stale') return;
+        const ttlMs = typeof expiresIn === 'number' ? expiresIn * 1000 : undefined;
+        const now = store.#now();
+        const next: Lineage =
+          outcome === 'rewrite' && state ? { ...state, p: clone(payload) } : { n: token.gen, r: now, c: undefined, p: clone(payload) };
+        ks.set(k, next, ttlMs);
+        store.#addToGrant(token.grantId, k, ttlMs === undefined ? undefined : now + ttlMs);
+      },
+      async find(id) {
+        const token = parse(id);
+        const state = token && ks.get<Lineage>(lineageKey(token.lineage));
+        if (!token || !state || state.p.grantId !== token.grantId) return undefined;
+        const now = store.#now();
+        const stand = standing(state, token.gen, now, grace);
+        if (stand.kind === 'unknown') return undefined;
+        const out: AdapterPayload = { ...clone(state.p), jti: id };
+        if (stand.kind === 'used') out.consumed = Math.floor(stand.atMs / 1000);
+        return out;
+      },
+      async findByUid() {
+        return undefined;
+      },
+      async findByUserCode() {
+        return undefined;
+      },
+      async consume(id) {
+        const token = parse(id);
+        const k = token && lineageKey(token.lineage);
+        const state = k ? ks.get<Lineage>(k) : undefined;
+        const now = store.#now();
+        const outcome = token && state?.p.grantId === token.grantId ? consumeOutcome(state, token.gen, now, grace) : 'missing';
+        if (outcome === 'missing') throw new errors.InvalidGrant('grant request is invalid');
+        if (outcome === 'grace') return;
+        if (outcome === 'ok' && k && state) {
+          ks.set(k, { ...state, c: now }, Math.max((ks.expiresAt(k) ?? now + 1) - now, 1));
+          return;
+        }
+        const payload = state?.p as AdapterPayload;
+        if (payload.grantId) store.#revokeGrant(payload.grantId);
+        store.#emitReuse('RefreshToken', payload);
+        throw new errors.InvalidGrant('refresh token already used');
+      },
+      async destroy(id) {
+        const token = parse(id);
+        const k = token && lineageKey(token.lineage);
+        if (!token || !k || ks.get<Lineage>(k)?.p.grantId !== token.grantId) return;
+        ks.delete(k);
+        const members = ks.get<Record<string, number | null>>(grantKey(token.grantId));
+        if (members) delete members[k];
+      },
+      async revokeByGrantId(grantId) {
+        const members = ks.get<Record<string, number | null>>(grantKey(grantId)) ?? {};
+        for (const member of Object.keys(members)) if (member.startsWith('RefreshToken:')) ks.delete(member);
+      },
+    };
   }
 
   adapter(model: string): Adapter {
+    if (model === 'RefreshToken') return this.#refreshTokenAdapter();
     const ks = this.#ks;
     const store = this;
     return {
@@ -185,6 +244,10 @@ export class MemoryStore implements Store {
       },
       async find(id) {
         const payload = ks.get<Payload>(key(model, id));
+        if (model === 'ReplayDetection' && !payload) {
+          ks.set(key(model, id), { jti: id, kind: model }, REPLAY_CLAIM_MS);
+          return undefined;
+        }
         if (!payload) return undefined;
         const out = clone(payload);
         if (inGrace(model, out.consumedAtMs, store.#now(), store.#reuse)) delete out.consumed;
@@ -213,7 +276,6 @@ export class MemoryStore implements Store {
         }
         payload.consumed = Math.floor(now / 1000);
         payload.consumedAtMs = now;
-        if (model === 'RefreshToken') store.#rememberConsumed(k, payload);
       },
       async destroy(id) {
         const k = key(model, id);

@@ -4,6 +4,7 @@
  * (./types.ts, ./reuse-policy.ts); the key layout is documented in redis/keys.ts, the atomic decisions in
  * redis/scripts.ts. Any Redis outage surfaces as StorageUnavailable (503 temporarily_unavailable).
  */
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from '../config/types.ts';
 import { ConfigError } from '../config/load.ts';
@@ -13,8 +14,9 @@ import { guarded } from './redis/errors.ts';
 import { type KeyLayout, keyLayout } from './redis/keys.ts';
 import { redisAccounts, redisClients, redisThrottle } from './redis/records.ts';
 import { defineScripts, type ScriptedClient } from './redis/scripts.ts';
+import { RefreshTokenCodec } from './refresh-lineage.ts';
 import type { ReusePolicy } from './reuse-policy.ts';
-import type { ReuseEvent, Store } from './types.ts';
+import { type ReuseEvent, StorageConflict, type Store } from './types.ts';
 
 export interface RedisStore extends Store {
   readonly kind: 'redis';
@@ -30,6 +32,17 @@ function describe(redis: RedisConfig): string {
   return u ? `${u.protocol}//${u.host}` : 'single';
 }
 
+/** The store's refresh-token key: created by the first instance that starts, read by every other. */
+async function refreshTokenKey(client: ScriptedClient, keys: KeyLayout): Promise<Buffer> {
+  return guarded(async () => {
+    await client.set(keys.refreshTokenKey(), randomBytes(32).toString('base64url'), 'NX');
+    const stored = await client.get(keys.refreshTokenKey());
+    const key = stored === null ? Buffer.alloc(0) : Buffer.from(stored, 'base64url');
+    if (key.length < 32) throw new StorageConflict(`${keys.refreshTokenKey()} does not hold a 32-byte base64url key`);
+    return key;
+  });
+}
+
 export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): Promise<RedisStore> {
   if (redis.mode === 'single' && !/^rediss?:\/\//.test(redis.url)) throw new ConfigError('redis.url (REDIS_URL): must be a redis:// or rediss:// URL');
   if (redis.mode === 'sentinel' && redis.sentinels.length === 0) throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one host:port');
@@ -43,6 +56,7 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
   const raw = openRedis(redis);
   const client: ScriptedClient = defineScripts(raw);
   await connectRedis(raw, describe(redis));
+  const codec = new RefreshTokenCodec(await refreshTokenKey(client, keys));
 
   const listeners: Array<(e: ReuseEvent) => void> = [];
   const ctx = {
@@ -52,6 +66,7 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
     reuse,
     inline: redis.mode !== 'cluster',
     locator: new GrantLocator(),
+    codec,
     emitReuse: (event: ReuseEvent) => {
       for (const listener of listeners) listener(event);
     },
@@ -62,6 +77,7 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
     kind: 'redis',
     client: raw,
     keys,
+    refreshTokens: codec,
     adapter(model) {
       let a = adapters.get(model);
       if (!a) {

@@ -14,11 +14,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** A consume that was accepted by the adapter but not yet sent; `run` sends it on its own. */
+/** A consume of a refresh-token generation accepted by the adapter but not yet sent; `run` sends it on its own. */
 export interface DeferredConsume {
   readonly model: string;
   readonly id: string;
   readonly grantId: string;
+  readonly lineage: string;
+  readonly gen: number;
   run(): Promise<void>;
 }
 

@@ -7,16 +7,12 @@
  * - A consumed record outside grace is found consumed; oidc-provider then revokes the family.
  * - A `consume` of a record already consumed outside grace revokes the family and fails (two racing
  *   exchanges of one code, or of one refresh token with a reuse interval of 0: exactly one wins).
- * - After consumption a refresh token is kept only for reuse detection: for at most `detectionSeconds` and only
- *   the newest `detectionDepth` of a family, so a grant rotated thousands of times stays bounded.
+ * - Refresh tokens are not records of their own but generations of a lineage (./refresh-lineage.ts), which
+ *   applies the same grace rule to the generation just rotated and recognises every older one.
  */
 export interface ReusePolicy {
   /** Grace period for a just-rotated refresh token, in ms (0: strict). */
   readonly reuseIntervalMs: number;
-  /** How long a consumed refresh token is remembered for reuse detection, in seconds. */
-  readonly detectionSeconds: number;
-  /** How many consumed refresh tokens of one family are remembered. */
-  readonly detectionDepth: number;
 }
 
 export const GRANT_MEMBER_MODELS: ReadonlySet<string> = new Set([
@@ -31,3 +27,11 @@ export const GRANT_MEMBER_MODELS: ReadonlySet<string> = new Set([
 export function inGrace(model: string, consumedAtMs: number | undefined, nowMs: number, policy: ReusePolicy): boolean {
   return model === 'RefreshToken' && consumedAtMs !== undefined && policy.reuseIntervalMs > 0 && nowMs - consumedAtMs < policy.reuseIntervalMs;
 }
+
+/**
+ * oidc-provider's ReplayDetection (client assertion `jti`, DPoP proof ids) asks `find` and then saves. Both stores
+ * make the `find` itself an atomic claim (set-if-absent): the first caller finds nothing and holds the id for
+ * this long, until its save replaces the claim with the record's own expiry; every later caller finds it. So
+ * of any number of concurrent presentations of one assertion exactly one is accepted.
+ */
+export const REPLAY_CLAIM_MS = 10 * 60 * 1000;

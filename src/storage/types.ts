@@ -5,12 +5,16 @@
  * Rules every implementation enforces:
  * - `consume` is a compare-and-set: of two concurrent consumers of one record exactly one wins. Consuming a
  *   missing or expired record creates nothing and fails.
- * - Refresh tokens: a consumed token found again within the reuse interval is returned as if unconsumed (the
- *   grace period); outside it, it is returned consumed, and oidc-provider revokes the family. A `consume` that
- *   loses a race outside the interval revokes the whole family itself (ReuseDetected).
+ * - Refresh tokens are generations of a lineage (./refresh-lineage.ts): their ids are minted with the store's
+ *   `refreshTokens` codec, and the store keeps one record per lineage. A used generation found within the reuse
+ *   interval is returned as if unconsumed (the grace period); outside it, at any depth, it is returned consumed,
+ *   and oidc-provider revokes the family. A `consume` that loses a race outside the interval revokes the whole
+ *   family itself (ReuseDetected).
+ * - ReplayDetection `find` is an atomic claim (./reuse-policy.ts REPLAY_CLAIM_MS).
  * - Every record with an expiry is stored with one; only clients and accounts never expire.
  */
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
+import type { RefreshTokenCodec } from './refresh-lineage.ts';
 
 export interface Account {
   readonly id: string;
@@ -69,6 +73,8 @@ export interface ReuseEvent {
 export interface Store {
   readonly kind: 'memory' | 'redis';
   adapter(model: string): Adapter;
+  /** Mints and verifies refresh-token values with this store's key (src/provider/refresh-token-ids.ts uses it). */
+  readonly refreshTokens: RefreshTokenCodec;
   /**
    * A hint at the start of a token request: it will look up the client `clientId` and, for a refresh-token grant,
    * the refresh token `refreshToken` with its Grant, account and session. A store that pays per round trip reads

@@ -3,7 +3,7 @@ import { createPasswordHasher } from '../../src/accounts/passwords.ts';
 import { AccountService } from '../../src/accounts/service.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 
-const reuse = { reuseIntervalMs: 0, detectionSeconds: 60, detectionDepth: 5 };
+const reuse = { reuseIntervalMs: 0 };
 const light = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 async function service(params = light) {

@@ -27,7 +27,7 @@ async function signedIn(t: Parameters<typeof startRedisGatehouse>[0], reuseSecon
   return { gh, rt: first.body.refresh_token as string };
 }
 
-test('20 simultaneous refreshes within the reuse interval: all succeed, every successor in the one family', async (t) => {
+test('20 simultaneous refreshes within the reuse interval: all succeed with the same successor, one live chain', async (t) => {
   const { gh, rt } = await signedIn(t, 30);
   const rts = gh.gatehouse.store.adapter('RefreshToken');
   const grantId = (await rts.find(rt))?.grantId;
@@ -37,11 +37,12 @@ test('20 simultaneous refreshes within the reuse interval: all succeed, every su
     results.map((r) => r.status),
     Array(20).fill(200),
   );
-  const successors = results.map((r) => r.body.refresh_token as string);
-  t.is(new Set(successors).size, 20);
-  for (const s of successors) t.is((await rts.find(s))?.grantId, grantId);
-  // The user stays signed in: a successor keeps working after the interval's race.
-  const next = await refresh(gh.issuer, successors[7] as string);
+  const successors = new Set(results.map((r) => r.body.refresh_token as string));
+  t.is(successors.size, 1, 'every request got the one current refresh token');
+  const [current] = successors as Set<string>;
+  t.is((await rts.find(current as string))?.grantId, grantId);
+  // The user stays signed in: the successor keeps working, and the chain goes on from it alone.
+  const next = await refresh(gh.issuer, current as string);
   t.is(next.status, 200);
   t.false(gh.logs.some((l) => l.audit === 'refresh_token.reuse_detected'));
 });
@@ -141,33 +142,6 @@ test.serial('Redis commands and round trips per refresh', async (t) => {
   // The provider's look-ups are served by the prefetch, the consume rides with the save: storage calls are more
   // than round trips.
   t.true(writesPer < callsPer, `round trips ${writesPer}, storage calls ${callsPer}`);
-});
-
-test('a consumed refresh token past its grace period is kept compact, and replaying it still revokes the family', async (t) => {
-  const { gh, rt } = await signedIn(t, 1);
-  const store = gh.gatehouse.store as RedisStore;
-  const grantId = (await store.adapter('RefreshToken').find(rt))?.grantId as string;
-  const second = await refresh(gh.issuer, rt);
-  t.is(second.status, 200);
-  await new Promise((r) => setTimeout(r, 1100));
-  const third = await refresh(gh.issuer, second.body.refresh_token as string);
-  t.is(third.status, 200);
-  const record = store.keys.familyRecord(grantId, 'RefreshToken', rt);
-  const [payload, compacted] = await store.client.hmget(record, 'p', 'k');
-  t.is(compacted, '1', 'the first token was compacted when the second one was consumed');
-  const kept = Object.keys(JSON.parse(payload as string));
-  const allowed = ['iat', 'exp', 'nbf', 'jti', 'kind', 'format', 'clientId', 'grantId', 'accountId', 'scope', 'jkt', 'x5t#S256', 'sessionUid', 'expiresWithSession', 'iiat', 'rotations'];
-  t.deepEqual(
-    kept.filter((k) => !allowed.includes(k)),
-    [],
-    'only the fields reuse detection reads are kept',
-  );
-  for (const k of ['grantId', 'clientId', 'accountId', 'exp', 'scope']) t.true(kept.includes(k), k);
-  const replay = await refresh(gh.issuer, rt);
-  t.is(replay.status, 400);
-  t.is(replay.body.error, 'invalid_grant');
-  const after = await refresh(gh.issuer, third.body.refresh_token as string);
-  t.is(after.status, 400, 'the family is revoked');
 });
 
 // The bench's refresh: a first-party client registered in the store (not in config), tokens bound to the session

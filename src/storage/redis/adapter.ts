@@ -1,25 +1,32 @@
 /**
- * The oidc-provider adapter on Redis, one per model. Same decisions as the memory store (../reuse-policy.ts),
- * taken atomically by the scripts in scripts.ts on the layout of keys.ts.
+ * The oidc-provider adapter on Redis, one per model. Same decisions as the memory store (../reuse-policy.ts,
+ * ../refresh-lineage.ts), taken atomically by the scripts in scripts.ts on the layout of keys.ts.
  *
  * Round trips: upsert, find (when the id's grant is known — see GrantLocator), consume, revokeByGrantId and
  * findBy* are one round trip each; the writes of one operation that land in different slots are issued in the
  * same tick and auto-pipelined. A find or consume of a grant member whose grant this instance has not seen
  * costs one more (the pointer). Destroying a Session or a grant member costs two (the record, then its indexes).
  *
+ * Refresh tokens are generations of a lineage (../refresh-lineage.ts): the token names its grant and lineage, so
+ * every refresh-token call is one script on the lineage's record in the grant's slot, with no pointer.
+ * Refresh tokens of the earlier one-record-per-token format (random ids with a pointer) are still found,
+ * consumed and revoked through the pointer path until they expire; their successors are lineage tokens.
+ *
  * Inside a request's storage scope (../request-scope.ts) a refresh-token grant costs less:
- * - `prefetch` reads the client's record and, for a refresh-token grant, the token, its Grant, its account and
+ * - `prefetch` reads the client's record and, for a refresh-token grant, the lineage, its Grant, its account and
  *   its session (when it expires with it) in one script at the start of the request (single node and Sentinel;
  *   on a Cluster they live in different slots, so only the client record is prefetched), and the provider's
  *   Client.find/find/Grant.find/Session.findByUid/account look-ups are served from that read.
- * - The consume of the rotated token is held back and sent with the save of its successor as one script
- *   (ROTATE): the compare-and-set is the same, and the successor is written only if the consume succeeded, so
- *   a request that loses the race fails exactly as before (InvalidGrant, family revoked outside the interval).
- *   Any other storage call of the request, or its end, sends a held-back consume first.
+ * - The consume of the rotated generation is held back and sent with the save of its successor as one script
+ *   (LINEAGE_ROTATE): the compare-and-set is the same, and the successor is written only if the consume
+ *   succeeded, so a request that loses the race fails exactly as a lone consume would (InvalidGrant, family
+ *   revoked outside the interval). Any other storage call of the request, or its end, sends a held-back consume.
+ * - ReplayDetection `find` claims the id atomically (SET NX), see ../reuse-policy.ts REPLAY_CLAIM_MS.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import { GRANT_MEMBER_MODELS, type ReusePolicy } from '../reuse-policy.ts';
+import type { LineageToken, RefreshTokenCodec } from '../refresh-lineage.ts';
+import { GRANT_MEMBER_MODELS, REPLAY_CLAIM_MS, type ReusePolicy } from '../reuse-policy.ts';
 import { storageScope } from '../request-scope.ts';
 import type { Account, ReuseEvent } from '../types.ts';
 import { guarded } from './errors.ts';
@@ -34,6 +41,7 @@ export interface AdapterContext {
   /** Cross-slot keys are deleted by the scripts themselves (single node, Sentinel), not by the caller (Cluster). */
   readonly inline: boolean;
   readonly locator: GrantLocator;
+  readonly codec: RefreshTokenCodec;
   emitReuse(event: ReuseEvent): void;
 }
 
@@ -73,8 +81,6 @@ export async function prefetched<T>(key: string, keep = false): Promise<Prefetch
   return ((await pending.catch(() => undefined)) as Prefetched<T>) ?? undefined;
 }
 
-/** oidc-provider's opaque token ids (base64url); anything else is not worth a look-up. */
-const TOKEN_ID = /^[A-Za-z0-9_-]{16,256}$/;
 /** Client ids worth a look-up (printable ASCII, as the rate limiter accepts them). */
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -82,16 +88,16 @@ const json = <T>(raw: string): T | undefined => (raw === '' ? undefined : (JSON.
 
 /**
  * Starts reading, for the current request's scope, what a token request will look up: the client's stored
- * record (a dynamic client; static ones never reach the store) and, for a refresh-token grant, the token with its
- * Grant, account and — for a token that expires with the session — that session. On a single node or Sentinel
- * all of it is one script; on a Cluster only the client record is prefetched (the rest lives in other slots).
- * Only inside a scope, and only for well-formed ids.
+ * record (a dynamic client; static ones never reach the store) and, for a refresh-token grant with a lineage
+ * token, the lineage with its Grant, account and — for a token that expires with the session — that session. On a
+ * single node or Sentinel all of it is one script; on a Cluster only the client record is prefetched (the rest
+ * lives in other slots). Only inside a scope, only for well-formed ids, and only for tokens whose MAC verifies.
  */
 export function prefetch(ctx: AdapterContext, what: { clientId?: string; refreshToken?: string }): void {
   const scope = storageScope();
   if (!scope) return;
   const clientId = what.clientId !== undefined && CLIENT_ID.test(what.clientId) ? what.clientId : undefined;
-  const token = what.refreshToken !== undefined && TOKEN_ID.test(what.refreshToken) ? what.refreshToken : undefined;
+  const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
   const offerClient = (raw: Promise<string>) => {
     if (clientId !== undefined) scope.offer(`Client:${clientId}`, raw.then((p) => ({ value: json<AdapterPayload>(p) })));
   };
@@ -99,31 +105,31 @@ export function prefetch(ctx: AdapterContext, what: { clientId?: string; refresh
     if (clientId !== undefined) offerClient(ctx.client.hget(ctx.keys.client(clientId), 'p').then((p) => p ?? ''));
     return;
   }
+  const id = what.refreshToken as string;
   const reply = ctx.client.ghPrefetchRefresh(
     1,
-    ctx.keys.home('RefreshToken', token),
+    ctx.keys.lineage(token.grantId, token.lineage),
     ctx.prefix,
-    `RefreshToken:${token}`,
+    token.gen,
     ctx.reuse.reuseIntervalMs,
+    ctx.keys.grant(token.grantId),
     ctx.keys.accountBase(),
     clientId !== undefined ? ctx.keys.client(clientId) : '',
   ) as Promise<string[]>;
-  offerClient(reply.then((r) => r[5] as string));
-  const found = reply.then(([grantId, payload, consumed, grant, account, , sessionId, session]): Prefetched<AdapterPayload | undefined> => {
-    // No pointer: let the ordinary find decide (it is an unknown or malformed token).
-    if (!grantId) return undefined;
-    ctx.locator.set('RefreshToken', token, grantId);
-    scope.offer(`Grant:${grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
+  offerClient(reply.then((r) => r[4] as string));
+  const found = reply.then(([payload, consumed, grant, account, , sessionId, session]): Prefetched<AdapterPayload | undefined> => {
     const out = json<AdapterPayload>(payload as string);
     if (!out) return { value: undefined };
+    out.jti = id;
     if (consumed) out.consumed = Number(consumed);
+    scope.offer(`Grant:${token.grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
     if (typeof out.accountId === 'string') scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
     if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
       scope.offer(`Session:uid:${out.sessionUid}`, Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }));
     }
     return { value: out };
   });
-  scope.offer(`RefreshToken:${token}`, found);
+  scope.offer(`RefreshToken:${id}`, found);
 }
 
 /** Sends what the current request held back (a consume) before another storage call goes out. */
@@ -131,7 +137,132 @@ async function settle(): Promise<void> {
   await storageScope()?.settle();
 }
 
+/** Deletes the cross-slot keys a script returned (on a Cluster; inline scripts return none). */
+async function removeGone(client: ScriptedClient, gone: unknown[]): Promise<void> {
+  await Promise.all(gone.map((k) => client.unlink(String(k))));
+}
+
+/** What a consume script answered: nothing on success, InvalidGrant otherwise (reuse: revoked, reported). */
+async function consumed(ctx: AdapterContext, model: string, reply: unknown[]): Promise<void> {
+  const [status] = reply;
+  if (status === 'missing') throw new errors.InvalidGrant('grant request is invalid');
+  if (status === 'grace' || status === 'ok') return;
+  await removeGone(ctx.client, reply.slice(2));
+  const payload = JSON.parse(String(reply[1])) as AdapterPayload;
+  ctx.emitReuse({ model, grantId: payload.grantId, clientId: payload.clientId, accountId: payload.accountId });
+  throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
+}
+
 export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
+  const generic = recordAdapter(model, ctx);
+  if (model === 'RefreshToken') return refreshTokenAdapter(ctx, generic);
+  if (model === 'ReplayDetection') {
+    const claimTtl = String(REPLAY_CLAIM_MS);
+    return {
+      ...generic,
+      // The find is the claim: of concurrent presentations of one id exactly one finds nothing.
+      find: (id) =>
+        guarded(async () => {
+          const won = await ctx.client.set(ctx.keys.home(model, id), '', 'PX', claimTtl, 'NX');
+          return won === 'OK' ? undefined : { jti: id, kind: model };
+        }),
+    };
+  }
+  return generic;
+}
+
+/**
+ * Refresh tokens: lineage tokens go to their lineage's record; anything else that could be a refresh token of the
+ * earlier format goes the generic pointer path (`legacy`), which finds nothing for ids it never stored.
+ */
+function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
+  const { client, keys, codec } = ctx;
+  const model = 'RefreshToken';
+  const grace = ctx.reuse.reuseIntervalMs;
+  const common = [ctx.prefix, ctx.inline ? '1' : '0'];
+  const at = (token: LineageToken) => ({
+    key: keys.lineage(token.grantId, token.lineage),
+    members: keys.members(token.grantId),
+    grant: keys.grant(token.grantId),
+    base: keys.grantBase(token.grantId),
+    member: `${model}:${token.lineage}`,
+  });
+
+  const consumeNow = async (token: LineageToken) => {
+    const k = at(token);
+    await consumed(ctx, model, (await client.ghLineageConsume(3, k.key, k.members, k.grant, ...common, token.gen, grace, k.base)) as unknown[]);
+  };
+
+  return {
+    upsert: (id, payload, expiresIn) =>
+      guarded(async () => {
+        const token = codec.parse(id);
+        if (!token || token.grantId !== payload.grantId) throw new TypeError('refresh token ids are minted by the store (refreshTokens.mint)');
+        const scope = storageScope();
+        scope?.forget(`${model}:${id}`);
+        const held = scope?.takeDeferred();
+        const k = at(token);
+        const json = JSON.stringify(payload);
+        const ttl = ttlArg(expiresIn);
+        if (held && held.model === model && held.lineage === token.lineage && held.grantId === token.grantId) {
+          const reply = await client.ghLineageRotate(3, k.key, k.members, k.grant, ...common, held.gen, grace, k.base, token.gen, json, ttl, k.member);
+          await consumed(ctx, model, reply as unknown[]);
+          return;
+        }
+        await held?.run();
+        await client.ghLineageSave(2, k.key, k.members, token.gen, json, ttl, k.member);
+      }),
+
+    find: (id) =>
+      guarded(async () => {
+        await settle();
+        const pre = await prefetched<AdapterPayload | undefined>(`${model}:${id}`);
+        if (pre) return pre.value;
+        const token = codec.parse(id);
+        if (!token) return legacy.find(id);
+        const reply = (await client.ghLineageFind(1, at(token).key, token.gen, grace)) as [string, string, string?] | null;
+        if (!reply) return undefined;
+        const out = JSON.parse(reply[1]) as AdapterPayload;
+        out.jti = id;
+        if (reply[2] !== undefined) out.consumed = Number(reply[2]);
+        return out;
+      }),
+
+    findByUid: legacy.findByUid,
+    findByUserCode: legacy.findByUserCode,
+
+    consume: (id) =>
+      guarded(async () => {
+        const token = codec.parse(id);
+        if (!token) return legacy.consume(id);
+        const scope = storageScope();
+        await scope?.settle();
+        scope?.forget(`${model}:${id}`);
+        if (scope) {
+          // Held back until the successor is saved (LINEAGE_ROTATE), or the next storage call or the request's end.
+          scope.defer({ model, id, grantId: token.grantId, lineage: token.lineage, gen: token.gen, run: () => guarded(() => consumeNow(token)) });
+          return;
+        }
+        await consumeNow(token);
+      }),
+
+    destroy: (id) =>
+      guarded(async () => {
+        const token = codec.parse(id);
+        if (!token) return legacy.destroy(id);
+        const scope = storageScope();
+        await scope?.settle();
+        scope?.forget(`${model}:${id}`);
+        const k = at(token);
+        await client.ghDestroy(2, k.key, k.members, k.member);
+      }),
+
+    revokeByGrantId: legacy.revokeByGrantId,
+  };
+}
+
+/** The adapter of every model whose records are stored one per id (all but lineage refresh tokens). */
+function recordAdapter(model: string, ctx: AdapterContext): Adapter {
   const { client, keys, reuse, locator } = ctx;
   const member = GRANT_MEMBER_MODELS.has(model);
   const graceMs = model === 'RefreshToken' ? reuse.reuseIntervalMs : 0;
@@ -139,14 +270,7 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
 
   const ownKey = (id: string) => (model === 'Client' ? keys.client(id) : model === 'Grant' ? keys.grant(id) : keys.home(model, id));
 
-  /** Deletes (or, with a leading "~", shortens to the detection window) the cross-slot keys a script returned. */
-  const cleanUp = async (gone: unknown[]) => {
-    await Promise.all(
-      gone.map((k) =>
-        String(k).startsWith('~') ? client.pexpire(String(k).slice(1), Math.max(reuse.detectionSeconds * 1000, 1)) : client.unlink(String(k)),
-      ),
-    );
-  };
+  const cleanUp = (gone: unknown[]) => removeGone(client, gone);
 
   const parseFound = (reply: unknown): AdapterPayload | undefined => {
     if (!Array.isArray(reply) || reply[0] !== 'p') return undefined;
@@ -184,65 +308,12 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
     return { kind: 'home', key: ownKey(id) };
   };
 
-  /** What a consume (or the consume inside ROTATE) answered: nothing on success, InvalidGrant otherwise. */
-  const consumed = async (reply: unknown[]): Promise<void> => {
-    const [status] = reply;
-    if (status === 'missing') throw new errors.InvalidGrant('grant request is invalid');
-    if (status === 'grace') return;
-    if (status === 'ok') {
-      await cleanUp(reply.slice(1));
-      return;
-    }
-    await cleanUp(reply.slice(2));
-    const payload = JSON.parse(String(reply[1])) as AdapterPayload;
-    ctx.emitReuse({ model, grantId: payload.grantId, clientId: payload.clientId, accountId: payload.accountId });
-    throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
-  };
-
-  /** The consume arguments after the keys: grace, kind, detection window, depth, member, family base, pointer. */
-  const consumeArgs = (id: string, grantId: string | undefined) => [
-    graceMs,
-    model === 'RefreshToken' ? '1' : '0',
-    reuse.detectionSeconds * 1000,
-    reuse.detectionDepth,
-    `${model}:${id}`,
-    grantId !== undefined ? keys.grantBase(grantId) : '',
-    grantId !== undefined ? keys.home(model, id) : '',
-  ];
-
   const consumeNow = async (id: string): Promise<void> => {
     const at = await locate(id);
-    const family = at.kind === 'family' ? [keys.members(at.grantId), keys.consumed(at.grantId), keys.grant(at.grantId)] : [];
-    const grantId = at.kind === 'family' ? at.grantId : undefined;
-    await consumed((await client.ghConsume(1 + family.length, at.key, ...family, ...common, ...consumeArgs(id, grantId))) as unknown[]);
-  };
-
-  /** Consumes refresh token `oldId` and saves its successor `id` in the same family, in one script. */
-  const rotate = async (oldId: string, grantId: string, id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> => {
-    const ttl = ttlArg(expiresIn);
-    const pointer = keys.home(model, id);
-    const ops: Promise<unknown>[] = [
-      client.ghRotate(
-        5,
-        keys.familyRecord(grantId, model, oldId),
-        keys.members(grantId),
-        keys.consumed(grantId),
-        keys.grant(grantId),
-        keys.familyRecord(grantId, model, id),
-        ...common,
-        ...consumeArgs(oldId, grantId),
-        JSON.stringify(payload),
-        ttl,
-        `${model}:${id}`,
-        ctx.inline ? pointer : '',
-        `@${grantId}`,
-      ),
-    ];
-    // On a Cluster the pointer lives in another slot: written alongside (it points at nothing if the consume fails).
-    if (!ctx.inline) ops.push(ttl === '' ? client.set(pointer, `@${grantId}`) : client.set(pointer, `@${grantId}`, 'PX', ttl));
-    locator.set(model, id, grantId);
-    const [reply] = await Promise.all(ops);
-    await consumed(reply as unknown[]);
+    const family = at.kind === 'family' ? [keys.members(at.grantId), keys.grant(at.grantId)] : [];
+    const pointer = at.kind === 'family' ? keys.home(model, id) : '';
+    const base = at.kind === 'family' ? keys.grantBase(at.grantId) : '';
+    await consumed(ctx, model, (await client.ghConsume(1 + family.length, at.key, ...family, ...common, graceMs, base, pointer)) as unknown[]);
   };
 
   return {
@@ -250,12 +321,7 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
       guarded(async () => {
         const scope = storageScope();
         scope?.forget(`${model}:${id}`);
-        const held = scope?.takeDeferred();
-        if (held && held.model === model && held.grantId === payload.grantId) {
-          await rotate(held.id, held.grantId, id, payload, expiresIn);
-          return;
-        }
-        await held?.run();
+        await scope?.settle();
         const ttl = ttlArg(expiresIn);
         const json = JSON.stringify(payload);
         const ops: Promise<unknown>[] = [];
@@ -302,12 +368,6 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
         const scope = storageScope();
         await scope?.settle();
         scope?.forget(`${model}:${id}`);
-        const grantId = model === 'RefreshToken' ? locator.get(model, id) : undefined;
-        if (scope && grantId !== undefined) {
-          // Held back until the successor is saved (ROTATE), or until the next storage call or the request's end.
-          scope.defer({ model, id, grantId, run: () => guarded(() => consumeNow(id)) });
-          return;
-        }
         await consumeNow(id);
       }),
 
@@ -317,7 +377,7 @@ export function redisAdapter(model: string, ctx: AdapterContext): Adapter {
         await scope?.settle();
         scope?.forget(`${model}:${id}`);
         if (model === 'Grant') {
-          await cleanUp((await client.ghRevokeFamily(3, keys.members(id), keys.consumed(id), keys.grant(id), ...common, keys.grantBase(id))) as unknown[]);
+          await cleanUp((await client.ghRevokeFamily(2, keys.members(id), keys.grant(id), ...common, keys.grantBase(id))) as unknown[]);
           return;
         }
         const at = await locate(id);

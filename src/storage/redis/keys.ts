@@ -5,13 +5,10 @@
  *
  * Grant family (tag `{g:<grantId>}`) — everything a reuse detection or a logout must revoke in one step:
  *   P{g:G}:Grant                 hash {p: payload}                           TTL of the Grant
- *   P{g:G}:<Model>:<id>          hash {p: payload, c: consumed-at ms}        TTL of the token; a consumed refresh
- *                                                                             token: min(left, detection window)
+ *   P{g:G}:<Model>:<id>          hash {p: payload, c: consumed-at ms}        TTL of the token
+ *   P{g:G}:RefreshToken:<L>      hash {p, n, r, c}: refresh-token lineage L  TTL of its current generation
+ *                                (../refresh-lineage.ts; no pointer: the token names its grant and lineage)
  *   P{g:G}:members               zset "<Model>:<id>" → expiry ms (+inf)      TTL = latest member's expiry
- *   P{g:G}:consumed              list of consumed "<ms>|RefreshToken:<id>"   TTL = detection window, at most
- *                                                                             `detectionDepth` entries (older ones
- *                                                                             are deleted with their records);
- *                                                                             "~RefreshToken:<id>" once compacted
  *
  * Records by id (tag `{<id>}`) — oidc-provider calls find/consume/destroy with the id only:
  *   P<Model>:{<id>}              hash {p, c}  for records outside any grant (Session, Interaction, ...)
@@ -27,12 +24,15 @@
  *   P{accounts}:a:<id>           account JSON;  P{accounts}:u:<lower username> → id;  P{accounts}:index  set of ids
  *
  * Login throttling: P throttle:{<key>} counter with the window TTL; P lock:{<key>} with the lock TTL.
+ *
+ * The refresh-token key: P{secrets}:refresh-token-key, 32 random bytes (base64url), created once by the first
+ * instance (SET NX) and never expiring; deleting it invalidates every refresh token.
  */
 export interface KeyLayout {
   grantBase(grantId: string): string;
   grant(grantId: string): string;
   members(grantId: string): string;
-  consumed(grantId: string): string;
+  lineage(grantId: string, lineage: string): string;
   familyRecord(grantId: string, model: string, id: string): string;
   home(model: string, id: string): string;
   uid(uid: string): string;
@@ -45,6 +45,7 @@ export interface KeyLayout {
   accountIndex(): string;
   throttle(key: string): string;
   lock(key: string): string;
+  refreshTokenKey(): string;
 }
 
 export function keyLayout(prefix: string): KeyLayout {
@@ -54,7 +55,7 @@ export function keyLayout(prefix: string): KeyLayout {
     grantBase,
     grant: (g) => `${grantBase(g)}Grant`,
     members: (g) => `${grantBase(g)}members`,
-    consumed: (g) => `${grantBase(g)}consumed`,
+    lineage: (g, l) => `${grantBase(g)}RefreshToken:${l}`,
     familyRecord: (g, model, id) => `${grantBase(g)}${model}:${id}`,
     home: (model, id) => `${prefix}${model}:{${id}}`,
     uid: (uid) => `${prefix}Session:uid:{${uid}}`,
@@ -67,5 +68,6 @@ export function keyLayout(prefix: string): KeyLayout {
     accountIndex: () => `${prefix}{accounts}:index`,
     throttle: (key) => `${prefix}throttle:{${key}}`,
     lock: (key) => `${prefix}lock:{${key}}`,
+    refreshTokenKey: () => `${prefix}{secrets}:refresh-token-key`,
   };
 }

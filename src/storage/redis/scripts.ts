@@ -6,9 +6,8 @@
  * UNLINKs them in the same breath. Time is Redis' own clock (TIME), so instances with skewed clocks agree on
  * whether a token is still in its grace period.
  *
- * Records are hashes {p: payload JSON as oidc-provider gave it, c: consumed-at ms}: a live payload is never
- * decoded and re-encoded by Lua (cjson would turn [] into {}); only a consumed refresh token past its grace
- * period is rewritten, to its compact form of scalar fields (k: 1 marks it).
+ * Records are hashes {p: payload JSON as oidc-provider gave it, c: consumed-at ms}; refresh-token lineages are
+ * hashes {p, n, r, c} (LINEAGE). A payload is never decoded and re-encoded by Lua (cjson would turn [] into {}).
  */
 import type { Cluster, Redis } from 'ioredis';
 
@@ -34,60 +33,9 @@ local function drop(base, m, out)
   redis.call('DEL', k)
   gone(PREFIX .. string.sub(m, 1, i) .. '{' .. string.sub(m, i + 1) .. '}', out)
 end
-local function revokeFamily(membersKey, consumedKey, grantKey, base, out)
+local function revokeFamily(membersKey, grantKey, base, out)
   for _, m in ipairs(redis.call('ZRANGE', membersKey, 0, -1)) do drop(base, m, out) end
-  redis.call('DEL', membersKey, consumedKey, grantKey)
-end`;
-
-/**
- * Compact form of a consumed refresh token past its grace period: only what oidc-provider reads before it sees
- * `consumed` and revokes the family (client, expiry, grant, account, scope, sender constraints).
- *
- * The consumed list holds "<consumed-at ms>|<member>" per token, rewritten to "~<member>" once the token is
- * compacted (an entry of just "<member>" was written before the time was kept: its time and state are read from
- * the record). The walk goes from the newest entry back to the first compacted one and reads a record only to
- * compact it, so a family rotated faster than the grace period costs no reads at all.
- */
-const COMPACT = `local KEEP = {'iat', 'exp', 'nbf', 'jti', 'kind', 'format', 'clientId', 'grantId', 'accountId', 'scope', 'jkt',
-  'x5t#S256', 'sessionUid', 'expiresWithSession', 'iiat', 'rotations'}
-local function consumedMember(entry)
-  if string.sub(entry, 1, 1) == '~' then return string.sub(entry, 2) end
-  local bar = string.find(entry, '|', 1, true)
-  if bar then return string.sub(entry, bar + 1) end
-  return entry
-end
-local function compactConsumed(listKey, base, now, grace)
-  local entries = redis.call('LRANGE', listKey, 0, -1)
-  for i = #entries, 1, -1 do
-    local e = entries[i]
-    if string.sub(e, 1, 1) == '~' then break end
-    local m = consumedMember(e)
-    local bar = string.find(e, '|', 1, true)
-    local at
-    if bar then
-      at = tonumber(string.sub(e, 1, bar - 1))
-    else
-      local old = redis.call('HMGET', base .. m, 'c', 'k')
-      if old[2] then break end
-      at = old[1] and tonumber(old[1])
-    end
-    if at and now - at >= grace then
-      local k = base .. m
-      local p = redis.call('HGET', k, 'p')
-      if p then
-        local ok, d = pcall(cjson.decode, p)
-        if ok and type(d) == 'table' then
-          local small = {}
-          for _, f in ipairs(KEEP) do
-            local x = d[f]
-            if type(x) == 'string' or type(x) == 'number' or type(x) == 'boolean' then small[f] = x end
-          end
-          redis.call('HSET', k, 'p', cjson.encode(small), 'k', '1')
-        end
-      end
-      redis.call('LSET', listKey, i - 1, '~' .. m)
-    end
-  end
+  redis.call('DEL', membersKey, grantKey)
 end`;
 
 /** A record by key, as find answers it: false | {'p', payload[, consumed seconds]} (grace hides a fresh consume). */
@@ -108,62 +56,25 @@ if kind == 'string' then return {'@', redis.call('GET', KEYS[1])} end
 if kind ~= 'hash' then return false end
 return findRecord(KEYS[1], tonumber(ARGV[1]))`;
 
-/**
- * Single node and Sentinel only (it reads keys of several slots): everything a refresh-token grant reads, in one
- * round trip — the token (through its pointer), its Grant, its account, the session it is bound to (when it
- * expires with the session) and the client's stored record.
- * KEYS[1] the token's pointer. ARGV[1] key prefix, ARGV[2] "RefreshToken:<id>", ARGV[3] grace ms, ARGV[4] account
- * key base, ARGV[5] the client's record key ('' for none).
- * → {grantId or '', payload or '', consumed seconds or '', Grant payload or '', account JSON or '', client payload
- *    or '', session id or '', session payload or ''} ('' grantId: no pointer, nothing about the token was read)
- */
-const PREFETCH_REFRESH = `${FIND_RECORD}
-local out = {'', '', '', '', '', '', '', ''}
-if ARGV[5] ~= '' then
-  local c = findRecord(ARGV[5], 0)
-  if c then out[6] = c[2] end
-end
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' then return out end
-local ptr = redis.call('GET', KEYS[1])
-if string.sub(ptr, 1, 1) ~= '@' then return out end
-local g = string.sub(ptr, 2)
-out[1] = g
-local base = ARGV[1] .. '{g:' .. g .. '}:'
-out[4] = redis.call('HGET', base .. 'Grant', 'p') or ''
-local found = findRecord(base .. ARGV[2], tonumber(ARGV[3]))
-if not found then return out end
-out[2] = found[2]
-out[3] = found[3] or ''
-local ok, d = pcall(cjson.decode, found[2])
-if not ok or type(d) ~= 'table' then return out end
-if type(d.accountId) == 'string' then
-  local ak = ARGV[4] .. d.accountId
-  if redis.call('TYPE', ak)['ok'] == 'string' then out[5] = redis.call('GET', ak) end
-end
-if d.expiresWithSession == true and type(d.sessionUid) == 'string' then
-  local uk = ARGV[1] .. 'Session:uid:{' .. d.sessionUid .. '}'
-  if redis.call('TYPE', uk)['ok'] == 'string' then
-    local sid = redis.call('GET', uk)
-    out[7] = sid
-    local sess = findRecord(ARGV[1] .. 'Session:{' .. sid .. '}', 0)
-    if sess then out[8] = sess[2] end
-  end
-end
-return out`;
+/** Sets a family member's expiry in the member index, and the index's own TTL to its latest member's. */
+const TOUCH_MEMBER = `local function touchMember(members, member, ttl, now)
+  redis.call('ZADD', members, ttl and (now + ttl) or '+inf', member)
+  redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
+  local last = redis.call('ZRANGE', members, -1, -1, 'WITHSCORES')
+  if last[2] == nil or last[2] == 'inf' then redis.call('PERSIST', members)
+  else redis.call('PEXPIREAT', members, math.floor(tonumber(last[2]))) end
+end`;
 
 /** Writes a record (replacing it) and, for a grant member, its entry in the family's member index. */
-const UPSERT_RECORD = `local function upsertRecord(key, members, payload, ttlArg, member)
+const UPSERT_RECORD = `${TOUCH_MEMBER}
+local function upsertRecord(key, members, payload, ttlArg, member)
   redis.call('DEL', key)
   redis.call('HSET', key, 'p', payload)
   local ttl = tonumber(ttlArg)
   if ttl then redis.call('PEXPIRE', key, math.max(ttl, 1)) end
   if members then
     ${NOW}
-    redis.call('ZADD', members, ttl and (now + ttl) or '+inf', member)
-    redis.call('ZREMRANGEBYSCORE', members, '-inf', now)
-    local last = redis.call('ZRANGE', members, -1, -1, 'WITHSCORES')
-    if last[2] == nil or last[2] == 'inf' then redis.call('PERSIST', members)
-    else redis.call('PEXPIREAT', members, math.floor(tonumber(last[2]))) end
+    touchMember(members, member, ttl, now)
   end
 end`;
 
@@ -173,77 +84,156 @@ upsertRecord(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1`;
 
 /**
- * The compare-and-set of a consume. rec: the record; members/consumedKey/grantKey: its family (nil outside one).
- * A: ARGV from index `a`: grace ms, '1' for a refresh token, detection ms, depth, member, family key base, the
- * record's own pointer key ('' if none).
- * → {'missing'} | {'grace'} | {'reuse', payload, gone...} | {'ok', gone...}
+ * The compare-and-set of a consume (authorization codes, device codes, and refresh tokens of the earlier
+ * one-record-per-token format). rec: the record; members/grantKey: its family (nil outside one).
+ * ARGV from index `a`: grace ms, family key base, the record's own pointer key ('' if none).
+ * → {'missing'} | {'grace'} | {'reuse', payload, gone...} | {'ok'}
  */
-const CONSUME_RECORD = `local function consumeRecord(rec, members, consumedKey, grantKey, a)
-  local graceArg, isRefresh, detectionArg, depth, member, base, pointer = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+const CONSUME_RECORD = `local function consumeRecord(rec, members, grantKey, a)
+  local graceArg, base, pointer = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local v = redis.call('HMGET', rec, 'p', 'c')
   if not v[1] then return {'missing'} end
   ${NOW}
-  local out = {}
   if v[2] then
     local grace = tonumber(graceArg)
     if grace > 0 and now - tonumber(v[2]) < grace then return {'grace'} end
-    out[1] = 'reuse'
-    out[2] = v[1]
-    if members then revokeFamily(members, consumedKey, grantKey, base, out) end
+    local out = {'reuse', v[1]}
+    if members then revokeFamily(members, grantKey, base, out) end
     redis.call('DEL', rec)
     if pointer ~= '' then gone(pointer, out) end
     return out
   end
-  out[1] = 'ok'
   redis.call('HSET', rec, 'c', now)
-  if isRefresh == '1' and members then
-    local detection = tonumber(detectionArg)
-    redis.call('RPUSH', consumedKey, string.format('%.0f', now) .. '|' .. member)
-    while redis.call('LLEN', consumedKey) > tonumber(depth) do
-      local evicted = consumedMember(redis.call('LPOP', consumedKey))
-      redis.call('ZREM', members, evicted)
-      drop(base, evicted, out)
-    end
-    compactConsumed(consumedKey, base, now, tonumber(graceArg))
-    redis.call('PEXPIRE', consumedKey, math.max(detection, 1))
-    local left = redis.call('PTTL', rec)
-    if left < 0 or left > detection then
-      redis.call('PEXPIRE', rec, math.max(detection, 1))
-      redis.call('ZADD', members, 'XX', now + detection, member)
-      if pointer ~= '' then
-        if INLINE then redis.call('PEXPIRE', pointer, math.max(detection, 1)) else out[#out + 1] = '~' .. pointer end
-      end
-    end
-  end
-  return out
+  return {'ok'}
 end`;
 
-/**
- * KEYS[1] record; for a grant member also KEYS[2] members, KEYS[3] consumed list, KEYS[4] Grant.
- * ARGV[3..9] as consumeRecord. → as consumeRecord
- */
+/** KEYS[1] record; for a grant member also KEYS[2] members, KEYS[3] Grant. ARGV[3..5] as consumeRecord. */
 const CONSUME = `${REVOKE}
-${COMPACT}
 ${CONSUME_RECORD}
-return consumeRecord(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 3)`;
+return consumeRecord(KEYS[1], KEYS[2], KEYS[3], 3)`;
 
 /**
- * Rotation of a refresh token in one step: consume the old one and, unless that fails, store its successor in
- * the same family. KEYS[1..4] as CONSUME (old record, members, consumed list, Grant), KEYS[5] the new record.
- * ARGV[3..9] as consumeRecord; ARGV[10] new payload, ARGV[11] its ttl ms or '', ARGV[12] its member,
- * ARGV[13] its pointer key ('' when the caller writes the pointer: Cluster), ARGV[14] the pointer's value.
- * → as consumeRecord; the successor is written only after 'ok' or 'grace'.
+ * Refresh-token lineages: the rules of ../refresh-lineage.ts on a hash {p: payload of the current generation,
+ * n: current generation, r: ms it became current, c: ms it was consumed}, kept under the grant's tag and indexed
+ * in its member index as "RefreshToken:<lineage>".
  */
-const ROTATE = `${REVOKE}
-${COMPACT}
-${CONSUME_RECORD}
-${UPSERT_RECORD}
-local out = consumeRecord(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 3)
-if out[1] == 'ok' or out[1] == 'grace' then
-  upsertRecord(KEYS[5], KEYS[2], ARGV[10], ARGV[11], ARGV[12])
-  if ARGV[13] ~= '' then
-    local ttl = tonumber(ARGV[11])
-    if ttl then redis.call('SET', ARGV[13], ARGV[14], 'PX', math.max(ttl, 1)) else redis.call('SET', ARGV[13], ARGV[14]) end
+const LINEAGE = `local function lineageState(key)
+  local v = redis.call('HMGET', key, 'p', 'n', 'r', 'c')
+  if not v[1] then return nil end
+  return {p = v[1], n = tonumber(v[2]), r = tonumber(v[3]), c = v[4] and tonumber(v[4])}
+end
+local function standing(s, gen, now, grace)
+  if gen > s.n then return 'unknown' end
+  if gen == s.n then
+    if not s.c or (grace > 0 and now - s.c < grace) then return 'live' end
+    return 'used', s.c
+  end
+  if gen == s.n - 1 and grace > 0 and now - s.r < grace then return 'live' end
+  return 'used', s.r
+end
+local function lineageFind(key, gen, grace, now)
+  local s = lineageState(key)
+  if not s then return false end
+  local st, at = standing(s, gen, now, grace)
+  if st == 'unknown' then return false end
+  if st == 'live' then return {'p', s.p} end
+  return {'p', s.p, tostring(math.floor(at / 1000))}
+end
+local function consumeOutcome(s, gen, now, grace)
+  if not s or gen > s.n then return 'missing' end
+  if gen == s.n and not s.c then return 'ok' end
+  if standing(s, gen, now, grace) == 'live' then return 'grace' end
+  return 'reuse'
+end
+local function lineageConsume(key, members, grantKey, gen, grace, base, now, mark)
+  local s = lineageState(key)
+  local o = consumeOutcome(s, gen, now, grace)
+  if o == 'ok' and mark then redis.call('HSET', key, 'c', now) end
+  if o ~= 'reuse' then return {o}, s end
+  local out = {'reuse', s.p}
+  revokeFamily(members, grantKey, base, out)
+  redis.call('DEL', key)
+  return out, nil
+end
+local function lineageSave(key, members, member, s, gen, payload, ttlArg, now)
+  local o
+  if not s then o = gen == 0 and 'create' or 'stale'
+  elseif gen == s.n + 1 then o = 'advance'
+  elseif gen == s.n then o = 'rewrite'
+  else o = 'stale' end
+  if o == 'stale' then return o end
+  if o == 'rewrite' then redis.call('HSET', key, 'p', payload)
+  else
+    if o == 'advance' and s.c then redis.call('HDEL', key, 'c') end
+    redis.call('HSET', key, 'p', payload, 'n', gen, 'r', now)
+  end
+  local ttl = tonumber(ttlArg)
+  if ttl then redis.call('PEXPIRE', key, math.max(ttl, 1)) else redis.call('PERSIST', key) end
+  touchMember(members, member, ttl, now)
+  return o
+end`;
+
+/** KEYS[1] lineage. ARGV[1] generation, ARGV[2] grace ms. → false | {'p', payload[, used at seconds]} */
+const LINEAGE_FIND = `${LINEAGE}
+${NOW}
+return lineageFind(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now)`;
+
+/**
+ * KEYS[1] lineage, KEYS[2] members, KEYS[3] Grant. ARGV[1] key prefix, ARGV[2] inline, ARGV[3] generation,
+ * ARGV[4] grace ms, ARGV[5] family key base. → {'missing'} | {'grace'} | {'ok'} | {'reuse', payload, gone...}
+ */
+const LINEAGE_CONSUME = `${REVOKE}
+${LINEAGE}
+${NOW}
+local out = lineageConsume(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now, true)
+return out`;
+
+/** KEYS[1] lineage, KEYS[2] members. ARGV[1] generation, ARGV[2] payload, ARGV[3] ttl ms or '', ARGV[4] member. */
+const LINEAGE_SAVE = `${TOUCH_MEMBER}
+${LINEAGE}
+${NOW}
+return lineageSave(KEYS[1], KEYS[2], ARGV[4], lineageState(KEYS[1]), tonumber(ARGV[1]), ARGV[2], ARGV[3], now)`;
+
+/**
+ * Rotation in one step: consume generation ARGV[3] and, unless that fails, save its successor ARGV[6].
+ * KEYS and ARGV[1..5] as LINEAGE_CONSUME; ARGV[6] new generation, ARGV[7] payload, ARGV[8] ttl ms or '',
+ * ARGV[9] member. → as LINEAGE_CONSUME.
+ */
+const LINEAGE_ROTATE = `${REVOKE}
+${TOUCH_MEMBER}
+${LINEAGE}
+${NOW}
+local out, s = lineageConsume(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now, false)
+if out[1] == 'ok' or out[1] == 'grace' then lineageSave(KEYS[1], KEYS[2], ARGV[9], s, tonumber(ARGV[6]), ARGV[7], ARGV[8], now) end
+return out`;
+
+/**
+ * Single node and Sentinel only (it reads keys of several slots): everything a refresh-token grant reads, in one
+ * round trip — the lineage (as LINEAGE_FIND answers it), its Grant, its account, the session it is bound to (when
+ * it expires with the session) and the client's stored record.
+ * KEYS[1] the lineage. ARGV[1] key prefix, ARGV[2] generation, ARGV[3] grace ms, ARGV[4] the Grant's key,
+ * ARGV[5] account key base, ARGV[6] the client's record key ('' for none).
+ * → {payload or '', used at seconds or '', Grant payload or '', account JSON or '', client payload or '',
+ *    session id or '', session payload or ''}
+ */
+const PREFETCH_REFRESH = `${LINEAGE}
+${NOW}
+local out = {'', '', '', '', '', '', ''}
+if ARGV[6] ~= '' then out[5] = redis.call('HGET', ARGV[6], 'p') or '' end
+local found = lineageFind(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), now)
+if not found then return out end
+out[1] = found[2]
+out[2] = found[3] or ''
+out[3] = redis.call('HGET', ARGV[4], 'p') or ''
+local ok, d = pcall(cjson.decode, found[2])
+if not ok or type(d) ~= 'table' then return out end
+if type(d.accountId) == 'string' then out[4] = redis.call('GET', ARGV[5] .. d.accountId) or '' end
+if d.expiresWithSession == true and type(d.sessionUid) == 'string' then
+  local sid = redis.call('GET', ARGV[1] .. 'Session:uid:{' .. d.sessionUid .. '}')
+  if sid then
+    out[6] = sid
+    local sess = redis.call('HMGET', ARGV[1] .. 'Session:{' .. sid .. '}', 'p', 'c')
+    if sess[1] then out[7] = sess[1] end
   end
 end
 return out`;
@@ -254,10 +244,10 @@ redis.call('DEL', KEYS[1])
 if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return p`;
 
-/** KEYS[1] members, KEYS[2] consumed list, KEYS[3] Grant. ARGV[3] family key base. → gone keys */
+/** KEYS[1] members, KEYS[2] Grant. ARGV[3] family key base. → gone keys */
 const REVOKE_FAMILY = `${REVOKE}
 local out = {}
-revokeFamily(KEYS[1], KEYS[2], KEYS[3], ARGV[3], out)
+revokeFamily(KEYS[1], KEYS[2], ARGV[3], out)
 return out`;
 
 /** KEYS[1] members. ARGV[3] family key base, ARGV[4] "<Model>:". → gone keys */
@@ -310,7 +300,10 @@ export interface Scripts {
   ghFind(numKeys: number, ...args: Args): Reply;
   ghUpsert(numKeys: number, ...args: Args): Reply;
   ghConsume(numKeys: number, ...args: Args): Reply;
-  ghRotate(numKeys: number, ...args: Args): Reply;
+  ghLineageFind(numKeys: number, ...args: Args): Reply;
+  ghLineageConsume(numKeys: number, ...args: Args): Reply;
+  ghLineageSave(numKeys: number, ...args: Args): Reply;
+  ghLineageRotate(numKeys: number, ...args: Args): Reply;
   ghPrefetchRefresh(numKeys: number, ...args: Args): Reply;
   ghDestroy(numKeys: number, ...args: Args): Reply;
   ghRevokeFamily(numKeys: number, ...args: Args): Reply;
@@ -330,7 +323,10 @@ export function defineScripts(client: Redis | Cluster): ScriptedClient {
     ghFind: FIND,
     ghUpsert: UPSERT,
     ghConsume: CONSUME,
-    ghRotate: ROTATE,
+    ghLineageFind: LINEAGE_FIND,
+    ghLineageConsume: LINEAGE_CONSUME,
+    ghLineageSave: LINEAGE_SAVE,
+    ghLineageRotate: LINEAGE_ROTATE,
     ghPrefetchRefresh: PREFETCH_REFRESH,
     ghDestroy: DESTROY,
     ghRevokeFamily: REVOKE_FAMILY,
