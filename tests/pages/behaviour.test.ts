@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.ts';
-import { authorizationUrl, axeViolations, catalogue, DESKTOP, setup, watch } from './browser.ts';
+import { authorizationUrl, axeViolations, catalogue, DESKTOP, inPage, setup, watch } from './browser.ts';
 
 let browser: Browser;
 test.before(async () => {
@@ -22,7 +22,7 @@ async function newPage(t: import('ava').ExecutionContext, options: Parameters<Br
   return context.newPage();
 }
 
-const activeId = (page: import('playwright-core').Page) => page.evaluate(() => document.activeElement?.id ?? '');
+const activeId = (page: import('playwright-core').Page) => inPage<string>(page, `document.activeElement?.id ?? ''`);
 
 test('keyboard only: sign in and allow with Tab and Enter, and the client gets its code', async (t) => {
   const s = await setup(t);
@@ -36,7 +36,7 @@ test('keyboard only: sign in and allow with Tab and Enter, and the client gets i
   await Promise.all([page.waitForSelector('button[value=allow]'), page.keyboard.press('Enter')]);
   // Consent: the first Tab stop is Allow, the second Deny.
   await page.keyboard.press('Tab');
-  t.is(await page.evaluate(() => (document.activeElement as HTMLButtonElement | null)?.value), 'allow');
+  t.is(await inPage(page, 'document.activeElement?.value'), 'allow');
   await Promise.all([page.waitForURL((u) => u.href.startsWith(s.redirectUri)), page.keyboard.press('Enter')]);
   const callback = new URL(page.url());
   t.truthy(callback.searchParams.get('code'));
@@ -64,24 +64,34 @@ test('after a failed sign-in the password field has the focus, and both fields a
   }
 });
 
+test('a username filled from login_hint sends the focus to the password field', async (t) => {
+  const s = await setup(t);
+  const page = await newPage(t);
+  await page.goto(authorizationUrl(s, { login_hint: 'demo' }));
+  t.is(await page.inputValue('#username'), 'demo');
+  t.is(await activeId(page), 'password');
+});
+
 test('input borders have at least 3:1 contrast with the card, in light and dark mode', async (t) => {
   const s = await setup(t);
   for (const colorScheme of ['light', 'dark'] as const) {
     const page = await newPage(t, { colorScheme });
     await page.goto(authorizationUrl(s));
-    const ratio = await page.evaluate(() => {
-      const rgb = (c: string) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
-      const lum = (c: string) => {
-        const [r, g, b] = rgb(c).map((v) => {
-          const x = v / 255;
-          return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
-        }) as [number, number, number];
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-      };
-      const border = lum(getComputedStyle(document.querySelector('#password') as Element).borderTopColor);
-      const card = lum(getComputedStyle(document.querySelector('main') as Element).backgroundColor);
-      return (Math.max(border, card) + 0.05) / (Math.min(border, card) + 0.05);
-    });
+    const ratio = await inPage<number>(
+      page,
+      `(() => {
+        const lum = (c) => {
+          const [r, g, b] = c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map((v) => {
+            const x = Number(v) / 255;
+            return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const border = lum(getComputedStyle(document.querySelector('#password')).borderTopColor);
+        const card = lum(getComputedStyle(document.querySelector('main')).backgroundColor);
+        return (Math.max(border, card) + 0.05) / (Math.min(border, card) + 0.05);
+      })()`,
+    );
     t.true(ratio >= 3, `${colorScheme}: ${ratio.toFixed(2)}:1`);
   }
 });

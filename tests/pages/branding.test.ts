@@ -9,7 +9,7 @@ import test from 'ava';
 import { loadConfig } from '../../src/config/load.ts';
 import { launchChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
-import { authorizationUrl, axeViolations, DESKTOP, screenshot, setup, watch } from './browser.ts';
+import { authorizationUrl, axeViolations, DESKTOP, inPage, screenshot, setup, watch } from './browser.ts';
 
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="32" viewBox="0 0 96 32"><rect width="96" height="32" rx="6" fill="#7a1fa2"/></svg>';
 
@@ -32,8 +32,8 @@ test('brand name, logo and accent appear on the pages; the logo loads under the 
   await screenshot(page, 'branded', 'login');
   t.is(await page.title(), 'Sign in · Acme ID');
   t.is((await page.textContent('header'))?.trim(), 'Acme ID');
-  t.true(await page.evaluate(() => (document.querySelector('header img') as HTMLImageElement).naturalWidth === 96), 'the logo loaded');
-  t.is(await page.evaluate(() => getComputedStyle(document.querySelector('.primary') as Element).backgroundColor), 'rgb(122, 31, 162)');
+  t.is(await inPage(page, `document.querySelector('header img').naturalWidth`), 96, 'the logo loaded');
+  t.is(await inPage(page, `getComputedStyle(document.querySelector('.primary')).backgroundColor`), 'rgb(122, 31, 162)');
   const csp = (await res?.allHeaders())?.['content-security-policy'] ?? '';
   t.regex(csp, new RegExp(`img-src 'self' ${new URL(logoUrl).origin};`));
   t.notRegex(csp, /unsafe-inline|unsafe-eval|\*/);

@@ -80,6 +80,14 @@ export function authorizationUrl(s: Setup, params: Record<string, string> = {}):
   return oidc.buildAuthorizationUrl(s.config, { redirect_uri: s.redirectUri, scope: 'openid email profile', state: 'st', ...params }).href;
 }
 
+/**
+ * Evaluates a script expression in the page. The tests are type-checked without the DOM library (the server code
+ * must not see browser globals), so what runs in the page is written as a string.
+ */
+export function inPage<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(expression) as Promise<T>;
+}
+
 export interface AxeViolation {
   id: string;
   impact: string | null;
@@ -89,11 +97,10 @@ export interface AxeViolation {
 
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(c: Document): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    const result = await axe.run(document);
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
-  });
+  return inPage<AxeViolation[]>(
+    page,
+    `axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) })))`,
+  );
 }
 
 /** Everything on a page that should not happen: CSP violations, console errors, sub-resources that failed. */

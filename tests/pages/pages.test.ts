@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.ts';
-import { authorizationUrl, axeViolations, catalogue, DESKTOP, PHONE, type Setup, screenshot, setup, watch } from './browser.ts';
+import { authorizationUrl, axeViolations, catalogue, DESKTOP, inPage, PHONE, type Setup, screenshot, setup, watch } from './browser.ts';
 
 let browser: Browser;
 test.before(async () => {
@@ -32,7 +32,8 @@ const VARIANTS: Variant[] = [
   { language: 'de', viewport: PHONE, name: 'de-phone-dark', dark: true },
 ];
 
-async function check(t: ExecutionContext, page: Page, problems: string[], v: Variant, name: string, heading: string): Promise<void> {
+/** `primary`: whether the page has a primary action (a button, or an error page's way back). */
+async function check(t: ExecutionContext, page: Page, problems: string[], v: Variant, name: string, heading: string, primary: boolean): Promise<void> {
   await page.waitForLoadState('load');
   await screenshot(page, v.name, name);
   t.is(await page.getAttribute('html', 'lang'), v.language, `${name}: <html lang>`);
@@ -40,16 +41,20 @@ async function check(t: ExecutionContext, page: Page, problems: string[], v: Var
   t.deepEqual(await axeViolations(page), [], `${name}: axe-core violations`);
   t.deepEqual(problems.splice(0), [], `${name}: CSP violations or failed sub-resources`);
   // The stylesheet applied: the primary action spans the card's content box.
-  const widths = await page.evaluate(() => {
-    const primary = document.querySelector('.primary');
-    const card = document.querySelector('main');
-    if (!primary || !card) return null;
-    const style = getComputedStyle(card);
-    return [primary.getBoundingClientRect().width, card.clientWidth - Number.parseFloat(style.paddingLeft) - Number.parseFloat(style.paddingRight)];
-  });
-  if (widths) t.true(Math.abs((widths[0] as number) - (widths[1] as number)) < 1, `${name}: full-width primary action ${widths}`);
+  const widths = await inPage<[number, number] | null>(
+    page,
+    `(() => {
+      const primary = document.querySelector('.primary');
+      const card = document.querySelector('main');
+      if (!primary || !card) return null;
+      const style = getComputedStyle(card);
+      return [primary.getBoundingClientRect().width, card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)];
+    })()`,
+  );
+  t.is(widths !== null, primary, `${name}: primary action present or absent as expected`);
+  if (widths) t.true(Math.abs(widths[0] - widths[1]) < 1, `${name}: full-width primary action ${widths}`);
   // Nothing is wider than the screen (the phone layout keeps the card inside it).
-  t.true(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${name}: no horizontal overflow`);
+  t.true(await inPage<boolean>(page, 'document.documentElement.scrollWidth <= window.innerWidth'), `${name}: no horizontal overflow`);
 }
 
 async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
@@ -60,35 +65,35 @@ async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
   const problems = watch(page);
 
   await page.goto(authorizationUrl(s));
-  await check(t, page, problems, v, 'login', m['login.title'] as string);
+  await check(t, page, problems, v, 'login', m['login.title'] as string, true);
 
   await page.fill('#username', 'demo');
   await page.fill('#password', 'not-the-password');
   await Promise.all([page.waitForURL(/\/login$/), page.click('button.primary')]);
-  await check(t, page, problems, v, 'login-failed', m['login.title'] as string);
+  await check(t, page, problems, v, 'login-failed', m['login.title'] as string, true);
 
   await page.fill('#password', 'demo-password');
   await Promise.all([page.waitForSelector('button[value=allow]'), page.click('button.primary')]);
-  await check(t, page, problems, v, 'consent', m['consent.title'] as string);
+  await check(t, page, problems, v, 'consent', m['consent.title'] as string, true);
 
   await Promise.all([page.waitForURL((u) => u.href.startsWith(s.redirectUri)), page.click('button[value=allow]')]);
   await page.goBack();
-  await check(t, page, problems, v, 'error-back-button', m['error.expired.heading'] as string);
+  await check(t, page, problems, v, 'error-back-button', m['error.expired.heading'] as string, false);
 
   await page.goto(`${s.gh.issuer}/session/end?client_id=reader`);
-  await check(t, page, problems, v, 'logout', m['logout.title'] as string);
+  await check(t, page, problems, v, 'logout', m['logout.title'] as string, true);
 
   await Promise.all([page.waitForURL(/\/session\/end\/success/), page.click('button[name=logout][value=yes]')]);
-  await check(t, page, problems, v, 'logged-out', m['loggedOut.title'] as string);
+  await check(t, page, problems, v, 'logged-out', m['loggedOut.title'] as string, false);
 
   await page.goto(`${s.gh.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(s.redirectUri)}`);
-  await check(t, page, problems, v, 'error-invalid-client', m['error.unknownClient.heading'] as string);
+  await check(t, page, problems, v, 'error-invalid-client', m['error.unknownClient.heading'] as string, false);
 
   await page.goto(authorizationUrl(s, { redirect_uri: 'https://evil.example/cb' }));
-  await check(t, page, problems, v, 'error-redirect-uri', m['error.badRedirect.heading'] as string);
+  await check(t, page, problems, v, 'error-redirect-uri', m['error.badRedirect.heading'] as string, true);
 
   await page.goto(`${s.gh.issuer}/no-such-page`);
-  await check(t, page, problems, v, 'error-not-found', m['error.notFound.heading'] as string);
+  await check(t, page, problems, v, 'error-not-found', m['error.notFound.heading'] as string, false);
 }
 
 for (const v of VARIANTS) {
