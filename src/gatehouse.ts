@@ -4,7 +4,7 @@
  *
  * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
  * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
- * errors → health → body-size gate → interaction pages → back-channel storage scope and prefetch → token
+ * errors → health → page assets → body-size gate → interaction pages → back-channel storage scope and prefetch → token
  * endpoint rate limits → oidc-provider.
  * Around all of it: the request scope (request id for audit lines) and the HTTP metrics; every store call goes
  * through the instrumented store (storage latency and errors); audit events come from src/audit.
@@ -62,7 +62,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const hasher = await createPasswordHasher(config.argon2);
     const accounts = new AccountService(store.accounts, hasher);
     const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
-    const views = new Views();
+    const views = new Views(config);
     const seed = shouldSeed(config, store);
     const clients = [...config.clients, ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
@@ -95,9 +95,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(requestScope());
     app.use(metrics.http());
     app.use(canonicalRequest(config.issuer));
-    app.use(securityHeaders());
+    app.use(securityHeaders(config.brand.logoUrl));
     app.use(errorRenderer(views, log));
     app.use(healthRoutes(store, () => isStopping));
+    app.use(views.assets.middleware);
     app.use(metrics.endpoint());
     app.use(async (ctx, next) => {
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');

@@ -67,7 +67,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     try {
       // A provider built like the server's validates client metadata with the server's own rules.
       const accounts = new AccountService(store.accounts, await createPasswordHasher(config.argon2));
-      const provider = createProvider({ config, store, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views() });
+      const provider = createProvider({ config, store, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views(config) });
       await clients(args, store, provider, io);
     } finally {
       await store.close();

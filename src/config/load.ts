@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ACCENT_PATTERN, contrastRatio, MIN_ACCENT_CONTRAST } from '../http/colour.ts';
 import { type Setting, settings } from './schema.ts';
 import type { Config } from './types.ts';
 
@@ -150,6 +151,24 @@ function checkClients(config: Config): void {
   });
 }
 
+function checkBrand(config: Config): void {
+  const { accent, logoUrl } = config.brand;
+  if (!ACCENT_PATTERN.test(accent)) throw new ConfigError(`brand.accent (BRAND_ACCENT): must be a colour written #rrggbb, e.g. #2f63d8`);
+  const contrast = contrastRatio(accent, '#ffffff');
+  if (contrast < MIN_ACCENT_CONTRAST) {
+    throw new ConfigError(
+      `brand.accent (BRAND_ACCENT): ${accent} has a contrast of ${contrast.toFixed(2)}:1 with the white text of buttons; choose a darker colour (at least ${MIN_ACCENT_CONTRAST}:1)`,
+    );
+  }
+  if (!logoUrl) return;
+  if (!URL.canParse(logoUrl) || !/^https?:$/.test(new URL(logoUrl).protocol)) throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must be an absolute http(s) URL');
+  const logo = new URL(logoUrl);
+  if (logo.username || logo.password) throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must not carry credentials');
+  if (logo.protocol === 'http:' && new URL(config.issuer).protocol === 'https:') {
+    throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must be https when the issuer is https (browsers block mixed content)');
+  }
+}
+
 function isLocalhost(url: string): boolean {
   const { hostname } = new URL(url);
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
@@ -218,6 +237,7 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   }
   checkResourceServers(config);
   checkClients(config);
+  checkBrand(config);
   checkProduction(config);
   return deepFreeze(config);
 }

@@ -4,6 +4,7 @@
  * docs/configuration.md from it, so the validator and the documentation cannot drift apart.
  * Defaults live in config/default.json.
  */
+import { LANGUAGES } from '../http/i18n.ts';
 
 export type SettingType =
   | { kind: 'string'; nonEmpty?: boolean }
@@ -152,6 +153,25 @@ export const settings: readonly Setting[] = [
     key: 'clients',
     type: { kind: 'json', shape: 'array of client metadata (RFC 7591 / oidc-provider)' },
     doc: 'Static clients. `first_party: true` skips consent; `default_resource` names the resource a client gets when it asks for none.',
+  },
+  { key: 'brand.name', env: 'BRAND_NAME', type: { kind: 'string', nonEmpty: true }, doc: 'Product name on the sign-in, consent, logout and error pages and in their titles.' },
+  {
+    key: 'brand.logoUrl',
+    env: 'BRAND_LOGO_URL',
+    type: { kind: 'string' },
+    doc: 'Absolute URL of a logo shown above the pages (about 32 px high); its origin is added to the CSP `img-src`. Must be https when the issuer is https. Empty: the built-in icon.',
+  },
+  {
+    key: 'brand.accent',
+    env: 'BRAND_ACCENT',
+    type: { kind: 'string', nonEmpty: true },
+    doc: 'Accent colour of buttons, links and the icon, as `#rrggbb`; it must have a contrast of at least 4.5:1 with white.',
+  },
+  {
+    key: 'pages.defaultLanguage',
+    env: 'DEFAULT_LANGUAGE',
+    type: { kind: 'enum', values: LANGUAGES },
+    doc: 'Language of the pages when neither the request\'s `ui_locales` nor the browser\'s `Accept-Language` names one Gatehouse speaks (docs/pages.md).',
   },
   { key: 'demo.seed', env: 'DEMO_SEED', type: { kind: 'bool' }, doc: 'With the in-memory store, create the demo user and demo client at start-up.' },
   { key: 'demo.username', type: { kind: 'string', nonEmpty: true }, doc: 'Demo user name.' },

@@ -1,4 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
+import type { Language } from '../http/i18n.ts';
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
 
@@ -61,6 +62,8 @@ export interface Config {
   readonly jwks: string;
   readonly resourceServers: readonly ResourceServerConfig[];
   readonly clients: readonly ClientMetadata[];
+  readonly brand: { readonly name: string; readonly logoUrl: string; readonly accent: string };
+  readonly pages: { readonly defaultLanguage: Language };
   readonly demo: {
     readonly seed: boolean;
     readonly username: string;

@@ -6,12 +6,32 @@
  * - Storage outages become 503 `temporarily_unavailable` with Retry-After.
  * - Anything else is a 500 `server_error` whose details go to the log only, never to the client.
  * - Browsers (Accept: text/html) get the error page; everyone else gets the OAuth error JSON.
+ * - The error page says in plain words what happened and what to do, in the page's language; the OAuth code and
+ *   description are small print for support. Its one link leads to a registered client's own site (never to an
+ *   address taken from the request).
  */
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { StorageUnavailable } from '../storage/types.ts';
 import { cspNonce } from './security-headers.ts';
+import { escapeHtml } from './html.ts';
+import type { Language } from './i18n.ts';
 import type { Views } from './views.ts';
+
+/** What the error page explains; each has a heading, a "what happened" and a "what to do" in the catalogues. */
+export type ErrorKind = 'expired' | 'unknownClient' | 'badRedirect' | 'notFound' | 'unavailable' | 'server' | 'badRequest';
+
+/** A registered client's site, for the error page's way back. */
+export interface ClientSite {
+  name: string;
+  url: string;
+}
+
+export interface ErrorPageHints {
+  kind?: ErrorKind;
+  back?: ClientSite;
+  language?: Language;
+}
 
 export class HttpError extends Error {
   readonly expose = true;
@@ -19,13 +39,16 @@ export class HttpError extends Error {
   readonly error: string;
   readonly description: string;
   readonly headers: Record<string, string>;
-  constructor(status: number, error: string, description: string, headers: Record<string, string> = {}) {
+  /** How the error page explains it, when the code alone does not say. */
+  readonly page: ErrorPageHints;
+  constructor(status: number, error: string, description: string, headers: Record<string, string> = {}, page: ErrorPageHints = {}) {
     super(description);
     this.name = 'HttpError';
     this.status = status;
     this.error = error;
     this.description = description;
     this.headers = headers;
+    this.page = page;
   }
 }
 
@@ -55,13 +78,44 @@ export function shapeError(err: unknown): Shaped {
   return { status: 500, error: 'server_error', description: 'an unexpected error occurred', headers: {} };
 }
 
-export function renderErrorPage(ctx: Context, views: Views, error: string, description: string | undefined): void {
+/** The page's explanation of an error: by what the error is, then by its OAuth code. */
+export function errorKind(err: unknown, error: string, description: string | undefined): ErrorKind {
+  if (err instanceof HttpError && err.page.kind) return err.page.kind;
+  // oidc-provider's SessionNotFound: the interaction or its cookie is gone, typically after the Back button.
+  if ((err as { name?: unknown } | undefined)?.name === 'SessionNotFound') return 'expired';
+  if (error === 'invalid_client') return 'unknownClient';
+  if (error === 'invalid_redirect_uri' || description?.startsWith('post_logout_redirect_uri')) return 'badRedirect';
+  if (error === 'not_found') return 'notFound';
+  if (error === 'temporarily_unavailable') return 'unavailable';
+  if (error === 'server_error') return 'server';
+  return 'badRequest';
+}
+
+export interface ErrorPage {
+  error: string;
+  description?: string | undefined;
+  kind: ErrorKind;
+  language: Language;
+  back?: ClientSite | undefined;
+}
+
+export function renderErrorPage(ctx: Context, views: Views, page: ErrorPage): void {
+  const m = views.messages(page.language);
+  const brand = views.brandName;
   ctx.type = 'html';
-  ctx.body = views.render('error', 'Error', cspNonce(ctx.res), {
-    error,
-    description: description ?? '',
-    requestId: ctx.get('x-request-id') || ctx.response.get('x-request-id'),
-  });
+  ctx.body = views.render(
+    'error',
+    { language: page.language, nonce: cspNonce(ctx.res), title: m.html(`error.${page.kind}.heading`) },
+    {
+      heading: m.html(`error.${page.kind}.heading`),
+      what: m.html(`error.${page.kind}.what`, { brand }),
+      todo: m.html(`error.${page.kind}.todo`, { brand }),
+      backLink: page.back ? `<p><a class="primary" href="${escapeHtml(page.back.url)}">${m.html('error.back', { client: page.back.name })}</a></p>` : '',
+      error: page.error,
+      description: page.description ? ` — ${escapeHtml(page.description)}` : '',
+      requestId: ctx.get('x-request-id') || ctx.response.get('x-request-id'),
+    },
+  );
 }
 
 export function errorRenderer(views: Views, log: Logger): Middleware {
@@ -77,8 +131,16 @@ export function errorRenderer(views: Views, log: Logger): Middleware {
       ctx.status = shaped.status;
       ctx.set(shaped.headers);
       ctx.set('Cache-Control', 'no-store');
-      if (ctx.accepts('json', 'html') === 'html') renderErrorPage(ctx, views, shaped.error, shaped.description);
-      else ctx.body = { error: shaped.error, error_description: shaped.description };
+      if (ctx.accepts('json', 'html') === 'html') {
+        const hints = err instanceof HttpError ? err.page : {};
+        renderErrorPage(ctx, views, {
+          error: shaped.error,
+          description: shaped.description,
+          kind: errorKind(err, shaped.error, shaped.description),
+          language: hints.language ?? views.language({ acceptLanguage: ctx.get('accept-language') }),
+          back: hints.back,
+        });
+      } else ctx.body = { error: shaped.error, error_description: shaped.description };
     }
   };
 }

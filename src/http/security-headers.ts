@@ -1,7 +1,8 @@
 /**
  * Security headers on every response, set on the Node response object itself so they also cover what
  * oidc-provider renders. Each response gets a fresh CSP nonce; pages use it for their one inline style, and
- * oidc-provider adds the hash of its form_post script to `script-src` itself.
+ * oidc-provider adds the hash of its form_post script to `script-src` itself. Images come from Gatehouse itself and,
+ * when a brand logo is configured elsewhere, from that logo's origin only.
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -18,11 +19,12 @@ export function cspNonce(res: ServerResponse): string {
   return nonce;
 }
 
-export function securityHeaders(): Middleware {
+export function securityHeaders(logoUrl = ''): Middleware {
+  const imgSrc = ["'self'", ...(logoUrl ? [new URL(logoUrl).origin] : [])].join(' ');
   return async (ctx, next) => {
     const nonce = cspNonce(ctx.res);
     ctx.set({
-      'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src ${imgSrc}; base-uri 'none'; frame-ancestors 'none'`,
       'X-Content-Type-Options': 'nosniff',
       'X-Frame-Options': 'DENY',
       'Referrer-Policy': 'no-referrer',

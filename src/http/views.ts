@@ -1,38 +1,86 @@
 /**
- * Renders the HTML templates in views/. `{{name}}` is HTML-escaped, always; `{{{name}}}` inserts markup that
- * the caller built from escaped parts. Templates are read once at start-up. Every page goes through the layout,
- * which carries the CSP nonce for its one inline style.
+ * Renders the HTML templates in views/. Templates are read once at start-up; every page goes through the layout,
+ * which carries the brand, the language (`<html lang>`) and the stylesheet and script under the response's CSP nonce.
+ *
+ * Template syntax:
+ * - `{{name}}` is the HTML-escaped value, always;
+ * - `{{{name}}}` inserts markup that the caller built from escaped parts;
+ * - `[[key]]` is the message `key` from the page's language catalogue (src/http/i18n.ts), its placeholders filled
+ *   from the same values (escaped). Page text lives only in the catalogues, never in a template.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/types.ts';
+import { type Assets, createAssets } from './assets.ts';
+import { escapeHtml } from './html.ts';
+import { chooseLanguage, type Language, type LanguageRequest, loadMessages, type Messages } from './i18n.ts';
+
+export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
 export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+/** Views that need the script (progressive enhancement only). */
+const SCRIPTED: ReadonlySet<ViewName> = new Set(['login']);
 
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => ESCAPES[c] as string);
-}
-
-function fill(template: string, values: Record<string, unknown>): string {
-  return template.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}/g, (_, raw?: string, escaped?: string) =>
-    raw ? String(values[raw] ?? '') : escapeHtml(values[escaped as string]),
-  );
+export interface Page {
+  language: Language;
+  nonce: string;
+  /** The `<title>` before the brand name, as HTML (a message from `messages.html`). */
+  title: string;
 }
 
 export class Views {
+  readonly assets: Assets;
   readonly #templates = new Map<string, string>();
+  readonly #messages: ReadonlyMap<Language, Messages>;
+  readonly #brand: Config['brand'];
+  readonly #defaultLanguage: Language;
 
-  constructor() {
+  constructor(config: Pick<Config, 'brand' | 'pages'>) {
     for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out']) {
       this.#templates.set(name, readFileSync(`${viewsDir}${name}.html`, 'utf8'));
     }
+    this.#messages = loadMessages();
+    this.#brand = config.brand;
+    this.#defaultLanguage = config.pages.defaultLanguage;
+    this.assets = createAssets(config.brand.accent);
   }
 
-  render(name: ViewName, title: string, nonce: string, values: Record<string, unknown>): string {
-    const body = fill(this.#templates.get(name) as string, values);
-    return fill(this.#templates.get('layout') as string, { title, nonce, body });
+  get brandName(): string {
+    return this.#brand.name;
+  }
+
+  language(request: LanguageRequest): Language {
+    return chooseLanguage(request, this.#defaultLanguage);
+  }
+
+  messages(language: Language): Messages {
+    return this.#messages.get(language) as Messages;
+  }
+
+  render(name: ViewName, page: Page, values: Record<string, unknown>): string {
+    const messages = this.messages(page.language);
+    const all = { brand: this.#brand.name, ...values };
+    const fill = (template: string, v: Record<string, unknown>) =>
+      template.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g, (_, raw?: string, escaped?: string, key?: string) => {
+        if (raw) return String(v[raw] ?? '');
+        if (escaped) return escapeHtml(v[escaped]);
+        return messages.html(key as string, v);
+      });
+    const body = fill(this.#templates.get(name) as string, all);
+    const logo = this.#brand.logoUrl || this.assets.favicon;
+    return fill(this.#templates.get('layout') as string, {
+      lang: page.language,
+      title: page.title,
+      brand: this.#brand.name,
+      nonce: page.nonce,
+      favicon: this.assets.favicon,
+      stylesheet: this.assets.stylesheet,
+      script: SCRIPTED.has(name) ? `<script src="${escapeHtml(this.assets.script)}" nonce="${escapeHtml(page.nonce)}" defer></script>` : '',
+      logo,
+      body,
+    });
   }
 }

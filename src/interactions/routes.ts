@@ -8,6 +8,9 @@
  *   password, disabled or locked account); the reason goes to the audit log only.
  * - First-party clients get consent without a page (on a fresh sign-in, with the sign-in itself:
  *   first-party-consent.ts); others see the client and every scope requested.
+ * - Pages speak the language the authorization request asked for (`ui_locales`), else the browser's.
+ * - A page whose interaction is gone (completed, expired, or its cookie missing: typically the Back button)
+ *   explains that and links to the registered client's site when the interaction record still names it.
  */
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -18,8 +21,10 @@ import type { Config } from '../config/types.ts';
 import { readForm } from '../http/body.ts';
 import { HttpError } from '../http/errors.ts';
 import { cspNonce } from '../http/security-headers.ts';
+import type { Language } from '../http/i18n.ts';
 import { escapeHtml, type Views } from '../http/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import { clientSite } from '../provider/pages.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from './login-guard.ts';
 
@@ -36,15 +41,6 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are',
-  profile: 'See your name and username',
-  email: 'See your email address',
-  phone: 'See your phone number',
-  address: 'See your address',
-  offline_access: 'Stay signed in (keep access while you are away)',
-};
-
 export function interactionRoutes(deps: InteractionDeps): Middleware {
   const { config, provider, views } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
@@ -59,9 +55,28 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     }
   }
 
+  function language(ctx: Context, d?: Details): Language {
+    return views.language({ uiLocales: d?.params.ui_locales, acceptLanguage: ctx.get('accept-language') });
+  }
+
+  /** The "page expired" error, with a way back to the client the interaction record names, if it still exists. */
+  async function expired(ctx: Context, uid: string, description: string): Promise<HttpError> {
+    const record = await provider.Interaction.find(uid);
+    const clientId = record?.params.client_id;
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    const lang = views.language({ uiLocales: record?.params.ui_locales, acceptLanguage: ctx.get('accept-language') });
+    return new HttpError(400, 'invalid_request', description, {}, { kind: 'expired', back: clientSite(client), language: lang });
+  }
+
   async function details(ctx: Context, uid: string): Promise<Details> {
-    const d = await provider.interactionDetails(ctx.req, ctx.res);
-    if (d.uid !== uid) throw new HttpError(400, 'invalid_request', 'interaction mismatch, start the sign-in again');
+    let d: Details;
+    try {
+      d = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (err) {
+      if ((err as Error).name === 'SessionNotFound') throw await expired(ctx, uid, (err as { error_description?: string }).error_description ?? 'interaction not found');
+      throw err;
+    }
+    if (d.uid !== uid) throw await expired(ctx, uid, 'interaction mismatch, start the sign-in again');
     return d;
   }
 
@@ -79,17 +94,23 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     return client?.clientName ?? client?.clientId ?? String(d.params.client_id);
   }
 
+  // After a failed sign-in the password field takes the focus (the username is kept), and both fields point at the
+  // message. On a first visit the username field has it, or the password field when login_hint filled the username.
   function renderLogin(ctx: Context, d: Details, client: { clientName?: string; clientId: string } | undefined, username: string, failed: boolean): void {
+    const lang = language(ctx, d);
+    const m = views.messages(lang);
+    const invalid = failed ? ' aria-invalid="true" aria-describedby="login-error"' : '';
+    const passwordFirst = failed || username !== '';
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('login', 'Sign in', cspNonce(ctx.res), {
-      clientName: clientName(d, client),
+    ctx.body = views.render('login', { language: lang, nonce: cspNonce(ctx.res), title: m.html('login.title') }, {
+      client: clientName(d, client),
       action: `/interaction/${d.uid}/login`,
       abortAction: `/interaction/${d.uid}/abort`,
       username,
-      errorBlock: failed
-        ? '<p class="error" role="alert">Invalid username or password, or the account cannot sign in right now. Try again later.</p>'
-        : '',
+      usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
+      passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
+      errorBlock: failed ? `<p class="alert" id="login-error" role="alert">${m.html('login.failed')}</p>` : '',
     });
   }
 
@@ -126,12 +147,15 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
         ...((missing.missingOIDCScope as string[] | undefined) ?? []),
         ...Object.values((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {}).flat(),
       ];
+      const lang = language(ctx, d);
+      const m = views.messages(lang);
+      const scopeText = (s: string) => (m.has(`scope.${s}`) ? m.html(`scope.${s}`) : escapeHtml(s));
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = views.render('consent', 'Allow access', cspNonce(ctx.res), {
-        clientName: clientName(d, client),
+      ctx.body = views.render('consent', { language: lang, nonce: cspNonce(ctx.res), title: m.html('consent.title') }, {
+        client: clientName(d, client),
         action: `/interaction/${d.uid}/confirm`,
-        scopeItems: [...new Set(scopes)].map((s) => `<li>${escapeHtml(SCOPE_TEXT[s] ?? s)} <small>(${escapeHtml(s)})</small></li>`).join('\n'),
+        scopeItems: [...new Set(scopes)].map((s) => `<li>${scopeText(s)} <small>(${escapeHtml(s)})</small></li>`).join('\n'),
       });
       return undefined;
     }

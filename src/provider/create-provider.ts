@@ -13,6 +13,7 @@ import Provider, { type ClientMetadata, type Configuration, type KoaContextWithO
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Config } from '../config/types.ts';
+import { LANGUAGES } from '../http/i18n.ts';
 import type { Views } from '../http/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
@@ -70,12 +71,13 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
     scopes: SCOPES,
     claims: CLAIMS,
     acrValues: [ACR_PASSWORD],
-    // Advertised as the pages are: one responsive page (also fit for a popup), in English; claims have no
-    // language variants. OIDC Core 3.1.2.1 lets an OP ignore display/ui_locales/claims_locales it cannot honour.
+    // Advertised as the pages are: one responsive page (also fit for a popup), in every language with a catalogue
+    // (src/http/i18n.ts); claims have no language variants. OIDC Core 3.1.2.1 lets an OP ignore
+    // display/ui_locales/claims_locales it cannot honour.
     discovery: {
       claim_types_supported: ['normal'],
       display_values_supported: ['page', 'popup'],
-      ui_locales_supported: ['en'],
+      ui_locales_supported: [...LANGUAGES],
       claims_locales_supported: ['en'],
     },
     responseTypes: ['code'],

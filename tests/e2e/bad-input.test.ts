@@ -115,7 +115,7 @@ for (const c of cases) {
     t.notRegex(text, /\bat [\w.<>]+ \(|node:internal|\.ts:\d+/, 'no stack trace');
     if (c.html) {
       if (res.status !== 431) t.regex(res.headers.get('content-type') ?? '', /text\/html/);
-      if (c.error) t.regex(text, new RegExp(`<strong>${c.error}</strong>`));
+      if (c.error) t.regex(text, new RegExp(`<code class="error-code">${c.error}</code>`));
     } else if (c.error) {
       t.is((JSON.parse(text) as { error: string }).error, c.error);
     }

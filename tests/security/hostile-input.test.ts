@@ -300,7 +300,7 @@ function problems(o: Outcome): string[] {
   if (status >= 400 && status !== 431 && !genericLoginRefusal) {
     let error: string | undefined;
     if (o.contentType.includes('json')) error = (JSON.parse(text || '{}') as { error?: string }).error;
-    else if (o.contentType.includes('html')) error = /<strong>([a-z_]+)<\/strong>/.exec(text)?.[1];
+    else if (o.contentType.includes('html')) error = /<code class="error-code">([a-z_]+)<\/code>/.exec(text)?.[1];
     if (error === undefined && p.target === 'api') error = 'invalid_request';
     if (!error || !KNOWN_ERRORS.has(error)) out.push(`unknown error code ${error}`);
     const want = p.error === undefined ? undefined : [p.error].flat();
