@@ -7,7 +7,9 @@
  * - A failed sign-in answers the same status, page and message whatever the reason (unknown user, wrong
  *   password, disabled or locked account); the reason goes to the audit log only.
  * - First-party clients get consent without a page (on a fresh sign-in, with the sign-in itself:
- *   first-party-consent.ts); others see the client and every scope requested.
+ *   first-party-consent.ts) for what their registration allows; others, and a first-party client asking for
+ *   claims beyond its registered scopes, see the client, the host it returns to and every scope and claim the
+ *   grant will hold (consent-details.ts).
  */
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -20,6 +22,7 @@ import { HttpError } from '../http/errors.ts';
 import { cspNonce } from '../http/security-headers.ts';
 import { escapeHtml, type Views } from '../http/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from './login-guard.ts';
 
@@ -35,15 +38,6 @@ export interface InteractionDeps {
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
-
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are',
-  profile: 'See your name and username',
-  email: 'See your email address',
-  phone: 'See your phone number',
-  address: 'See your address',
-  offline_access: 'Stay signed in (keep access while you are away)',
-};
 
 export function interactionRoutes(deps: InteractionDeps): Middleware {
   const { config, provider, views } = deps;
@@ -117,21 +111,20 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       return renderLogin(ctx, d, client, hint, false);
     }
     if (d.prompt.name === 'consent') {
-      if (client?.metadata().first_party === true) {
+      const missing = d.prompt.details as MissingConsent;
+      if (client?.metadata().first_party === true && firstPartyCovers(missing, client.scope)) {
         deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
         return finish(ctx, d, await grantConsent(d), true);
       }
-      const missing = d.prompt.details;
-      const scopes = [
-        ...((missing.missingOIDCScope as string[] | undefined) ?? []),
-        ...Object.values((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {}).flat(),
-      ];
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = views.render('consent', 'Allow access', cspNonce(ctx.res), {
         clientName: clientName(d, client),
+        returnHost: returnHost(d.params.redirect_uri, client?.redirectUris ?? []),
         action: `/interaction/${d.uid}/confirm`,
-        scopeItems: [...new Set(scopes)].map((s) => `<li>${escapeHtml(SCOPE_TEXT[s] ?? s)} <small>(${escapeHtml(s)})</small></li>`).join('\n'),
+        scopeItems: consentItems(missing)
+          .map((i) => `<li>${escapeHtml(i.text)} <small>(${escapeHtml(i.code)})</small></li>`)
+          .join('\n'),
       });
       return undefined;
     }
