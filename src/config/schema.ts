@@ -175,7 +175,7 @@ export const settings: readonly Setting[] = [
   {
     key: 'clients',
     type: { kind: 'json', shape: 'array of client metadata (RFC 7591 / oidc-provider)' },
-    doc: 'Static clients. `first_party: true` skips consent; `default_resource` names the resource a client gets when it asks for none.',
+    doc: 'Static clients. `scope` lists every scope the client may obtain, resource-server scopes included (none of those without it); `allowed_resources` narrows the resource servers; `resource_server_for` lets a resource server\'s client introspect the tokens for its audience; `first_party: true` skips consent; `default_resource` names the resource a client gets when it asks for none. See docs/security.md.',
   },
   { key: 'demo.seed', env: 'DEMO_SEED', type: { kind: 'bool' }, doc: 'With the in-memory store, create the demo user and demo client at start-up.' },
   { key: 'demo.username', type: { kind: 'string', nonEmpty: true }, doc: 'Demo user name.' },
