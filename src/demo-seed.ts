@@ -16,8 +16,8 @@ export function demoClient(config: Config): ClientMetadata {
     response_types: ['code'],
     redirect_uris: [config.demo.redirectUri],
     post_logout_redirect_uris: [config.demo.postLogoutRedirectUri],
-    // OIDC scopes only: resource-server scopes (api:read…) are governed by resourceServers.
-    scope: 'openid profile email offline_access',
+    // Everything it may obtain: its OIDC scopes and the default resource server's scopes (the demo API).
+    scope: ['openid profile email offline_access', ...(config.resourceServers.find((rs) => rs.default)?.scopes ?? [])].join(' '),
     first_party: true,
   };
 }

@@ -95,7 +95,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(requestScope());
     app.use(metrics.http());
     app.use(canonicalRequest(config.issuer));
-    app.use(securityHeaders(config.brand.logoUrl));
+    app.use(securityHeaders(config));
     app.use(errorRenderer(views, log));
     app.use(healthRoutes(store, () => isStopping));
     app.use(views.assets.middleware);

@@ -96,13 +96,13 @@ export async function startStack(): Promise<Stack> {
         redirect_uris: [REDIRECT],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        scope: 'openid profile email offline_access',
+        scope: 'openid profile email offline_access api:read',
         first_party: true,
       }),
     );
     writeFileSync(
       serviceFile,
-      JSON.stringify({ client_id: service.id, client_secret: service.secret, redirect_uris: [], response_types: [], grant_types: ['client_credentials'] }),
+      JSON.stringify({ client_id: service.id, client_secret: service.secret, redirect_uris: [], response_types: [], grant_types: ['client_credentials'], scope: 'api:read' }),
     );
     await Promise.all([
       cli(['users', 'add', user.username, '--password-stdin', '--email', 'bench@example.com', '--name', 'Bench User', '--role', 'user'], env, `${user.password}\n`),

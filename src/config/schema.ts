@@ -42,6 +42,18 @@ export const settings: readonly Setting[] = [
     type: { kind: 'bool' },
     doc: 'Take the client IP (login throttling, rate limits, audit) from the last X-Forwarded-For entry, the one your own reverse proxy appends. Leave false unless such a proxy is the only way in. Host and protocol always come from the issuer, never from headers.',
   },
+  {
+    key: 'hsts.maxAgeSeconds',
+    env: 'HSTS_MAX_AGE_SECONDS',
+    type: { kind: 'int', min: 31_536_000, max: 63_072_000 },
+    doc: 'With an https issuer, every response carries `Strict-Transport-Security: max-age=<this>`. At least one year. Not sent for an http issuer.',
+  },
+  {
+    key: 'hsts.includeSubDomains',
+    env: 'HSTS_INCLUDE_SUBDOMAINS',
+    type: { kind: 'bool' },
+    doc: "Add `includeSubDomains` to Strict-Transport-Security: browsers then also refuse plain http for every subdomain of the issuer's host. Turn on only when all of them serve https.",
+  },
   { key: 'dataDir', env: 'DATA_DIR', type: { kind: 'string', nonEmpty: true }, doc: 'Where development signing keys are kept so tokens survive a restart.' },
   { key: 'logLevel', env: 'LOG_LEVEL', type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, doc: 'pino log level.' },
   {
@@ -152,7 +164,7 @@ export const settings: readonly Setting[] = [
   {
     key: 'clients',
     type: { kind: 'json', shape: 'array of client metadata (RFC 7591 / oidc-provider)' },
-    doc: 'Static clients. `first_party: true` skips consent; `default_resource` names the resource a client gets when it asks for none.',
+    doc: 'Static clients. `scope` lists every scope the client may obtain, resource-server scopes included (none of those without it); `allowed_resources` narrows the resource servers; `resource_server_for` lets a resource server\'s client introspect the tokens for its audience; `first_party: true` skips consent; `default_resource` names the resource a client gets when it asks for none. See docs/security.md.',
   },
   { key: 'brand.name', env: 'BRAND_NAME', type: { kind: 'string', nonEmpty: true }, doc: 'Product name on the sign-in, consent, logout and error pages and in their titles.' },
   {

@@ -28,6 +28,7 @@ export interface Config {
   readonly host: string;
   readonly issuer: string;
   readonly trustProxy: boolean;
+  readonly hsts: { readonly maxAgeSeconds: number; readonly includeSubDomains: boolean };
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;

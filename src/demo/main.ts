@@ -89,12 +89,13 @@ function configure(env: NodeJS.ProcessEnv) {
   const overrides: Record<string, unknown> = { 'redis.url': '', 'redis.mode': 'single', 'demo.seed': true };
   const apiEnv: NodeJS.ProcessEnv = { ...env };
   if (env.API_TOKEN_CHECK === 'introspection') {
-    // Introspection needs opaque tokens for the API and a confidential client for it to introspect with.
+    // Introspection needs opaque tokens for the API and a confidential client for it to introspect with, named
+    // as the API's resource-server client so that it may introspect the tokens for the API's audience.
     const audience = env.API_AUDIENCE || 'http://localhost:4000';
     const secret = randomBytes(32).toString('base64url');
     overrides.resourceServers = [{ identifier: audience, scopes: ['api:read', 'api:write'], default: true, accessTokenFormat: 'opaque' }];
     const configured = loadConfig({ env, overrides }).clients;
-    overrides.clients = [...configured, { client_id: 'demo-api', client_secret: secret, grant_types: [], response_types: [], redirect_uris: [] }];
+    overrides.clients = [...configured, { client_id: 'demo-api', client_secret: secret, grant_types: [], response_types: [], redirect_uris: [], resource_server_for: [audience] }];
     Object.assign(apiEnv, { API_CLIENT_ID: 'demo-api', API_CLIENT_SECRET: secret });
   }
   const gatehouseConfig = loadConfig({ env, overrides });

@@ -10,8 +10,9 @@
  *   scopes the provider knows, and the requested scopes of the resource server the request resolves to (its
  *   `resource`, else the client's `default_resource`, else the default resource server when one of its scopes is
  *   asked for: src/provider/resources.ts). Anything it cannot resolve with certainty (a `claims` parameter, several
- *   or unknown resources) gets no early grant: the provider then asks for consent and the consent step grants it
- *   as before, so this is only ever a shortcut, never a different decision.
+ *   or unknown resources) gets no early grant: the provider then asks for consent and the consent step decides
+ *   (routes.ts: without a page only when the client's registered scopes release every claim asked for), so this
+ *   is only ever a shortcut, never a different decision.
  */
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/types.ts';

@@ -7,7 +7,9 @@
  * - A failed sign-in answers the same status, page and message whatever the reason (unknown user, wrong
  *   password, disabled or locked account); the reason goes to the audit log only.
  * - First-party clients get consent without a page (on a fresh sign-in, with the sign-in itself:
- *   first-party-consent.ts); others see the client and every scope requested.
+ *   first-party-consent.ts) for what their registration allows; others, and a first-party client asking for
+ *   claims beyond its registered scopes, see the client, the host it returns to and every scope and claim the
+ *   grant will hold (consent-details.ts).
  * - Pages speak the language the authorization request asked for (`ui_locales`), else the browser's.
  * - A page whose interaction is gone (completed, expired, or its cookie missing: typically the Back button)
  *   explains that and links to the registered client's site when the interaction record still names it.
@@ -25,6 +27,7 @@ import type { Language } from '../http/i18n.ts';
 import { escapeHtml, type Views } from '../http/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
 import { clientSite } from '../provider/pages.ts';
+import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from './login-guard.ts';
 
@@ -138,24 +141,22 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       return renderLogin(ctx, d, client, hint, false);
     }
     if (d.prompt.name === 'consent') {
-      if (client?.metadata().first_party === true) {
+      const missing = d.prompt.details as MissingConsent;
+      if (client?.metadata().first_party === true && firstPartyCovers(missing, client.scope)) {
         deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
         return finish(ctx, d, await grantConsent(d), true);
       }
-      const missing = d.prompt.details;
-      const scopes = [
-        ...((missing.missingOIDCScope as string[] | undefined) ?? []),
-        ...Object.values((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {}).flat(),
-      ];
       const lang = language(ctx, d);
       const m = views.messages(lang);
-      const scopeText = (s: string) => (m.has(`scope.${s}`) ? m.html(`scope.${s}`) : escapeHtml(s));
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = views.render('consent', { language: lang, nonce: cspNonce(ctx.res), title: m.html('consent.title') }, {
         client: clientName(d, client),
+        host: returnHost(d.params.redirect_uri, client?.redirectUris ?? []),
         action: `/interaction/${d.uid}/confirm`,
-        scopeItems: [...new Set(scopes)].map((s) => `<li>${scopeText(s)} <small>(${escapeHtml(s)})</small></li>`).join('\n'),
+        scopeItems: consentItems(missing)
+          .map((i) => `<li>${m.html(i.key, i.values)} <small>(${escapeHtml(i.code)})</small></li>`)
+          .join('\n'),
       });
       return undefined;
     }

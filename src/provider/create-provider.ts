@@ -17,6 +17,7 @@ import { LANGUAGES } from '../http/i18n.ts';
 import type { Views } from '../http/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
+import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { pageRenderers } from './pages.ts';
 import { mintRefreshTokenIds } from './refresh-token-ids.ts';
 import { resourceIndicators } from './resources.ts';
@@ -91,19 +92,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       // clients that can verify ES256 should register it (README "Protocol").
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
-    extraClientMetadata: {
-      properties: ['first_party', 'default_resource'],
-      validator(_ctx, key, value) {
-        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
-          throw new Error('first_party must be a boolean');
-        }
-        if (key === 'default_resource' && value !== undefined) {
-          if (typeof value !== 'string' || !config.resourceServers.some((rs) => rs.identifier === value)) {
-            throw new Error('default_resource must name a configured resource server');
-          }
-        }
-      },
-    },
+    extraClientMetadata: clientMetadataExtension(config, SCOPES) as Configuration['extraClientMetadata'],
     async findAccount(_ctx, sub) {
       const account = await accounts.findById(sub);
       if (!account || account.disabled) return undefined;
@@ -129,8 +118,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // Public clients may introspect only their own tokens; confidential clients (resource servers) any.
-        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+        // Its own tokens, and a resource server's client the access tokens for its audience (client-access.ts).
+        allowedPolicy: introspectionAllowed as NonNullable<NonNullable<Configuration['features']>['introspection']>['allowedPolicy'],
       },
       revocation: {
         enabled: true,

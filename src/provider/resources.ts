@@ -6,9 +6,13 @@
  * 2. else the client's registered `default_resource`;
  * 3. else the configured default resource server, when the request asks for any of its scopes;
  * 4. else none: an opaque token good for userinfo only.
+ *
+ * What the client may get there is its own metadata's business (client-access.ts): the resource server's scopes
+ * are narrowed to the client's before oidc-provider sees them.
  */
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../config/types.ts';
+import { allowedResourceScopes } from './client-access.ts';
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -27,11 +31,11 @@ export function resourceIndicators(config: Config) {
       const scopes = String(ctx.oidc.params?.scope ?? '').split(' ');
       return fallback.scopes.some((s) => scopes.includes(s)) ? fallback.identifier : undefined;
     },
-    async getResourceServerInfo(_ctx: KoaContextWithOIDC, resource: string): Promise<ResourceServer> {
+    async getResourceServerInfo(ctx: KoaContextWithOIDC, resource: string, client: Client): Promise<ResourceServer> {
       const rs = byId.get(resource);
       if (!rs) throw new errors.InvalidTarget(`unknown resource ${resource.slice(0, 200)}`);
       return {
-        scope: rs.scopes.join(' '),
+        scope: allowedResourceScopes(ctx, client, resource, rs.scopes).join(' '),
         audience: rs.identifier,
         accessTokenTTL: rs.accessTokenTTL ?? config.ttl.accessToken,
         accessTokenFormat: rs.accessTokenFormat ?? 'jwt',

@@ -56,6 +56,7 @@ test('a bad value names its key and the problem', (t) => {
   rejects(t, { ISSUER: 'ftp://x.example' }, /^issuer \(ISSUER\): must be an http\(s\) URL/);
   rejects(t, { ISSUER: 'https://x.example/?a=b' }, /^issuer \(ISSUER\): must not have a query/);
   rejects(t, { TRUST_PROXY: 'maybe' }, /^trustProxy \(TRUST_PROXY\): must be true or false/);
+  rejects(t, { HSTS_MAX_AGE_SECONDS: '86400' }, /^hsts.maxAgeSeconds \(HSTS_MAX_AGE_SECONDS\): must be between 31536000/);
   rejects(t, { LOG_LEVEL: 'loud' }, /^logLevel \(LOG_LEVEL\): must be one of/);
   rejects(t, { COOKIE_KEYS: 'short' }, /^cookieKeys \(COOKIE_KEYS\): every key must be at least 32 characters/);
   rejects(t, { REDIS_MODE: 'cluster' }, /^redis.clusterNodes \(REDIS_CLUSTER_NODES\): cluster mode needs at least one node/);

@@ -16,7 +16,7 @@ async function setup(t: Parameters<typeof startGatehouse>[0], overrides: Record<
         redirect_uris: [REDIRECT],
         post_logout_redirect_uris: ['http://localhost:5000/'],
         grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-        scope: 'openid profile email offline_access',
+        scope: 'openid profile email offline_access api:read',
       },
       {
         client_id: 'other',

@@ -11,7 +11,7 @@ const REDIRECT = 'https://rp.example/cb';
 const SECRET = 'par-dpop-secret-0123456789abcdef0123456789abcdef';
 
 function client(id: string, extra: Record<string, unknown> = {}) {
-  return { client_id: id, client_secret: SECRET, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], ...extra };
+  return { client_id: id, client_secret: SECRET, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid offline_access api:read', ...extra };
 }
 
 test('pushed authorization request, then a DPoP-bound access and refresh token', async (t) => {

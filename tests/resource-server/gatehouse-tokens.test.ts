@@ -25,10 +25,10 @@ async function setup(t: Parameters<typeof startGatehouse>[0]) {
         client_secret: WEB_SECRET,
         redirect_uris: [REDIRECT],
         grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-        scope: 'openid profile email offline_access',
+        scope: 'openid profile email offline_access api:read',
         first_party: true,
       },
-      { client_id: 'api', client_secret: API_SECRET, redirect_uris: [], grant_types: [], response_types: [] },
+      { client_id: 'api', client_secret: API_SECRET, redirect_uris: [], grant_types: [], response_types: [], resource_server_for: [LIVE] },
     ],
   });
   const rp = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });

@@ -10,6 +10,9 @@ export const API = 'http://localhost:4000';
 export const SECRET_A = 'client-a-secret-5f1c0e4b7a9d2e8f3c6b1a0d9e8f7c6b5a4d3e2f1';
 export const SECRET_B = 'client-b-secret-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9';
 
+/** Every OIDC scope and both scopes of the default resource server: these clients may ask for anything. */
+export const ALL_SCOPES = 'openid profile email phone address offline_access api:read api:write';
+
 export const CLIENTS = [
   {
     client_id: 'client-a',
@@ -17,18 +20,21 @@ export const CLIENTS = [
     redirect_uris: [REDIRECT],
     post_logout_redirect_uris: ['https://app.example/bye'],
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    scope: ALL_SCOPES,
   },
   {
     client_id: 'client-b',
     client_secret: SECRET_B,
     redirect_uris: [REDIRECT],
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    scope: ALL_SCOPES,
   },
   {
     client_id: 'public-c',
     token_endpoint_auth_method: 'none',
     redirect_uris: ['https://spa.example/cb'],
     grant_types: ['authorization_code', 'refresh_token'],
+    scope: ALL_SCOPES,
     first_party: true,
   },
 ];

@@ -87,3 +87,27 @@ test('token, userinfo and introspection answers are no-store; CORS only for regi
   const disco = await fetch(`${gh.issuer}/.well-known/openid-configuration`, { headers: { origin: 'https://evil.example' } });
   t.is(disco.headers.get('access-control-allow-credentials'), null);
 });
+
+test('https issuer: every response carries Strict-Transport-Security for at least a year; includeSubDomains only when configured', async (t) => {
+  const issuer = 'https://gatehouse.test';
+  const paths = ['/.well-known/openid-configuration', '/jwks', '/nowhere', '/healthz', `/auth?client_id=nope`];
+  for (const includeSubDomains of [false, true]) {
+    const gh = await startGatehouse(t, { clients: CLIENTS, issuer, 'hsts.includeSubDomains': includeSubDomains });
+    const server = `http://127.0.0.1:${(gh.server.address() as { port: number }).port}`;
+    const answers = await Promise.all([
+      ...paths.map((p) => fetch(`${server}${p}`, { headers: { accept: 'text/html' }, redirect: 'manual' })),
+      fetch(`${server}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', 'wrong') }, body: 'grant_type=client_credentials' }),
+    ]);
+    for (const res of answers) {
+      const hsts = res.headers.get('strict-transport-security') ?? '';
+      const maxAge = Number(/^max-age=(\d+)(; includeSubDomains)?$/.exec(hsts)?.[1]);
+      t.true(maxAge >= 31_536_000, `${res.url} ${res.status}: ${hsts}`);
+      t.is(hsts.endsWith('; includeSubDomains'), includeSubDomains, `${res.url}: ${hsts}`);
+    }
+  }
+  // An http issuer (development) never sends it: it would pin the host name to https in the browser.
+  const plain = await startGatehouse(t, { clients: CLIENTS });
+  const disco = await fetch(`${plain.issuer}/.well-known/openid-configuration`);
+  t.is(disco.status, 200);
+  t.is(disco.headers.get('strict-transport-security'), null);
+});

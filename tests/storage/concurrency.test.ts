@@ -155,7 +155,7 @@ test.serial('round trips per refresh: stored first-party client, session-bound t
     client_secret: dyn.secret,
     redirect_uris: [REDIRECT],
     grant_types: ['authorization_code', 'refresh_token'],
-    scope: 'openid profile email offline_access',
+    scope: 'openid profile email offline_access api:read',
     first_party: true,
   });
   const config = await oidc.discovery(new URL(gh.issuer), dyn.id, dyn.secret, undefined, { execute: [oidc.allowInsecureRequests] });

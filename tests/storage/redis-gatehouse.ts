@@ -41,7 +41,7 @@ export async function startRedisGatehouse(t: ExecutionContext, url: string, shar
         redirect_uris: [REDIRECT],
         post_logout_redirect_uris: ['http://localhost:5000/'],
         grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-        scope: 'openid profile email offline_access',
+        scope: 'openid profile email offline_access api:read',
       },
     ],
     ...overrides,

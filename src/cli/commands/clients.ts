@@ -1,8 +1,8 @@
 /**
  * `clients add --file client.json | list | remove <client_id>`.
  *
- * Rules: metadata is validated by oidc-provider's own client schema (plus Gatehouse's `first_party` and
- * `default_resource`) before it is stored; a confidential client without a secret gets a generated 256-bit one,
+ * Rules: metadata is validated by oidc-provider's own client schema (plus Gatehouse's own properties:
+ * src/provider/client-access.ts) before it is stored; a confidential client without a secret gets a generated 256-bit one,
  * printed once; a supplied secret must look like one (>= 43 characters, >= 16 distinct) — weak secrets are refused.
  */
 import { randomBytes } from 'node:crypto';
