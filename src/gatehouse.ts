@@ -80,6 +80,12 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     // The provider's route name becomes the metrics label of the request.
     provider.use(reportProviderRoute());
+    // Only registered clients are named in the audit line and the metrics label of a refusal.
+    const limits = rateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, async (kind, clientId) => {
+      const client = clientId === undefined ? undefined : await provider.Client.find(clientId).catch(() => undefined);
+      audit('rate_limit.exceeded', { kind, clientId: client?.clientId });
+    });
+    provider.use(limits.provider);
     // Requests that match no provider route (404) are rendered by the same error renderer as everything else.
     provider.use(errorRenderer(views, log));
 
@@ -110,7 +116,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // account and session are read with the rate limiter's counters in one Redis round trip
     // (src/provider/token-prefetch.ts).
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
-    app.use(rateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
+    app.use(limits.host);
     app.use(async (ctx) => {
       ctx.respond = false;
       await providerCallback(ctx.req, ctx.res);

@@ -6,7 +6,7 @@
  *   tests, the demo — do not collide, and process/event-loop metrics (`collectDefaultMetrics`) go to that registry.
  * - Label values are bounded: a route *name* (oidc-provider's `ctx.oidc.route`, Gatehouse's own names, or
  *   `unmatched`), never a raw path with ids; a status code; a grant type from a fixed list; a storage operation
- *   name from the Store interface.
+ *   name from the Store interface; a client id only of a registered client.
  * - The counters of tokens, reuse, login failures and lockouts are fed by the audit trail (src/audit), so a
  *   metric and the audit lines cannot disagree.
  * - `/metrics` is off with `metrics.enabled=false`; with `metrics.token` set it needs `Authorization: Bearer
@@ -104,6 +104,12 @@ export class Metrics {
     help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints.',
     registers: [this.registry],
   });
+  readonly #rateLimited = new Counter({
+    name: 'gatehouse_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by limit (ip, client) and registered client id ("unknown" when the request named no registered client).',
+    labelNames: ['limit', 'client_id'] as const,
+    registers: [this.registry],
+  });
   readonly #storageDuration = new Histogram({
     name: 'gatehouse_storage_operation_duration_seconds',
     help: 'Latency of storage (Redis or memory) operations, by operation.',
@@ -180,6 +186,10 @@ export class Metrics {
         return;
       case 'client_auth.failure':
         this.#clientAuthFailures.inc();
+        return;
+      case 'rate_limit.exceeded':
+        // The audit trail names only registered clients (src/gatehouse.ts), which bounds the label's values.
+        this.#rateLimited.inc({ limit: typeof fields.kind === 'string' ? fields.kind : 'other', client_id: typeof fields.clientId === 'string' ? fields.clientId : 'unknown' });
         return;
       default:
         return;
