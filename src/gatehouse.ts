@@ -59,7 +59,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const metrics = new Metrics(config.metrics);
   const store = instrumentStore(await createStore(config), (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
   try {
-    const hasher = await createPasswordHasher(config.argon2);
+    const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });
     const accounts = new AccountService(store.accounts, hasher);
     const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
     const views = new Views();

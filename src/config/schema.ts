@@ -142,6 +142,12 @@ export const settings: readonly Setting[] = [
   { key: 'argon2.timeCost', env: 'ARGON2_TIME_COST', type: { kind: 'int', min: 1, max: 20 }, doc: 'argon2id iterations (OWASP: 2).' },
   { key: 'argon2.parallelism', env: 'ARGON2_PARALLELISM', type: { kind: 'int', min: 1, max: 16 }, doc: 'argon2id lanes (OWASP: 1).' },
   {
+    key: 'argon2.maxQueuedPerThread',
+    env: 'ARGON2_MAX_QUEUED_PER_THREAD',
+    type: { kind: 'int', min: 1, max: 10_000 },
+    doc: 'Sign-in password checks that may wait per hashing thread (one thread per core); beyond that a sign-in is answered 503 with Retry-After, without hashing.',
+  },
+  {
     key: 'signing.idTokenAlg',
     env: 'ID_TOKEN_ALG',
     type: { kind: 'enum', values: ['RS256', 'ES256', 'EdDSA'] },
