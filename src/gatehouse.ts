@@ -50,6 +50,8 @@ export interface Gatehouse {
   readonly app: Koa;
   readonly metrics: Metrics;
   handler(req: IncomingMessage, res: ServerResponse): void;
+  /** The separate metrics listener's handler (only /metrics), used when `metrics.port` is set. */
+  metricsHandler(req: IncomingMessage, res: ServerResponse): void;
   /** Marks the instance as stopping (readiness turns 503) — used by graceful shutdown. */
   stopping(): void;
   close(): Promise<void>;
@@ -104,7 +106,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(securityHeaders());
     app.use(errorRenderer(views, log));
     app.use(healthRoutes(store, () => isStopping));
-    app.use(metrics.endpoint());
+    // With a separate metrics listener the main port has no /metrics.
+    if (config.metrics.port === 0) app.use(metrics.endpoint());
     app.use(async (ctx, next) => {
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
@@ -123,6 +126,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     });
 
     const handler = app.callback();
+    const metricsApp = new Koa();
+    metricsApp.silent = true;
+    metricsApp.use(errorRenderer(views, log));
+    metricsApp.use(metrics.endpoint());
+    const metricsHandler = metricsApp.callback();
     return {
       config,
       provider,
@@ -131,6 +139,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       app,
       metrics,
       handler: (req, res) => void handler(req, res),
+      metricsHandler: (req, res) => void metricsHandler(req, res),
       stopping: () => {
         isStopping = true;
       },

@@ -49,13 +49,20 @@ export const settings: readonly Setting[] = [
     type: { kind: 'int', min: 1, max: 300 },
     doc: 'On SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are closed; then Redis is closed and the process exits 0. Keep it below the orchestrator grace period.',
   },
-  { key: 'metrics.enabled', env: 'METRICS_ENABLED', type: { kind: 'bool' }, doc: 'Serve Prometheus metrics at GET /metrics on the main port.' },
+  { key: 'metrics.enabled', env: 'METRICS_ENABLED', type: { kind: 'bool' }, doc: 'Serve Prometheus metrics at GET /metrics.' },
   {
     key: 'metrics.token',
     env: 'METRICS_TOKEN',
     type: { kind: 'string' },
-    doc: 'If set, /metrics requires `Authorization: Bearer <token>` (compared in constant time). Empty: no authentication; block /metrics at the proxy instead.',
+    doc: 'If set, /metrics requires `Authorization: Bearer <token>` (compared in constant time). Production requires it unless `metrics.port` is set.',
   },
+  {
+    key: 'metrics.port',
+    env: 'METRICS_PORT',
+    type: { kind: 'int', min: 0, max: 65_535 },
+    doc: 'A separate listener that serves only /metrics (the main port then has none). 0: /metrics is on the main port, which production allows only with `metrics.token`.',
+  },
+  { key: 'metrics.host', env: 'METRICS_HOST', type: { kind: 'string', nonEmpty: true }, doc: 'Interface the separate metrics listener binds (keep it private).' },
   { key: 'bodyLimitBytes', env: 'BODY_LIMIT_BYTES', type: { kind: 'int', min: 1024, max: 1_048_576 }, doc: 'Largest request body accepted; larger bodies get 413.' },
   {
     key: 'cookieKeys',

@@ -31,7 +31,7 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutSeconds: number;
-  readonly metrics: { readonly enabled: boolean; readonly token: string };
+  readonly metrics: { readonly enabled: boolean; readonly token: string; readonly port: number; readonly host: string };
   readonly cookieKeys: readonly string[];
   readonly redis: RedisConfig;
   readonly ttl: {

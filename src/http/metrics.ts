@@ -1,5 +1,6 @@
 /**
- * Prometheus metrics (prom-client) at `GET /metrics` on the main port.
+ * Prometheus metrics (prom-client) at `GET /metrics`: on the main port, or with `metrics.port` on a separate
+ * listener that serves nothing else (src/main.ts).
  *
  * Rules:
  * - Every instance has its own `Registry` (never prom-client's global one), so two Gatehouses in one process —
@@ -9,6 +10,8 @@
  *   name from the Store interface; a client id only of a registered client.
  * - The counters of tokens, reuse, login failures and lockouts are fed by the audit trail (src/audit), so a
  *   metric and the audit lines cannot disagree.
+ * - No metric tells a known username from an unknown one: sign-in failures are one counter without a reason
+ *   (unknown user, wrong password, disabled or locked account move it alike); the reason is in the audit log.
  * - `/metrics` is off with `metrics.enabled=false`; with `metrics.token` set it needs `Authorization: Bearer
  *   <token>`, compared in constant time (SHA-256 of both sides, then `timingSafeEqual`), else 401.
  */
@@ -89,8 +92,7 @@ export class Metrics {
   });
   readonly #loginFailures = new Counter({
     name: 'gatehouse_login_failures_total',
-    help: 'Failed sign-ins, by internal reason (unknown, bad_password, disabled, locked, throttled).',
-    labelNames: ['reason'] as const,
+    help: 'Failed sign-ins, whatever the reason (the reason is in the audit log only: a label would tell known usernames from unknown ones).',
     registers: [this.registry],
   });
   readonly #lockouts = new Counter({
@@ -179,7 +181,7 @@ export class Metrics {
         this.#reuse.inc({ token: 'authorization_code' });
         return;
       case 'login.failure':
-        this.#loginFailures.inc({ reason: typeof fields.reason === 'string' ? fields.reason : 'unknown' });
+        this.#loginFailures.inc();
         return;
       case 'login.locked':
         this.#lockouts.inc({ kind: fields.kind === 'ip' ? 'ip' : 'user' });
