@@ -4,8 +4,8 @@
  *
  * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
  * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
- * errors → health → body-size gate → interaction pages → back-channel storage scope and prefetch → token
- * endpoint rate limits → oidc-provider.
+ * errors → health → body-size gate → browser and PAR rate limits → interaction pages → back-channel storage scope and
+ * prefetch → token endpoint rate limits → oidc-provider.
  * Around all of it: the request scope (request id for audit lines) and the HTTP metrics; every store call goes
  * through the instrumented store (storage latency and errors); audit events come from src/audit.
  */
@@ -25,7 +25,7 @@ import { canonicalRequest } from './http/canonical-request.ts';
 import { errorRenderer, HttpError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
-import { rateLimit } from './http/rate-limit.ts';
+import { browserRateLimit, rateLimit } from './http/rate-limit.ts';
 import { createInFlight } from './http/in-flight.ts';
 import { requestContext } from './http/request-context.ts';
 import { reportProviderRoute, requestScope } from './http/request-scope.ts';
@@ -36,6 +36,7 @@ import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { createStore } from './storage/create-store.ts';
+import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
 import type { Store } from './storage/types.ts';
 
@@ -61,6 +62,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const metrics = new Metrics(config.metrics);
   const store = instrumentStore(await createStore(config), (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
   try {
+    if (store.kind === 'redis') await checkMemoryPolicy(config, log);
     const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });
     const accounts = new AccountService(store.accounts, hasher);
     const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
@@ -112,6 +114,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
     });
+    app.use(browserRateLimit(store.throttle, config.rateLimit, (kind) => audit('rate_limit.exceeded', { kind })));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));

@@ -110,6 +110,12 @@ export const settings: readonly Setting[] = [
   { key: 'ttl.session', env: 'SESSION_TTL', type: seconds(365 * DAY), doc: 'Browser session lifetime at Gatehouse in seconds.' },
   { key: 'ttl.interaction', env: 'INTERACTION_TTL', type: seconds(DAY), doc: 'How long a login/consent page stays valid, in seconds.' },
   {
+    key: 'ttl.unauthenticated',
+    env: 'UNAUTHENTICATED_TTL',
+    type: seconds(DAY),
+    doc: 'Longest life, in seconds, of what the provider stores for someone not signed in: a session without an account (e.g. from GET /session/end) and a sign-in page not yet completed.',
+  },
+  {
     key: 'refreshTokens.reuseIntervalSeconds',
     env: 'REFRESH_REUSE_INTERVAL',
     type: { kind: 'int', min: 0, max: 300 },
@@ -132,7 +138,7 @@ export const settings: readonly Setting[] = [
   { key: 'loginThrottle.ipMaxFailures', env: 'LOGIN_IP_MAX_FAILURES', type: { kind: 'int', min: 1, max: 100_000 }, doc: 'Failures from one IP before it is locked.' },
   { key: 'loginThrottle.lockBaseSeconds', env: 'LOGIN_LOCK_BASE_SECONDS', type: seconds(DAY), doc: 'First lock duration; doubles with each further failure.' },
   { key: 'loginThrottle.lockCapSeconds', env: 'LOGIN_LOCK_CAP_SECONDS', type: seconds(DAY), doc: 'Longest lock.' },
-  { key: 'rateLimit.windowSeconds', env: 'RATE_LIMIT_WINDOW_SECONDS', type: seconds(3600), doc: 'Window of the token, introspection and revocation rate limits.' },
+  { key: 'rateLimit.windowSeconds', env: 'RATE_LIMIT_WINDOW_SECONDS', type: seconds(3600), doc: 'Window of every rate limit (token endpoints, browser endpoints, PAR).' },
   {
     key: 'rateLimit.perIp',
     env: 'RATE_LIMIT_PER_IP',
@@ -144,6 +150,18 @@ export const settings: readonly Setting[] = [
     env: 'RATE_LIMIT_PER_CLIENT',
     type: { kind: 'int', min: 0, max: 10_000_000 },
     doc: 'Requests to the same endpoints one client may make per window (0 = no limit); a public client (no credentials) is counted per client and IP. Only requests whose client authenticated count.',
+  },
+  {
+    key: 'rateLimit.browserPerIp',
+    env: 'RATE_LIMIT_BROWSER_PER_IP',
+    type: { kind: 'int', min: 0, max: 10_000_000 },
+    doc: 'Requests to the browser endpoints that store records or check passwords (/auth, /session/end, the sign-in and consent POSTs) one client IP (IPv6: one /64) may make per window (0 = no limit); then 429 with Retry-After.',
+  },
+  {
+    key: 'rateLimit.parPerIp',
+    env: 'RATE_LIMIT_PAR_PER_IP',
+    type: { kind: 'int', min: 0, max: 10_000_000 },
+    doc: 'Pushed authorization requests (POST /request) one client IP may make per window (0 = no limit).',
   },
   { key: 'argon2.memoryCost', env: 'ARGON2_MEMORY_KIB', type: { kind: 'int', min: 1024, max: 4_194_304 }, doc: 'argon2id memory in KiB (OWASP: 19456).' },
   { key: 'argon2.timeCost', env: 'ARGON2_TIME_COST', type: { kind: 'int', min: 1, max: 20 }, doc: 'argon2id iterations (OWASP: 2).' },

@@ -43,6 +43,7 @@ export interface Config {
     readonly refreshTokenAbsolute: number;
     readonly session: number;
     readonly interaction: number;
+    readonly unauthenticated: number;
   };
   readonly refreshTokens: {
     readonly reuseIntervalSeconds: number;
@@ -56,7 +57,13 @@ export interface Config {
     readonly lockBaseSeconds: number;
     readonly lockCapSeconds: number;
   };
-  readonly rateLimit: { readonly windowSeconds: number; readonly perIp: number; readonly perClient: number };
+  readonly rateLimit: {
+    readonly windowSeconds: number;
+    readonly perIp: number;
+    readonly perClient: number;
+    readonly browserPerIp: number;
+    readonly parPerIp: number;
+  };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };
   readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };
   readonly jwksFile: string;

@@ -1,8 +1,13 @@
 /**
- * Rate limits on the back-channel endpoints (token, introspection, revocation), counted in the store (Redis in
- * production) so every instance shares the counts. The host-app half runs just before oidc-provider; the
- * provider half (`provider`, installed with `provider.use`) reports which client the provider authenticated.
+ * Rate limits, counted in the store (Redis in production) so every instance shares the counts:
+ * - `rateLimit`: the back-channel endpoints (token, introspection, revocation), per IP and per client. The host-app
+ *   half runs just before oidc-provider; the provider half (`provider`, installed with `provider.use`) reports
+ *   which client the provider authenticated.
+ * - `browserRateLimit`: per IP, the endpoints where anyone can make Gatehouse store a record or check a password —
+ *   the authorization endpoint (`/auth*`, an Interaction each), logout (`/session/end*`, a Session), the sign-in
+ *   and consent POSTs — and, in its own allowance, PAR (`POST /request`, a stored request). Every request counts.
  *
+ * Rules of the back-channel limits:
  * Rules:
  * - Fixed windows of `windowSeconds`. Over the limit: 429, `Retry-After` (seconds to the end of the window) and
  *   the OAuth error JSON `{ "error": "temporarily_unavailable" }` through the one error renderer.
@@ -53,7 +58,8 @@ export interface RateLimit {
   readonly provider: ProviderMiddleware;
 }
 
-export type OnLimit = (kind: 'client' | 'ip', clientId: string | undefined) => Promise<void> | void;
+export type LimitKind = 'client' | 'ip' | 'browser' | 'par';
+export type OnLimit = (kind: LimitKind, clientId: string | undefined) => Promise<void> | void;
 
 /** Whether the request carries client credentials (the client claims to be confidential). */
 async function hasCredentials(ctx: Context, limit: number): Promise<boolean> {
@@ -62,23 +68,29 @@ async function hasCredentials(ctx: Context, limit: number): Promise<boolean> {
   return Boolean(form?.get('client_secret') || form?.get('client_assertion'));
 }
 
-export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLimit: number, onLimit?: OnLimit): RateLimit {
-  const windowMs = policy.windowSeconds * 1000;
-  /** The client the provider authenticated, per request (the IncomingMessage both apps share). */
-  const authenticated = new WeakMap<IncomingMessage, string>();
-  const window = () => {
-    const now = Date.now();
-    const bucket = Math.floor(now / windowMs);
-    return { bucket, retryAfter: Math.max(1, Math.ceil(((bucket + 1) * windowMs - now) / 1000)) };
-  };
-  const refuse = async (kind: 'client' | 'ip', retryAfter: number, clientId: string | undefined): Promise<never> => {
+/** Fixed-window bucket of now, and the seconds to its end (the Retry-After of a refusal). */
+function windowOf(windowSeconds: number): { bucket: number; retryAfter: number } {
+  const windowMs = windowSeconds * 1000;
+  const now = Date.now();
+  const bucket = Math.floor(now / windowMs);
+  return { bucket, retryAfter: Math.max(1, Math.ceil(((bucket + 1) * windowMs - now) / 1000)) };
+}
+
+function refusal(onLimit: OnLimit | undefined) {
+  return async (kind: LimitKind, retryAfter: number, clientId: string | undefined): Promise<never> => {
     await onLimit?.(kind, clientId);
     throw new HttpError(429, 'temporarily_unavailable', `too many requests, retry in ${retryAfter} seconds`, { 'Retry-After': String(retryAfter) });
   };
+}
+
+export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLimit: number, onLimit?: OnLimit): RateLimit {
+  /** The client the provider authenticated, per request (the IncomingMessage both apps share). */
+  const authenticated = new WeakMap<IncomingMessage, string>();
+  const refuse = refusal(onLimit);
 
   const host: Middleware = async (ctx, next) => {
     if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path) || (policy.perIp === 0 && policy.perClient === 0)) return next();
-    const { bucket, retryAfter } = window();
+    const { bucket, retryAfter } = windowOf(policy.windowSeconds);
     const address = addressKey(ctx.ip);
     const named = await namedClient(ctx, bodyLimit);
     const id = named !== undefined && CLIENT_ID.test(named) ? named : undefined;
@@ -121,4 +133,37 @@ export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLim
   };
 
   return { host, provider };
+}
+
+export interface BrowserLimitPolicy {
+  readonly windowSeconds: number;
+  /** Requests per IP to /auth*, /session/end* and the interaction POSTs; 0 = off. */
+  readonly browserPerIp: number;
+  /** Pushed authorization requests per IP; 0 = off. */
+  readonly parPerIp: number;
+}
+
+const BROWSER = /^\/(?:auth(?:\/[^/]*)?|session\/end(?:\/confirm)?)$/;
+const INTERACTION_POST = /^\/interaction\/[^/]+\/(?:login|confirm|abort)$/;
+
+/** Which per-IP allowance a request draws on, if any. */
+function browserKind(method: string, path: string): 'browser' | 'par' | undefined {
+  if (path === '/request') return method === 'POST' ? 'par' : undefined;
+  if (BROWSER.test(path)) return 'browser';
+  if (method === 'POST' && INTERACTION_POST.test(path)) return 'browser';
+  return undefined;
+}
+
+/** Per-IP limits on the browser endpoints and PAR. Put it before the interaction routes and the provider. */
+export function browserRateLimit(store: ThrottleStore, policy: BrowserLimitPolicy, onLimit?: OnLimit): Middleware {
+  const refuse = refusal(onLimit);
+  return async (ctx, next) => {
+    const kind = browserKind(ctx.method, ctx.path);
+    const limit = kind === 'par' ? policy.parPerIp : kind === 'browser' ? policy.browserPerIp : 0;
+    if (!kind || limit === 0) return next();
+    const { bucket, retryAfter } = windowOf(policy.windowSeconds);
+    const count = await store.hit(`rate:${kind}:${addressKey(ctx.ip)}:${bucket}`, policy.windowSeconds);
+    if (count > limit) await refuse(kind, retryAfter, undefined);
+    return next();
+  };
 }

@@ -165,3 +165,28 @@ test('the default limits carry one backend refreshing for a million users on 15-
   t.true(perClient / windowSeconds >= peakPerSecond, `per client ${perClient / windowSeconds}/s, needed ${peakPerSecond}/s`);
   t.true(perIp >= 2 * perClient, 'an IP carries at least two such clients');
 });
+
+test('per IP on the browser endpoints: /auth, /session/end and sign-in POSTs share one allowance; PAR has its own', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.browserPerIp': 4, 'rateLimit.parPerIp': 2, 'rateLimit.windowSeconds': 3600 });
+  const spa = new URLSearchParams({ client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A', code_challenge_method: 'S256' });
+  const from = (ip: string, extra: Record<string, string> = {}) => ({ redirect: 'manual' as const, headers: { 'x-forwarded-for': ip, ...extra } });
+  t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1'))).status, 303);
+  t.is((await fetch(`${gh.issuer}/session/end`, from('10.40.0.1'))).status, 200);
+  t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1'))).status, 303);
+  t.is((await fetch(`${gh.issuer}/session/end`, from('10.40.0.1'))).status, 200);
+  const limited = await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1', { accept: 'text/html' }));
+  t.is(limited.status, 429);
+  t.truthy(limited.headers.get('retry-after'));
+  t.regex(await limited.text(), /temporarily_unavailable/, 'a browser gets the error page');
+  t.is((await fetch(`${gh.issuer}/interaction/abcdef/login`, { ...from('10.40.0.1'), method: 'POST' })).status, 429, 'sign-in POSTs share it');
+  t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.2'))).status, 303, 'another address has its own');
+  // Pages that store nothing are not limited.
+  t.is((await fetch(`${gh.issuer}/.well-known/openid-configuration`, from('10.40.0.1'))).status, 200);
+
+  const par = (ip: string) => fetch(`${gh.issuer}/request`, { method: 'POST', headers: { ...FORM, 'x-forwarded-for': ip }, body: spa.toString() });
+  t.is((await par('10.40.0.1')).status, 201, 'PAR does not draw on the browser allowance');
+  t.is((await par('10.40.0.1')).status, 201);
+  t.is((await par('10.40.0.1')).status, 429);
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'browser'));
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'par'));
+});
