@@ -114,7 +114,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
     });
-    app.use(browserRateLimit(store.throttle, config.rateLimit, (kind) => audit('rate_limit.exceeded', { kind })));
+    app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));

@@ -154,13 +154,19 @@ function browserKind(method: string, path: string): 'browser' | 'par' | undefine
   return undefined;
 }
 
-/** Per-IP limits on the browser endpoints and PAR. Put it before the interaction routes and the provider. */
-export function browserRateLimit(store: ThrottleStore, policy: BrowserLimitPolicy, onLimit?: OnLimit): Middleware {
+/**
+ * Per-IP limits on the browser endpoints and PAR. Put it before the interaction routes and the provider.
+ * A form POST the provider will parse (PAR, logout confirmation) is read first (./token-form.ts: within
+ * `bodyLimit`, handed on intact): a body broken while the counter is being incremented then is a 400 here, not a
+ * stream the provider finds already failed.
+ */
+export function browserRateLimit(store: ThrottleStore, policy: BrowserLimitPolicy, bodyLimit: number, onLimit?: OnLimit): Middleware {
   const refuse = refusal(onLimit);
   return async (ctx, next) => {
     const kind = browserKind(ctx.method, ctx.path);
     const limit = kind === 'par' ? policy.parPerIp : kind === 'browser' ? policy.browserPerIp : 0;
     if (!kind || limit === 0) return next();
+    if (ctx.method === 'POST' && !INTERACTION_POST.test(ctx.path)) await tokenForm(ctx, bodyLimit);
     const { bucket, retryAfter } = windowOf(policy.windowSeconds);
     const count = await store.hit(`rate:${kind}:${addressKey(ctx.ip)}:${bucket}`, policy.windowSeconds);
     if (count > limit) await refuse(kind, retryAfter, undefined);
