@@ -4,8 +4,8 @@
  *
  * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
  * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
- * errors → health → page assets → body-size gate → interaction pages → back-channel storage scope and prefetch → token
- * endpoint rate limits → oidc-provider.
+ * errors → health → page assets → body-size gate → browser and PAR rate limits → interaction pages → back-channel
+ * storage scope and prefetch → token endpoint rate limits → oidc-provider.
  * Around all of it: the request scope (request id for audit lines) and the HTTP metrics; every store call goes
  * through the instrumented store (storage latency and errors); audit events come from src/audit.
  */
@@ -25,7 +25,7 @@ import { canonicalRequest } from './http/canonical-request.ts';
 import { errorRenderer, HttpError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
-import { rateLimit } from './http/rate-limit.ts';
+import { browserRateLimit, rateLimit } from './http/rate-limit.ts';
 import { createInFlight } from './http/in-flight.ts';
 import { requestContext } from './http/request-context.ts';
 import { reportProviderRoute, requestScope } from './http/request-scope.ts';
@@ -36,6 +36,7 @@ import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { createStore } from './storage/create-store.ts';
+import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
 import type { Store } from './storage/types.ts';
 
@@ -50,6 +51,8 @@ export interface Gatehouse {
   readonly app: Koa;
   readonly metrics: Metrics;
   handler(req: IncomingMessage, res: ServerResponse): void;
+  /** The separate metrics listener's handler (only /metrics), used when `metrics.port` is set. */
+  metricsHandler(req: IncomingMessage, res: ServerResponse): void;
   /** Marks the instance as stopping (readiness turns 503) — used by graceful shutdown. */
   stopping(): void;
   close(): Promise<void>;
@@ -59,7 +62,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const metrics = new Metrics(config.metrics);
   const store = instrumentStore(await createStore(config), (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
   try {
-    const hasher = await createPasswordHasher(config.argon2);
+    if (store.kind === 'redis') await checkMemoryPolicy(config, log);
+    const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });
     const accounts = new AccountService(store.accounts, hasher);
     const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
     const views = new Views(config);
@@ -80,6 +84,12 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     // The provider's route name becomes the metrics label of the request.
     provider.use(reportProviderRoute());
+    // Only registered clients are named in the audit line and the metrics label of a refusal.
+    const limits = rateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, async (kind, clientId) => {
+      const client = clientId === undefined ? undefined : await provider.Client.find(clientId).catch(() => undefined);
+      audit('rate_limit.exceeded', { kind, clientId: client?.clientId });
+    });
+    provider.use(limits.provider);
     // Requests that match no provider route (404) are rendered by the same error renderer as everything else.
     provider.use(errorRenderer(views, log));
 
@@ -99,11 +109,13 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(errorRenderer(views, log));
     app.use(healthRoutes(store, () => isStopping));
     app.use(views.assets.middleware);
-    app.use(metrics.endpoint());
+    // With a separate metrics listener the main port has no /metrics.
+    if (config.metrics.port === 0) app.use(metrics.endpoint());
     app.use(async (ctx, next) => {
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
     });
+    app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
@@ -111,13 +123,18 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // account and session are read with the rate limiter's counters in one Redis round trip
     // (src/provider/token-prefetch.ts).
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
-    app.use(rateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
+    app.use(limits.host);
     app.use(async (ctx) => {
       ctx.respond = false;
       await providerCallback(ctx.req, ctx.res);
     });
 
     const handler = app.callback();
+    const metricsApp = new Koa();
+    metricsApp.silent = true;
+    metricsApp.use(errorRenderer(views, log));
+    metricsApp.use(metrics.endpoint());
+    const metricsHandler = metricsApp.callback();
     return {
       config,
       provider,
@@ -126,6 +143,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       app,
       metrics,
       handler: (req, res) => void handler(req, res),
+      metricsHandler: (req, res) => void metricsHandler(req, res),
       stopping: () => {
         isStopping = true;
       },

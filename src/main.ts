@@ -43,6 +43,21 @@ async function main(): Promise<void> {
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
+  // Metrics on their own listener (only /metrics), announced before the main port so "listening" means all is up.
+  const metricsServer = config.metrics.enabled && config.metrics.port !== 0 ? createServer(gatehouse.metricsHandler) : undefined;
+  if (metricsServer) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject);
+        metricsServer.listen(config.metrics.port, config.metrics.host, resolve);
+      });
+    } catch (err) {
+      process.stderr.write(`gatehouse: cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(err as NodeJS.ErrnoException).code ?? 'error'})\n`);
+      await gatehouse.close();
+      process.exit(1);
+    }
+    log.info({ port: config.metrics.port, host: config.metrics.host }, 'metrics listening');
+  }
   server.listen(config.port, config.host, () => {
     log.info({ issuer: config.issuer, port: config.port, store: gatehouse.store.kind }, 'gatehouse listening');
     if (gatehouse.store.kind === 'memory' && config.demo.seed) printDemoHelp(config);
@@ -59,6 +74,8 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.shutdownTimeoutSeconds * 1000);
     force.unref();
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     server.close(async () => {
       await gatehouse.close();
       log.info('stopped');

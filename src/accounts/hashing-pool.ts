@@ -11,6 +11,10 @@
  * Rules:
  * - As many threads as cores (`availableParallelism()`): argon2 is CPU-bound, more would only queue in the OS.
  * - Jobs run in arrival order; each thread runs one at a time.
+ * - The queue is bounded: a job that would wait behind `maxQueuedPerThread` × threads others is refused at once
+ *   (HashingBusy), so a login storm costs a bounded wait and bounded memory instead of an ever-growing backlog.
+ * - A job whose caller gave up (its AbortSignal fired, e.g. the client closed the connection) leaves the queue
+ *   without being hashed (HashingAborted); one already running finishes, its result unused.
  * - A thread that dies fails its job (the caller's verification fails closed) and is replaced.
  */
 import { availableParallelism } from 'node:os';
@@ -21,6 +25,31 @@ import type { HashJob, HashResult } from './hash-worker.ts';
 export const HASHING_NICE = 10;
 
 type Pending = { job: HashJob; resolve: (r: HashResult) => void; reject: (e: Error) => void };
+
+/** The hashing queue is full: the caller should answer 503 with Retry-After and try nothing else. */
+export class HashingBusy extends Error {
+  readonly code = 'HASHING_BUSY';
+  override name = 'HashingBusy';
+  constructor() {
+    super('the password hashing queue is full');
+  }
+}
+
+/** The caller's AbortSignal fired while its job was still waiting: it was never hashed. */
+export class HashingAborted extends Error {
+  readonly code = 'HASHING_ABORTED';
+  override name = 'HashingAborted';
+  constructor() {
+    super('the password hashing job was abandoned by its caller');
+  }
+}
+
+export interface RunOptions {
+  /** Refuse the job (HashingBusy) when this many jobs per thread are already waiting. Unset: no bound. */
+  readonly maxQueuedPerThread?: number;
+  /** Drop the job from the queue when this fires. */
+  readonly signal?: AbortSignal;
+}
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 // Compiled (dist/*.js) the worker is a .js file next to this one; run from source, a .ts file.
@@ -82,12 +111,44 @@ export class HashingPool {
     this.#size = Math.max(1, size);
   }
 
-  run(job: DistributiveOmit<HashJob, 'id'>): Promise<HashResult> {
+  run(job: DistributiveOmit<HashJob, 'id'>, options: RunOptions = {}): Promise<HashResult> {
+    const { maxQueuedPerThread, signal } = options;
     this.#grow();
+    if (signal?.aborted) return Promise.reject(new HashingAborted());
+    if (maxQueuedPerThread !== undefined && this.#queue.length >= maxQueuedPerThread * this.#size) return Promise.reject(new HashingBusy());
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: { ...job, id: this.#nextId++ } as HashJob, resolve, reject });
+      const onAbort = () => {
+        const i = this.#queue.indexOf(pending);
+        if (i < 0) return;
+        this.#queue.splice(i, 1);
+        reject(new HashingAborted());
+      };
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      const pending: Pending = {
+        job: { ...job, id: this.#nextId++ } as HashJob,
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(pending);
       this.#dispatch();
     });
+  }
+
+  /** Jobs waiting for a thread (diagnostics and tests). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Jobs ever accepted into the queue (diagnostics and tests: a refused or pre-aborted job is not one). */
+  get accepted(): number {
+    return this.#nextId - 1;
   }
 
   /** The OS thread ids of the started threads (Linux), for tests and diagnostics. */

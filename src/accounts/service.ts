@@ -123,14 +123,15 @@ export class AccountService {
 
   /**
    * The password check for an account from `lookup` (undefined: unknown user, or one the caller will not let
-   * in): always exactly one argon2 verify, so the outcome cannot be told apart by timing.
+   * in): always the same argon2 work for the same password, so the outcome cannot be told apart by timing.
+   * Fails with HashingBusy / HashingAborted (src/accounts/hashing-pool.ts) when the check could not be made.
    */
-  async verify(account: Account | undefined, password: string): Promise<{ account?: Account; failure?: AuthFailure }> {
+  async verify(account: Account | undefined, password: string, signal?: AbortSignal): Promise<{ account?: Account; failure?: AuthFailure }> {
     if (!account) {
-      await this.hasher.verifyDummy(password);
+      await this.hasher.verifyDummy(password, signal);
       return { failure: 'unknown' };
     }
-    const { ok, rehash } = await this.hasher.verify(account.passwordHash, password);
+    const { ok, rehash } = await this.hasher.verify(account.passwordHash, password, signal);
     if (!ok) return { failure: 'bad_password' };
     if (account.disabled) return { failure: 'disabled' };
     if (rehash) {

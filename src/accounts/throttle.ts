@@ -5,9 +5,13 @@
  * - Failures are counted per username (known or not, case-insensitive) and per client IP within a window.
  * - From the `maxFailures`-th failure of a username, it is locked for an exponentially growing time
  *   (base × 2^(n − max)) capped at `lockCapSeconds`: bounded, so an attacker cannot lock a user out for ever.
- * - An IP is locked the same way after `ipMaxFailures` failures, across usernames.
+ * - An IP is locked the same way after `ipMaxFailures` failures, across usernames. IPv6 addresses count by their
+ *   /64 (src/http/client-ip.ts).
+ * - A locked IP is answered at once by the caller: no password is checked and nothing is counted, neither towards
+ *   the IP nor towards the username it tried (so one address cannot keep other people's accounts locked).
  * - A successful login clears the username's failures (not the IP's).
  */
+import { addressKey } from '../http/client-ip.ts';
 import type { GuardVerdict, LoginGuard } from '../interactions/login-guard.ts';
 import type { ThrottleStore } from '../storage/types.ts';
 
@@ -21,7 +25,7 @@ export interface ThrottlePolicy {
 
 export function createLoginThrottle(store: ThrottleStore, policy: ThrottlePolicy, onLock?: (kind: 'user' | 'ip') => void): LoginGuard {
   const userKey = (u: string) => `login:user:${u.toLowerCase().slice(0, 64)}`;
-  const ipKey = (ip: string) => `login:ip:${ip}`;
+  const ipKey = (ip: string) => `login:ip:${addressKey(ip)}`;
   const lockFor = (count: number, max: number) => Math.min(policy.lockCapSeconds, policy.lockBaseSeconds * 2 ** Math.min(count - max, 20));
 
   return {

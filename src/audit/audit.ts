@@ -22,6 +22,8 @@ export type AuditEvent =
   | 'login.failure'
   /** Too many failures locked a username (`kind: user`) or a client IP (`kind: ip`). */
   | 'login.locked'
+  /** A sign-in was refused with 503 because the password-hashing queue was full (nothing was checked). */
+  | 'login.busy'
   | 'consent.granted'
   | 'consent.denied'
   /** The token endpoint issued tokens for an authorization_code or client_credentials grant (`grantType`). */

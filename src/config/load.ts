@@ -4,7 +4,8 @@
  * to start. The result is deep-frozen and passed into factories (no module-level singletons).
  *
  * Production rules (NODE_ENV=production): Redis required, signing keys supplied (not generated), cookie keys
- * supplied, and an https issuer unless the issuer is localhost.
+ * supplied, an https issuer unless the issuer is localhost, and /metrics either behind a token or on its own
+ * listener.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +187,12 @@ function checkProduction(config: Config): void {
   if (new URL(config.issuer).protocol !== 'https:' && !isLocalhost(config.issuer)) {
     throw new ConfigError('issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)');
   }
+  // Metrics tell an observer about traffic and failures; on the public port they need a token.
+  if (config.metrics.enabled && !config.metrics.token && config.metrics.port === 0) {
+    throw new ConfigError(
+      'metrics.token (METRICS_TOKEN) or metrics.port (METRICS_PORT): production refuses an open /metrics on the main port; set a bearer token, a separate metrics listener (METRICS_PORT, METRICS_HOST), or METRICS_ENABLED=false',
+    );
+  }
 }
 
 function deepFreeze<T>(value: T): T {
@@ -228,6 +235,9 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   if (new URL(config.issuer).search || new URL(config.issuer).hash) throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
   if (config.ttl.refreshTokenIdle > config.ttl.refreshTokenAbsolute) {
     throw new ConfigError('ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute');
+  }
+  if (config.metrics.port !== 0 && config.metrics.port === config.port) {
+    throw new ConfigError('metrics.port (METRICS_PORT): must differ from port (PORT); 0 serves /metrics on the main port');
   }
   if (config.redis.mode === 'sentinel' && config.redis.sentinels.length === 0) {
     throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one sentinel');

@@ -33,7 +33,7 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutSeconds: number;
-  readonly metrics: { readonly enabled: boolean; readonly token: string };
+  readonly metrics: { readonly enabled: boolean; readonly token: string; readonly port: number; readonly host: string };
   readonly cookieKeys: readonly string[];
   readonly redis: RedisConfig;
   readonly ttl: {
@@ -45,6 +45,7 @@ export interface Config {
     readonly refreshTokenAbsolute: number;
     readonly session: number;
     readonly interaction: number;
+    readonly unauthenticated: number;
   };
   readonly refreshTokens: {
     readonly reuseIntervalSeconds: number;
@@ -56,8 +57,14 @@ export interface Config {
     readonly lockBaseSeconds: number;
     readonly lockCapSeconds: number;
   };
-  readonly rateLimit: { readonly windowSeconds: number; readonly perIp: number; readonly perClient: number };
-  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  readonly rateLimit: {
+    readonly windowSeconds: number;
+    readonly perIp: number;
+    readonly perClient: number;
+    readonly browserPerIp: number;
+    readonly parPerIp: number;
+  };
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };
   readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };
   readonly jwksFile: string;
   readonly jwks: string;

@@ -127,7 +127,8 @@ export function errorRenderer(views: Views, log: Logger): Middleware {
       if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', '2');
     } catch (err) {
       const shaped = shapeError(err);
-      if (shaped.status >= 500) log.error({ err, path: ctx.path }, 'request failed');
+      // A 5xx Gatehouse chose to answer (an HttpError, e.g. 503 when sign-ins are over capacity) is not a failure.
+      if (shaped.status >= 500 && !(err instanceof HttpError)) log.error({ err, path: ctx.path }, 'request failed');
       ctx.status = shaped.status;
       ctx.set(shaped.headers);
       ctx.set('Cache-Control', 'no-store');

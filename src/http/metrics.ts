@@ -1,14 +1,17 @@
 /**
- * Prometheus metrics (prom-client) at `GET /metrics` on the main port.
+ * Prometheus metrics (prom-client) at `GET /metrics`: on the main port, or with `metrics.port` on a separate
+ * listener that serves nothing else (src/main.ts).
  *
  * Rules:
  * - Every instance has its own `Registry` (never prom-client's global one), so two Gatehouses in one process —
  *   tests, the demo — do not collide, and process/event-loop metrics (`collectDefaultMetrics`) go to that registry.
  * - Label values are bounded: a route *name* (oidc-provider's `ctx.oidc.route`, Gatehouse's own names, or
  *   `unmatched`), never a raw path with ids; a status code; a grant type from a fixed list; a storage operation
- *   name from the Store interface.
+ *   name from the Store interface; a client id only of a registered client.
  * - The counters of tokens, reuse, login failures and lockouts are fed by the audit trail (src/audit), so a
  *   metric and the audit lines cannot disagree.
+ * - No metric tells a known username from an unknown one: sign-in failures are one counter without a reason
+ *   (unknown user, wrong password, disabled or locked account move it alike); the reason is in the audit log.
  * - `/metrics` is off with `metrics.enabled=false`; with `metrics.token` set it needs `Authorization: Bearer
  *   <token>`, compared in constant time (SHA-256 of both sides, then `timingSafeEqual`), else 401.
  */
@@ -89,8 +92,7 @@ export class Metrics {
   });
   readonly #loginFailures = new Counter({
     name: 'gatehouse_login_failures_total',
-    help: 'Failed sign-ins, by internal reason (unknown, bad_password, disabled, locked, throttled).',
-    labelNames: ['reason'] as const,
+    help: 'Failed sign-ins, whatever the reason (the reason is in the audit log only: a label would tell known usernames from unknown ones).',
     registers: [this.registry],
   });
   readonly #lockouts = new Counter({
@@ -102,6 +104,12 @@ export class Metrics {
   readonly #clientAuthFailures = new Counter({
     name: 'gatehouse_client_auth_failures_total',
     help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints.',
+    registers: [this.registry],
+  });
+  readonly #rateLimited = new Counter({
+    name: 'gatehouse_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by limit (ip, client) and registered client id ("unknown" when the request named no registered client).',
+    labelNames: ['limit', 'client_id'] as const,
     registers: [this.registry],
   });
   readonly #storageDuration = new Histogram({
@@ -173,13 +181,17 @@ export class Metrics {
         this.#reuse.inc({ token: 'authorization_code' });
         return;
       case 'login.failure':
-        this.#loginFailures.inc({ reason: typeof fields.reason === 'string' ? fields.reason : 'unknown' });
+        this.#loginFailures.inc();
         return;
       case 'login.locked':
         this.#lockouts.inc({ kind: fields.kind === 'ip' ? 'ip' : 'user' });
         return;
       case 'client_auth.failure':
         this.#clientAuthFailures.inc();
+        return;
+      case 'rate_limit.exceeded':
+        // The audit trail names only registered clients (src/gatehouse.ts), which bounds the label's values.
+        this.#rateLimited.inc({ limit: typeof fields.kind === 'string' ? fields.kind : 'other', client_id: typeof fields.clientId === 'string' ? fields.clientId : 'unknown' });
         return;
       default:
         return;

@@ -1,6 +1,7 @@
 /**
- * The form of a back-channel POST (token, introspection, revocation), read once for the middleware that needs it
- * before oidc-provider does (the rate limiter's client id, the storage prefetch), and the client id it names.
+ * The form of a POST that oidc-provider parses (token, introspection, revocation, PAR, logout), read once for the
+ * middleware that needs it before the provider does (the rate limiters, the storage prefetch), and the client id
+ * it names.
  *
  * Rules:
  * - Only application/x-www-form-urlencoded bodies are read; anything else is left to the provider to refuse.

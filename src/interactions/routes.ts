@@ -5,7 +5,11 @@
  * - Each route works only with the interaction cookie oidc-provider set for that very interaction (SameSite=Lax,
  *   so a cross-site POST arrives without it and fails) and, for POSTs, a same-origin `Origin`/`Sec-Fetch-Site`.
  * - A failed sign-in answers the same status, page and message whatever the reason (unknown user, wrong
- *   password, disabled or locked account); the reason goes to the audit log only.
+ *   password, disabled or locked account, locked IP); the reason goes to the audit log only.
+ * - A locked IP is answered at once: no lookup is used, no password hashed, nothing counted (same answer for
+ *   every username). A password longer than MAX_PASSWORD_LENGTH is refused (400) before anything is hashed.
+ * - Password checks wait in a bounded queue: full, the sign-in is answered 503 with Retry-After (nothing hashed,
+ *   nothing counted); a check whose client went away while it waited is dropped.
  * - First-party clients get consent without a page (on a fresh sign-in, with the sign-in itself:
  *   first-party-consent.ts) for what their registration allows; others, and a first-party client asking for
  *   claims beyond its registered scopes, see the client, the host it returns to and every scope and claim the
@@ -17,6 +21,8 @@
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import { HashingAborted, HashingBusy } from '../accounts/hashing-pool.ts';
+import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
@@ -41,6 +47,19 @@ export interface InteractionDeps {
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** Retry-After of a sign-in refused because the hashing queue is full: the queue drains within about a second. */
+const BUSY_RETRY_SECONDS = 1;
+
+/** Fires when the client closes the connection before its answer was sent. */
+function abandoned(ctx: Context): AbortSignal {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  };
+  ctx.res.once('close', onClose);
+  return controller.signal;
+}
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
 
@@ -170,21 +189,38 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const form = await readForm(ctx, config.bodyLimitBytes);
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
+    if (password.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     const clientId = String(d.params.client_id);
     const ip = ctx.ip;
     // The throttle's counters, the account and the client's record are read in the same tick (one Redis round
     // trip with auto-pipelining); the account is only used when the guard allows the attempt.
     const [verdict, found, client] = await Promise.all([deps.guard.check(username, ip), deps.accounts.lookup(username), provider.Client.find(clientId)]);
+    if (!verdict.allowed && verdict.reason === 'throttled') {
+      deps.audit('login.failure', { clientId, reason: verdict.reason, ip });
+      ctx.status = 401;
+      return renderLogin(ctx, d, client, username.slice(0, 64), true);
+    }
     let accountId: string | undefined;
     let reason: string;
-    if (!verdict.allowed) {
-      // Spend the same time a real check would, so a lock cannot be told apart by timing.
-      await deps.accounts.verify(undefined, password);
-      reason = verdict.reason;
-    } else {
-      const result = await deps.accounts.verify(found, password);
-      accountId = result.account?.id;
-      reason = result.failure ?? 'ok';
+    const signal = abandoned(ctx);
+    try {
+      if (!verdict.allowed) {
+        // A locked username: spend the same time a real check would, so a lock cannot be told apart by timing.
+        await deps.accounts.verify(undefined, password, signal);
+        reason = verdict.reason;
+      } else {
+        const result = await deps.accounts.verify(found, password, signal);
+        accountId = result.account?.id;
+        reason = result.failure ?? 'ok';
+      }
+    } catch (err) {
+      if (err instanceof HashingBusy) {
+        deps.audit('login.busy', { clientId, ip });
+        throw new HttpError(503, 'temporarily_unavailable', 'too many sign-ins right now, try again in a moment', { 'Retry-After': String(BUSY_RETRY_SECONDS) });
+      }
+      // Nobody is waiting for this answer any more.
+      if (err instanceof HashingAborted) throw new HttpError(400, 'invalid_request', 'the request was abandoned');
+      throw err;
     }
     if (!accountId) {
       await deps.guard.failed(username, ip);

@@ -4,8 +4,18 @@
  * Refresh tokens have an idle lifetime (each rotation starts a new one) capped by an absolute lifetime counted
  * from the login (`iiat`, kept across rotations). The Grant lives as long as the absolute lifetime, so the
  * library's 14-day Grant default can never cut a refresh token short.
+ *
+ * Records that anyone can make the provider store without signing in — a Session nobody signed in to (e.g. the
+ * logout confirmation state of `GET /session/end`), an Interaction before sign-in — live at most
+ * `ttl.unauthenticated` (minutes), so unauthenticated traffic cannot pile up long-lived records. A session gets its
+ * full lifetime when it is saved with a signed-in account; an interaction after sign-in (consent) its own.
  */
 import type { Config } from '../config/types.ts';
+
+interface HasAccount {
+  accountId?: string;
+  session?: { accountId?: string };
+}
 
 interface HasResourceServer {
   resourceServer?: { accessTokenTTL?: number };
@@ -18,8 +28,9 @@ export function ttl(config: Config) {
     ClientCredentials: (_ctx: unknown, token: HasResourceServer) => token.resourceServer?.accessTokenTTL ?? t.clientCredentials,
     AuthorizationCode: t.authorizationCode,
     IdToken: t.idToken,
-    Interaction: t.interaction,
-    Session: t.session,
+    Interaction: (_ctx: unknown, interaction: HasAccount) =>
+      interaction.accountId || interaction.session?.accountId ? t.interaction : Math.min(t.interaction, t.unauthenticated),
+    Session: (_ctx: unknown, session: HasAccount) => (session.accountId ? t.session : Math.min(t.session, t.unauthenticated)),
     Grant: t.refreshTokenAbsolute,
     DeviceCode: 600,
     BackchannelAuthenticationRequest: 600,

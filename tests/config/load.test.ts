@@ -91,6 +91,7 @@ test('production refuses the in-memory store, generated keys, missing cookie key
     JWKS_FILE: '/etc/gatehouse/jwks.json',
     COOKIE_KEYS: 'k'.repeat(32),
     ISSUER: 'https://id.example.com',
+    METRICS_TOKEN: 'a-metrics-bearer-token',
   };
   t.true(loadConfig({ env: good }).production);
   rejects(t, { ...good, REDIS_URL: '' }, /^redis.url \(REDIS_URL\): production refuses the in-memory store/);
@@ -98,4 +99,9 @@ test('production refuses the in-memory store, generated keys, missing cookie key
   rejects(t, { ...good, COOKIE_KEYS: '' }, /^cookieKeys \(COOKIE_KEYS\): production requires/);
   rejects(t, { ...good, ISSUER: 'http://id.example.com' }, /^issuer \(ISSUER\): production requires an https issuer/);
   t.notThrows(() => loadConfig({ env: { ...good, ISSUER: 'http://localhost:3000' } }), 'http is allowed for localhost');
+  // /metrics: a token, a separate listener, or none at all.
+  rejects(t, { ...good, METRICS_TOKEN: '' }, /^metrics.token \(METRICS_TOKEN\) or metrics.port \(METRICS_PORT\): production refuses an open \/metrics/);
+  t.notThrows(() => loadConfig({ env: { ...good, METRICS_TOKEN: '', METRICS_PORT: '9464' } }));
+  t.notThrows(() => loadConfig({ env: { ...good, METRICS_TOKEN: '', METRICS_ENABLED: 'false' } }));
+  rejects(t, { ...good, METRICS_PORT: '3000', PORT: '3000' }, /^metrics.port \(METRICS_PORT\): must differ from port/);
 });

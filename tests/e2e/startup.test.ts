@@ -50,6 +50,21 @@ test('an invalid configuration exits 1 before listening and names the key', asyn
   await t.throwsAsync(fetch(`http://127.0.0.1:${port}/healthz`));
 });
 
+test('production mode refuses an open /metrics on the main port, naming the keys', async (t) => {
+  const port = await freePort();
+  const proc = start({
+    NODE_ENV: 'production',
+    PORT: String(port),
+    REDIS_URL: 'redis://127.0.0.1:1',
+    JWKS_FILE: '/nonexistent/jwks.json',
+    COOKIE_KEYS: 'k'.repeat(32),
+    ISSUER: 'https://id.example.com',
+  });
+  t.is(await proc.exited, 1);
+  t.regex(proc.err(), /invalid configuration: metrics.token \(METRICS_TOKEN\) or metrics.port \(METRICS_PORT\)/);
+  await t.throwsAsync(fetch(`http://127.0.0.1:${port}/healthz`));
+});
+
 test('production mode refuses to start on the in-memory store', async (t) => {
   const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()) });
   t.is(await proc.exited, 1);

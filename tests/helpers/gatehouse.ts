@@ -45,7 +45,14 @@ export async function startGatehouse(
       cb();
     },
   });
-  const gatehouse = await createGatehouse(config, createLogger(config.logLevel, sink));
+  let gatehouse: Gatehouse;
+  try {
+    gatehouse = await createGatehouse(config, createLogger(config.logLevel, sink));
+  } catch (err) {
+    // Refused at start-up (what some tests assert): the listening socket must not keep the test process alive.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
   server.on('request', gatehouse.handler);
   const stop = async () => {
     server.closeAllConnections();

@@ -3,7 +3,8 @@
  * into a fresh directory that holds what the Dockerfile's runtime stage holds (dist/, views/, config/,
  * package.json, node_modules), then `npm run start:prod`'s command (`node dist/main.js`) there with
  * NODE_ENV=production on a real Redis. It must become ready, serve discovery and the sign-in page (so the
- * compiled code finds views/ and config/ and every `.ts` import was rewritten), and stop with exit 0.
+ * compiled code finds views/ and config/ and every `.ts` import was rewritten), serve /metrics on its separate
+ * listener only (METRICS_PORT), and stop with exit 0.
  * The Dockerfile's CMD is checked to be that same command.
  */
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,7 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
 
   const redis = await startRedis(t);
   const port = await freePort();
+  const metricsPort = await freePort();
   const issuer = `http://localhost:${port}`;
   const configFile = join(app, 'clients.json');
   writeFileSync(configFile, JSON.stringify({ clients: [{ client_id: 'spa', token_endpoint_auth_method: 'none', redirect_uris: ['https://spa.example/cb'], grant_types: ['authorization_code'] }] }));
@@ -80,6 +82,9 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
     COOKIE_KEYS: 'a-production-cookie-key-for-the-test-0123456789',
     JWKS: JSON.stringify(await generateJwks()),
     CONFIG_FILE: configFile,
+    // Production needs /metrics behind a token or on its own listener: here, its own listener.
+    METRICS_PORT: String(metricsPort),
+    METRICS_HOST: '127.0.0.1',
   });
   t.teardown(() => server.kill('SIGKILL'));
   await waitFor(() => server.out().includes('gatehouse listening') || server.exitCode() !== null, 'start-up');
@@ -103,9 +108,11 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
   t.is(page.status, 200);
   t.regex(await page.text(), /<input id="password" name="password" type="password"/);
 
-  const metrics = await fetch(`${issuer}/metrics`);
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   t.is(metrics.status, 200);
   t.true(parseExposition(await metrics.text()).has('gatehouse_http_requests_total'));
+  t.is((await fetch(`${issuer}/metrics`)).status, 404, 'the main port has no /metrics');
+  t.is((await fetch(`http://127.0.0.1:${metricsPort}/.well-known/openid-configuration`)).status, 404, 'the metrics listener serves nothing else');
 
   server.kill('SIGTERM');
   t.is(await server.exited, 0);

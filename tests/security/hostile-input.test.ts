@@ -12,11 +12,15 @@
  * Assertions: no 5xx, no hang (10 s per request), no stack trace, every error carries a known OAuth error
  * code, the classes with a known answer get exactly that status and code, the process keeps serving (a full
  * sign-in works afterwards) and the heap after GC stays flat.
+ *
+ * The growth case: a burst of unauthenticated requests that each make the provider store a record
+ * (/session/end, /auth, PAR from a public client) leaves a bounded number of keys in Redis, all with short TTLs.
  */
 import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import test from 'ava';
+import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
@@ -325,6 +329,8 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
     // The limiter stays on (its body replay is part of what is attacked) but high enough not to answer first.
     'rateLimit.perIp': 1_000_000,
     'rateLimit.perClient': 1_000_000,
+    'rateLimit.browserPerIp': 1_000_000,
+    'rateLimit.parPerIp': 1_000_000,
   });
   if (!(await gh.gatehouse.store.accounts.findByUsername('demo'))) await gh.gatehouse.accounts.create({ username: 'demo', password: 'demo-password' });
   const port = (gh.server.address() as { port: number }).port;
@@ -528,9 +534,11 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
   const logged5xx = gh.logs.filter((l) => (l.status as number) >= 500 || (l.level as number) >= 50);
   t.deepEqual(logged5xx.map((l) => `${l.method} ${l.path} ${l.status ?? ''} ${l.msg} ${JSON.stringify(l.err ?? '').slice(0, 300)}`), [], 'no request was logged with a 5xx or an error');
 
-  // Requests broken mid-body are reported by kind only, never with their raw bytes (and never on stderr).
-  t.true(gh.logs.some((l) => l.msg === 'client connection error'));
+  // Requests broken mid-body: every body Gatehouse reads before the provider (token endpoints, PAR, logout, the
+  // authorization POST, the interaction forms) is answered 400 by readBytes; what Koa reports outside a response is
+  // logged by kind only, never with the raw bytes (and never on stderr).
   t.false(gh.logs.some((l) => JSON.stringify(l).includes('rawPacket')));
+  t.true(gh.logs.filter((l) => l.msg === 'client connection error').every((l) => Object.keys(l).every((k) => ['level', 'time', 'service', 'errorCode', 'error', 'msg'].includes(k))));
 
   // Still serving: a complete sign-in and token exchange (another user, from another IP: the campaign's failed
   // sign-ins have rightly locked demo and 127.0.0.1), and A's tokens are intact.
@@ -553,4 +561,61 @@ test('hostile-input campaign (Redis store): the same requests against the Redis 
   const redis = await startRedis(t);
   // Users and clients live in Redis: seed the demo user there (the in-memory seeding does not apply).
   await campaign(t, { 'redis.url': redis.url, 'demo.seed': false });
+});
+
+test('unauthenticated record growth (Redis): a burst against /session/end, /auth and /request leaves few keys, all short-lived', async (t) => {
+  const redis = await startRedis(t);
+  const prefix = 'growth:';
+  const LIMIT = 40;
+  const gh = await startGatehouse(t, {
+    'redis.url': redis.url,
+    'redis.keyPrefix': prefix,
+    'demo.seed': false,
+    clients: CLIENTS,
+    'rateLimit.browserPerIp': LIMIT,
+    'rateLimit.parPerIp': LIMIT,
+    'rateLimit.windowSeconds': 3600,
+  });
+  const db = new Redis(redis.url);
+  t.teardown(() => db.disconnect());
+  const keys = async () => {
+    const all: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await db.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      all.push(...batch);
+    } while (cursor !== '0');
+    return all;
+  };
+  const before = new Set(await keys());
+
+  const BURST = 100;
+  const statuses: Record<string, number[]> = { end_session: [], auth: [], par: [] };
+  const spa = { client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A', code_challenge_method: 'S256' };
+  for (let i = 0; i < BURST; i++) {
+    statuses.end_session?.push((await fetch(`${gh.issuer}/session/end`, { redirect: 'manual' })).status);
+    statuses.auth?.push((await fetch(`${gh.issuer}/auth?${new URLSearchParams({ ...spa, state: `s${i}` })}`, { redirect: 'manual' })).status);
+    statuses.par?.push((await fetch(`${gh.issuer}/request`, { method: 'POST', headers: FORM, body: new URLSearchParams({ ...spa, state: `p${i}` }).toString() })).status);
+  }
+  for (const [name, list] of Object.entries(statuses)) t.true(list.every((s) => s < 500), `${name}: ${list.join(',')}`);
+  // /session/end and /auth share the browser allowance of the IP; PAR has its own.
+  const through = (list: number[] = []) => list.filter((s) => s !== 429).length;
+  t.is(through(statuses.end_session) + through(statuses.auth), LIMIT, 'browser requests beyond the limit were refused');
+  t.is(through(statuses.par), LIMIT, 'PAR requests beyond the limit were refused');
+  t.is(statuses.par?.filter((s) => s === 201).length, LIMIT, 'PAR stored a request until the limit');
+
+  const added = (await keys()).filter((k) => !before.has(k));
+  // Per allowed request at most a record and its index entries; plus the rate-limit counters.
+  t.true(added.length <= 3 * LIMIT * 2 + 10, `${added.length} keys`);
+  const ttls = await Promise.all(added.map(async (k) => [k, await db.ttl(k)] as const));
+  const UNAUTHENTICATED_TTL = 600;
+  const long = ttls.filter(([k, ttl]) => ttl < 0 || (ttl > UNAUTHENTICATED_TTL && !k.includes('rate:')));
+  t.deepEqual(long, [], 'every new key expires within the unauthenticated TTL (rate-limit counters within their window)');
+  t.true(
+    ttls.some(([k]) => /Session/.test(k)),
+    `a Session key was stored: ${ttls.map(([k]) => k).join(' ')}`,
+  );
+  t.true(ttls.some(([k]) => /Interaction/.test(k)));
+  t.true(ttls.some(([k]) => /PushedAuthorizationRequest/.test(k)));
 });

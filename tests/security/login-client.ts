@@ -5,8 +5,8 @@
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 
 export interface LoginPage {
-  /** POSTs the form; returns the HTTP status (401 refused, 303 signed in) and the body. */
-  attempt(username: string, password: string, ip?: string): Promise<{ status: number; html: string }>;
+  /** POSTs the form; returns the HTTP status (401 refused, 303 signed in) and the body. `signal` aborts it. */
+  attempt(username: string, password: string, ip?: string, signal?: AbortSignal): Promise<{ status: number; retryAfter: string | null; html: string }>;
 }
 
 export async function openLoginPage(issuer: string, clientId = 'client-a', redirectUri = 'https://app.example/cb', ip = '192.0.2.1'): Promise<LoginPage> {
@@ -20,14 +20,19 @@ export async function openLoginPage(issuer: string, clientId = 'client-a', redir
   if (!action) throw new Error('no login form');
   const target = new URL(action, origin).href;
   return {
-    async attempt(username, password, from = ip) {
+    async attempt(username, password, from = ip, signal) {
       const res = await request(
         target,
         jar,
-        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: new URLSearchParams({ username, password }).toString() },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+          body: new URLSearchParams({ username, password }).toString(),
+          ...(signal ? { signal } : {}),
+        },
         { 'x-forwarded-for': from },
       );
-      return { status: res.status, html: await res.text() };
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), html: await res.text() };
     },
   };
 }

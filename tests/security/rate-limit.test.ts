@@ -1,10 +1,14 @@
 /**
- * Rate limits on token, introspection and revocation: per IP and per client, 429 + Retry-After + OAuth error
- * JSON; a client named without its secret does not use up that client's allowance; the form body the limiter
- * reads still reaches oidc-provider intact.
+ * Rate limits on token, introspection and revocation: per IP (IPv6 by /64) and per client, 429 + Retry-After +
+ * OAuth error JSON; a client named without its secret — a 401 or a 400 before authentication — does not use up
+ * that client's allowance (memory store and Redis); a public client is counted per client and IP; every 429 is
+ * counted in /metrics by registered client; the form body the limiter reads still reaches oidc-provider intact.
  */
 import test from 'ava';
+import defaults from '../../config/default.json' with { type: 'json' };
 import { startGatehouse } from '../helpers/gatehouse.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { parseExposition, sampleSum } from '../operations/prometheus-text.ts';
 import { basic, CLIENTS, FORM, SECRET_A, SECRET_B } from './fixtures.ts';
 
 const cc = 'grant_type=client_credentials';
@@ -83,4 +87,106 @@ test('per IP with trustProxy: each forwarded client IP has its own allowance (th
   }
   // A client that prepends a forged address is still counted under the address the proxy appended.
   t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '1.2.3.4, 10.0.0.1' }, cc)).status, 429);
+});
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+for (const store of ['memory', 'redis'] as const) {
+  test(`${store}: requests that fail client authentication, with a 400 or a 401, do not use up the named client's allowance`, async (t) => {
+    const redis = store === 'redis' ? await startRedis(t) : undefined;
+    const gh = await startGatehouse(t, {
+      clients: CLIENTS,
+      'rateLimit.perClient': 5,
+      'rateLimit.perIp': 1000,
+      'rateLimit.windowSeconds': 3600,
+      ...(redis ? { 'redis.url': redis.url, 'demo.seed': false } : {}),
+    });
+    const refused = [
+      // Basic with an empty secret: refused before the provider even looks the client up.
+      { headers: { authorization: `Basic ${b64('client-a:')}` }, body: cc, status: 400, description: /client_secret must be provided/ },
+      // Two authentication mechanisms at once.
+      { headers: { authorization: basic('client-a', SECRET_A) }, body: `${cc}&client_secret=${SECRET_A}`, status: 400, description: /only be provided using one mechanism/ },
+      // A wrong secret.
+      { headers: { authorization: basic('client-a', 'wrong') }, body: cc, status: 401, description: /.*/ },
+    ];
+    for (const r of refused) {
+      for (let i = 0; i < 6; i++) {
+        const res = await post(gh.issuer, '/token', r.headers, r.body);
+        t.is(res.status, r.status, JSON.stringify(res.body));
+        t.regex(String(res.body.error_description ?? res.body.error), r.description);
+      }
+    }
+    const a = { authorization: basic('client-a', SECRET_A) };
+    for (let i = 0; i < 5; i++) t.is((await post(gh.issuer, '/token', a, cc)).status, 200, `the real client's request ${i + 1}`);
+    t.is((await post(gh.issuer, '/token', a, cc)).status, 429, 'the real client still has its limit');
+  });
+}
+
+test('a public client is counted per client and IP: one address using up its allowance leaves the others theirs', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 3, 'rateLimit.perIp': 1000, 'rateLimit.windowSeconds': 3600 });
+  const from = (ip: string) => post(gh.issuer, '/token/introspection', { 'x-forwarded-for': ip }, 'client_id=public-c&token=x');
+  for (let i = 0; i < 3; i++) t.is((await from('10.0.0.1')).status, 200);
+  t.is((await from('10.0.0.1')).status, 429);
+  t.is((await from('10.0.0.2')).status, 200, 'another address still has the public client\'s allowance');
+});
+
+test('per IP, IPv6 addresses are counted by /64', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 0, 'rateLimit.perIp': 2, 'rateLimit.windowSeconds': 3600 });
+  const a = { authorization: basic('client-a', SECRET_A) };
+  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2::1' }, cc)).status, 200);
+  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:ffff:ffff:ffff:fffe' }, cc)).status, 200);
+  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:aaaa::7' }, cc)).status, 429, 'the same /64');
+  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:3::1' }, cc)).status, 200, 'the next /64');
+});
+
+test('every 429 shows in /metrics by registered client; an unregistered client id is never a label', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 1, 'rateLimit.perIp': 3, 'rateLimit.windowSeconds': 3600 });
+  const a = { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.1.0.1' };
+  t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
+  t.is((await post(gh.issuer, '/token', a, cc)).status, 429);
+  t.is((await post(gh.issuer, '/token', a, cc)).status, 429);
+  // Over the IP limit, naming a client that does not exist.
+  const ghost = { authorization: basic('no-such-client-4711', 'x'), 'x-forwarded-for': '10.1.0.2' };
+  for (let i = 0; i < 3; i++) t.is((await post(gh.issuer, '/token', ghost, cc)).status, 401);
+  t.is((await post(gh.issuer, '/token', ghost, cc)).status, 429);
+  const res = await fetch(`${gh.issuer}/metrics`);
+  const text = await res.text();
+  const families = parseExposition(text);
+  t.is(sampleSum(families, 'gatehouse_rate_limited_total', { limit: 'client', client_id: 'client-a' }), 2);
+  t.is(sampleSum(families, 'gatehouse_rate_limited_total', { limit: 'ip', client_id: 'unknown' }), 1);
+  t.false(text.includes('no-such-client-4711'));
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'client' && l.clientId === 'client-a'));
+  t.false(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.clientId === 'no-such-client-4711'));
+});
+
+test('the default limits carry one backend refreshing for a million users on 15-minute access tokens, at twice the average', (t) => {
+  const { windowSeconds, perClient, perIp } = defaults.rateLimit;
+  const peakPerSecond = (2 * 1_000_000) / defaults.ttl.accessToken;
+  t.true(perClient / windowSeconds >= peakPerSecond, `per client ${perClient / windowSeconds}/s, needed ${peakPerSecond}/s`);
+  t.true(perIp >= 2 * perClient, 'an IP carries at least two such clients');
+});
+
+test('per IP on the browser endpoints: /auth, /session/end and sign-in POSTs share one allowance; PAR has its own', async (t) => {
+  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.browserPerIp': 4, 'rateLimit.parPerIp': 2, 'rateLimit.windowSeconds': 3600 });
+  const spa = new URLSearchParams({ client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A', code_challenge_method: 'S256' });
+  const from = (ip: string, extra: Record<string, string> = {}) => ({ redirect: 'manual' as const, headers: { 'x-forwarded-for': ip, ...extra } });
+  t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1'))).status, 303);
+  t.is((await fetch(`${gh.issuer}/session/end`, from('10.40.0.1'))).status, 200);
+  t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1'))).status, 303);
+  t.is((await fetch(`${gh.issuer}/session/end`, from('10.40.0.1'))).status, 200);
+  const limited = await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1', { accept: 'text/html' }));
+  t.is(limited.status, 429);
+  t.truthy(limited.headers.get('retry-after'));
+  t.regex(await limited.text(), /temporarily_unavailable/, 'a browser gets the error page');
+  t.is((await fetch(`${gh.issuer}/interaction/abcdef/login`, { ...from('10.40.0.1'), method: 'POST' })).status, 429, 'sign-in POSTs share it');
+  t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.2'))).status, 303, 'another address has its own');
+  // Pages that store nothing are not limited.
+  t.is((await fetch(`${gh.issuer}/.well-known/openid-configuration`, from('10.40.0.1'))).status, 200);
+
+  const par = (ip: string) => fetch(`${gh.issuer}/request`, { method: 'POST', headers: { ...FORM, 'x-forwarded-for': ip }, body: spa.toString() });
+  t.is((await par('10.40.0.1')).status, 201, 'PAR does not draw on the browser allowance');
+  t.is((await par('10.40.0.1')).status, 201);
+  t.is((await par('10.40.0.1')).status, 429);
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'browser'));
+  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'par'));
 });
