@@ -31,13 +31,13 @@ test.after.always(async () => {
 type Backend = 'memory' | 'redis';
 const BACKENDS: Backend[] = ['memory', 'redis'];
 
-/** The storage test client; asking for the demo API's read scope gets it JWT access tokens (nothing stored). */
+/** The storage test client, allowed the demo API's read scope so that its access tokens can be JWTs (nothing stored). */
 const JWT_CLIENT = {
   client_id: CLIENT.id,
   client_secret: CLIENT.secret,
   redirect_uris: [REDIRECT],
   grant_types: ['authorization_code', 'refresh_token'],
-  scope: 'openid offline_access',
+  scope: 'openid offline_access api:read',
 };
 
 async function signedIn(t: ExecutionContext, backend: Backend | { cluster: string[] }, reuseSeconds: number, scope = 'openid offline_access') {
