@@ -161,7 +161,7 @@ function checkProduction(config: Config): void {
     throw new ConfigError('redis.url (REDIS_URL): production refuses the in-memory store; configure Redis');
   }
   if (!config.jwksFile && !config.jwks) {
-    throw new ConfigError('jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run cli -- keys generate)');
+    throw new ConfigError('jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)');
   }
   if (config.cookieKeys.length === 0) throw new ConfigError('cookieKeys (COOKIE_KEYS): production requires cookie signing keys');
   if (new URL(config.issuer).protocol !== 'https:' && !isLocalhost(config.issuer)) {

@@ -14,6 +14,17 @@ keys rotate add --file jwks.json [--alg ES256]...      new key, published but no
 keys rotate promote --file jwks.json [--alg ES256]...  the new key signs; the old one stays published
 keys rotate retire --file jwks.json [--force]          drop old keys once the longest token lifetime has passed`;
 
+/** Creates `path` readable by its owner only; an existing file is never overwritten (it may hold the live keys). */
+function writeSecretFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new CliError(`${path} exists already: not overwritten (it may hold the keys in use); choose another name or remove it first`);
+    throw new CliError(`cannot write ${path} (${code ?? 'error'})`);
+  }
+}
+
 const ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
 
 function algs(args: ParsedArgs): SigningAlg[] {
@@ -71,8 +82,8 @@ export async function keys(args: ParsedArgs, io: Io, config: () => Config): Prom
       const jwks = `${JSON.stringify(await generateJwks(), null, 2)}\n`;
       const out = single(args, 'out');
       if (out) {
-        writeFileSync(out, jwks, { mode: 0o600, flag: 'wx' });
-        io.out(`wrote ${out} (private keys: keep it secret)`);
+        writeSecretFile(out, jwks);
+        io.out(`wrote ${out} (private keys, mode 0600: keep it secret)`);
       } else io.out(jwks.trimEnd());
       return;
     }
