@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { PasswordPolicy } from './accounts/password-policy.ts';
 import { createPasswordHasher } from './accounts/passwords.ts';
 import { createAudit } from './audit/audit.ts';
 import { auditProviderEvents } from './audit/provider-events.ts';
@@ -60,7 +61,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const store = instrumentStore(await createStore(config), (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
   try {
     const hasher = await createPasswordHasher(config.argon2);
-    const accounts = new AccountService(store.accounts, hasher);
+    const accounts = new AccountService(store.accounts, hasher, new PasswordPolicy(config.passwords));
     const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
     const views = new Views();
     const seed = shouldSeed(config, store);

@@ -138,6 +138,12 @@ export const settings: readonly Setting[] = [
     type: { kind: 'int', min: 0, max: 10_000_000 },
     doc: 'Requests to the same endpoints one client may make per window (0 = no limit). Requests answered 401 (wrong client credentials) do not count.',
   },
+  {
+    key: 'passwords.minLength',
+    env: 'PASSWORD_MIN_LENGTH',
+    type: { kind: 'int', min: 8, max: 128 },
+    doc: 'Fewest characters of a password set or changed (NIST SP 800-63B: at least 8). Common passwords are refused at any length.',
+  },
   { key: 'argon2.memoryCost', env: 'ARGON2_MEMORY_KIB', type: { kind: 'int', min: 1024, max: 4_194_304 }, doc: 'argon2id memory in KiB (OWASP: 19456).' },
   { key: 'argon2.timeCost', env: 'ARGON2_TIME_COST', type: { kind: 'int', min: 1, max: 20 }, doc: 'argon2id iterations (OWASP: 2).' },
   { key: 'argon2.parallelism', env: 'ARGON2_PARALLELISM', type: { kind: 'int', min: 1, max: 16 }, doc: 'argon2id lanes (OWASP: 1).' },

@@ -57,6 +57,7 @@ export interface Config {
     readonly lockCapSeconds: number;
   };
   readonly rateLimit: { readonly windowSeconds: number; readonly perIp: number; readonly perClient: number };
+  readonly passwords: { readonly minLength: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };
   readonly jwksFile: string;

@@ -58,11 +58,14 @@ async function rotate(args: ParsedArgs, io: Io, config: () => Config): Promise<v
       case 'retire': {
         if (args.flags.has('alg')) throw new CliError('retire takes no --alg: it retires every key whose time has come', 2);
         const { jwks: next, retired, waiting } = stageRetire(jwks, now, args.flags.has('force'));
-        if (retired.length > 0) writeJwksFile(file, next);
-        io.out(retired.length > 0 ? `retired ${retired.join(', ')}. Deploy this file to every instance.` : 'nothing to retire');
-        if (waiting.length > 0) {
-          throw new CliError(`not yet: ${waiting.map((w) => `${w.kid} may sign tokens valid until ${new Date(w.at * 1000).toISOString()}`).join('; ')} (--force retires it anyway)`, 3);
+        const notYet = waiting.map((w) => `${w.kid} may sign tokens valid until ${new Date(w.at * 1000).toISOString()}`).join('; ');
+        if (retired.length === 0 && waiting.length > 0) throw new CliError(`not yet: ${notYet} (--force retires it anyway)`, 3);
+        if (retired.length === 0) {
+          io.out('nothing to retire');
+          return;
         }
+        writeJwksFile(file, next);
+        io.out(`retired ${retired.join(', ')}. Deploy this file to every instance.${waiting.length > 0 ? ` Still waiting: ${notYet}.` : ''}`);
         return;
       }
       default:
