@@ -55,3 +55,62 @@ test('production mode refuses to start on the in-memory store', async (t) => {
   t.is(await proc.exited, 1);
   t.regex(proc.err(), /production refuses the in-memory store/);
 });
+
+test('production mode reports every problem at once: Redis, signing keys, cookie keys, issuer', async (t) => {
+  const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()), ISSUER: 'http://id.example.com', ACCESS_TOKEN_TTL: '900' });
+  t.is(await proc.exited, 1);
+  t.is(
+    proc.err(),
+    [
+      'gatehouse: invalid configuration (4 problems):',
+      '  redis.url (REDIS_URL): production refuses the in-memory store; configure Redis',
+      '  jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)',
+      '  cookieKeys (COOKIE_KEYS): production requires cookie signing keys',
+      '  issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('an unreadable JWKS file and an unreachable Redis are reported together, without a stack trace', async (t) => {
+  const redisPort = await freePort();
+  const proc = start({
+    NODE_ENV: 'production',
+    PORT: String(await freePort()),
+    REDIS_URL: `redis://:pw-${redisPort}-secret@127.0.0.1:${redisPort}`,
+    JWKS_FILE: '/nonexistent/jwks.json',
+    COOKIE_KEYS: 'k'.repeat(40),
+  });
+  t.is(await proc.exited, 1);
+  t.is(
+    proc.err(),
+    [
+      'gatehouse: cannot start (2 problems):',
+      '  jwksFile (JWKS_FILE): cannot read /nonexistent/jwks.json (ENOENT)',
+      `  storage unavailable: Redis (redis://127.0.0.1:${redisPort}) did not answer within 5000 ms`,
+      '',
+    ].join('\n'),
+  );
+});
+
+test('a mistyped NODE_ENV is refused, not run as development with the demo account', async (t) => {
+  for (const value of ['prod', 'Production', 'dev']) {
+    const port = await freePort();
+    const proc = start({ NODE_ENV: value, PORT: String(port) });
+    t.is(await proc.exited, 1, value);
+    t.is(proc.err(), `gatehouse: invalid configuration: NODE_ENV: "${value}" is not one of development, test, production (unset means development)\n`);
+    t.is(proc.out(), '', 'no demo account was printed');
+  }
+});
+
+test('a port already in use: one line, exit 1, no stack trace', async (t) => {
+  const port = await freePort();
+  const first = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
+  t.teardown(() => first.kill('SIGKILL'));
+  await waitFor(() => first.out().includes('Sign in at:'));
+  const second = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
+  t.is(await second.exited, 1);
+  t.is(second.err(), `gatehouse: cannot start: port ${port} is already in use (0.0.0.0:${port}): stop what listens there or set PORT to another port\n`);
+  t.notRegex(second.out(), /Sign in at/);
+  t.is((await fetch(`http://localhost:${port}/healthz`)).status, 200, 'the first instance is untouched');
+});
