@@ -24,6 +24,7 @@ import type { Config } from './config/types.ts';
 import { demoClient, seedDemoUser, shouldSeed } from './demo-seed.ts';
 import { authorizationPost } from './http/authorization-post.ts';
 import { canonicalRequest } from './http/canonical-request.ts';
+import { devCallback } from './http/dev-callback.ts';
 import { errorRenderer, HttpError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
@@ -129,6 +130,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
     });
+    if (seed && !config.production) app.use(devCallback(config, views));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));

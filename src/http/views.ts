@@ -31,6 +31,11 @@ export class Views {
     }
   }
 
+  /** A page whose body the caller built from escaped parts (development pages that have no template). */
+  page(title: string, nonce: string, body: string): string {
+    return fill(this.#templates.get('layout') as string, { title, nonce, body });
+  }
+
   render(name: ViewName, title: string, nonce: string, values: Record<string, unknown>): string {
     const body = fill(this.#templates.get(name) as string, values);
     return fill(this.#templates.get('layout') as string, { title, nonce, body });

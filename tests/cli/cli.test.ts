@@ -135,7 +135,7 @@ test('an unreachable Redis: one line naming its host, never its password, exit 1
   const run = await cli(['users', 'list'], { REDIS_URL: `redis://admin:s3cret-Passw0rd@127.0.0.1:${port}/0` });
   t.is(run.code, 1);
   t.is(run.stdout, '');
-  t.is(run.stderr, `gatehouse: storage unavailable: Redis (redis://127.0.0.1:${port}) did not answer within 5000 ms\n`);
+  t.regex(run.stderr, new RegExp(`^gatehouse: storage unavailable: Redis \\(redis://127\\.0\\.0\\.1:${port}\\) [^\n]+\n$`));
   t.notRegex(run.stderr, /s3cret|admin|temporarily_unavailable/);
   const clients = await cli(['clients', 'list'], { REDIS_URL: `redis://:s3cret-Passw0rd@127.0.0.1:${port}` });
   t.is(clients.code, 1);
