@@ -30,6 +30,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 COPY views ./views
 COPY config/default.json ./config/default.json
+COPY config/common-passwords.txt ./config/common-passwords.txt
 COPY bin ./bin
 USER node
 EXPOSE 3000

@@ -5,6 +5,7 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { AccountService } from './accounts/service.ts';
 import type { Config } from './config/types.ts';
+import { devCallbackUri } from './http/dev-callback.ts';
 import type { Store } from './storage/types.ts';
 
 export function demoClient(config: Config): ClientMetadata {
@@ -14,7 +15,8 @@ export function demoClient(config: Config): ClientMetadata {
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    redirect_uris: [config.demo.redirectUri],
+    // The second is Gatehouse's own development landing page, where the URL `npm start` prints comes back.
+    redirect_uris: [config.demo.redirectUri, devCallbackUri(config)],
     post_logout_redirect_uris: [config.demo.postLogoutRedirectUri],
     // Everything it may obtain: its OIDC scopes and the default resource server's scopes (the demo API).
     scope: ['openid profile email offline_access', ...(config.resourceServers.find((rs) => rs.default)?.scopes ?? [])].join(' '),

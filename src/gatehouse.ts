@@ -13,15 +13,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { PasswordPolicy } from './accounts/password-policy.ts';
 import { createPasswordHasher } from './accounts/passwords.ts';
 import { createAudit } from './audit/audit.ts';
 import { auditProviderEvents } from './audit/provider-events.ts';
 import { AccountService } from './accounts/service.ts';
 import { createLoginThrottle } from './accounts/throttle.ts';
+import { ConfigError } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { demoClient, seedDemoUser, shouldSeed } from './demo-seed.ts';
 import { authorizationPost } from './http/authorization-post.ts';
 import { canonicalRequest } from './http/canonical-request.ts';
+import { devCallback } from './http/dev-callback.ts';
 import { errorRenderer, HttpError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
@@ -33,12 +36,12 @@ import { securityHeaders } from './http/security-headers.ts';
 import { Views } from './http/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
-import { loadCookieKeys, loadKeys } from './provider/keys.ts';
+import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
-import type { Store } from './storage/types.ts';
+import { StorageUnavailable, type Store } from './storage/types.ts';
 
 /** How long `close` waits for requests still in the middleware before it closes storage anyway. */
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -58,14 +61,38 @@ export interface Gatehouse {
   close(): Promise<void>;
 }
 
+/**
+ * Signing keys, cookie keys and storage, with every problem among them reported at once (an operator fixing a
+ * deployment should not meet them one restart at a time): a ConfigError listing each.
+ */
+async function openResources(config: Config): Promise<{ jwks: PrivateJwks; cookieKeys: string[]; store: Store }> {
+  const problems: string[] = [];
+  const attempt = async <T>(open: () => T | Promise<T>): Promise<T | undefined> => {
+    try {
+      return await open();
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else if (err instanceof StorageUnavailable) problems.push(`storage unavailable: ${err.error_detail ?? err.message}`);
+      else throw err;
+      return undefined;
+    }
+  };
+  const jwks = await attempt(() => loadKeys(config));
+  const cookieKeys = await attempt(() => loadCookieKeys(config));
+  const store = await attempt(() => createStore(config));
+  if (jwks && cookieKeys && store) return { jwks, cookieKeys, store };
+  await store?.close();
+  throw new ConfigError(problems);
+}
+
 export async function createGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
   const metrics = new Metrics(config.metrics);
-  const store = instrumentStore(await createStore(config), (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
+  const { jwks, cookieKeys, store: opened } = await openResources(config);
+  const store = instrumentStore(opened, (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
   try {
     if (store.kind === 'redis') await checkMemoryPolicy(config, log);
     const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });
-    const accounts = new AccountService(store.accounts, hasher);
-    const [jwks, cookieKeys] = [await loadKeys(config), loadCookieKeys(config)];
+    const accounts = new AccountService(store.accounts, hasher, new PasswordPolicy(config.passwords));
     const views = new Views(config);
     const seed = shouldSeed(config, store);
     const clients = [...config.clients, ...(seed ? [demoClient(config)] : [])];
@@ -116,6 +143,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       await next();
     });
     app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
+    if (seed && !config.production) app.use(devCallback(config, views));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));

@@ -1,6 +1,7 @@
 /**
  * Start-up only: load config → build Gatehouse → listen → stop gracefully on SIGTERM/SIGINT.
- * A configuration problem prints the offending key and exits 1 before anything listens.
+ * Problems that stop the start (configuration, signing keys, cookie keys, storage, a port in use) print one line
+ * each, all of them at once, without a stack trace, and exit 1 before anything listens.
  *
  * Graceful stop: readiness turns 503, the listening socket closes (new connections are refused), idle
  * keep-alive connections close, requests in flight finish — for at most `shutdownTimeoutSeconds`, after which
@@ -11,17 +12,19 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logger.ts';
 import { printDemoHelp } from './startup-banner.ts';
-import { StorageUnavailable } from './storage/types.ts';
+
+function refuse(what: string, problems: readonly string[]): never {
+  const lines = problems.length === 1 ? [`gatehouse: ${what}: ${problems[0]}`] : [`gatehouse: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];
+  process.stderr.write(`${lines.join('\n')}\n`);
+  process.exit(1);
+}
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse: invalid configuration: ${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) refuse('invalid configuration', err.problems);
     throw err;
   }
   const log = createLogger(config.logLevel);
@@ -29,17 +32,21 @@ async function main(): Promise<void> {
   try {
     gatehouse = await createGatehouse(config, log);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse: invalid configuration: ${err.message}\n`);
-      process.exit(1);
-    }
-    if (err instanceof StorageUnavailable) {
-      process.stderr.write(`gatehouse: storage unavailable at start-up: ${err.error_detail ?? err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof ConfigError) refuse('cannot start', err.problems);
     throw err;
   }
   const server = createServer(gatehouse.handler);
+  server.once('error', async (err: NodeJS.ErrnoException) => {
+    const where = `${config.host}:${config.port}`;
+    const problem =
+      err.code === 'EADDRINUSE'
+        ? `port ${config.port} is already in use (${where}): stop what listens there or set PORT to another port`
+        : err.code === 'EACCES'
+          ? `not allowed to listen on ${where}: use a port above 1023 or set PORT`
+          : `cannot listen on ${where} (${err.code ?? err.message})`;
+    await gatehouse.close();
+    refuse('cannot start', [problem]);
+  });
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;

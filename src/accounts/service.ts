@@ -6,10 +6,12 @@
  *   and spends one argon2 verify in every case, so neither the answer nor its timing tells them apart.
  * - A successful login with a hash made under older parameters re-hashes the password.
  * - Usernames are case-insensitive for lookup and limited to a safe character set.
+ * - Every password set or changed passes the password policy (./password-policy.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { type Account, type AccountStore, StorageConflict } from '../storage/types.ts';
-import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './passwords.ts';
+import { PasswordRejected, type PasswordPolicy } from './password-policy.ts';
+import type { PasswordHasher } from './passwords.ts';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9._@+-]{1,64}$/;
 
@@ -38,24 +40,37 @@ export class AccountError extends Error {
   }
 }
 
-export function validatePassword(password: string): void {
-  if (password.length < 8) throw new AccountError('INVALID_PASSWORD', 'password must be at least 8 characters');
-  if (password.length > MAX_PASSWORD_LENGTH) throw new AccountError('INVALID_PASSWORD', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+/** Profile fields an operator may change; `null` removes the field. */
+export interface ProfileChanges {
+  email?: string | null;
+  name?: string | null;
+  roles?: string[];
 }
 
 export class AccountService {
   private readonly store: AccountStore;
   private readonly hasher: PasswordHasher;
-  constructor(store: AccountStore, hasher: PasswordHasher) {
+  private readonly policy: PasswordPolicy;
+  constructor(store: AccountStore, hasher: PasswordHasher, policy: PasswordPolicy) {
     this.store = store;
     this.hasher = hasher;
+    this.policy = policy;
+  }
+
+  private checkPassword(password: string, username: string): void {
+    try {
+      this.policy.check(password, username);
+    } catch (err) {
+      if (err instanceof PasswordRejected) throw new AccountError('INVALID_PASSWORD', err.message);
+      throw err;
+    }
   }
 
   async create(input: NewAccount): Promise<Account> {
     if (!USERNAME_PATTERN.test(input.username)) {
       throw new AccountError('INVALID_USERNAME', 'username must be 1-64 characters of letters, digits and . _ @ + -');
     }
-    validatePassword(input.password);
+    this.checkPassword(input.password, input.username);
     const now = Date.now();
     const account: Account = {
       id: randomUUID(),
@@ -82,9 +97,31 @@ export class AccountService {
   }
 
   async setPassword(username: string, password: string): Promise<void> {
-    validatePassword(password);
+    this.checkPassword(password, username);
     const account = await this.require(username);
     await this.store.update({ ...account, passwordHash: await this.hasher.hash(password), updatedAt: Date.now() });
+  }
+
+  /** A changed email is no longer verified. */
+  async updateProfile(username: string, changes: ProfileChanges): Promise<Account> {
+    const account = await this.require(username);
+    const { email: _email, emailVerified: _verified, name: _name, ...rest } = account;
+    const email = changes.email === undefined ? account.email : (changes.email ?? undefined);
+    const name = changes.name === undefined ? account.name : (changes.name ?? undefined);
+    const updated: Account = {
+      ...rest,
+      ...(email ? { email, emailVerified: email === account.email ? (account.emailVerified ?? false) : false } : {}),
+      ...(name ? { name } : {}),
+      roles: changes.roles ?? account.roles,
+      updatedAt: Date.now(),
+    };
+    await this.store.update(updated);
+    return updated;
+  }
+
+  /** The account named `username`; AccountError NOT_FOUND when there is none. */
+  find(username: string): Promise<Account> {
+    return this.require(username);
   }
 
   async setDisabled(username: string, disabled: boolean): Promise<void> {

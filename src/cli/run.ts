@@ -2,6 +2,7 @@
  * The `gatehouse` command line. Works on the same store as the server (REDIS_URL); with the in-memory store it
  * refuses, because a separate process cannot reach a running server's memory. Returns the exit code.
  */
+import { PasswordPolicy } from '../accounts/password-policy.ts';
 import { createPasswordHasher } from '../accounts/passwords.ts';
 import { AccountService } from '../accounts/service.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
@@ -10,7 +11,7 @@ import { Views } from '../http/views.ts';
 import { createProvider } from '../provider/create-provider.ts';
 import { generateJwks } from '../provider/keys.ts';
 import { createStore, usesRedis } from '../storage/create-store.ts';
-import type { Store } from '../storage/types.ts';
+import { StorageUnavailable, type Store } from '../storage/types.ts';
 import { CLIENTS_USAGE, clients } from './commands/clients.ts';
 import { KEYS_USAGE, keys } from './commands/keys.ts';
 import { USERS_USAGE, users } from './commands/users.ts';
@@ -22,7 +23,28 @@ ${USERS_USAGE}
 ${CLIENTS_USAGE}
 ${KEYS_USAGE}
 
-Configuration comes from the same place as the server's: config/default.json, CONFIG_FILE, environment (REDIS_URL, ...).`;
+Configuration comes from the same place as the server's: config/default.json, CONFIG_FILE, environment (REDIS_URL, ...).
+Every command answers --help.`;
+
+const GROUPS: Record<string, string> = { users: USERS_USAGE, clients: CLIENTS_USAGE, keys: KEYS_USAGE };
+
+/**
+ * `--help` (or `-h`) anywhere: the usage lines of the command named before it (`users add --help` shows
+ * `users add`, `users --help` every `users` command), or everything when the command is unknown.
+ */
+function help(argv: readonly string[]): string {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words[0] === 'help') words.shift();
+  const group = words[0] === undefined ? undefined : GROUPS[words[0]];
+  if (!group) return USAGE;
+  const lines = group.split('\n');
+  for (let n = words.length; n > 1; n--) {
+    const prefix = words.slice(0, n).join(' ');
+    const matching = lines.filter((line) => line === prefix || line.startsWith(`${prefix} `));
+    if (matching.length > 0) return `usage:\n${matching.join('\n')}`;
+  }
+  return `usage:\n${group}`;
+}
 
 async function openStore(config: Config): Promise<Store> {
   if (!usesRedis(config)) {
@@ -36,11 +58,15 @@ async function openStore(config: Config): Promise<Store> {
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, errOut: (line: string) => void): Promise<number> {
   try {
     const [command, ...rest] = argv;
-    if (!command || command === 'help' || command === '--help') {
+    if (!command) {
       io.out(USAGE);
-      return command ? 0 : 2;
+      return 2;
     }
-    const args = parseArgs(rest, ['password-stdin', 'force']);
+    if (command === 'help' || argv.includes('--help') || argv.includes('-h')) {
+      io.out(help(argv));
+      return 0;
+    }
+    const args = parseArgs(rest, ['password-stdin', 'force', 'no-roles']);
     if (command === 'keys') {
       await keys(args, io, () => loadConfig({ env }));
       return 0;
@@ -54,7 +80,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
           args,
           async () => {
             store = await openStore(config);
-            return new AccountService(store.accounts, await createPasswordHasher(config.argon2));
+            return new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
           },
           io,
         );
@@ -66,7 +92,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     const store = await openStore(config);
     try {
       // A provider built like the server's validates client metadata with the server's own rules.
-      const accounts = new AccountService(store.accounts, await createPasswordHasher(config.argon2));
+      const accounts = new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
       const provider = createProvider({ config, store, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views(config) });
       await clients(args, store, provider, io);
     } finally {
@@ -77,6 +103,11 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     if (err instanceof CliError) {
       errOut(`gatehouse: ${err.message}`);
       return err.exitCode;
+    }
+    if (err instanceof StorageUnavailable) {
+      // The detail names the Redis host (never its password); the code alone would say nothing.
+      errOut(`gatehouse: storage unavailable: ${err.error_detail ?? err.message}`);
+      return 1;
     }
     if (err instanceof ConfigError) {
       errOut(`gatehouse: invalid configuration: ${err.message}`);

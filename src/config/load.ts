@@ -1,8 +1,11 @@
 /**
  * Loads the configuration once: config/default.json, then the file named by CONFIG_FILE, then environment
- * variables. Every value is checked against schema.ts; the first problem names its key and the process refuses
- * to start. The result is deep-frozen and passed into factories (no module-level singletons).
+ * variables. Every value is checked against schema.ts; every problem is reported at once, each naming its key,
+ * and the process refuses to start. The result is deep-frozen and passed into factories (no module-level
+ * singletons).
  *
+ * NODE_ENV must be unset, development, test or production: a mistyped value (`prod`) would otherwise run with the
+ * development defaults (demo account, generated keys) where production was meant.
  * Production rules (NODE_ENV=production): Redis required, signing keys supplied (not generated), cookie keys
  * supplied, an https issuer unless the issuer is localhost, and /metrics either behind a token or on its own
  * listener.
@@ -16,7 +19,16 @@ import type { Config } from './types.ts';
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   override name = 'ConfigError';
+  /** One line per problem; a single problem is the message itself. */
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
+    this.problems = list;
+  }
 }
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -175,21 +187,21 @@ function isLocalhost(url: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
 
-function checkProduction(config: Config): void {
+function checkProduction(config: Config, problems: string[]): void {
   if (!config.production) return;
   if (!config.redis.url && config.redis.mode === 'single') {
-    throw new ConfigError('redis.url (REDIS_URL): production refuses the in-memory store; configure Redis');
+    problems.push('redis.url (REDIS_URL): production refuses the in-memory store; configure Redis');
   }
   if (!config.jwksFile && !config.jwks) {
-    throw new ConfigError('jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run cli -- keys generate)');
+    problems.push('jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)');
   }
-  if (config.cookieKeys.length === 0) throw new ConfigError('cookieKeys (COOKIE_KEYS): production requires cookie signing keys');
+  if (config.cookieKeys.length === 0) problems.push('cookieKeys (COOKIE_KEYS): production requires cookie signing keys');
   if (new URL(config.issuer).protocol !== 'https:' && !isLocalhost(config.issuer)) {
-    throw new ConfigError('issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)');
+    problems.push('issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)');
   }
   // Metrics tell an observer about traffic and failures; on the public port they need a token.
   if (config.metrics.enabled && !config.metrics.token && config.metrics.port === 0) {
-    throw new ConfigError(
+    problems.push(
       'metrics.token (METRICS_TOKEN) or metrics.port (METRICS_PORT): production refuses an open /metrics on the main port; set a bearer token, a separate metrics listener (METRICS_PORT, METRICS_HOST), or METRICS_ENABLED=false',
     );
   }
@@ -210,44 +222,83 @@ export interface LoadOptions {
 }
 
 export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = {}): Config {
+  const problems: string[] = [];
+  const nodeEnv = env.NODE_ENV ?? '';
+  if (nodeEnv !== '' && !(NODE_ENVS as readonly string[]).includes(nodeEnv)) {
+    problems.push(`NODE_ENV: "${nodeEnv}" is not one of ${NODE_ENVS.join(', ')} (unset means development)`);
+  }
   let raw = readJson(defaultsPath, 'config/default.json');
   if (env.CONFIG_FILE) raw = merge(raw, readJson(env.CONFIG_FILE, 'CONFIG_FILE'));
 
   const known = new Set(settings.map((s) => s.key.split('.')[0]));
   for (const key of Object.keys(raw)) {
-    if (!known.has(key)) throw new ConfigError(`${key}: unknown setting`);
+    if (!known.has(key)) problems.push(`${key}: unknown setting`);
   }
 
   for (const setting of settings) {
     const fromEnvRaw = setting.env ? env[setting.env] : undefined;
-    if (fromEnvRaw !== undefined && fromEnvRaw !== '') setPath(raw, setting.key, fromEnv(setting, fromEnvRaw));
+    if (fromEnvRaw === undefined || fromEnvRaw === '') continue;
+    try {
+      setPath(raw, setting.key, fromEnv(setting, fromEnvRaw));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message);
+    }
   }
   for (const [key, value] of Object.entries(overrides)) setPath(raw, key, value);
 
+  let typed = true;
   for (const setting of settings) {
-    const value = getPath(raw, setting.key);
-    const problem = check(setting, value);
-    if (problem) throw new ConfigError(`${setting.key}${setting.env ? ` (${setting.env})` : ''}: ${problem}`);
+    const problem = check(setting, getPath(raw, setting.key));
+    if (problem) {
+      problems.push(`${setting.key}${setting.env ? ` (${setting.env})` : ''}: ${problem}`);
+      typed = false;
+    }
   }
+  // The rules below read typed values: with a value of the wrong type only its own problem is reported.
+  if (!typed) throw new ConfigError(problems);
 
-  const config = { ...raw, production: env.NODE_ENV === 'production' } as unknown as Config;
-  if (config.cookieKeys.some((k) => k.length < 32)) throw new ConfigError('cookieKeys (COOKIE_KEYS): every key must be at least 32 characters');
-  if (new URL(config.issuer).search || new URL(config.issuer).hash) throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
-  if (config.ttl.refreshTokenIdle > config.ttl.refreshTokenAbsolute) {
-    throw new ConfigError('ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute');
+  const config = { ...raw, production: nodeEnv === 'production' } as unknown as Config;
+  const rules = [
+    () => {
+      if (config.cookieKeys.some((k) => k.length < 32)) throw new ConfigError('cookieKeys (COOKIE_KEYS): every key must be at least 32 characters');
+    },
+    () => {
+      if (new URL(config.issuer).search || new URL(config.issuer).hash) throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
+    },
+    () => {
+      if (config.ttl.refreshTokenIdle > config.ttl.refreshTokenAbsolute) {
+        throw new ConfigError('ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute');
+      }
+    },
+    () => {
+      if (config.redis.mode === 'sentinel' && config.redis.sentinels.length === 0) {
+        throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one sentinel');
+      }
+    },
+    () => {
+      if (config.redis.mode === 'cluster' && config.redis.clusterNodes.length === 0) {
+        throw new ConfigError('redis.clusterNodes (REDIS_CLUSTER_NODES): cluster mode needs at least one node');
+      }
+    },
+    () => {
+      if (config.metrics.port !== 0 && config.metrics.port === config.port) {
+        throw new ConfigError('metrics.port (METRICS_PORT): must differ from port (PORT); 0 serves /metrics on the main port');
+      }
+    },
+    () => checkResourceServers(config),
+    () => checkClients(config),
+    () => checkBrand(config),
+    () => checkProduction(config, problems),
+  ];
+  for (const rule of rules) {
+    try {
+      rule();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
   }
-  if (config.metrics.port !== 0 && config.metrics.port === config.port) {
-    throw new ConfigError('metrics.port (METRICS_PORT): must differ from port (PORT); 0 serves /metrics on the main port');
-  }
-  if (config.redis.mode === 'sentinel' && config.redis.sentinels.length === 0) {
-    throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one sentinel');
-  }
-  if (config.redis.mode === 'cluster' && config.redis.clusterNodes.length === 0) {
-    throw new ConfigError('redis.clusterNodes (REDIS_CLUSTER_NODES): cluster mode needs at least one node');
-  }
-  checkResourceServers(config);
-  checkClients(config);
-  checkBrand(config);
-  checkProduction(config);
+  if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }

@@ -164,6 +164,12 @@ export const settings: readonly Setting[] = [
     type: { kind: 'int', min: 0, max: 10_000_000 },
     doc: 'Pushed authorization requests (POST /request) one client IP may make per window (0 = no limit).',
   },
+  {
+    key: 'passwords.minLength',
+    env: 'PASSWORD_MIN_LENGTH',
+    type: { kind: 'int', min: 8, max: 128 },
+    doc: 'Fewest characters of a password set or changed (NIST SP 800-63B: at least 8). Common passwords are refused at any length.',
+  },
   { key: 'argon2.memoryCost', env: 'ARGON2_MEMORY_KIB', type: { kind: 'int', min: 1024, max: 4_194_304 }, doc: 'argon2id memory in KiB (OWASP: 19456).' },
   { key: 'argon2.timeCost', env: 'ARGON2_TIME_COST', type: { kind: 'int', min: 1, max: 20 }, doc: 'argon2id iterations (OWASP: 2).' },
   { key: 'argon2.parallelism', env: 'ARGON2_PARALLELISM', type: { kind: 'int', min: 1, max: 16 }, doc: 'argon2id lanes (OWASP: 1).' },

@@ -24,6 +24,15 @@ export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out';
 /** Views that need the script (progressive enhancement only). */
 const SCRIPTED: ReadonlySet<ViewName> = new Set(['login']);
 
+/** Fills `{{{raw}}}`, `{{escaped}}` and `[[message.key]]` (from `messages`, placeholders from `values`). */
+function fill(messages: Messages, template: string, values: Record<string, unknown>): string {
+  return template.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g, (_, raw?: string, escaped?: string, key?: string) => {
+    if (raw) return String(values[raw] ?? '');
+    if (escaped) return escapeHtml(values[escaped]);
+    return messages.html(key as string, values);
+  });
+}
+
 export interface Page {
   language: Language;
   nonce: string;
@@ -62,23 +71,25 @@ export class Views {
 
   render(name: ViewName, page: Page, values: Record<string, unknown>): string {
     const messages = this.messages(page.language);
-    const all = { brand: this.#brand.name, ...values };
-    const fill = (template: string, v: Record<string, unknown>) =>
-      template.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g, (_, raw?: string, escaped?: string, key?: string) => {
-        if (raw) return String(v[raw] ?? '');
-        if (escaped) return escapeHtml(v[escaped]);
-        return messages.html(key as string, v);
-      });
-    const body = fill(this.#templates.get(name) as string, all);
+    const body = fill(messages, this.#templates.get(name) as string, { brand: this.#brand.name, ...values });
+    return this.#layout(messages, page, body, SCRIPTED.has(name));
+  }
+
+  /** A page whose body the caller built from escaped parts (development pages that have no template), in English. */
+  page(title: string, nonce: string, body: string): string {
+    return this.#layout(this.messages('en'), { language: 'en', title, nonce }, body, false);
+  }
+
+  #layout(messages: Messages, page: Page, body: string, scripted: boolean): string {
     const logo = this.#brand.logoUrl || this.assets.favicon;
-    return fill(this.#templates.get('layout') as string, {
+    return fill(messages, this.#templates.get('layout') as string, {
       lang: page.language,
       title: page.title,
       brand: this.#brand.name,
       nonce: page.nonce,
       favicon: this.assets.favicon,
       stylesheet: this.assets.stylesheet,
-      script: SCRIPTED.has(name) ? `<script src="${escapeHtml(this.assets.script)}" nonce="${escapeHtml(page.nonce)}" defer></script>` : '',
+      script: scripted ? `<script src="${escapeHtml(this.assets.script)}" nonce="${escapeHtml(page.nonce)}" defer></script>` : '',
       logo,
       body,
     });

@@ -63,16 +63,36 @@ export function pageRenderers(views: Views) {
           { form, question: client ? m.html('logout.questionWithClient', { brand, client }) : m.html('logout.question', { brand }) },
         );
       },
+      // Reached after "Yes, sign me out" and after "No, stay signed in" alike: the page says what is true, so it
+      // looks at the Gatehouse session. After "No" the session lives on; only the client that asked (if any) is
+      // signed out (oidc-provider revokes that client's grant).
       async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+        const session = await ctx.oidc.provider.Session.get(ctx);
         const language = languageOf(ctx, views);
         const m = views.messages(language);
         const client = clientName(ctx);
         const brand = views.brandName;
         ctx.type = 'html';
+        if (session.accountId) {
+          ctx.body = views.render(
+            'logged-out',
+            { language, nonce: cspNonce(ctx.res), title: m.html('stillSignedIn.title') },
+            {
+              heading: m.html('stillSignedIn.title'),
+              message: client ? m.html('stillSignedIn.messageWithClient', { brand, client }) : m.html('stillSignedIn.message', { brand }),
+              close: '',
+            },
+          );
+          return;
+        }
         ctx.body = views.render(
           'logged-out',
           { language, nonce: cspNonce(ctx.res), title: m.html('loggedOut.title') },
-          { message: client ? m.html('loggedOut.messageWithClient', { brand, client }) : m.html('loggedOut.message', { brand }) },
+          {
+            heading: m.html('loggedOut.title'),
+            message: client ? m.html('loggedOut.messageWithClient', { brand, client }) : m.html('loggedOut.message', { brand }),
+            close: m.html('loggedOut.close'),
+          },
         );
       },
     },

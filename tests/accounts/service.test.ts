@@ -1,14 +1,16 @@
 import test from 'ava';
+import { PasswordPolicy } from '../../src/accounts/password-policy.ts';
 import { createPasswordHasher } from '../../src/accounts/passwords.ts';
 import { AccountService } from '../../src/accounts/service.ts';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
 
 const reuse = { reuseIntervalMs: 0 };
 const light = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+const policy = new PasswordPolicy({ minLength: 12 });
 
 async function service(params = light) {
   const store = new MemoryStore({ reuse });
-  return { store, accounts: new AccountService(store.accounts, await createPasswordHasher(params)) };
+  return { store, accounts: new AccountService(store.accounts, await createPasswordHasher(params), policy) };
 }
 
 test('hashes are argon2id with the configured parameters and never the password', async (t) => {
@@ -22,12 +24,13 @@ test('hashes are argon2id with the configured parameters and never the password'
 
 test('usernames and passwords are validated', async (t) => {
   const { accounts } = await service();
-  await t.throwsAsync(accounts.create({ username: 'has space', password: 'long enough' }), { code: 'INVALID_USERNAME' } as never);
-  await t.throwsAsync(accounts.create({ username: '', password: 'long enough' }), { code: 'INVALID_USERNAME' } as never);
+  await t.throwsAsync(accounts.create({ username: 'has space', password: 'long enough!' }), { code: 'INVALID_USERNAME' } as never);
+  await t.throwsAsync(accounts.create({ username: '', password: 'long enough!' }), { code: 'INVALID_USERNAME' } as never);
   await t.throwsAsync(accounts.create({ username: 'dave', password: 'short' }), { code: 'INVALID_PASSWORD' } as never);
+  await t.throwsAsync(accounts.create({ username: 'dave', password: 'eleven char' }), { code: 'INVALID_PASSWORD', message: 'password must be at least 12 characters' } as never);
   await t.throwsAsync(accounts.create({ username: 'dave', password: 'x'.repeat(1025) }), { code: 'INVALID_PASSWORD' } as never);
-  await accounts.create({ username: 'Dave', password: 'long enough' });
-  await t.throwsAsync(accounts.create({ username: 'dave', password: 'long enough' }), { code: 'USERNAME_TAKEN' } as never);
+  await accounts.create({ username: 'Dave', password: 'long enough!' });
+  await t.throwsAsync(accounts.create({ username: 'dave', password: 'long enough!' }), { code: 'USERNAME_TAKEN' } as never);
 });
 
 test('unknown user, wrong password and disabled account all fail without an account; the reason is internal', async (t) => {
@@ -44,7 +47,7 @@ test('unknown user, wrong password and disabled account all fail without an acco
 test('a successful login re-hashes a password made with older parameters', async (t) => {
   const { store, accounts: old } = await service({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
   const account = await old.create({ username: 'frank', password: 'frank password' });
-  const upgraded = new AccountService(store.accounts, await createPasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 }));
+  const upgraded = new AccountService(store.accounts, await createPasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 }), policy);
   t.truthy((await upgraded.authenticate('frank', 'wrong one')).failure);
   t.is((await store.accounts.findById(account.id))?.passwordHash, account.passwordHash, 'no re-hash on failure');
   t.truthy((await upgraded.authenticate('frank', 'frank password')).account);
@@ -69,7 +72,7 @@ test('lookup then verify (the sign-in route reads the account with the throttle 
       return real.verifyDummy(p);
     },
   };
-  const accounts = new AccountService(store.accounts, hasher);
+  const accounts = new AccountService(store.accounts, hasher, policy);
   await accounts.create({ username: 'gina', password: 'gina password' });
   const found = await accounts.lookup('GINA');
   t.is(found?.username, 'gina', 'lookup is case-insensitive');

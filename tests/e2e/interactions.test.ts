@@ -209,3 +209,73 @@ test('RP-initiated logout ends the session and returns to the registered URI wit
   const intro = await oidc.tokenIntrospection(config, tokens.access_token);
   t.false(intro.active, 'the grant of a client without offline_access is revoked at logout');
 });
+
+/** The logout confirmation page of `endSessionUrl`, answered with its "No, stay signed in" button. */
+async function stayOnLogoutPage(endSessionUrl: string, issuer: string, jar: CookieJar): Promise<Response> {
+  const html = await (await request(endSessionUrl, jar)).text();
+  assertStayButton(html);
+  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
+  // The "No" button submits the form without `logout`.
+  const done = await request(new URL(action, issuer).toString(), jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf }).toString(),
+  });
+  if (done.status !== 303) throw new Error(`confirm answered ${done.status}`);
+  return request(new URL(done.headers.get('location') as string, issuer).toString(), jar);
+}
+
+function assertStayButton(html: string): void {
+  if (!/<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in<\/button>/.test(html)) throw new Error('no "No, stay signed in" button');
+}
+
+/** A silent (prompt=none) authorization of `third`: 'code', or the error (login_required: no session). */
+async function silentAuthorization(config: oidc.Configuration, issuer: string, jar: CookieJar): Promise<string> {
+  const none = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'none' });
+  const { callback } = await loginThroughPages(none, issuer, { username: 'x', password: 'y', jar });
+  return callback.searchParams.has('code') ? 'code' : (callback.searchParams.get('error') as string);
+}
+
+test('"No, stay signed in" keeps the session and the page says so', async (t) => {
+  const { gh, config } = await setup(t);
+  const { jar } = await loginThroughPages(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'allow',
+  });
+  t.is(await silentAuthorization(config, gh.issuer, jar), 'code');
+
+  const page = await stayOnLogoutPage(new URL('/session/end', gh.issuer).toString(), gh.issuer, jar);
+  t.is(page.status, 200);
+  const html = await page.text();
+  t.regex(html, /<h1>You are still signed in<\/h1>/);
+  t.regex(html, /You are still signed in to Gatehouse\. Nothing changed\./);
+  t.notRegex(html, /signed out of Gatehouse/);
+  t.is(await silentAuthorization(config, gh.issuer, jar), 'code', 'the session and the consent are still there');
+});
+
+test('"No, stay signed in" from a client\'s logout: signed out of that client only, and the page says so', async (t) => {
+  const { gh, config } = await setup(t);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
+  const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
+  const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string });
+  const html = await (await stayOnLogoutPage(end.toString(), gh.issuer, jar)).text();
+  t.regex(html, /You are still signed in to Gatehouse\. Only Third &lt;Party&gt; signed you out\./);
+  // The session lives on (not login_required); the client's own authorization is gone, so it must ask again.
+  t.is(await silentAuthorization(config, gh.issuer, jar), 'consent_required');
+
+  // "Yes" still signs out, and that page says so.
+  const page = await request(new URL('/session/end', gh.issuer).toString(), jar);
+  const confirm = await page.text();
+  const done = await request(new URL(/action="([^"]+)"/.exec(confirm)?.[1] as string, gh.issuer).toString(), jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf: /name="xsrf" value="([^"]+)"/.exec(confirm)?.[1] as string, logout: 'yes' }).toString(),
+  });
+  const signedOut = await (await request(new URL(done.headers.get('location') as string, gh.issuer).toString(), jar)).text();
+  t.regex(signedOut, /<h1>Signed out<\/h1>/);
+  t.regex(signedOut, /You are signed out of Gatehouse\./);
+  t.is(await silentAuthorization(config, gh.issuer, jar), 'login_required');
+});

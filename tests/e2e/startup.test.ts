@@ -1,17 +1,18 @@
 /**
  * `npm start` as a user runs it: the real entry point in a child process, on the in-memory store.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { startNode } from '../helpers/child.ts';
-import { CookieJar, request } from '../helpers/browserless-login.ts';
+import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { freePort } from '../helpers/redis.ts';
 
 const start = (env: NodeJS.ProcessEnv) => startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });
 
-async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
+async function waitFor(check: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
@@ -69,4 +70,124 @@ test('production mode refuses to start on the in-memory store', async (t) => {
   const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()) });
   t.is(await proc.exited, 1);
   t.regex(proc.err(), /production refuses the in-memory store/);
+});
+
+test('production mode reports every problem at once: Redis, signing keys, cookie keys, issuer', async (t) => {
+  const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()), ISSUER: 'http://id.example.com', ACCESS_TOKEN_TTL: '900' });
+  t.is(await proc.exited, 1);
+  t.is(
+    proc.err(),
+    [
+      'gatehouse: invalid configuration (4 problems):',
+      '  redis.url (REDIS_URL): production refuses the in-memory store; configure Redis',
+      '  jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)',
+      '  cookieKeys (COOKIE_KEYS): production requires cookie signing keys',
+      '  issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('an unreadable JWKS file and an unreachable Redis are reported together, without a stack trace', async (t) => {
+  const redisPort = await freePort();
+  const proc = start({
+    NODE_ENV: 'production',
+    PORT: String(await freePort()),
+    REDIS_URL: `redis://:pw-${redisPort}-secret@127.0.0.1:${redisPort}`,
+    JWKS_FILE: '/nonexistent/jwks.json',
+    COOKIE_KEYS: 'k'.repeat(40),
+  });
+  t.is(await proc.exited, 1);
+  const lines = proc.err().split('\n');
+  t.is(lines.length, 4, proc.err());
+  t.is(lines[0], 'gatehouse: cannot start (2 problems):');
+  t.is(lines[1], '  jwksFile (JWKS_FILE): cannot read /nonexistent/jwks.json (ENOENT)');
+  t.regex(lines[2] as string, new RegExp(`^  storage unavailable: Redis \\(redis://127\\.0\\.0\\.1:${redisPort}\\) `));
+  t.notRegex(proc.err(), /secret|at .*\.ts:\d+/, 'no password, no stack trace');
+});
+
+test('a mistyped NODE_ENV is refused, not run as development with the demo account', async (t) => {
+  for (const value of ['prod', 'Production', 'dev']) {
+    const port = await freePort();
+    const proc = start({ NODE_ENV: value, PORT: String(port) });
+    t.is(await proc.exited, 1, value);
+    t.is(proc.err(), `gatehouse: invalid configuration: NODE_ENV: "${value}" is not one of development, test, production (unset means development)\n`);
+    t.is(proc.out(), '', 'no demo account was printed');
+  }
+});
+
+test('a port already in use: one line, exit 1, no stack trace', async (t) => {
+  const port = await freePort();
+  const first = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
+  t.teardown(() => first.kill('SIGKILL'));
+  await waitFor(() => first.out().includes('Sign in at:'));
+  const second = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
+  t.is(await second.exited, 1);
+  t.is(second.err(), `gatehouse: cannot start: port ${port} is already in use (0.0.0.0:${port}): stop what listens there or set PORT to another port\n`);
+  t.notRegex(second.out(), /Sign in at/);
+  t.is((await fetch(`http://localhost:${port}/healthz`)).status, 200, 'the first instance is untouched');
+});
+
+const unescapeHtml = (html: string) =>
+  html.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&#96;', '`').replaceAll('&amp;', '&');
+
+test('the URL npm start prints leads, through the sign-in, to a page whose curl (with the printed export) gets tokens', async (t) => {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const proc = start({ PORT: String(port), ISSUER: issuer, ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' });
+  t.teardown(() => proc.kill('SIGKILL'));
+  await waitFor(() => proc.out().includes('npm run demo'));
+  const printed = proc.out();
+  const authUrl = new URL(/Sign in at: +(\S+)/.exec(printed)?.[1] as string);
+  const exportLine = /^ +(export CODE_VERIFIER=\S+)$/m.exec(printed)?.[1] as string;
+  t.truthy(exportLine, printed);
+  const verifier = exportLine.slice('export CODE_VERIFIER='.length);
+  t.is(authUrl.searchParams.get('redirect_uri'), `${issuer}/dev/callback`);
+  t.is(authUrl.searchParams.get('scope'), 'openid profile email', 'no scope that would be dropped silently');
+
+  // The browser's way: sign in on the pages, land on Gatehouse's callback page.
+  const { callback, jar } = await loginThroughPages(authUrl, issuer, { username: 'demo', password: 'demo-password', callbackPrefix: `${issuer}/dev/callback` });
+  const landing = await request(callback.href, jar);
+  t.is(landing.status, 200);
+  t.is(landing.headers.get('cache-control'), 'no-store');
+  const html = await landing.text();
+  t.false(html.includes(verifier), 'the page never shows the verifier');
+  t.regex(html, /npm run demo/);
+  const curl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(html)?.[1] as string);
+  t.regex(curl, /^curl -s /);
+
+  // The user's way: the printed export, then the curl as shown, in one shell.
+  const run = spawnSync('sh', ['-c', `${exportLine}\n${curl}`], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  t.is(run.status, 0, run.stderr);
+  const tokens = JSON.parse(run.stdout) as Record<string, string>;
+  t.is(tokens.token_type, 'Bearer');
+  t.truthy(tokens.access_token);
+  t.truthy(tokens.id_token);
+  t.truthy(tokens.refresh_token, 'the first-party demo client gets a refresh token');
+  t.deepEqual(tokens.scope?.split(' ').sort(), ['email', 'openid', 'profile']);
+
+  // The page alone cannot redeem a code: without the verifier the same curl is refused.
+  const again = await loginThroughPages(authUrl, issuer, { username: 'demo', password: 'demo-password', jar, callbackPrefix: `${issuer}/dev/callback` });
+  const secondCurl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(await (await request(again.callback.href, jar)).text())?.[1] as string);
+  const noVerifier = JSON.parse(spawnSync('sh', ['-c', secondCurl], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout) as Record<string, string>;
+  t.is(noVerifier.error, 'invalid_grant');
+  proc.kill('SIGTERM');
+  t.is(await proc.exited, 0);
+});
+
+test('the development callback page escapes what it is given and answers 400 without a code', async (t) => {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const proc = start({ PORT: String(port), ISSUER: issuer });
+  t.teardown(() => proc.kill('SIGKILL'));
+  await waitFor(() => proc.out().includes('npm run demo'));
+  const hostile = await fetch(`${issuer}/dev/callback?code=${encodeURIComponent(`x'; rm -rf ~; echo '<script>`)}`);
+  const html = await hostile.text();
+  t.false(html.includes('<script>'));
+  const curl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(html)?.[1] as string);
+  t.true(curl.includes(`--data-urlencode code='x'\\''; rm -rf ~; echo '\\''<script>'`), curl);
+  const failed = await fetch(`${issuer}/dev/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}`);
+  t.is(failed.status, 400);
+  t.regex(await failed.text(), /access_denied: &lt;b&gt;no&lt;\/b&gt;/);
+  t.is((await fetch(`${issuer}/dev/callback`)).status, 400);
 });

@@ -33,6 +33,8 @@ export interface LoginOptions {
   jar?: CookieJar;
   /** Extra headers on every request (e.g. X-Forwarded-For is ignored unless proxy trust is on). */
   headers?: Record<string, string>;
+  /** A redirect URI on Gatehouse's own origin (its development callback page): the flow ends there too. */
+  callbackPrefix?: string;
 }
 
 export interface LoginResult {
@@ -63,7 +65,7 @@ export async function loginThroughPages(authorizationUrl: URL | string, issuer: 
   const origin = new URL(issuer).origin;
   let url = String(authorizationUrl);
   for (let hop = 0; hop < 20; hop++) {
-    if (!url.startsWith(origin)) return { callback: new URL(url), jar, pages };
+    if (!url.startsWith(origin) || (opts.callbackPrefix !== undefined && url.startsWith(opts.callbackPrefix))) return { callback: new URL(url), jar, pages };
     const res = await request(url, jar, {}, opts.headers);
     if (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location') as string, url).toString();

@@ -110,6 +110,8 @@ test('keys rotate refuses what it cannot do safely', async (t) => {
   const early = await cli(['keys', 'rotate', 'retire', '--file', file]);
   t.is(early.code, 3);
   t.regex(early.stderr, /not yet: .* may sign tokens valid until/);
+  t.is(early.stdout, '', 'one message: no "nothing to retire" beside the refusal');
+  t.is(early.stderr.trim().split('\n').length, 1);
   t.is(kidsOf(file, 'ES256').length, 2);
   const retireAfter = read(file).keys.find((k) => k.kid === oldEs)?.retire_after as number;
   t.true(Math.abs(retireAfter - (Date.now() / 1000 + 3600)) < 60, 'stamped with the longest lifetime (ID tokens, 1 h)');

@@ -1,9 +1,11 @@
 /**
- * `clients add --file client.json | list | remove <client_id>`.
+ * `clients add --file client.json | list | show <client_id> | update <client_id> --file client.json | remove <client_id>`.
  *
  * Rules: metadata is validated by oidc-provider's own client schema (plus Gatehouse's own properties:
  * src/provider/client-access.ts) before it is stored; a confidential client without a secret gets a generated 256-bit one,
  * printed once; a supplied secret must look like one (>= 43 characters, >= 16 distinct) — weak secrets are refused.
+ * `show` prints the stored metadata as JSON without the secret, so its output can be edited and given to `update`;
+ * `update` replaces the metadata and keeps the stored secret unless the file brings a new one.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { CliError, type Io, onlyFlags, type ParsedArgs, single } from '../io.ts'
 
 export const CLIENTS_USAGE = `clients add --file client.json
 clients list
+clients show <client_id>
+clients update <client_id> --file client.json
 clients remove <client_id>`;
 
 export const MIN_SECRET_LENGTH = 43;
@@ -48,6 +52,46 @@ function readMetadata(path: string): ClientMetadata {
   return value as ClientMetadata;
 }
 
+function clientId(args: ParsedArgs): string {
+  const [, id, extra] = args.positionals;
+  if (!id) throw new CliError('missing <client_id>', 2);
+  if (extra) throw new CliError(`unexpected argument ${extra}`, 2);
+  return id;
+}
+
+async function find(store: Store, id: string): Promise<ClientMetadata> {
+  const found = (await store.clients.list()).find((c) => c.client_id === id);
+  if (!found) throw new CliError(`no client ${id} (clients from the configuration file are not in the store)`);
+  return found;
+}
+
+/**
+ * Sets the secret of `metadata` before validation: a supplied one must be strong; a client that needs one and
+ * has none gets `kept` (update) or a generated one, returned so it can be printed once.
+ */
+function settleSecret(metadata: ClientMetadata, provider: Provider, kept: unknown): string | undefined {
+  if (metadata.client_secret !== undefined) {
+    assertStrongSecret(metadata.client_secret);
+    return undefined;
+  }
+  if (!(provider.Client as unknown as { needsSecret(m: ClientMetadata): boolean }).needsSecret(metadata)) return undefined;
+  if (typeof kept === 'string') {
+    metadata.client_secret = kept;
+    return undefined;
+  }
+  metadata.client_secret = generateClientSecret();
+  return metadata.client_secret;
+}
+
+async function validate(provider: Provider, metadata: ClientMetadata): Promise<void> {
+  try {
+    await provider.Client.validate(metadata);
+  } catch (err) {
+    const e = err as { error?: string; error_description?: string; message?: string };
+    throw new CliError(`invalid client metadata: ${e.error_description ?? e.message ?? 'rejected'}`, 2);
+  }
+}
+
 export async function clients(args: ParsedArgs, store: Store, provider: Provider, io: Io): Promise<void> {
   const action = args.positionals[0];
   switch (action) {
@@ -59,18 +103,8 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
       if (typeof metadata.client_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(metadata.client_id)) {
         throw new CliError('client_id must be 1-128 characters of letters, digits and . _ : -', 2);
       }
-      let generated: string | undefined;
-      if (metadata.client_secret !== undefined) assertStrongSecret(metadata.client_secret);
-      else if ((provider.Client as unknown as { needsSecret(m: ClientMetadata): boolean }).needsSecret(metadata)) {
-        generated = generateClientSecret();
-        metadata.client_secret = generated;
-      }
-      try {
-        await provider.Client.validate(metadata);
-      } catch (err) {
-        const e = err as { error?: string; error_description?: string; message?: string };
-        throw new CliError(`invalid client metadata: ${e.error_description ?? e.message ?? 'rejected'}`, 2);
-      }
+      const generated = settleSecret(metadata, provider, undefined);
+      await validate(provider, metadata);
       const existing = await store.clients.list();
       if (existing.some((c) => c.client_id === metadata.client_id)) throw new CliError(`client ${metadata.client_id} exists already`, 2);
       await store.clients.save(metadata);
@@ -78,16 +112,54 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
       if (generated) io.out(`client_secret: ${generated}\n(shown once: store it now)`);
       return;
     }
-    case 'list':
+    case 'list': {
       onlyFlags(args, []);
-      for (const c of await store.clients.list()) {
-        io.out([c.client_id, c.token_endpoint_auth_method ?? 'client_secret_basic', (c.redirect_uris ?? []).join(',') || '-'].join('\t'));
+      const all = await store.clients.list();
+      if (all.length === 0) {
+        io.out('(no clients)');
+        return;
+      }
+      io.out(['CLIENT_ID', 'AUTH_METHOD', 'GRANT_TYPES', 'REDIRECT_URIS'].join('\t'));
+      for (const c of all.sort((x, y) => x.client_id.localeCompare(y.client_id))) {
+        io.out(
+          [
+            c.client_id,
+            c.token_endpoint_auth_method ?? 'client_secret_basic',
+            (c.grant_types ?? ['authorization_code']).join(','),
+            (c.redirect_uris ?? []).join(',') || '-',
+          ].join('\t'),
+        );
       }
       return;
+    }
+    case 'show': {
+      onlyFlags(args, []);
+      const { client_secret, ...shown } = await find(store, clientId(args));
+      io.out(JSON.stringify(shown, null, 2));
+      if (client_secret !== undefined) io.out('(client_secret is set and not shown)');
+      return;
+    }
+    case 'update': {
+      onlyFlags(args, ['file']);
+      const id = clientId(args);
+      const file = single(args, 'file');
+      if (!file) throw new CliError('clients update needs --file client.json', 2);
+      const metadata = readMetadata(file);
+      if (metadata.client_id !== undefined && metadata.client_id !== id) {
+        throw new CliError(`${file} names client_id ${String(metadata.client_id)}, not ${id}`, 2);
+      }
+      const current = await find(store, id);
+      metadata.client_id = id;
+      const generated = settleSecret(metadata, provider, current.client_secret);
+      await validate(provider, metadata);
+      await store.clients.save(metadata);
+      io.out(`updated client ${id}`);
+      if (generated) io.out(`client_secret: ${generated}\n(shown once: store it now)`);
+      return;
+    }
     case 'remove': {
       onlyFlags(args, []);
-      const id = args.positionals[1];
-      if (!id) throw new CliError('missing <client_id>', 2);
+      const id = clientId(args);
       if (!(await store.clients.remove(id))) throw new CliError(`no client ${id}`);
       io.out('removed');
       return;

@@ -14,6 +14,17 @@ keys rotate add --file jwks.json [--alg ES256]...      new key, published but no
 keys rotate promote --file jwks.json [--alg ES256]...  the new key signs; the old one stays published
 keys rotate retire --file jwks.json [--force]          drop old keys once the longest token lifetime has passed`;
 
+/** Creates `path` readable by its owner only; an existing file is never overwritten (it may hold the live keys). */
+function writeSecretFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new CliError(`${path} exists already: not overwritten (it may hold the keys in use); choose another name or remove it first`);
+    throw new CliError(`cannot write ${path} (${code ?? 'error'})`);
+  }
+}
+
 const ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
 
 function algs(args: ParsedArgs): SigningAlg[] {
@@ -47,11 +58,14 @@ async function rotate(args: ParsedArgs, io: Io, config: () => Config): Promise<v
       case 'retire': {
         if (args.flags.has('alg')) throw new CliError('retire takes no --alg: it retires every key whose time has come', 2);
         const { jwks: next, retired, waiting } = stageRetire(jwks, now, args.flags.has('force'));
-        if (retired.length > 0) writeJwksFile(file, next);
-        io.out(retired.length > 0 ? `retired ${retired.join(', ')}. Deploy this file to every instance.` : 'nothing to retire');
-        if (waiting.length > 0) {
-          throw new CliError(`not yet: ${waiting.map((w) => `${w.kid} may sign tokens valid until ${new Date(w.at * 1000).toISOString()}`).join('; ')} (--force retires it anyway)`, 3);
+        const notYet = waiting.map((w) => `${w.kid} may sign tokens valid until ${new Date(w.at * 1000).toISOString()}`).join('; ');
+        if (retired.length === 0 && waiting.length > 0) throw new CliError(`not yet: ${notYet} (--force retires it anyway)`, 3);
+        if (retired.length === 0) {
+          io.out('nothing to retire');
+          return;
         }
+        writeJwksFile(file, next);
+        io.out(`retired ${retired.join(', ')}. Deploy this file to every instance.${waiting.length > 0 ? ` Still waiting: ${notYet}.` : ''}`);
         return;
       }
       default:
@@ -71,8 +85,8 @@ export async function keys(args: ParsedArgs, io: Io, config: () => Config): Prom
       const jwks = `${JSON.stringify(await generateJwks(), null, 2)}\n`;
       const out = single(args, 'out');
       if (out) {
-        writeFileSync(out, jwks, { mode: 0o600, flag: 'wx' });
-        io.out(`wrote ${out} (private keys: keep it secret)`);
+        writeSecretFile(out, jwks);
+        io.out(`wrote ${out} (private keys, mode 0600: keep it secret)`);
       } else io.out(jwks.trimEnd());
       return;
     }

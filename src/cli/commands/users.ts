@@ -1,9 +1,15 @@
-/** `users add|list|remove|passwd|disable|enable` against the configured store. */
+/**
+ * `users add|list|show|update|remove|passwd|disable|enable` against the configured store.
+ * Passwords come from stdin only and pass the password policy; nothing printed holds a password or its hash.
+ */
 import { AccountError, type AccountService } from '../../accounts/service.ts';
+import type { Account } from '../../storage/types.ts';
 import { CliError, type Io, onlyFlags, type ParsedArgs, readPassword, single } from '../io.ts';
 
 export const USERS_USAGE = `users add <username> --password-stdin [--email E] [--name N] [--role R]...
 users list
+users show <username>
+users update <username> [--email E] [--name N] [--role R]... [--no-roles]   ("" removes email or name)
 users remove <username>
 users passwd <username> --password-stdin
 users disable <username>
@@ -16,6 +22,29 @@ function username(args: ParsedArgs): string {
   return name;
 }
 
+function checkEmail(email: string | undefined): void {
+  if (email !== undefined && email !== '' && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new CliError('--email is not an email address', 2);
+}
+
+function checkRoles(roles: readonly string[]): void {
+  for (const role of roles) if (!/^[A-Za-z0-9:._-]{1,64}$/.test(role)) throw new CliError(`--role ${role} is not a valid role name`, 2);
+}
+
+/** Every stored field but the password hash. */
+function describe(a: Account): string {
+  const rows: Array<[string, string]> = [
+    ['username', a.username],
+    ['sub', a.id],
+    ['email', a.email === undefined ? '-' : `${a.email} (${a.emailVerified ? 'verified' : 'not verified'})`],
+    ['name', a.name ?? '-'],
+    ['roles', a.roles.join(',') || '-'],
+    ['status', a.disabled ? 'disabled' : 'active'],
+    ['created', new Date(a.createdAt).toISOString()],
+    ['updated', new Date(a.updatedAt).toISOString()],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(10)}${v}`).join('\n');
+}
+
 /** `open` connects to the store only once the arguments are known to be valid. */
 export async function users(args: ParsedArgs, open: () => Promise<AccountService>, io: Io): Promise<void> {
   const action = args.positionals[0];
@@ -26,9 +55,9 @@ export async function users(args: ParsedArgs, open: () => Promise<AccountService
         const name = username(args);
         if (!args.flags.has('password-stdin')) throw new CliError('users add needs --password-stdin (passwords are never taken as arguments)', 2);
         const email = single(args, 'email');
-        if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new CliError('--email is not an email address', 2);
+        checkEmail(email);
         const roles = args.flags.get('role') ?? [];
-        for (const role of roles) if (!/^[A-Za-z0-9:._-]{1,64}$/.test(role)) throw new CliError(`--role ${role} is not a valid role name`, 2);
+        checkRoles(roles);
         const password = await readPassword(io.stdin);
         const fullName = single(args, 'name');
         const account = await (await open()).create({
@@ -43,9 +72,39 @@ export async function users(args: ParsedArgs, open: () => Promise<AccountService
       }
       case 'list': {
         onlyFlags(args, []);
-        for (const a of await (await open()).list()) {
+        const accounts = await (await open()).list();
+        if (accounts.length === 0) {
+          io.out('(no users)');
+          return;
+        }
+        io.out(['USERNAME', 'SUB', 'EMAIL', 'ROLES', 'STATUS'].join('\t'));
+        for (const a of accounts.sort((x, y) => x.username.localeCompare(y.username))) {
           io.out([a.username, a.id, a.email ?? '-', a.roles.join(',') || '-', a.disabled ? 'disabled' : 'active'].join('\t'));
         }
+        return;
+      }
+      case 'show':
+        onlyFlags(args, []);
+        io.out(describe(await (await open()).find(username(args))));
+        return;
+      case 'update': {
+        onlyFlags(args, ['email', 'name', 'role', 'no-roles']);
+        const name = username(args);
+        const email = single(args, 'email');
+        checkEmail(email);
+        const fullName = single(args, 'name');
+        const roles = args.flags.get('role');
+        if (roles) checkRoles(roles);
+        if (roles && args.flags.has('no-roles')) throw new CliError('--role and --no-roles contradict each other', 2);
+        if (email === undefined && fullName === undefined && !roles && !args.flags.has('no-roles')) {
+          throw new CliError('users update needs at least one of --email, --name, --role, --no-roles', 2);
+        }
+        const updated = await (await open()).updateProfile(name, {
+          ...(email !== undefined ? { email: email === '' ? null : email } : {}),
+          ...(fullName !== undefined ? { name: fullName === '' ? null : fullName } : {}),
+          ...(roles ? { roles: [...new Set(roles)] } : args.flags.has('no-roles') ? { roles: [] } : {}),
+        });
+        io.out(`updated user ${updated.username}\n${describe(updated)}`);
         return;
       }
       case 'remove':
