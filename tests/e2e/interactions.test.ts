@@ -227,7 +227,7 @@ async function stayOnLogoutPage(endSessionUrl: string, issuer: string, jar: Cook
 }
 
 function assertStayButton(html: string): void {
-  if (!/<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in<\/button>/.test(html)) throw new Error('no "No, stay signed in" button');
+  if (!/<button type="submit" form="op.logoutForm" class="link">No, stay signed in<\/button>/.test(html)) throw new Error('no "No, stay signed in" button');
 }
 
 /** A silent (prompt=none) authorization of `third`: 'code', or the error (login_required: no session). */
@@ -262,7 +262,7 @@ test('"No, stay signed in" from a client\'s logout: signed out of that client on
   const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
   const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string });
   const html = await (await stayOnLogoutPage(end.toString(), gh.issuer, jar)).text();
-  t.regex(html, /You are still signed in to Gatehouse\. Only Third &lt;Party&gt; signed you out\./);
+  t.regex(html, /You are still signed in to Gatehouse\. Only <strong>Third &lt;Party&gt;<\/strong> signed you out\./);
   // The session lives on (not login_required); the client's own authorization is gone, so it must ask again.
   t.is(await silentAuthorization(config, gh.issuer, jar), 'consent_required');
 

@@ -72,17 +72,18 @@ test('production mode refuses to start on the in-memory store', async (t) => {
   t.regex(proc.err(), /production refuses the in-memory store/);
 });
 
-test('production mode reports every problem at once: Redis, signing keys, cookie keys, issuer', async (t) => {
+test('production mode reports every problem at once: Redis, signing keys, cookie keys, issuer, open metrics', async (t) => {
   const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()), ISSUER: 'http://id.example.com', ACCESS_TOKEN_TTL: '900' });
   t.is(await proc.exited, 1);
   t.is(
     proc.err(),
     [
-      'gatehouse: invalid configuration (4 problems):',
+      'gatehouse: invalid configuration (5 problems):',
       '  redis.url (REDIS_URL): production refuses the in-memory store; configure Redis',
       '  jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)',
       '  cookieKeys (COOKIE_KEYS): production requires cookie signing keys',
       '  issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)',
+      '  metrics.token (METRICS_TOKEN) or metrics.port (METRICS_PORT): production refuses an open /metrics on the main port; set a bearer token, a separate metrics listener (METRICS_PORT, METRICS_HOST), or METRICS_ENABLED=false',
       '',
     ].join('\n'),
   );
@@ -96,6 +97,7 @@ test('an unreadable JWKS file and an unreachable Redis are reported together, wi
     REDIS_URL: `redis://:pw-${redisPort}-secret@127.0.0.1:${redisPort}`,
     JWKS_FILE: '/nonexistent/jwks.json',
     COOKIE_KEYS: 'k'.repeat(40),
+    METRICS_TOKEN: 'm'.repeat(40),
   });
   t.is(await proc.exited, 1);
   const lines = proc.err().split('\n');
