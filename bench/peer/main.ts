@@ -108,6 +108,10 @@ async function main(): Promise<void> {
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: true,
+    // Gatehouse issues refresh tokens to its first-party clients without offline_access (which the library drops
+    // unless prompt=consent); the peer issues them to any client allowed the grant, so the bench's web client
+    // gets the same tokens from both. Whether they end with the session stays the library's rule (Gatehouse's too).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
       AccessToken: (_ctx, token) => (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ?? t.accessToken,
       ClientCredentials: (_ctx, token) => (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ?? t.clientCredentials,
