@@ -18,6 +18,7 @@ import os from 'node:os';
 import { comparisonTable, errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
 import { RATE_LIMIT, type Stack, startStack } from './lib/stack.ts';
 import { authorizationCode, bareKoa, clientCredentials, demoApi, introspection, judgeRefresh, refresh, userinfo } from './scenarios/http.ts';
+import { twoInstancesOnCluster } from './scenarios/cluster.ts';
 import { loginVsArgon2 } from './scenarios/login.ts';
 import { mixed } from './scenarios/mixed.ts';
 import { longLivedGrant } from './scenarios/memory.ts';
@@ -36,6 +37,7 @@ const SCENARIOS = [
   'mixed',
   'memory',
   ...PEER_SCENARIOS,
+  'cluster',
 ] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const VS_KOA: readonly ScenarioId[] = ['client-credentials', 'refresh', 'authorization-code', 'userinfo', 'introspection', 'demo-api'];
@@ -159,6 +161,8 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
     const api = rows.find((r) => r.id === 'demo-api');
     if (api?.ratio) api.met = api.ratio.value >= 0.7;
   }
+  const cl = await step('cluster', () => twoInstancesOnCluster(opts));
+  if (cl) rows.push(...cl);
   return { rows, ...(rf ? { algs: rf.algs } : {}), ...(peer ? { peer } : {}) };
 }
 
