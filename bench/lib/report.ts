@@ -64,6 +64,7 @@ export function table(rows: Row[]): string {
   return [line(head), sep, ...body.map(line)].join('\n');
 }
 
+const ratio = (r: number) => (r > 0 && r < 0.1 ? r.toPrecision(2) : r.toFixed(2));
 const figure = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 3));
 
 /**
@@ -78,9 +79,9 @@ export function comparisonTable(comparisons: Comparison[]): string {
     c.better,
     figure(c.gatehouse),
     figure(c.peer),
-    c.ratio.toFixed(2),
+    ratio(c.ratio),
     figure(c.quiet),
-    c.quietRatio === undefined ? '-' : c.quietRatio.toFixed(2),
+    c.quietRatio === undefined ? '-' : ratio(c.quietRatio),
     [...new Set((c.rounds ?? []).flatMap((r) => r.load1).map((l) => l.toFixed(1)))].join(' '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));

@@ -27,11 +27,11 @@ import type { Redis } from 'ioredis';
 import { startPeer } from '../peer/start.ts';
 import { cpuMs } from '../lib/cpu.ts';
 import { LoadProcess } from '../lib/load-process.ts';
-import { basicAuth } from '../lib/oauth.ts';
+import { basicAuth, jwtAlg, tokenRequest } from '../lib/oauth.ts';
 import { commandStats, keysUnder, memoryOf, startRedis } from '../lib/redis.ts';
 import { median } from '../lib/stats.ts';
 import { makeIdentity, type Stack, stackFor, startGatehouse, type Target } from '../lib/stack.ts';
-import { API_SCOPE, freshGrants } from './common.ts';
+import { API_SCOPE, freshGrants, USERINFO_SCOPE } from './common.ts';
 import { authorizationCode, clientCredentials, introspection, refresh, userinfo } from './http.ts';
 import type { BenchOptions, Row } from './types.ts';
 
@@ -105,6 +105,7 @@ export async function startPeerTargets(): Promise<PeerTargets> {
     started.push(quiet);
     const peer = await startPeer(identity, gatehouse.config);
     started.push(peer);
+    await assertSameTokens([gatehouse, peer]);
     return { gatehouse, quiet, peer, logFile, stop };
   } catch (err) {
     await stop();
@@ -113,6 +114,34 @@ export async function startPeerTargets(): Promise<PeerTargets> {
 }
 
 const load1 = () => os.loadavg()[0] as number;
+
+/** The `typ` and `alg` of a JWT's header, or "opaque". */
+function tokenShape(token: string | undefined): string {
+  const alg = jwtAlg(token);
+  if (alg === 'opaque' || alg === 'none') return alg;
+  const head = JSON.parse(Buffer.from(String(token).split('.')[0] as string, 'base64url').toString()) as { typ?: string };
+  return `${head.typ ?? 'JWT'} ${alg}`;
+}
+
+/** Refuses to compare servers that issue different tokens for the bench's requests (formats and algorithms). */
+async function assertSameTokens(targets: Target[]): Promise<void> {
+  const shapes = await Promise.all(
+    targets.map(async (t) => {
+      const view = { endpoints: t.endpoints, web: t.web, user: t.user } as Stack;
+      const [api] = await freshGrants(view, 1, API_SCOPE);
+      const [plain] = await freshGrants(view, 1, USERINFO_SCOPE);
+      const cc = await tokenRequest(t.endpoints, t.service, { grant_type: 'client_credentials', scope: 'api:read' });
+      return JSON.stringify({
+        idToken: tokenShape(api?.tokens.id_token),
+        apiAccessToken: tokenShape(api?.tokens.access_token),
+        refreshToken: api?.tokens.refresh_token ? 'opaque' : 'none',
+        userinfoAccessToken: tokenShape(plain?.tokens.access_token),
+        clientCredentials: tokenShape(cc.access_token),
+      });
+    }),
+  );
+  if (new Set(shapes).size !== 1) throw new Error(`the servers issue different tokens: ${targets.map((t, i) => `${t.name} ${shapes[i]}`).join('; ')}`);
+}
 
 async function redisCpuSeconds(client: Redis): Promise<number> {
   const info = await client.info('cpu');
