@@ -22,7 +22,7 @@ import { twoInstancesOnCluster } from './scenarios/cluster.ts';
 import { loginVsArgon2 } from './scenarios/login.ts';
 import { mixed } from './scenarios/mixed.ts';
 import { longLivedGrant } from './scenarios/memory.ts';
-import { type Comparison, PEER_SCENARIOS, type PeerScenario, peerScenario, startPeerTargets } from './scenarios/peer.ts';
+import { type Comparison, observabilityCost, PEER_SCENARIOS, type PeerScenario, peerScenario, startPeerTargets } from './scenarios/peer.ts';
 import type { BenchOptions, Row } from './scenarios/types.ts';
 
 const SCENARIOS = [
@@ -220,6 +220,10 @@ async function main(): Promise<void> {
         'gatehouse quiet: LOG_LEVEL=warn, METRICS_ENABLED=false (no access log, audit or metrics); ratio = gatehouse / peer, ' +
         'median of the per-round ratios; CPU per request from /proc; Redis CPU and commands from a sequential phase\n',
     );
+    const cost = observabilityCost(result.peer.comparisons);
+    if (cost !== undefined) {
+      process.stdout.write(`access log, audit and metrics: ${(cost * 100).toFixed(1)} % of a refresh's server CPU at the shipped defaults (median over the rounds; target <= 10 %)\n`);
+    }
   }
   const banner = errorBanner(rows);
   if (banner) process.stdout.write(`\n${banner}\n`);
@@ -232,7 +236,7 @@ async function main(): Promise<void> {
       gatehouse: stack.settings,
       tokenAlgs: result.algs,
       rows,
-      ...(result.peer ? { peer: { ...result.peer, options: peerOpts } } : {}),
+      ...(result.peer ? { peer: { ...result.peer, observabilityCpuShare: observabilityCost(result.peer.comparisons), options: peerOpts } } : {}),
     },
     startedAt,
   );

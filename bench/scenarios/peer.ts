@@ -411,3 +411,13 @@ export async function peerScenario(
   }
   return { rows, comparisons };
 }
+
+/**
+ * The share of a refresh's server CPU that the access log, audit and metrics take at the shipped defaults:
+ * 1 - quiet / shipped, per round, median; undefined when the refresh comparison did not run.
+ */
+export function observabilityCost(comparisons: Comparison[]): number | undefined {
+  const cpu = comparisons.find((c) => c.scenario === 'peer-refresh' && c.metric.startsWith('refresh server CPU'));
+  const rounds = (cpu?.rounds ?? []).filter((r) => r.quiet !== undefined && r.gatehouse > 0);
+  return rounds.length === 0 ? undefined : median(rounds.map((r) => 1 - (r.quiet as number) / r.gatehouse));
+}
