@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nGatehouse vs the peer (plain oidc-provider + a straightforward Redis adapter), same run, ${peerOpts.rounds} paired round(s):\n` +
         `${comparisonTable(result.peer.comparisons)}\n` +
-        'gatehouse: shipped defaults (LOG_LEVEL=info to a log file, audit and metrics on, rate limits on but raised); ' +
+        `gatehouse: shipped defaults (LOG_LEVEL=info to a log file, audit and metrics on, rate limits on) except RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT=${RATE_LIMIT.toLocaleString('en')} per window so the load generator is not throttled; ` +
         'gatehouse quiet: LOG_LEVEL=warn, METRICS_ENABLED=false (no access log, audit or metrics); ratio = gatehouse / peer, ' +
         'median of the per-round ratios; CPU per request from /proc; Redis CPU and commands from a sequential phase\n',
     );
