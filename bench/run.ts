@@ -11,7 +11,8 @@
  * BENCH_PEER_ROUNDS (paired rounds of the peer-* scenarios, default 3), BENCH_SEQUENTIAL (refreshes of their
  * sequential Redis phase, default 1000).
  * The peer-* scenarios compare Gatehouse, started a second time with its shipped defaults, with the peer
- * (scenarios/peer.ts); their figures are printed as a second table of ratios.
+ * (scenarios/peer.ts); their figures are printed as a second table of ratios. `cluster` runs two Gatehouse
+ * instances on a 3-master Redis Cluster (scenarios/cluster.ts).
  * Exit status 1 when any scenario had errors or non-2xx answers (targets not met do not fail the run).
  */
 import os from 'node:os';
