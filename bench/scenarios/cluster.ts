@@ -32,6 +32,17 @@ async function errorStats(clients: Redis[]): Promise<Record<string, number>> {
   return out;
 }
 
+/** failed_calls + rejected_calls per command over the masters (INFO commandstats): which command got the errors. */
+async function failedCalls(clients: Redis[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const c of clients) {
+    for (const m of (await c.info('commandstats')).matchAll(/^cmdstat_([^:]+):.*rejected_calls=(\d+),failed_calls=(\d+)/gm)) {
+      out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]) + Number(m[3]);
+    }
+  }
+  return out;
+}
+
 async function chains(via: Target, n: number): Promise<string[]> {
   return pool(n, 4, async () => {
     const { tokens } = await loginAndExchange(via.endpoints, via.web, via.user, API_SCOPE);
@@ -109,6 +120,7 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
     const [alone, withA, withB] = await Promise.all([chains(a, opts.connections), chains(a, opts.connections), chains(a, opts.connections)]);
 
     const err0 = await errorStats(masters);
+    const failed0 = await failedCalls(masters);
     const load0 = os.loadavg()[0] as number;
     const [single] = (await refreshOn([{ target: a, chains: alone }], opts)) as [RunResult];
     const load1 = os.loadavg()[0] as number;
@@ -120,6 +132,10 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
       opts,
     );
     const err1 = await errorStats(masters);
+    const failed1 = await failedCalls(masters);
+    const failedBy = Object.entries(failed1)
+      .map(([k, v]) => [k, v - (failed0[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0);
     const delta = (name: string) => (err1[name] ?? 0) - (err0[name] ?? 0);
     const crossSlot = delta('CROSSSLOT');
     const moved = delta('MOVED');
@@ -160,10 +176,11 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
     bothRow.notes.push(
       `per instance: ${both.map((r) => `${r.target} ${r.rps.toFixed(0)} req/s, ${r.serverCpuMs?.toFixed(3) ?? '-'} ms CPU/req`).join('; ')} ` +
         `(one instance alone: ${single.serverCpuMs?.toFixed(3) ?? '-'} ms CPU/req); B's chains were logins made through A`,
-      `error replies of the 3 masters during both runs: CROSSSLOT ${crossSlot}, MOVED ${moved}${otherErrors.length ? `, other: ${otherErrors.join(', ')}` : ''}`,
+      `error replies of the 3 masters during both runs: CROSSSLOT ${crossSlot}, MOVED ${moved}${otherErrors.length ? `, other: ${otherErrors.join(', ')}` : ''}` +
+        `${failedBy.length ? ` (failed or rejected calls by command: ${failedBy.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
       `load average (1 min) before the run ${load1.toFixed(2)}; ${os.cpus().length} cores shared by 2 instances, 2 load generators and 3 masters: the sum is capped by them`,
     );
-    bothRow.details = { perInstance: both, single, errorStatsDelta: Object.fromEntries(Object.keys(err1).map((k) => [k, delta(k)])) };
+    bothRow.details = { perInstance: both, single, errorStatsDelta: Object.fromEntries(Object.keys(err1).map((k) => [k, delta(k)])), failedCalls: Object.fromEntries(failedBy) };
     return [singleRow, bothRow];
   } finally {
     for (const m of masters) m.disconnect();
