@@ -10,7 +10,7 @@
  * On a machine with few cores the instances, the load generators and the masters share them, so the sum cannot
  * reach twice the single rate; CPU per request staying flat is what shows the instances scale with cores.
  */
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -41,6 +41,29 @@ async function failedCalls(clients: Redis[]): Promise<Record<string, number>> {
     }
   }
   return out;
+}
+
+/**
+ * Error-level lines (pino level >= 50) in Gatehouse's log files: how many, and the distinct messages (the log's own
+ * `msg` and `err.message`, which by Gatehouse's logging rules carry no secret), at most a few.
+ */
+function logErrors(files: string[]): { count: number; messages: string[] } {
+  let count = 0;
+  const messages = new Set<string>();
+  for (const file of files) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+        if ((entry.level ?? 0) < 50) continue;
+        count += 1;
+        if (messages.size < 5) messages.add(`${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`.slice(0, 240));
+      } catch {
+        // a partial last line
+      }
+    }
+  }
+  return { count, messages: [...messages] };
 }
 
 async function chains(via: Target, n: number): Promise<string[]> {
@@ -108,9 +131,11 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
   try {
     const identity = await makeIdentity();
     const settings = { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.nodes.join(','), LOG_LEVEL: 'info', METRICS_ENABLED: 'true' };
+    const logs: string[] = [];
     const logFile = (name: string) => {
       const file = join(dir, `${name}.log`);
       closeSync(openSync(file, 'w'));
+      logs.push(file);
       return file;
     };
     const a = await startGatehouse(identity, { name: 'gatehouse-a', settings, seed: true, logFile: logFile('a') });
@@ -142,6 +167,7 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
     const otherErrors = Object.keys(err1)
       .filter((k) => k !== 'CROSSSLOT' && k !== 'MOVED' && delta(k) > 0)
       .map((k) => `${k} ${delta(k)}`);
+    const logged = logErrors(logs);
     const sum = both.reduce((n, r) => n + r.rps, 0);
     const rowOf = (id: string, title: string, r: RunResult): Row => ({
       id,
@@ -178,6 +204,7 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
         `(one instance alone: ${single.serverCpuMs?.toFixed(3) ?? '-'} ms CPU/req); B's chains were logins made through A`,
       `error replies of the 3 masters during both runs: CROSSSLOT ${crossSlot}, MOVED ${moved}${otherErrors.length ? `, other: ${otherErrors.join(', ')}` : ''}` +
         `${failedBy.length ? ` (failed or rejected calls by command: ${failedBy.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
+      `error lines in the instances' logs: ${logged.count}${logged.messages.length ? ` (${logged.messages.join(' | ')})` : ''}`,
       `load average (1 min) before the run ${load1.toFixed(2)}; ${os.cpus().length} cores shared by 2 instances, 2 load generators and 3 masters: the sum is capped by them`,
     );
     bothRow.details = { perInstance: both, single, errorStatsDelta: Object.fromEntries(Object.keys(err1).map((k) => [k, delta(k)])), failedCalls: Object.fromEntries(failedBy) };
