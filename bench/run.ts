@@ -7,19 +7,39 @@
  * BENCH_LOGIN_USERS (login storm virtual users, default 16), BENCH_PROBE (sequential requests of the MONITOR probe,
  * default 100), BENCH_ONLY=refresh,login,... (a subset; the Koa ceiling runs whenever an HTTP scenario does; the
  * argon2 ceiling is part of `login`),
- * BENCH_CPU_PROF=1 (Gatehouse runs with --cpu-prof; the profile's folder is printed at the end).
+ * BENCH_CPU_PROF=1 (Gatehouse runs with --cpu-prof; the profile's folder is printed at the end),
+ * BENCH_PEER_ROUNDS (paired rounds of the peer-* scenarios, default 3), BENCH_SEQUENTIAL (refreshes of their
+ * sequential Redis phase, default 1000).
+ * The peer-* scenarios compare Gatehouse, started a second time with its shipped defaults, with the peer
+ * (scenarios/peer.ts); their figures are printed as a second table of ratios. `cluster` runs two Gatehouse
+ * instances on a 3-master Redis Cluster (scenarios/cluster.ts).
  * Exit status 1 when any scenario had errors or non-2xx answers (targets not met do not fail the run).
  */
 import os from 'node:os';
-import { errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
+import { comparisonTable, errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
 import { RATE_LIMIT, type Stack, startStack } from './lib/stack.ts';
 import { authorizationCode, bareKoa, clientCredentials, demoApi, introspection, judgeRefresh, refresh, userinfo } from './scenarios/http.ts';
+import { twoInstancesOnCluster } from './scenarios/cluster.ts';
 import { loginVsArgon2 } from './scenarios/login.ts';
 import { mixed } from './scenarios/mixed.ts';
 import { longLivedGrant } from './scenarios/memory.ts';
+import { type Comparison, observabilityCost, PEER_SCENARIOS, type PeerScenario, peerScenario, startPeerTargets } from './scenarios/peer.ts';
 import type { BenchOptions, Row } from './scenarios/types.ts';
 
-const SCENARIOS = ['bare-koa', 'client-credentials', 'refresh', 'authorization-code', 'userinfo', 'introspection', 'demo-api', 'login', 'mixed', 'memory'] as const;
+const SCENARIOS = [
+  'bare-koa',
+  'client-credentials',
+  'refresh',
+  'authorization-code',
+  'userinfo',
+  'introspection',
+  'demo-api',
+  'login',
+  'mixed',
+  'memory',
+  ...PEER_SCENARIOS,
+  'cluster',
+] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 const VS_KOA: readonly ScenarioId[] = ['client-credentials', 'refresh', 'authorization-code', 'userinfo', 'introspection', 'demo-api'];
 
@@ -56,6 +76,7 @@ const opts: BenchOptions = {
   probeRequests: intEnv('BENCH_PROBE', 100, 1, 10_000),
 };
 const only = selection();
+const peerOpts = { rounds: intEnv('BENCH_PEER_ROUNDS', 3, 1, 20), sequential: intEnv('BENCH_SEQUENTIAL', 1000, 10, 100_000) };
 
 /** Keeps the better of two samples of a ceiling in `row`, noting both. */
 function bestOf(row: Row, again: Row | undefined): void {
@@ -66,7 +87,12 @@ function bestOf(row: Row, again: Row | undefined): void {
   row.details = { ...row.details, samples };
 }
 
-async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken: string; idToken: string } }> {
+interface PeerResult {
+  comparisons: Comparison[];
+  settings: Record<string, Record<string, string>>;
+}
+
+async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken: string; idToken: string }; peer?: PeerResult }> {
   const rows: Row[] = [];
   const step = async <T>(id: ScenarioId, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!only.has(id)) return undefined;
@@ -102,6 +128,27 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
   const mem = await step('memory', () => longLivedGrant(stack));
   if (mem) rows.push(mem);
 
+  let peer: PeerResult | undefined;
+  const peerIds = PEER_SCENARIOS.filter((id) => only.has(id));
+  if (peerIds.length > 0) {
+    process.stdout.write('… starting Gatehouse (shipped defaults), Gatehouse (quiet) and the peer, each on its own redis-server\n');
+    const targets = await startPeerTargets();
+    try {
+      peer = {
+        comparisons: [],
+        settings: { gatehouse: targets.gatehouse.settings, 'gatehouse-quiet': targets.quiet.settings, peer: targets.peer.settings },
+      };
+      for (const id of peerIds as PeerScenario[]) {
+        const out = await step(id, () => peerScenario(stack, targets, id, opts, peerOpts));
+        if (!out) continue;
+        rows.push(...out.rows);
+        peer.comparisons.push(...out.comparisons);
+      }
+    } finally {
+      await targets.stop();
+    }
+  }
+
   if (koa) {
     for (const r of rows) {
       if (!(VS_KOA as readonly string[]).includes(r.id)) continue;
@@ -115,7 +162,9 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
     const api = rows.find((r) => r.id === 'demo-api');
     if (api?.ratio) api.met = api.ratio.value >= 0.7;
   }
-  return { rows, ...(rf ? { algs: rf.algs } : {}) };
+  const cl = await step('cluster', () => twoInstancesOnCluster(opts));
+  if (cl) rows.push(...cl);
+  return { rows, ...(rf ? { algs: rf.algs } : {}), ...(peer ? { peer } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -164,6 +213,19 @@ async function main(): Promise<void> {
       'one request in flight; the commands Gatehouse sent in that probe (MONITOR) are in the JSON\n\n',
   );
   process.stdout.write(`${notes(rows)}\n`);
+  if (result.peer && result.peer.comparisons.length > 0) {
+    process.stdout.write(
+      `\nGatehouse vs the peer (plain oidc-provider + a straightforward Redis adapter), same run, ${peerOpts.rounds} paired round(s):\n` +
+        `${comparisonTable(result.peer.comparisons)}\n` +
+        `gatehouse: shipped defaults (LOG_LEVEL=info to a log file, audit and metrics on, rate limits on) except RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT=${RATE_LIMIT.toLocaleString('en')} per window so the load generator is not throttled; ` +
+        'gatehouse quiet: LOG_LEVEL=warn, METRICS_ENABLED=false (no access log, audit or metrics); ratio = gatehouse / peer, ' +
+        'median of the per-round ratios; CPU per request from /proc; Redis CPU and commands from a sequential phase\n',
+    );
+    const cost = observabilityCost(result.peer.comparisons);
+    if (cost !== undefined) {
+      process.stdout.write(`access log, audit and metrics: ${(cost * 100).toFixed(1)} % of a refresh's server CPU at the shipped defaults (median over the rounds; target <= 10 %)\n`);
+    }
+  }
   const banner = errorBanner(rows);
   if (banner) process.stdout.write(`\n${banner}\n`);
   const file = writeResults(
@@ -175,6 +237,7 @@ async function main(): Promise<void> {
       gatehouse: stack.settings,
       tokenAlgs: result.algs,
       rows,
+      ...(result.peer ? { peer: { ...result.peer, observabilityCpuShare: observabilityCost(result.peer.comparisons), options: peerOpts } } : {}),
     },
     startedAt,
   );

@@ -55,9 +55,12 @@ function track(name: string, child: ChildProcess): Child {
   };
 }
 
-/** A long-running Node program (a server), stdout ignored, stderr kept; `nodeArgs` go to Node (e.g. --cpu-prof). */
-export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeArgs, at(file)], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * A long-running Node program (a server), stderr kept; `nodeArgs` go to Node (e.g. --cpu-prof). stdout is
+ * ignored, or written to the open file `stdoutFd` (as a deployment pipes a server's log lines to a file).
+ */
+export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], stdoutFd?: number): Child {
+  const child = spawn(process.execPath, [...nodeArgs, at(file)], { env, cwd: ROOT, stdio: ['ignore', stdoutFd ?? 'ignore', 'pipe'] });
   return track(name, child);
 }
 

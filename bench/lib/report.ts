@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import type { Comparison } from '../scenarios/peer.ts';
 import { fmt, type Row } from '../scenarios/types.ts';
 import { ROOT } from './processes.ts';
 
@@ -60,6 +61,33 @@ export function table(rows: Row[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 10 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 || i >= 10 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(head), sep, ...body.map(line)].join('\n');
+}
+
+const ratio = (r: number) => (r > 0 && r < 0.1 ? r.toPrecision(2) : r.toFixed(2));
+const figure = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 3));
+
+/**
+ * Gatehouse against the peer, one line per figure: Gatehouse (shipped defaults), the peer, the ratio
+ * Gatehouse / peer (median of the per-round ratios), and the same with access log, audit and metrics off.
+ */
+export function comparisonTable(comparisons: Comparison[]): string {
+  const head = ['figure', 'unit', 'better', 'gatehouse', 'peer', 'ratio', 'gatehouse quiet', 'quiet ratio', 'load avg (1 min)'];
+  const body = comparisons.map((c) => [
+    c.metric,
+    c.unit,
+    c.better,
+    figure(c.gatehouse),
+    figure(c.peer),
+    ratio(c.ratio),
+    figure(c.quiet),
+    c.quietRatio === undefined ? '-' : ratio(c.quietRatio),
+    [...new Set((c.rounds ?? []).flatMap((r) => r.load1).map((l) => l.toFixed(1)))].join(' '),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const left = (i: number) => i <= 2 || i === 8;
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (left(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(head), sep, ...body.map(line)].join('\n');
 }
 

@@ -9,14 +9,17 @@
  * - RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT raised to 10,000,000 per window: one load generator on one IP
  *   would otherwise be throttled; the limiter still runs (and its Redis commands are counted).
  * - AUTHORIZATION_CODE_TTL=600: codes minted before the code-exchange run must outlive the minting.
+ * - The web client registers `id_token_signed_response_alg: ES256`, as the peer's does (bench/peer/), so both
+ *   sides sign the same; clients without one get ID_TOKEN_ALG.
  * - Anything else comes from the environment and config/default.json, as for `npm start` (so e.g.
  *   ID_TOKEN_ALG or ARGON2_MEMORY_KIB set in the shell change what is measured, and the output says what was used).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/types.ts';
 import type { ClientCreds, Endpoints, User } from './oauth.ts';
 import { discover } from './oauth.ts';
 import { type Child, freePort, runNode, startNode, waitForHttp } from './processes.ts';
@@ -46,6 +49,35 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** The secrets and names every server of one bench run shares: signing keys, cookie key, the user, the clients. */
+export interface Identity {
+  /** Private JWKS (JSON text) made with `gatehouse keys generate` (RS256, ES256, EdDSA keys). */
+  jwks: string;
+  cookieKey: string;
+  user: User;
+  web: ClientCreds;
+  service: ClientCreds;
+}
+
+/** One authorization server under test with its own storage: a Gatehouse configuration or the peer. */
+export interface Target {
+  readonly name: string;
+  readonly server: Child;
+  /** Its private redis-server (absent on a cluster). */
+  readonly redis?: BenchRedis;
+  readonly endpoints: Endpoints;
+  readonly web: ClientCreds;
+  readonly service: ClientCreds;
+  readonly user: User;
+  /** Prefix of its keys ('' for the peer). */
+  readonly keyPrefix: string;
+  /** Its keys that belong to no login (rate-limit and login-throttle counters). */
+  readonly counterKeys?: RegExp;
+  /** What the bench set for it, for the report. */
+  readonly settings: Record<string, string>;
+  stop(): Promise<void>;
+}
+
 const secret = () => randomBytes(32).toString('base64url');
 
 async function cli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<string> {
@@ -54,13 +86,62 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<
   return run.stdout;
 }
 
-export async function startStack(): Promise<Stack> {
-  const redis = await startRedis();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-  const started: Child[] = [];
-  const stopAll = async () => {
-    for (const c of started.reverse()) await c.stop();
-    await redis.stop();
+export async function makeIdentity(): Promise<Identity> {
+  const cookieKey = secret();
+  return {
+    jwks: await cli(['keys', 'generate'], { ...process.env, NODE_ENV: 'production', COOKIE_KEYS: cookieKey }),
+    cookieKey,
+    user: { username: 'bench-user', password: `bench ${secret()}` },
+    web: { id: 'bench-web', secret: secret(), redirectUri: REDIRECT },
+    service: { id: 'bench-service', secret: secret(), redirectUri: REDIRECT },
+  };
+}
+
+/**
+ * The web client as registered on both Gatehouse and the peer: ES256 ID tokens, so both sides sign the same
+ * (the access tokens for the API are ES256 JWTs on both by configuration).
+ */
+export function webClientMetadata(id: Identity): Record<string, unknown> {
+  return {
+    client_id: id.web.id,
+    client_secret: id.web.secret,
+    client_name: 'Bench web app',
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    scope: 'openid profile email offline_access',
+    id_token_signed_response_alg: 'ES256',
+  };
+}
+
+export function serviceClientMetadata(id: Identity): Record<string, unknown> {
+  return { client_id: id.service.id, client_secret: id.service.secret, redirect_uris: [], response_types: [], grant_types: ['client_credentials'] };
+}
+
+export const USER_CLAIMS = { email: 'bench@example.com', name: 'Bench User' };
+
+export interface GatehouseOptions {
+  name: string;
+  /** Settings for this instance on top of the shared ones (LOG_LEVEL, METRICS_ENABLED, REDIS_MODE, ...). */
+  settings: Record<string, string>;
+  /** A private redis-server to use; without it the settings must point Gatehouse at its Redis (a cluster). */
+  redis?: BenchRedis;
+  /** Create the user and the clients with the CLI (once per Redis). */
+  seed: boolean;
+  /** Write Gatehouse's stdout (its log lines) to this file, as a deployment pipes it; else stdout is dropped. */
+  logFile?: string;
+  nodeArgs?: string[];
+}
+
+/**
+ * One Gatehouse as an operator runs it: `node src/main.ts`, NODE_ENV=production, the Redis store, the shared
+ * signing keys, and the user and clients made with its own CLI.
+ */
+export async function startGatehouse(identity: Identity, o: GatehouseOptions): Promise<Target & { config: Config }> {
+  const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${o.name}-`));
+  let child: Child | undefined;
+  const stop = async () => {
+    await child?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -71,51 +152,86 @@ export async function startStack(): Promise<Stack> {
       PORT: String(port),
       HOST: '127.0.0.1',
       ISSUER: issuer,
-      REDIS_URL: redis.url,
-      LOG_LEVEL: 'warn',
+      ...(o.redis ? { REDIS_URL: o.redis.url } : {}),
       RATE_LIMIT_PER_IP: String(RATE_LIMIT),
       RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT),
       AUTHORIZATION_CODE_TTL: '600',
+      ...o.settings,
     };
-    const base: NodeJS.ProcessEnv = { ...process.env, ...settings, DATA_DIR: join(dir, 'data'), COOKIE_KEYS: secret() };
-    // Signing keys as an operator makes them (RS256, ES256, EdDSA), passed like a secret, never written to the repo.
-    const env: NodeJS.ProcessEnv = { ...base, JWKS: await cli(['keys', 'generate'], base) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...settings, DATA_DIR: join(dir, 'data'), COOKIE_KEYS: identity.cookieKey, JWKS: identity.jwks };
     const config = loadConfig({ env });
+    if (o.seed) {
+      const webFile = join(dir, 'web.json');
+      const serviceFile = join(dir, 'service.json');
+      // first_party: Gatehouse gives consent with the sign-in (the peer shows its consent step instead).
+      // Gatehouse grants resource scopes only to clients that list them (docs/security.md "Client permissions").
+      const web = webClientMetadata(identity);
+      writeFileSync(webFile, JSON.stringify({ ...web, scope: `${web.scope} api:read`, first_party: true }));
+      writeFileSync(serviceFile, JSON.stringify({ ...serviceClientMetadata(identity), scope: 'api:read' }));
+      const { user } = identity;
+      await Promise.all([
+        cli(['users', 'add', user.username, '--password-stdin', '--email', USER_CLAIMS.email, '--name', USER_CLAIMS.name, '--role', 'user'], env, `${user.password}\n`),
+        cli(['clients', 'add', '--file', webFile], env),
+        cli(['clients', 'add', '--file', serviceFile], env),
+      ]);
+    }
+    let fd: number | undefined;
+    if (o.logFile) fd = openSync(o.logFile, 'a');
+    try {
+      child = startNode(o.name, 'src/main.ts', env, o.nodeArgs ?? [], fd);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    await waitForHttp(child, `${issuer}/readyz`);
+    const prefix = config.redis.keyPrefix;
+    return {
+      name: o.name,
+      server: child,
+      ...(o.redis ? { redis: o.redis } : {}),
+      endpoints: await discover(issuer),
+      web: identity.web,
+      service: identity.service,
+      user: identity.user,
+      keyPrefix: prefix,
+      counterKeys: new RegExp(`^${prefix.replace(/[.*+?^$()|[\]\\]/g, '\\$&')}(throttle|lock):`),
+      settings,
+      config,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
 
-    const user: User = { username: 'bench-user', password: `bench ${secret()}` };
-    const web: ClientCreds = { id: 'bench-web', secret: secret(), redirectUri: REDIRECT };
-    const service: ClientCreds = { id: 'bench-service', secret: secret(), redirectUri: REDIRECT };
-    const webFile = join(dir, 'web.json');
-    const serviceFile = join(dir, 'service.json');
-    writeFileSync(
-      webFile,
-      JSON.stringify({
-        client_id: web.id,
-        client_secret: web.secret,
-        client_name: 'Bench web app',
-        redirect_uris: [REDIRECT],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        scope: 'openid profile email offline_access api:read',
-        first_party: true,
-      }),
-    );
-    writeFileSync(
-      serviceFile,
-      JSON.stringify({ client_id: service.id, client_secret: service.secret, redirect_uris: [], response_types: [], grant_types: ['client_credentials'], scope: 'api:read' }),
-    );
-    await Promise.all([
-      cli(['users', 'add', user.username, '--password-stdin', '--email', 'bench@example.com', '--name', 'Bench User', '--role', 'user'], env, `${user.password}\n`),
-      cli(['clients', 'add', '--file', webFile], env),
-      cli(['clients', 'add', '--file', serviceFile], env),
-    ]);
+/** Scenario functions take a Stack: this one measures `t` (its server, Redis, endpoints) with the rest of `base`. */
+export function stackFor(base: Stack, t: Target): Stack {
+  if (!t.redis) throw new Error(`${t.name} has no private redis-server to measure`);
+  return { ...base, gatehouse: t.server, redis: t.redis, endpoints: t.endpoints, web: t.web, service: t.service, user: t.user, keyPrefix: t.keyPrefix };
+}
 
+export async function startStack(): Promise<Stack> {
+  const redis = await startRedis();
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async () => {
+    for (const c of started.reverse()) await c.stop();
+    await redis.stop();
+  };
+  try {
+    const identity = await makeIdentity();
     // BENCH_CPU_PROF=1: V8 CPU profile of Gatehouse for the whole bench, written when it stops (open it in
     // Chrome DevTools or speedscope). Profiling slows Gatehouse down: figures from such a run are not comparable.
     const profileDir = process.env.BENCH_CPU_PROF ? mkdtempSync(join(tmpdir(), 'gatehouse-bench-profile-')) : undefined;
-    const gatehouse = startNode('gatehouse', 'src/main.ts', env, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-    started.push(gatehouse);
-    await waitForHttp(gatehouse, `${issuer}/readyz`);
+    const gh = await startGatehouse(identity, {
+      name: 'gatehouse',
+      settings: { LOG_LEVEL: 'warn' },
+      redis,
+      seed: true,
+      ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    });
+    started.push(gh);
+    const { config } = gh;
+    const issuer = gh.endpoints.issuer;
 
     const resource = config.resourceServers.find((rs) => rs.default) ?? config.resourceServers[0];
     if (!resource) throw new Error('config has no resource server for the demo API');
@@ -141,22 +257,22 @@ export async function startStack(): Promise<Stack> {
 
     return {
       redis,
-      gatehouse,
+      gatehouse: gh.server,
       demoApi,
       bareKoa,
-      endpoints: await discover(issuer),
-      web,
-      service,
-      user,
+      endpoints: gh.endpoints,
+      web: identity.web,
+      service: identity.service,
+      user: identity.user,
       apiUrl,
       apiAudience: resource.identifier,
       koaUrl,
       keyPrefix: config.redis.keyPrefix,
       argon2: { ...config.argon2 },
       settings: {
-        ...settings,
+        ...gh.settings,
         ACCESS_TOKEN_ALG: config.signing.accessTokenAlg,
-        ID_TOKEN_ALG: config.signing.idTokenAlg,
+        ID_TOKEN_ALG: `${config.signing.idTokenAlg} (default; the bench web client registers ES256)`,
         ARGON2: `m=${config.argon2.memoryCost} KiB, t=${config.argon2.timeCost}, p=${config.argon2.parallelism}`,
         REFRESH_REUSE_INTERVAL: String(config.refreshTokens.reuseIntervalSeconds),
         UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4 (libuv default)',

@@ -11,6 +11,8 @@
  *          every request when the request list has one entry, so it cannot carry a chain)
  *   list   every request consumes the next prepared body once (authorization codes)
  *
+ * A run limited by `amount` lasts from its start to its last response (autocannon rounds it to whole seconds).
+ *
  * Latency percentiles are computed here from every response time autocannon reports (sub-millisecond; its own
  * histogram keeps whole milliseconds).
  *
@@ -124,19 +126,25 @@ async function run(r: Run): Promise<LoadSummary> {
       },
     ];
   }
+  const startedAt = performance.now();
+  let lastResponseAt = startedAt;
   const instance = autocannon(opts);
   const latencies: number[] = [];
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    lastResponseAt = performance.now();
     latencies.push(responseTime);
     if (statusCode >= 300) statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
   });
   const result = await instance;
   latencies.sort((a, b) => a - b);
   const done = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+  // A run limited by `amount` ends at autocannon's next whole-second tick, so its own duration would quantise the
+  // rate; the time from the start to the last response is the run's real length.
+  const durationSec = r.amount ? Math.max(0.001, (lastResponseAt - startedAt) / 1000) : result.duration;
   return {
     requests: done,
-    durationSec: result.duration,
-    rps: done / result.duration,
+    durationSec,
+    rps: done / durationSec,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies.at(-1) ?? 0,
