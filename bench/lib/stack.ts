@@ -156,6 +156,8 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
       RATE_LIMIT_PER_IP: String(RATE_LIMIT),
       RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT),
       AUTHORIZATION_CODE_TTL: '600',
+      // Production refuses an open /metrics: metrics stay on the main port, behind a bearer token.
+      METRICS_TOKEN: identity.cookieKey,
       ...o.settings,
     };
     const env: NodeJS.ProcessEnv = { ...process.env, ...settings, DATA_DIR: join(dir, 'data'), COOKIE_KEYS: identity.cookieKey, JWKS: identity.jwks };

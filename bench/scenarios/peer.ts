@@ -92,6 +92,8 @@ export async function startPeerTargets(): Promise<PeerTargets> {
       redis: ghRedis,
       seed: true,
       logFile,
+      // BENCH_CPU_PROF=1: a V8 CPU profile of this instance too, written when it stops.
+      ...(process.env.BENCH_CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'gatehouse-bench-profile-peer')}`] } : {}),
     });
     started.push(gatehouse);
     const quietRedis = await startRedis();
