@@ -64,6 +64,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #options: MetricsOptions;
   readonly #tokenDigest: Buffer | undefined;
+  readonly #http = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<string> }>();
+  readonly #storageSeries = new Map<string, Histogram.Internal<string>>();
 
   readonly #requests = new Counter({
     name: 'gatehouse_http_requests_total',
@@ -140,9 +142,9 @@ export class Metrics {
         await next();
       } finally {
         const status = String(ctx.respond === false ? ctx.res.statusCode : ctx.status);
-        const labels = { route: routeName(ctx), method: ctx.method.length <= 7 ? ctx.method : 'OTHER', status };
-        this.#requests.inc(labels);
-        this.#duration.observe(labels, (performance.now() - started) / 1000);
+        const series = this.#httpSeries(routeName(ctx), ctx.method.length <= 7 ? ctx.method : 'OTHER', status);
+        series.requests.inc();
+        series.duration.observe((performance.now() - started) / 1000);
       }
     };
   }
@@ -199,7 +201,27 @@ export class Metrics {
   }
 
   observeStorage(operation: string, seconds: number, failed: boolean): void {
-    this.#storageDuration.observe({ operation }, seconds);
+    let duration = this.#storageSeries.get(operation);
+    if (!duration) {
+      duration = this.#storageDuration.labels({ operation });
+      this.#storageSeries.set(operation, duration);
+    }
+    duration.observe(seconds);
     if (failed) this.#storageErrors.inc({ operation });
+  }
+
+  /**
+   * The labelled children of one HTTP series, kept so that a request does not hash its labels again; as bounded
+   * as the labels themselves.
+   */
+  #httpSeries(route: string, method: string, status: string): { requests: Counter.Internal; duration: Histogram.Internal<string> } {
+    const key = `${route} ${method} ${status}`;
+    let series = this.#http.get(key);
+    if (!series) {
+      const labels = { route, method, status };
+      series = { requests: this.#requests.labels(labels), duration: this.#duration.labels(labels) };
+      this.#http.set(key, series);
+    }
+    return series;
   }
 }

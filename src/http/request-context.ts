@@ -5,10 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { accessLogger } from './logger.ts';
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestContext(log: Logger): Middleware {
+  const access = accessLogger(log);
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
     const id = VALID_ID.test(given) ? given : randomUUID();
@@ -19,7 +21,7 @@ export function requestContext(log: Logger): Middleware {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      log.info({ reqId: id, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms }, 'request');
+      access.info({ reqId: id, method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms }, 'request');
     }
   };
 }
