@@ -60,6 +60,7 @@ test('production mode refuses an open /metrics on the main port, naming the keys
     JWKS_FILE: '/nonexistent/jwks.json',
     COOKIE_KEYS: 'k'.repeat(32),
     ISSUER: 'https://id.example.com',
+    SMTP_URL: 'smtp://127.0.0.1:25',
   });
   t.is(await proc.exited, 1);
   t.regex(proc.err(), /invalid configuration: metrics.token \(METRICS_TOKEN\) or metrics.port \(METRICS_PORT\)/);
