@@ -13,6 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { accountClient, accountRoutes } from './account/routes.ts';
+import { createMailer } from './account/mail.ts';
+import { touchSession } from './account/sessions.ts';
 import { PasswordPolicy } from './accounts/password-policy.ts';
 import { createPasswordHasher } from './accounts/passwords.ts';
 import { createAudit } from './audit/audit.ts';
@@ -92,10 +95,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   try {
     if (store.kind === 'redis') await checkMemoryPolicy(config, log);
     const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });
-    const accounts = new AccountService(store.accounts, hasher, new PasswordPolicy(config.passwords));
+    const policy = new PasswordPolicy(config.passwords);
+    const accounts = new AccountService(store.accounts, hasher, policy);
     const views = new Views(config);
     const seed = shouldSeed(config, store);
-    const clients = [...config.clients, ...(seed ? [demoClient(config)] : [])];
+    const clients = [...config.clients, accountClient(config), ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
 
     const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views });
@@ -109,6 +113,14 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // the kind is logged.
     (provider as unknown as Koa).on('error', (err: NodeJS.ErrnoException) => log.warn({ errorCode: err.code, error: err.message }, 'client connection error'));
 
+    // A session that completes an authorization is recorded for the account center's Devices (src/account/).
+    provider.use(async (ctx, next) => {
+      await next();
+      const session = ctx.oidc?.entities.Session;
+      if ((ctx.oidc?.route === 'authorization' || ctx.oidc?.route === 'resume') && session?.accountId && ctx.status < 400) {
+        await touchSession({ provider, index: store.sessionIndex, ttlSeconds: config.ttl.session, audit }, session.accountId, session.uid, ctx.get('user-agent'), ctx.ip);
+      }
+    });
     // The provider's route name becomes the metrics label of the request.
     provider.use(reportProviderRoute());
     // Only registered clients are named in the audit line and the metrics label of a refusal.
@@ -145,6 +157,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
     if (seed && !config.production) app.use(devCallback(config, views));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
+    const mailer = createMailer(config, log);
+    app.use(accountRoutes({ config, provider, store, accounts, policy, views, guard, audit, mailer, log, cookieKey: cookieKeys[0] as string }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,
@@ -179,6 +193,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         // Requests whose connection is already closed may still be finishing (access log, a held-back consume).
         await inFlight.drained(DRAIN_TIMEOUT_MS);
         await store.close();
+        mailer.close();
       },
     };
   } catch (err) {

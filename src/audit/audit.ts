@@ -44,7 +44,25 @@ export type AuditEvent =
   /** A client failed to authenticate at the token, introspection, revocation or PAR endpoint. */
   | 'client_auth.failure'
   /** A rate limit refused a request (`kind`: ip | client). */
-  | 'rate_limit.exceeded';
+  | 'rate_limit.exceeded'
+  /** Account center (docs/account.md): sessions ended (`reason`; `kind`: how many). */
+  | 'account.sessions_ended'
+  /** The user changed their password on /account. */
+  | 'account.password_changed'
+  /** A reset link was asked for (`reason`: sent | unknown | throttled; the answer to the user is always the same). */
+  | 'account.reset_requested'
+  /** A reset link set a new password (every session of the account ended). */
+  | 'account.password_reset'
+  /** A reset or verification link was refused (unknown, used, expired or tampered). */
+  | 'account.link_refused'
+  /** The user removed an application's access on /account. */
+  | 'account.access_removed'
+  /** An email address was verified by its link. */
+  | 'account.email_verified'
+  /** The user changed their email address on /account (a verification link went to the new one). */
+  | 'account.email_changed'
+  /** Self-service sign-up created an account. */
+  | 'account.registered';
 
 export interface AuditFields {
   readonly clientId?: unknown;

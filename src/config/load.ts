@@ -199,6 +199,10 @@ function checkProduction(config: Config, problems: string[]): void {
   if (new URL(config.issuer).protocol !== 'https:' && !isLocalhost(config.issuer)) {
     problems.push('issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)');
   }
+  if (!config.mail.smtpUrl && (config.account.passwordResetEnabled || config.account.registrationEnabled)) {
+    problems.push('mail.smtpUrl (SMTP_URL): production needs a mail transport while password reset (PASSWORD_RESET_ENABLED) or registration (REGISTRATION_ENABLED) is on');
+  }
+  if (config.mail.smtpUrl && !/^smtps?:\/\//.test(config.mail.smtpUrl)) problems.push('mail.smtpUrl (SMTP_URL): must be an smtp:// or smtps:// URL');
   // Metrics tell an observer about traffic and failures; on the public port they need a token.
   if (config.metrics.enabled && !config.metrics.token && config.metrics.port === 0) {
     problems.push(

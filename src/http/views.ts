@@ -19,7 +19,11 @@ export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out';
+export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | AccountView;
+
+/** The account center's pages (src/account/routes.ts). */
+export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice';
+const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice'];
 
 /** Views that need the script (progressive enhancement only). */
 const SCRIPTED: ReadonlySet<ViewName> = new Set(['login']);
@@ -48,7 +52,7 @@ export class Views {
   readonly #defaultLanguage: Language;
 
   constructor(config: Pick<Config, 'brand' | 'pages'>) {
-    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out']) {
+    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', ...ACCOUNT_VIEWS]) {
       this.#templates.set(name, readFileSync(`${viewsDir}${name}.html`, 'utf8'));
     }
     this.#messages = loadMessages();

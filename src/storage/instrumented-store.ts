@@ -5,7 +5,7 @@
  *
  * Rules:
  * - Operation names are fixed (`<Model>.<method>` for oidc-provider adapters, `accounts.*`, `clients.*`,
- *   `throttle.*`, `storage.ping`), never an id or key, so label cardinality stays bounded.
+ *   `throttle.*`, `sessionIndex.*`, `oneTimeTokens.*`, `storage.ping`), never an id or key, so label cardinality stays bounded.
  * - Only storage failures count as errors (`StorageUnavailable`, or anything that is not a protocol or
  *   conflict outcome): a refused consume (`InvalidGrant`, reuse) or a taken username (`StorageConflict`) is an
  *   answer, not an error.
@@ -58,6 +58,8 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   const accounts = timed(inner.accounts, 'accounts', observe);
   const clients = timed(inner.clients, 'clients', observe);
   const throttle = timed(inner.throttle, 'throttle', observe);
+  const sessionIndex = timed(inner.sessionIndex, 'sessionIndex', observe);
+  const oneTimeTokens = timed(inner.oneTimeTokens, 'oneTimeTokens', observe);
   const ping = timed({ ping: () => inner.ping() }, 'storage', observe);
   const wrapper = Object.create(inner) as S;
   // Every other method (hints such as `prefetch`, a store's extras) goes to the real store, called on
@@ -71,6 +73,8 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
     accounts: { value: accounts, enumerable: true },
     clients: { value: clients, enumerable: true },
     throttle: { value: throttle, enumerable: true },
+    sessionIndex: { value: sessionIndex, enumerable: true },
+    oneTimeTokens: { value: oneTimeTokens, enumerable: true },
     adapter: {
       value: (model: string) => {
         let adapter = adapters.get(model);

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
+import { memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
 import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
 import { GRANT_MEMBER_MODELS, inGrace, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
 import { type Account, type ReuseEvent, type Store, StorageConflict } from './types.ts';
@@ -334,6 +335,9 @@ export class MemoryStore implements Store {
     remove: async (clientId: string) => this.#ks.delete(key('Client', clientId)),
     list: async () => this.#ks.keys('Client:').map((k) => clone(this.#ks.get<ClientMetadata>(k) as ClientMetadata)),
   };
+
+  readonly sessionIndex = memorySessionIndex(() => this.#ks);
+  readonly oneTimeTokens = memoryOneTimeTokens(() => this.#ks);
 
   readonly throttle = {
     hit: async (k: string, windowSeconds: number) => {

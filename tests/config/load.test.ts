@@ -92,8 +92,11 @@ test('production refuses the in-memory store, generated keys, missing cookie key
     COOKIE_KEYS: 'k'.repeat(32),
     ISSUER: 'https://id.example.com',
     METRICS_TOKEN: 'a-metrics-bearer-token',
+    SMTP_URL: 'smtps://gatehouse:secret@mail.example.com:465',
   };
   t.true(loadConfig({ env: good }).production);
+  rejects(t, { ...good, SMTP_URL: '' }, /^mail.smtpUrl \(SMTP_URL\): production needs a mail transport/);
+  t.notThrows(() => loadConfig({ env: { ...good, SMTP_URL: '', PASSWORD_RESET_ENABLED: 'false' } }), 'no mail needed without reset and sign-up');
   rejects(t, { ...good, REDIS_URL: '' }, /^redis.url \(REDIS_URL\): production refuses the in-memory store/);
   rejects(t, { ...good, JWKS_FILE: '' }, /^jwksFile \(JWKS_FILE\): production refuses generated signing keys/);
   rejects(t, { ...good, COOKIE_KEYS: '' }, /^cookieKeys \(COOKIE_KEYS\): production requires/);

@@ -60,6 +60,7 @@ test('production mode refuses an open /metrics on the main port, naming the keys
     JWKS_FILE: '/nonexistent/jwks.json',
     COOKIE_KEYS: 'k'.repeat(32),
     ISSUER: 'https://id.example.com',
+    SMTP_URL: 'smtp://127.0.0.1:25',
   });
   t.is(await proc.exited, 1);
   t.regex(proc.err(), /invalid configuration: metrics.token \(METRICS_TOKEN\) or metrics.port \(METRICS_PORT\)/);
@@ -78,11 +79,12 @@ test('production mode reports every problem at once: Redis, signing keys, cookie
   t.is(
     proc.err(),
     [
-      'gatehouse: invalid configuration (5 problems):',
+      'gatehouse: invalid configuration (6 problems):',
       '  redis.url (REDIS_URL): production refuses the in-memory store; configure Redis',
       '  jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)',
       '  cookieKeys (COOKIE_KEYS): production requires cookie signing keys',
       '  issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)',
+      '  mail.smtpUrl (SMTP_URL): production needs a mail transport while password reset (PASSWORD_RESET_ENABLED) or registration (REGISTRATION_ENABLED) is on',
       '  metrics.token (METRICS_TOKEN) or metrics.port (METRICS_PORT): production refuses an open /metrics on the main port; set a bearer token, a separate metrics listener (METRICS_PORT, METRICS_HOST), or METRICS_ENABLED=false',
       '',
     ].join('\n'),
@@ -98,6 +100,7 @@ test('an unreadable JWKS file and an unreachable Redis are reported together, wi
     JWKS_FILE: '/nonexistent/jwks.json',
     COOKIE_KEYS: 'k'.repeat(40),
     METRICS_TOKEN: 'm'.repeat(40),
+    SMTP_URL: 'smtp://127.0.0.1:25',
   });
   t.is(await proc.exited, 1);
   const lines = proc.err().split('\n');

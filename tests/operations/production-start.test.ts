@@ -74,6 +74,7 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
   const server = run(process.execPath, args, app, {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
+    SMTP_URL: 'smtp://127.0.0.1:25',
     PORT: String(port),
     HOST: '127.0.0.1',
     ISSUER: issuer,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.ts';
-import { contractSuite } from './contract.ts';
+import { accountRecordsSuite, contractSuite, type MakeFixture } from './contract.ts';
 import { redisFixture } from './redis-fixture.ts';
 
 let cluster: TestRedisCluster;
@@ -11,4 +11,6 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-contractSuite(test, 'redis cluster', (reuse, t) => redisFixture(t, { mode: 'cluster', clusterNodes: cluster.nodes }, reuse));
+const fixture: MakeFixture = (reuse, t) => redisFixture(t, { mode: 'cluster', clusterNodes: cluster.nodes }, reuse);
+contractSuite(test, 'redis cluster', fixture);
+accountRecordsSuite(test, 'redis cluster', fixture);

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { MemoryStore } from '../../src/storage/memory-store.ts';
-import { contractSuite } from './contract.ts';
+import type { ReusePolicy } from '../../src/storage/reuse-policy.ts';
+import { accountRecordsSuite, contractSuite, type MakeFixture } from './contract.ts';
 
-contractSuite(test, 'memory', async (reuse) => {
+const memoryFixture: MakeFixture = async (reuse: ReusePolicy) => {
   const store = new MemoryStore({ reuse });
   return {
     store,
@@ -10,4 +11,7 @@ contractSuite(test, 'memory', async (reuse) => {
     keysWithoutTtl: async () => store.persistentKeys(),
     durable: (k) => k.startsWith('Client:') || k.startsWith('account:') || k.startsWith('username:'),
   };
-});
+};
+
+contractSuite(test, 'memory', memoryFixture);
+accountRecordsSuite(test, 'memory', memoryFixture);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { contractSuite } from './contract.ts';
+import { accountRecordsSuite, contractSuite, type MakeFixture } from './contract.ts';
 import { redisFixture } from './redis-fixture.ts';
 
 let redis: TestRedis;
@@ -11,4 +11,6 @@ test.after.always(async () => {
   await redis?.stop();
 });
 
-contractSuite(test, 'single redis', (reuse, t) => redisFixture(t, { url: redis.url }, reuse));
+const fixture: MakeFixture = (reuse, t) => redisFixture(t, { url: redis.url }, reuse);
+contractSuite(test, 'single redis', fixture);
+accountRecordsSuite(test, 'single redis', fixture);

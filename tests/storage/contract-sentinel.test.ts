@@ -1,6 +1,6 @@
 import test from 'ava';
 import { startRedisSentinel, type TestRedisSentinel } from '../helpers/redis-sentinel.ts';
-import { contractSuite } from './contract.ts';
+import { accountRecordsSuite, contractSuite, type MakeFixture } from './contract.ts';
 import { redisFixture } from './redis-fixture.ts';
 
 let sentinel: TestRedisSentinel;
@@ -11,4 +11,6 @@ test.after.always(async () => {
   await sentinel?.stop();
 });
 
-contractSuite(test, 'redis sentinel', (reuse, t) => redisFixture(t, { mode: 'sentinel', sentinels: sentinel.sentinels, sentinelName: sentinel.name }, reuse));
+const fixture: MakeFixture = (reuse, t) => redisFixture(t, { mode: 'sentinel', sentinels: sentinel.sentinels, sentinelName: sentinel.name }, reuse);
+contractSuite(test, 'redis sentinel', fixture);
+accountRecordsSuite(test, 'redis sentinel', fixture);

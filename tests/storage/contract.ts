@@ -498,3 +498,49 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     await store.ping();
   });
 }
+
+/** The account center's records (src/storage/account-records.ts), on every store. */
+export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixture): void {
+  const t = (title: string) => `${name}: ${title}`;
+
+  test(t('session index: touch, list, remove; the index has a TTL'), async (t) => {
+    const { store, keysWithoutTtl, durable } = await make(STRICT, t);
+    const account = uid('acct');
+    const first = { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0', ip: '192.0.2.1', lastSeenAt: 1000 };
+    await store.sessionIndex.touch(account, 'u1', first, 60);
+    await store.sessionIndex.touch(account, 'u2', { ...first, ip: '192.0.2.2' }, 60);
+    await store.sessionIndex.touch(account, 'u1', { ...first, lastSeenAt: 2000 }, 60);
+    t.deepEqual(await store.sessionIndex.list(account), { u1: { ...first, lastSeenAt: 2000 }, u2: { ...first, ip: '192.0.2.2' } });
+    t.deepEqual(await store.sessionIndex.list(uid('other')), {}, 'another account sees nothing');
+    await store.sessionIndex.remove(account, ['u1', 'unknown']);
+    t.deepEqual(Object.keys(await store.sessionIndex.list(account)), ['u2']);
+    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+  });
+
+  test(t('session index expires with its TTL'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const account = uid('acct');
+    await store.sessionIndex.touch(account, 'u1', { userAgent: '', ip: '192.0.2.1', lastSeenAt: 1 }, 1);
+    await sleep(1100);
+    t.deepEqual(await store.sessionIndex.list(account), {});
+  });
+
+  test(t('single-use tokens: 20 concurrent consumes, exactly one gets the record; TTL set; expiry'), async (t) => {
+    const { store, keysWithoutTtl, durable } = await make(STRICT, t);
+    const hash = uid('h');
+    const record = { purpose: 'reset', accountId: uid('acct'), data: { email: 'a@example.com' } };
+    await store.oneTimeTokens.put(hash, record, 60);
+    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.oneTimeTokens.consume(hash)));
+    t.deepEqual(
+      results.filter((r) => r !== undefined),
+      [record],
+    );
+    t.is(await store.oneTimeTokens.consume(hash), undefined, 'consumed for good');
+    t.is(await store.oneTimeTokens.consume(uid('unknown')), undefined);
+    const short = uid('h');
+    await store.oneTimeTokens.put(short, record, 1);
+    await sleep(1100);
+    t.is(await store.oneTimeTokens.consume(short), undefined, 'expired');
+  });
+}

@@ -11,6 +11,7 @@ import { startRedis } from '../helpers/redis.ts';
 
 const production = async () => ({
   NODE_ENV: 'production',
+  SMTP_URL: 'smtp://127.0.0.1:25',
   JWKS: JSON.stringify(await generateJwks()),
   COOKIE_KEYS: 'a-production-cookie-key-for-the-test-0123456789',
   METRICS_TOKEN: 'a-metrics-token',
