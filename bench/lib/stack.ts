@@ -158,6 +158,8 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
       AUTHORIZATION_CODE_TTL: '600',
       // Production refuses an open /metrics: metrics stay on the main port, behind a bearer token.
       METRICS_TOKEN: identity.cookieKey,
+      // Production needs a mail transport for password reset; nothing in the bench sends mail.
+      SMTP_URL: 'smtp://127.0.0.1:2525',
       ...o.settings,
     };
     const env: NodeJS.ProcessEnv = { ...process.env, ...settings, DATA_DIR: join(dir, 'data'), COOKIE_KEYS: identity.cookieKey, JWKS: identity.jwks };
