@@ -24,7 +24,7 @@
  *   and ignored. A lineage that does not exist is created only at generation 0, so a revoked or expired lineage
  *   is never brought back by a save that raced with its revocation.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface LineageToken {
   readonly grantId: string;
@@ -35,13 +35,18 @@ export interface LineageToken {
 const FORMAT = /^([A-Za-z0-9_-]{8,128})\.([A-Za-z0-9_-]{22})\.([0-9a-z]{1,8})\.([A-Za-z0-9_-]{22})$/;
 const MAX_GEN = 36 ** 8 - 1;
 
+/** How many verified values `parse` remembers: one request parses its token several times (prefetch, find, consume, successor). */
+const VERIFIED_CACHE = 1024;
+
 /** Mints and verifies refresh-token values with the store's key (32 random bytes, one per store). */
 export class RefreshTokenCodec {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
+  /** Values whose MAC verified, with what they name (a pure function of the value and the key). */
+  readonly #verified = new Map<string, LineageToken>();
 
   constructor(key: Buffer) {
     if (key.length < 32) throw new RangeError('the refresh-token key must be at least 32 bytes');
-    this.#key = key;
+    this.#key = createSecretKey(key);
   }
 
   #mac(grantId: string, lineage: string, gen: number): Buffer {
@@ -56,6 +61,17 @@ export class RefreshTokenCodec {
 
   /** The lineage and generation of a value this store minted; undefined for anything else. */
   parse(value: string): LineageToken | undefined {
+    const known = this.#verified.get(value);
+    if (known) return known;
+    const token = this.#verify(value);
+    if (token) {
+      if (this.#verified.size >= VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(value, token);
+    }
+    return token;
+  }
+
+  #verify(value: string): LineageToken | undefined {
     const m = FORMAT.exec(value);
     if (!m) return undefined;
     const [, grantId, lineage, gen36, mac] = m as unknown as [string, string, string, string, string];
@@ -65,7 +81,7 @@ export class RefreshTokenCodec {
     // One spelling per token: base64url's last character carries 4 unused bits, which must be zero.
     if (given.length !== 16 || given.toString('base64url') !== mac) return undefined;
     if (!timingSafeEqual(given, this.#mac(grantId, lineage, gen))) return undefined;
-    return { grantId, lineage, gen };
+    return Object.freeze({ grantId, lineage, gen });
   }
 
   /** A fresh lineage id (a code exchange). */
