@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       `machine: ${machine.cpuCount} x ${machine.cpuModel}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${machine.platform}; node ${process.version}, redis ${stack.redis.version}, autocannon ${machine.autocannon}`,
       `gatehouse: node src/main.ts, NODE_ENV=production, Redis store on a private redis-server (no persistence); load generators in separate processes on the same machine`,
       `  LOG_LEVEL=warn — request logging is not what is measured`,
-      `  RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT=${RATE_LIMIT.toLocaleString('en')} per window — raised so one load generator is not throttled; the limiter still runs`,
+      `  RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT / RATE_LIMIT_BROWSER_PER_IP=${RATE_LIMIT.toLocaleString('en')} per window — raised so one load generator is not throttled; the limiter still runs`,
       `  AUTHORIZATION_CODE_TTL=600 — codes minted before the exchange run stay valid`,
       `  signing (config): access tokens ${stack.settings.ACCESS_TOKEN_ALG}, ID tokens ${stack.settings.ID_TOKEN_ALG}; argon2id ${stack.settings.ARGON2}; ` +
         `UV_THREADPOOL_SIZE ${stack.settings.UV_THREADPOOL_SIZE}; REFRESH_REUSE_INTERVAL ${stack.settings.REFRESH_REUSE_INTERVAL} s`,
@@ -217,7 +217,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nGatehouse vs the peer (plain oidc-provider + a straightforward Redis adapter), same run, ${peerOpts.rounds} paired round(s):\n` +
         `${comparisonTable(result.peer.comparisons)}\n` +
-        `gatehouse: shipped defaults (LOG_LEVEL=info to a log file, audit and metrics on, rate limits on) except RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT=${RATE_LIMIT.toLocaleString('en')} per window so the load generator is not throttled; ` +
+        `gatehouse: shipped defaults (LOG_LEVEL=info to a log file, audit and metrics on, rate limits on) except RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT / RATE_LIMIT_BROWSER_PER_IP=${RATE_LIMIT.toLocaleString('en')} per window so the load generator is not throttled; ` +
         'gatehouse quiet: LOG_LEVEL=warn, METRICS_ENABLED=false (no access log, audit or metrics); ratio = gatehouse / peer, ' +
         'median of the per-round ratios; CPU per request from /proc; Redis CPU and commands from a sequential phase\n',
     );

@@ -6,7 +6,7 @@
  *
  * Rules, each printed with the results:
  * - LOG_LEVEL=warn for Gatehouse and the demo API: request logging is not what is measured.
- * - RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT raised to 10,000,000 per window: one load generator on one IP
+ * - RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT / RATE_LIMIT_BROWSER_PER_IP raised to 10,000,000 per window: one load generator on one IP
  *   would otherwise be throttled; the limiter still runs (and its Redis commands are counted).
  * - AUTHORIZATION_CODE_TTL=600: codes minted before the code-exchange run must outlive the minting.
  * - The web client registers `id_token_signed_response_alg: ES256`, as the peer's does (bench/peer/), so both
@@ -155,6 +155,7 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
       ...(o.redis ? { REDIS_URL: o.redis.url } : {}),
       RATE_LIMIT_PER_IP: String(RATE_LIMIT),
       RATE_LIMIT_PER_CLIENT: String(RATE_LIMIT),
+      RATE_LIMIT_BROWSER_PER_IP: String(RATE_LIMIT),
       AUTHORIZATION_CODE_TTL: '600',
       // Production refuses an open /metrics: metrics stay on the main port, behind a bearer token.
       METRICS_TOKEN: identity.cookieKey,
