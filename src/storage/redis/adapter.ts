@@ -204,13 +204,16 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
         const k = at(token);
         const json = JSON.stringify(payload);
         const ttl = ttlArg(expiresIn);
+        // What the prefetch looks up with the lineage, kept beside the payload so that Lua never decodes it.
+        const account = typeof payload.accountId === 'string' ? payload.accountId : '';
+        const session = payload.expiresWithSession === true && typeof payload.sessionUid === 'string' ? payload.sessionUid : '';
         if (held && held.model === model && held.lineage === token.lineage && held.grantId === token.grantId) {
-          const reply = await client.ghLineageRotate(3, k.key, k.members, k.grant, ...common, held.gen, grace, k.base, token.gen, json, ttl, k.member);
+          const reply = await client.ghLineageRotate(3, k.key, k.members, k.grant, ...common, held.gen, grace, k.base, token.gen, json, ttl, k.member, account, session);
           await consumed(ctx, model, reply as unknown[]);
           return;
         }
         await held?.run();
-        await client.ghLineageSave(2, k.key, k.members, token.gen, json, ttl, k.member);
+        await client.ghLineageSave(2, k.key, k.members, token.gen, json, ttl, k.member, account, session);
       }),
 
     find: (id) =>

@@ -7,7 +7,7 @@
  * whether a token is still in its grace period.
  *
  * Records are hashes {p: payload JSON as oidc-provider gave it, c: consumed-at ms}; refresh-token lineages are
- * hashes {p, n, r, c} (LINEAGE). A payload is never decoded and re-encoded by Lua (cjson would turn [] into {}).
+ * hashes {p, n, r, c, a, s} (LINEAGE). A payload is never decoded and re-encoded by Lua (cjson would turn [] into {}).
  */
 import type { Cluster, Redis } from 'ioredis';
 
@@ -114,13 +114,15 @@ return consumeRecord(KEYS[1], KEYS[2], KEYS[3], 3)`;
 
 /**
  * Refresh-token lineages: the rules of ../refresh-lineage.ts on a hash {p: payload of the current generation,
- * n: current generation, r: ms it became current, c: ms it was consumed}, kept under the grant's tag and indexed
- * in its member index as "RefreshToken:<lineage>".
+ * n: current generation, r: ms it became current, c: ms it was consumed, a: its account id, s: the session uid it
+ * expires with ('' for none)}, kept under the grant's tag and indexed in its member index as
+ * "RefreshToken:<lineage>". The payload is read only where it is answered (find, reuse): a rotation moves no more
+ * of it through Lua than the new one, and the prefetch finds account and session without decoding it.
  */
-const LINEAGE = `local function lineageState(key)
-  local v = redis.call('HMGET', key, 'p', 'n', 'r', 'c')
+const LINEAGE = `local function lineageState(key, withPayload)
+  local v = withPayload and redis.call('HMGET', key, 'n', 'r', 'c', 'p') or redis.call('HMGET', key, 'n', 'r', 'c')
   if not v[1] then return nil end
-  return {p = v[1], n = tonumber(v[2]), r = tonumber(v[3]), c = v[4] and tonumber(v[4])}
+  return {n = tonumber(v[1]), r = tonumber(v[2]), c = v[3] and tonumber(v[3]), p = v[4]}
 end
 local function standing(s, gen, now, grace)
   if gen > s.n then return 'unknown' end
@@ -132,7 +134,7 @@ local function standing(s, gen, now, grace)
   return 'used', s.r
 end
 local function lineageFind(key, gen, grace, now)
-  local s = lineageState(key)
+  local s = lineageState(key, true)
   if not s then return false end
   local st, at = standing(s, gen, now, grace)
   if st == 'unknown' then return false end
@@ -146,26 +148,26 @@ local function consumeOutcome(s, gen, now, grace)
   return 'reuse'
 end
 local function lineageConsume(key, members, grantKey, gen, grace, base, now, mark)
-  local s = lineageState(key)
+  local s = lineageState(key, false)
   local o = consumeOutcome(s, gen, now, grace)
   if o == 'ok' and mark then redis.call('HSET', key, 'c', now) end
   if o ~= 'reuse' then return {o}, s end
-  local out = {'reuse', s.p}
+  local out = {'reuse', redis.call('HGET', key, 'p')}
   revokeFamily(members, grantKey, base, out)
   redis.call('DEL', key)
   return out, nil
 end
-local function lineageSave(key, members, member, s, gen, payload, ttlArg, now)
+local function lineageSave(key, members, member, s, gen, payload, ttlArg, now, account, session)
   local o
   if not s then o = gen == 0 and 'create' or 'stale'
   elseif gen == s.n + 1 then o = 'advance'
   elseif gen == s.n then o = 'rewrite'
   else o = 'stale' end
   if o == 'stale' then return o end
-  if o == 'rewrite' then redis.call('HSET', key, 'p', payload)
+  if o == 'rewrite' then redis.call('HSET', key, 'p', payload, 'a', account, 's', session)
   else
     if o == 'advance' and s.c then redis.call('HDEL', key, 'c') end
-    redis.call('HSET', key, 'p', payload, 'n', gen, 'r', now)
+    redis.call('HSET', key, 'p', payload, 'n', gen, 'r', now, 'a', account, 's', session)
   end
   local ttl = tonumber(ttlArg)
   if ttl then redis.call('PEXPIRE', key, math.max(ttl, 1)) else redis.call('PERSIST', key) end
@@ -188,23 +190,26 @@ ${NOW}
 local out = lineageConsume(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now, true)
 return out`;
 
-/** KEYS[1] lineage, KEYS[2] members. ARGV[1] generation, ARGV[2] payload, ARGV[3] ttl ms or '', ARGV[4] member. */
+/**
+ * KEYS[1] lineage, KEYS[2] members. ARGV[1] generation, ARGV[2] payload, ARGV[3] ttl ms or '', ARGV[4] member,
+ * ARGV[5] account id, ARGV[6] session uid ('' unless the token expires with the session).
+ */
 const LINEAGE_SAVE = `${TOUCH_MEMBER}
 ${LINEAGE}
 ${NOW}
-return lineageSave(KEYS[1], KEYS[2], ARGV[4], lineageState(KEYS[1]), tonumber(ARGV[1]), ARGV[2], ARGV[3], now)`;
+return lineageSave(KEYS[1], KEYS[2], ARGV[4], lineageState(KEYS[1], false), tonumber(ARGV[1]), ARGV[2], ARGV[3], now, ARGV[5], ARGV[6])`;
 
 /**
  * Rotation in one step: consume generation ARGV[3] and, unless that fails, save its successor ARGV[6].
  * KEYS and ARGV[1..5] as LINEAGE_CONSUME; ARGV[6] new generation, ARGV[7] payload, ARGV[8] ttl ms or '',
- * ARGV[9] member. → as LINEAGE_CONSUME.
+ * ARGV[9] member, ARGV[10] account id, ARGV[11] session uid (as LINEAGE_SAVE). → as LINEAGE_CONSUME.
  */
 const LINEAGE_ROTATE = `${REVOKE}
 ${TOUCH_MEMBER}
 ${LINEAGE}
 ${NOW}
 local out, s = lineageConsume(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], now, false)
-if out[1] == 'ok' or out[1] == 'grace' then lineageSave(KEYS[1], KEYS[2], ARGV[9], s, tonumber(ARGV[6]), ARGV[7], ARGV[8], now) end
+if out[1] == 'ok' or out[1] == 'grace' then lineageSave(KEYS[1], KEYS[2], ARGV[9], s, tonumber(ARGV[6]), ARGV[7], ARGV[8], now, ARGV[10], ARGV[11]) end
 return out`;
 
 /**
@@ -225,11 +230,10 @@ if not found then return out end
 out[1] = found[2]
 out[2] = found[3] or ''
 out[3] = redis.call('HGET', ARGV[4], 'p') or ''
-local ok, d = pcall(cjson.decode, found[2])
-if not ok or type(d) ~= 'table' then return out end
-if type(d.accountId) == 'string' then out[4] = redis.call('GET', ARGV[5] .. d.accountId) or '' end
-if d.expiresWithSession == true and type(d.sessionUid) == 'string' then
-  local sid = redis.call('GET', ARGV[1] .. 'Session:uid:{' .. d.sessionUid .. '}')
+local who = redis.call('HMGET', KEYS[1], 'a', 's')
+if who[1] and who[1] ~= '' then out[4] = redis.call('GET', ARGV[5] .. who[1]) or '' end
+if who[2] and who[2] ~= '' then
+  local sid = redis.call('GET', ARGV[1] .. 'Session:uid:{' .. who[2] .. '}')
   if sid then
     out[6] = sid
     local sess = redis.call('HMGET', ARGV[1] .. 'Session:{' .. sid .. '}', 'p', 'c')
