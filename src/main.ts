@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logger.ts';
-import { printDemoHelp } from './startup-banner.ts';
+import { printDemoHelp } from './demo/startup-banner.ts';
 
 function refuse(what: string, problems: readonly string[]): never {
   const lines = problems.length === 1 ? [`gatehouse: ${what}: ${problems[0]}`] : [`gatehouse: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];

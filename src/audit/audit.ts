@@ -13,7 +13,7 @@
  *   causes is part of that event, not a separate `grant.revoked`).
  */
 import type { Logger } from 'pino';
-import { currentScope } from '../http/request-scope.ts';
+import { currentScope } from '../web/request-labels.ts';
 
 export type AuditEvent =
   /** A user signed in with the right password. */

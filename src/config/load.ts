@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ACCENT_PATTERN, contrastRatio, MIN_ACCENT_CONTRAST } from '../http/colour.ts';
+import { ACCENT_PATTERN, contrastRatio, MIN_ACCENT_CONTRAST } from './colour.ts';
 import { type Setting, settings } from './schema.ts';
 import type { Config } from './types.ts';
 

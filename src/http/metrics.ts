@@ -19,8 +19,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { AuditEvent, AuditFields } from '../audit/audit.ts';
-import { HttpError } from './errors.ts';
-import { currentScope } from './request-scope.ts';
+import { HttpError } from '../web/errors.ts';
+import { currentScope } from '../web/request-labels.ts';
 
 export interface MetricsOptions {
   readonly enabled: boolean;

@@ -34,9 +34,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import type { ThrottleStore } from '../storage/types.ts';
-import { addressKey } from './client-ip.ts';
-import { HttpError } from './errors.ts';
-import { namedClient, tokenForm } from './token-form.ts';
+import { addressKey } from '../web/client-ip.ts';
+import { HttpError } from '../web/errors.ts';
+import { namedClient, tokenForm } from '../web/token-form.ts';
 
 export interface RateLimitPolicy {
   readonly windowSeconds: number;

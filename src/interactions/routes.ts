@@ -26,16 +26,16 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import { readForm } from '../http/body.ts';
-import { HttpError } from '../http/errors.ts';
-import { cspNonce } from '../http/security-headers.ts';
-import type { Language } from '../http/i18n.ts';
-import { escapeHtml, type Views } from '../http/views.ts';
+import { readForm } from '../web/body.ts';
+import { HttpError } from '../web/errors.ts';
+import { cspNonce } from '../web/security-headers.ts';
+import type { Language } from '../web/i18n.ts';
+import { escapeHtml, type Views } from '../web/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
 import { clientSite } from '../provider/pages.ts';
 import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
-import type { LoginGuard } from './login-guard.ts';
+import type { LoginGuard } from '../accounts/login-guard.ts';
 
 export interface InteractionDeps {
   config: Config;

@@ -13,8 +13,8 @@ import Provider, { type ClientMetadata, type Configuration, type KoaContextWithO
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Config } from '../config/types.ts';
-import { LANGUAGES } from '../http/i18n.ts';
-import type { Views } from '../http/views.ts';
+import { LANGUAGES } from '../web/i18n.ts';
+import type { Views } from '../web/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
@@ -73,7 +73,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
     claims: CLAIMS,
     acrValues: [ACR_PASSWORD],
     // Advertised as the pages are: one responsive page (also fit for a popup), in every language with a catalogue
-    // (src/http/i18n.ts); claims have no language variants. OIDC Core 3.1.2.1 lets an OP ignore
+    // (src/web/i18n.ts); claims have no language variants. OIDC Core 3.1.2.1 lets an OP ignore
     // display/ui_locales/claims_locales it cannot honour.
     discovery: {
       claim_types_supported: ['normal'],

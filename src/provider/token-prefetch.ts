@@ -1,6 +1,6 @@
 /**
  * Opens the storage scope of a back-channel request (token, introspection, revocation — see
- * src/storage/request-scope.ts) and asks the store to start reading what oidc-provider will look up: the named
+ * src/storage/prefetch-scope.ts) and asks the store to start reading what oidc-provider will look up: the named
  * client's stored record and, for a refresh-token grant, the refresh token with its Grant, account and session.
  * It runs in the same tick as the rate limiter's counters, so all of it travels in one Redis round trip, and the
  * provider then finds it already read (src/storage/redis/adapter.ts).
@@ -14,8 +14,8 @@
  */
 import type { Middleware } from 'koa';
 import { LIMITED_PATHS } from '../http/rate-limit.ts';
-import { namedClient, tokenForm } from '../http/token-form.ts';
-import { withStorageScope } from '../storage/request-scope.ts';
+import { namedClient, tokenForm } from '../web/token-form.ts';
+import { withStorageScope } from '../storage/prefetch-scope.ts';
 import type { Store } from '../storage/types.ts';
 
 export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {

@@ -12,7 +12,7 @@
  */
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { shapeError } from '../http/errors.ts';
+import { shapeError } from '../web/errors.ts';
 
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 

@@ -12,7 +12,7 @@
  * When there is no form body to read (every GET), the answer is synchronous: the common case costs no promise.
  */
 import type { Context } from 'koa';
-import { readForm } from '../http/body.ts';
+import { readForm } from '../web/body.ts';
 import { BearerError } from './bearer-error.ts';
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;

@@ -94,7 +94,7 @@ export interface Store {
 
 /**
  * Storage did not answer. Built on oidc-provider's error class so that the provider's own routes answer it as
- * 503 `temporarily_unavailable` (it renders its errors itself); src/http/errors.ts renders it on Gatehouse's
+ * 503 `temporarily_unavailable` (it renders its errors itself); src/web/errors.ts renders it on Gatehouse's
  * routes. Never carries Redis internals to the client: the description is fixed, the cause stays for the log.
  */
 export class StorageUnavailable extends errors.OIDCProviderError {

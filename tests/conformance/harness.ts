@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import * as jose from 'jose';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
-import { seedDemoUser } from '../../src/demo-seed.ts';
+import { seedDemoUser } from '../../src/demo/seed.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 export const REDIRECT_URI = 'https://rp.example.test/callback';

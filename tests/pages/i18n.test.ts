@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import test from 'ava';
-import { chooseLanguage, LANGUAGES } from '../../src/http/i18n.ts';
+import { chooseLanguage, LANGUAGES } from '../../src/web/i18n.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { catalogue } from './browser.ts';
 
