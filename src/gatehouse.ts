@@ -19,7 +19,7 @@ import { createAudit } from './audit/audit.ts';
 import { auditProviderEvents } from './audit/provider-events.ts';
 import { AccountService } from './accounts/service.ts';
 import { createLoginThrottle } from './accounts/throttle.ts';
-import { ConfigError } from './config/load.ts';
+import { ConfigError } from './config/errors.ts';
 import type { Config } from './config/types.ts';
 import { demoClient, seedDemoUser, shouldSeed } from './demo/seed.ts';
 import { authorizationPost } from './http/authorization-post.ts';

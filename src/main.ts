@@ -8,7 +8,8 @@
  * their connections are closed — then storage (Redis) is closed and the process exits 0.
  */
 import { createServer } from 'node:http';
-import { ConfigError, loadConfig } from './config/load.ts';
+import { ConfigError } from './config/errors.ts';
+import { loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logger.ts';
 import { printDemoHelp } from './demo/startup-banner.ts';

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/errors.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { generateJwks, loadCookieKeys, loadKeys } from '../../src/provider/keys.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'gatehouse-keys-'));
