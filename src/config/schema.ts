@@ -4,7 +4,7 @@
  * docs/configuration.md from it, so the validator and the documentation cannot drift apart.
  * Defaults live in config/default.json.
  */
-import { LANGUAGES } from '../web/i18n.ts';
+import { LANGUAGES } from './languages.ts';
 
 export type SettingType =
   | { kind: 'string'; nonEmpty?: boolean }

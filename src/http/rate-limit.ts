@@ -36,7 +36,7 @@ import type { Context, Middleware } from 'koa';
 import type { ThrottleStore } from '../storage/types.ts';
 import { addressKey } from '../web/client-ip.ts';
 import { HttpError } from '../web/errors.ts';
-import { namedClient, tokenForm } from '../web/token-form.ts';
+import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
 
 export interface RateLimitPolicy {
   readonly windowSeconds: number;
@@ -44,8 +44,6 @@ export interface RateLimitPolicy {
   readonly perIp: number;
 }
 
-/** oidc-provider's default routes for the endpoints that are limited. */
-export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation']);
 
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 

@@ -29,7 +29,7 @@ import type { Config } from '../config/types.ts';
 import { readForm } from '../web/body.ts';
 import { HttpError } from '../web/errors.ts';
 import { cspNonce } from '../web/security-headers.ts';
-import type { Language } from '../web/i18n.ts';
+import type { Language } from '../config/languages.ts';
 import { escapeHtml, type Views } from '../web/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
 import { clientSite } from '../provider/pages.ts';

@@ -13,7 +13,7 @@ import Provider, { type ClientMetadata, type Configuration, type KoaContextWithO
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Config } from '../config/types.ts';
-import { LANGUAGES } from '../web/i18n.ts';
+import { LANGUAGES } from '../config/languages.ts';
 import type { Views } from '../web/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';

@@ -13,8 +13,7 @@
  * - Must run before the rate limiter, which counts in the same tick.
  */
 import type { Middleware } from 'koa';
-import { LIMITED_PATHS } from '../http/rate-limit.ts';
-import { namedClient, tokenForm } from '../web/token-form.ts';
+import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
 import { withStorageScope } from '../storage/prefetch-scope.ts';
 import type { Store } from '../storage/types.ts';
 

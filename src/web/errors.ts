@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { StorageUnavailable } from '../storage/types.ts';
 import { cspNonce } from './security-headers.ts';
 import { escapeHtml } from './html.ts';
-import type { Language } from './i18n.ts';
+import type { Language } from '../config/languages.ts';
 import type { Views } from './views.ts';
 
 /** What the error page explains; each has a heading, a "what happened" and a "what to do" in the catalogues. */

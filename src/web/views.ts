@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/types.ts';
 import { type Assets, createAssets } from './assets.ts';
 import { escapeHtml } from './html.ts';
-import { chooseLanguage, type Language, type LanguageRequest, loadMessages, type Messages } from './i18n.ts';
+import type { Language } from '../config/languages.ts';
+import { chooseLanguage, type LanguageRequest, loadMessages, type Messages } from './i18n.ts';
 
 export { escapeHtml } from './html.ts';
 
