@@ -19,7 +19,7 @@ import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { pageRenderers } from './pages.ts';
-import { mintRefreshTokenIds } from './refresh-token-ids.ts';
+import { mintRefreshTokenIds } from './oidc-internals.ts';
 import { resourceIndicators } from './resources.ts';
 import { ttl } from './ttl.ts';
 
