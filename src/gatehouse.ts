@@ -37,7 +37,7 @@ import { Views } from './web/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
-import { tokenPrefetch } from './provider/token-prefetch.ts';
+import { tokenPrefetch } from './provider/oidc-internals.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -149,7 +149,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,
     // account and session are read with the rate limiter's counters in one Redis round trip
-    // (src/provider/token-prefetch.ts).
+    // (src/provider/oidc-internals.ts).
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(limits.host);
     app.use(async (ctx) => {

@@ -73,7 +73,7 @@ export interface ReuseEvent {
 export interface Store {
   readonly kind: 'memory' | 'redis';
   adapter(model: string): Adapter;
-  /** Mints and verifies refresh-token values with this store's key (src/provider/refresh-token-ids.ts uses it). */
+  /** Mints and verifies refresh-token values with this store's key (src/provider/oidc-internals.ts uses it). */
   readonly refreshTokens: RefreshTokenCodec;
   /**
    * A hint at the start of a token request: it will look up the client `clientId` and, for a refresh-token grant,
