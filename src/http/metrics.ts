@@ -60,6 +60,14 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
+/**
+ * The text format spells a not-a-number sample `NaN`; prom-client writes `Nan` (e.g. the event-loop lag gauges of
+ * a scrape that follows another before any lag was sampled), which strict parsers refuse.
+ */
+function exposition(text: string): string {
+  return text.replace(/ Nan$/gm, ' NaN');
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #options: MetricsOptions;
@@ -163,7 +171,7 @@ export class Metrics {
       }
       ctx.set('Cache-Control', 'no-store');
       ctx.type = this.registry.contentType;
-      ctx.body = await this.registry.metrics();
+      ctx.body = exposition(await this.registry.metrics());
     };
   }
 
