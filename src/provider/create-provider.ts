@@ -3,7 +3,7 @@
  * servers, keys, cookies and the page renderers. Everything the library would warn about ("you should change
  * this") is set here deliberately, so it starts without a single runtime warning.
  *
- * Protocol choices (see README "Protocol"):
+ * Protocol choices (see docs/protocol.md):
  * - response type `code` only; no implicit or hybrid flow, no password grant.
  * - PKCE S256 only; required for public clients, enforced for every client that sends it.
  * - refresh tokens rotate on every use; issued with `offline_access`, or to first-party clients.
@@ -89,7 +89,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       token_endpoint_auth_method: 'client_secret_basic',
       // RS256 by default (ID_TOKEN_ALG): OIDC Registration's default for clients that register no alg, which RPs
       // enforce. It is the dearest step of a refresh (~0.3 ms of CPU per signature here vs ~0.05 for ES256), so
-      // clients that can verify ES256 should register it (README "Protocol").
+      // clients that can verify ES256 should register it (docs/protocol.md).
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
     extraClientMetadata: clientMetadataExtension(config, SCOPES) as Configuration['extraClientMetadata'],
