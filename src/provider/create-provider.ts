@@ -88,8 +88,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       // RS256 by default (ID_TOKEN_ALG): OIDC Registration's default for clients that register no alg, which RPs
-      // enforce. It is the dearest step of a refresh (~0.3 ms of CPU per signature here vs ~0.05 for ES256), so
-      // clients that can verify ES256 should register it (docs/protocol.md).
+      // enforce. An RS256 signature is the dearest step of a refresh, several times an ES256 one, so clients that
+      // can verify ES256 should register it (docs/protocol.md; the cost is measured in docs/performance.md).
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
     extraClientMetadata: clientMetadataExtension(config, SCOPES) as Configuration['extraClientMetadata'],
