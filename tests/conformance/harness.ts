@@ -327,6 +327,7 @@ export function checkTokenResponse(t: ExecutionContext, run: ModuleRun, res: Htt
   t.is(String(res.body.token_type).toLowerCase(), 'bearer');
   t.is(typeof res.body.access_token, 'string');
   t.regex(res.body.access_token as string, /^[\x20-\x7E]+$/, 'access_token uses the RFC 6749 A.12 character set');
+  run.warn(typeof res.body.expires_in === 'number', 'token response has no expires_in');
   t.true(Number.isInteger(res.body.expires_in) && (res.body.expires_in as number) > 0, 'expires_in is a positive integer');
   t.is(typeof res.body.id_token, 'string', 'token response has an id_token');
   if (res.body.refresh_token !== undefined) t.regex(res.body.refresh_token as string, /^[\x20-\x7E]+$/, 'refresh_token uses the RFC 6749 A.17 character set');
