@@ -97,13 +97,16 @@ export interface Store {
  * 503 `temporarily_unavailable` (it renders its errors itself); src/web/errors.ts renders it on Gatehouse's
  * routes. Never carries Redis internals to the client: the description is fixed, the cause stays for the log.
  */
+/** What a client is told when storage does not answer, and when to try again: the one home of both. */
+export const STORAGE_UNAVAILABLE = Object.freeze({ description: 'storage is unavailable, try again shortly', retryAfterSeconds: 2 });
+
 export class StorageUnavailable extends errors.OIDCProviderError {
   readonly code = 'STORAGE_UNAVAILABLE';
   override name = 'StorageUnavailable';
   constructor(detail = 'storage is unavailable', options?: { cause?: unknown }) {
     super(503, 'temporarily_unavailable', options?.cause === undefined ? { detail } : { detail, cause: options.cause });
     this.expose = true;
-    this.error_description = 'storage is unavailable, try again shortly';
+    this.error_description = STORAGE_UNAVAILABLE.description;
     this.allow_redirect = true;
   }
 }
