@@ -12,16 +12,10 @@ import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import { startNode } from '../helpers/child.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CLIENT = { id: 'svc', secret: 'svc-secret-that-is-long-enough-0123456789abcdefghij' };
 
-async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface Main {
   port: number;
