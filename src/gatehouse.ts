@@ -22,25 +22,25 @@ import { createAudit } from './audit/audit.ts';
 import { auditProviderEvents } from './audit/provider-events.ts';
 import { AccountService } from './accounts/service.ts';
 import { createLoginThrottle } from './accounts/throttle.ts';
-import { ConfigError } from './config/load.ts';
+import { ConfigError } from './config/errors.ts';
 import type { Config } from './config/types.ts';
-import { demoClient, seedDemoUser, shouldSeed } from './demo-seed.ts';
+import { demoClient, seedDemoUser, shouldSeed } from './demo/seed.ts';
 import { authorizationPost } from './http/authorization-post.ts';
 import { canonicalRequest } from './http/canonical-request.ts';
 import { devCallback } from './http/dev-callback.ts';
-import { errorRenderer, HttpError } from './http/errors.ts';
+import { errorRenderer, HttpError } from './web/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { Metrics } from './http/metrics.ts';
 import { browserRateLimit, rateLimit } from './http/rate-limit.ts';
 import { createInFlight } from './http/in-flight.ts';
 import { requestContext } from './http/request-context.ts';
-import { reportProviderRoute, requestScope } from './http/request-scope.ts';
-import { securityHeaders } from './http/security-headers.ts';
-import { Views } from './http/views.ts';
+import { reportProviderRoute, requestScope } from './web/request-labels.ts';
+import { securityHeaders } from './web/security-headers.ts';
+import { Views } from './web/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
-import { tokenPrefetch } from './provider/token-prefetch.ts';
+import { tokenPrefetch } from './provider/oidc-internals.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -163,7 +163,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,
     // account and session are read with the rate limiter's counters in one Redis round trip
-    // (src/provider/token-prefetch.ts).
+    // (src/provider/oidc-internals.ts).
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(limits.host);
     app.use(async (ctx) => {

@@ -8,10 +8,11 @@
  * their connections are closed — then storage (Redis) is closed and the process exits 0.
  */
 import { createServer } from 'node:http';
-import { ConfigError, loadConfig } from './config/load.ts';
+import { ConfigError } from './config/errors.ts';
+import { loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logger.ts';
-import { printDemoHelp } from './startup-banner.ts';
+import { printDemoHelp } from './demo/startup-banner.ts';
 
 function refuse(what: string, problems: readonly string[]): never {
   const lines = problems.length === 1 ? [`gatehouse: ${what}: ${problems[0]}`] : [`gatehouse: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];
@@ -19,22 +20,23 @@ function refuse(what: string, problems: readonly string[]): never {
   process.exit(1);
 }
 
+/** The configuration, logger and Gatehouse; a ConfigError on the way is the one refusal path. */
+async function build() {
+  // A problem found while loading is the configuration's; one found later (keys, storage) stops the start.
+  let what = 'invalid configuration';
+  try {
+    const config = loadConfig();
+    what = 'cannot start';
+    const log = createLogger(config.logLevel);
+    return { config, log, gatehouse: await createGatehouse(config, log) };
+  } catch (err) {
+    if (err instanceof ConfigError) refuse(what, err.problems);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) refuse('invalid configuration', err.problems);
-    throw err;
-  }
-  const log = createLogger(config.logLevel);
-  let gatehouse: Awaited<ReturnType<typeof createGatehouse>>;
-  try {
-    gatehouse = await createGatehouse(config, log);
-  } catch (err) {
-    if (err instanceof ConfigError) refuse('cannot start', err.problems);
-    throw err;
-  }
+  const { config, log, gatehouse } = await build();
   const server = createServer(gatehouse.handler);
   server.once('error', async (err: NodeJS.ErrnoException) => {
     const where = `${config.host}:${config.port}`;

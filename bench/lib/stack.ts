@@ -1,7 +1,7 @@
 /**
  * Brings up what the bench measures, the way an operator would: a private redis-server; signing keys, a user
  * and two clients created with Gatehouse's own CLI on that Redis; Gatehouse started with `node src/main.ts`
- * (NODE_ENV=production, Redis store); the demo API (`src/resource-server/main.ts`, as `npm run demo:api`) trusting
+ * (NODE_ENV=production, Redis store); the demo API (`src/demo/api/main.ts`, as `npm run demo:api`) trusting
  * it; and the bare Koa ceiling server. Every process is a child of the bench and is stopped at the end.
  *
  * Rules, each printed with the results:
@@ -241,7 +241,7 @@ export async function startStack(): Promise<Stack> {
     const resource = config.resourceServers.find((rs) => rs.default) ?? config.resourceServers[0];
     if (!resource) throw new Error('config has no resource server for the demo API');
     const apiPort = await freePort();
-    const demoApi = startNode('demo-api', 'src/resource-server/main.ts', {
+    const demoApi = startNode('demo-api', 'src/demo/api/main.ts', {
       PATH: process.env.PATH,
       ISSUER: issuer,
       API_PORT: String(apiPort),

@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.ts';
-import { escapeHtml } from '../http/html.ts';
-import { type Language, readCatalogue } from '../http/i18n.ts';
+import { escapeHtml } from '../web/html.ts';
+import type { Language } from '../config/languages.ts';
+import { readCatalogue } from '../web/i18n.ts';
 
 const mailDir = fileURLToPath(new URL('../../views/mail/', import.meta.url));
 

@@ -4,9 +4,9 @@
  * never keeping the process alive).
  *
  * Why not the `argon2` package's async API: it runs on libuv's thread pool, which WebCrypto shares to sign every
- * ID token and JWT access token. A login storm then queued each signature behind the hashes (one RS256
- * signature waited 600 ms behind 16 verifications), and lowering the pool's priority slowed every signature.
- * Own threads give hashing its own queue and its own (lower) priority.
+ * ID token and JWT access token: a login storm would queue each signature behind the hashes, and lowering the
+ * pool's priority would slow every signature. Own threads give hashing its own queue and its own (lower)
+ * priority (docs/performance.md has the measurement).
  *
  * Rules:
  * - As many threads as cores (`availableParallelism()`): argon2 is CPU-bound, more would only queue in the OS.

@@ -6,13 +6,13 @@
  * - From the `maxFailures`-th failure of a username, it is locked for an exponentially growing time
  *   (base × 2^(n − max)) capped at `lockCapSeconds`: bounded, so an attacker cannot lock a user out for ever.
  * - An IP is locked the same way after `ipMaxFailures` failures, across usernames. IPv6 addresses count by their
- *   /64 (src/http/client-ip.ts).
+ *   /64 (src/web/client-ip.ts).
  * - A locked IP is answered at once by the caller: no password is checked and nothing is counted, neither towards
  *   the IP nor towards the username it tried (so one address cannot keep other people's accounts locked).
  * - A successful login clears the username's failures (not the IP's).
  */
-import { addressKey } from '../http/client-ip.ts';
-import type { GuardVerdict, LoginGuard } from '../interactions/login-guard.ts';
+import { addressKey } from '../web/client-ip.ts';
+import type { GuardVerdict, LoginGuard } from './login-guard.ts';
 import type { ThrottleStore } from '../storage/types.ts';
 
 export interface ThrottlePolicy {

@@ -3,7 +3,7 @@
  * with `audit: <event>` (the event name), `requestId`, `clientId` and `sub`, plus a few event-specific fields.
  *
  * Rules:
- * - Event names are a closed string union (below); the README's Operations section lists each with its meaning.
+ * - Event names are a closed string union (below); docs/operations.md "Audit events" lists each with its meaning.
  * - Only the fields named in `AuditFields` are ever written, copied one by one as short strings, so a caller
  *   cannot pass a token, code, password, secret or cookie through by accident (an object spread, a cast).
  * - `reason` is for operators only (e.g. why a sign-in failed); the user always sees the same generic page.
@@ -13,7 +13,7 @@
  *   causes is part of that event, not a separate `grant.revoked`).
  */
 import type { Logger } from 'pino';
-import { currentScope } from '../http/request-scope.ts';
+import { currentScope } from '../web/request-labels.ts';
 
 export type AuditEvent =
   /** A user signed in with the right password. */

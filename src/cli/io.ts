@@ -4,6 +4,7 @@
  */
 export class CliError extends Error {
   override name = 'CliError';
+  readonly code = 'CLI_FAILED';
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
     super(message);

@@ -5,9 +5,10 @@
 import { PasswordPolicy } from '../accounts/password-policy.ts';
 import { createPasswordHasher } from '../accounts/passwords.ts';
 import { AccountService } from '../accounts/service.ts';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
-import { Views } from '../http/views.ts';
+import { Views } from '../web/views.ts';
 import { createProvider } from '../provider/create-provider.ts';
 import { generateJwks } from '../provider/keys.ts';
 import { createStore, usesRedis } from '../storage/create-store.ts';

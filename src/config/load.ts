@@ -12,21 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ACCENT_PATTERN, contrastRatio, MIN_ACCENT_CONTRAST } from '../http/colour.ts';
+import { ACCENT_PATTERN, contrastRatio, MIN_ACCENT_CONTRAST } from './colour.ts';
 import { type Setting, settings } from './schema.ts';
 import type { Config } from './types.ts';
-
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  override name = 'ConfigError';
-  /** One line per problem; a single problem is the message itself. */
-  readonly problems: readonly string[];
-  constructor(problems: string | readonly string[]) {
-    const list = typeof problems === 'string' ? [problems] : problems;
-    super(list.join('; '));
-    this.problems = list;
-  }
-}
+import { ConfigError } from './errors.ts';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 

@@ -4,7 +4,7 @@
  * docs/configuration.md from it, so the validator and the documentation cannot drift apart.
  * Defaults live in config/default.json.
  */
-import { LANGUAGES } from '../http/i18n.ts';
+import { LANGUAGES } from './languages.ts';
 
 export type SettingType =
   | { kind: 'string'; nonEmpty?: boolean }
@@ -208,7 +208,7 @@ export const settings: readonly Setting[] = [
     key: 'signing.accessTokenAlg',
     env: 'ACCESS_TOKEN_ALG',
     type: { kind: 'enum', values: ['RS256', 'ES256', 'EdDSA'] },
-    doc: 'JWT access token algorithm. ES256 signs ~20x faster than RS256.',
+    doc: 'JWT access token algorithm. ES256 signs several times faster than RS256.',
   },
   { key: 'jwksFile', env: 'JWKS_FILE', type: { kind: 'string' }, doc: 'Path of a private JWKS (JSON) with the signing keys. Required in production unless JWKS is set.' },
   { key: 'jwks', env: 'JWKS', type: { kind: 'string' }, doc: 'The private JWKS itself, as JSON text (alternative to JWKS_FILE).' },

@@ -1,5 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
-import type { Language } from '../http/i18n.ts';
+import type { Language } from './languages.ts';
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
 

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import Koa, { type Context } from 'koa';
 import type { Logger } from 'pino';
-import { HttpError, shapeError } from '../http/errors.ts';
+import { HttpError, shapeError } from '../web/errors.ts';
 import { requestContext } from '../http/request-context.ts';
 import { ApiClient } from './api-client.ts';
 import type { DemoClientConfig } from './config.ts';

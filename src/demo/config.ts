@@ -24,6 +24,7 @@ export interface DemoClientConfig {
 }
 
 export class DemoClientConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
   override name = 'DemoClientConfigError';
 }
 

@@ -10,11 +10,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
+import { loadConfig } from '../config/load.ts';
 import { createGatehouse } from '../gatehouse.ts';
 import { createLogger, REDACT_PATHS } from '../http/logger.ts';
-import { DemoApiConfigError, loadDemoApiConfig } from '../resource-server/config.ts';
-import { startDemoApi } from '../resource-server/start.ts';
+import { DemoApiConfigError, loadDemoApiConfig } from './api/config.ts';
+import { startDemoApi } from './api/start.ts';
 import { createDemoClient } from './app.ts';
 import { DemoClientConfigError, loadDemoClientConfig } from './config.ts';
 

@@ -6,7 +6,7 @@
  * token is ever written into the page.
  */
 import { readFileSync } from 'node:fs';
-import { escapeHtml } from '../http/views.ts';
+import { escapeHtml } from '../web/views.ts';
 import type { LifecycleEvent, User } from './sessions.ts';
 
 // Next to Gatehouse's templates in views/, so the same relative path works from src/ and from a dist/ build.

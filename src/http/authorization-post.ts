@@ -11,8 +11,8 @@
  * parameters that would make a redirect over 8 KiB are refused (400) rather than sent as an unfollowable 303.
  */
 import type { Middleware } from 'koa';
-import { readForm } from './body.ts';
-import { HttpError } from './errors.ts';
+import { readForm } from '../web/body.ts';
+import { HttpError } from '../web/errors.ts';
 
 const MAX_REDIRECT_LENGTH = 8192;
 

@@ -11,8 +11,8 @@
  */
 import type { Middleware } from 'koa';
 import type { Config } from '../config/types.ts';
-import { cspNonce } from './security-headers.ts';
-import { escapeHtml, type Views } from './views.ts';
+import { cspNonce } from '../web/security-headers.ts';
+import { escapeHtml, type Views } from '../web/views.ts';
 
 export const DEV_CALLBACK_PATH = '/dev/callback';
 

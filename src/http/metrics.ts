@@ -19,8 +19,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { AuditEvent, AuditFields } from '../audit/audit.ts';
-import { HttpError } from './errors.ts';
-import { currentScope } from './request-scope.ts';
+import { HttpError } from '../web/errors.ts';
+import { currentScope } from '../web/request-labels.ts';
 
 export interface MetricsOptions {
   readonly enabled: boolean;
@@ -58,6 +58,14 @@ export function routeName(ctx: Context): string {
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The text format spells a not-a-number sample `NaN`; prom-client writes `Nan` (e.g. the event-loop lag gauges of
+ * a scrape that follows another before any lag was sampled), which strict parsers refuse.
+ */
+function exposition(text: string): string {
+  return text.replace(/ Nan$/gm, ' NaN');
 }
 
 export class Metrics {
@@ -165,7 +173,7 @@ export class Metrics {
       }
       ctx.set('Cache-Control', 'no-store');
       ctx.type = this.registry.contentType;
-      ctx.body = await this.registry.metrics();
+      ctx.body = exposition(await this.registry.metrics());
     };
   }
 

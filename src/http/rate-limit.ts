@@ -24,7 +24,7 @@
  *   So naming a client without its secret cannot use up that client's allowance; a client already over its limit
  *   is refused at once.
  * - One round trip: both counters are incremented together before the request goes on (auto-pipelined into
- *   one write, together with the storage prefetch of src/provider/token-prefetch.ts). A request that turns out
+ *   one write, together with the storage prefetch of src/provider/oidc-internals.ts). A request that turns out
  *   not to count for the client gives its hit back afterwards (a second round trip only on those paths). An
  *   unauthenticated request therefore holds one unit of the client's allowance only while it is in flight.
  * - A limit of 0 turns that dimension off.
@@ -34,9 +34,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import type { ThrottleStore } from '../storage/types.ts';
-import { addressKey } from './client-ip.ts';
-import { HttpError } from './errors.ts';
-import { namedClient, tokenForm } from './token-form.ts';
+import { addressKey } from '../web/client-ip.ts';
+import { HttpError } from '../web/errors.ts';
+import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
 
 export interface RateLimitPolicy {
   readonly windowSeconds: number;
@@ -44,8 +44,6 @@ export interface RateLimitPolicy {
   readonly perIp: number;
 }
 
-/** oidc-provider's default routes for the endpoints that are limited. */
-export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation']);
 
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 

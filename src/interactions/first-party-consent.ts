@@ -1,7 +1,8 @@
 /**
  * Consent for a first-party client, given together with the sign-in: the Grant the consent step would create
  * without a page is saved when the password is accepted, so the authorization request resumes straight to the
- * code instead of taking one more interaction (an extra redirect pair and a dozen Redis commands per login).
+ * code instead of taking one more interaction. The provider takes the grant handed in with the login result
+ * (src/provider/oidc-internals.ts, point 3).
  *
  * Rules:
  * - Only for a client marked `first_party: true` (the same clients that never see a consent page), and only on

@@ -26,16 +26,17 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import { readForm } from '../http/body.ts';
-import { HttpError } from '../http/errors.ts';
-import { cspNonce } from '../http/security-headers.ts';
-import type { Language } from '../http/i18n.ts';
-import { escapeHtml, type Views } from '../http/views.ts';
+import { readForm } from '../web/body.ts';
+import { HttpError } from '../web/errors.ts';
+import { cspNonce } from '../web/security-headers.ts';
+import type { Language } from '../config/languages.ts';
+import { escapeHtml, type Views } from '../web/views.ts';
 import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import { finishInteraction } from '../provider/oidc-internals.ts';
 import { clientSite } from '../provider/pages.ts';
 import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
-import type { LoginGuard } from './login-guard.ts';
+import type { LoginGuard } from '../accounts/login-guard.ts';
 
 export interface InteractionDeps {
   config: Config;
@@ -102,15 +103,6 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     return d;
   }
 
-  // The interaction this request already loaded and checked (cookie, record, session principal) in details()
-  // takes the result: provider.interactionResult would load and check all of it a second time (two to four
-  // more Redis round trips and a cookie signature per step). Merging follows interactionResult's rule.
-  async function finish(ctx: Context, d: Details, result: InteractionResults, merge: boolean): Promise<void> {
-    d.result = merge && !('error' in result) ? { ...d.lastSubmission, ...result } : result;
-    await d.save(d.exp - Math.floor(Date.now() / 1000));
-    ctx.status = 303;
-    ctx.redirect(d.returnTo);
-  }
 
   function clientName(d: Details, client: { clientName?: string; clientId: string } | undefined): string {
     return client?.clientName ?? client?.clientId ?? String(d.params.client_id);
@@ -164,7 +156,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       const missing = d.prompt.details as MissingConsent;
       if (client?.metadata().first_party === true && firstPartyCovers(missing, client.scope)) {
         deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
-        return finish(ctx, d, await grantConsent(d), true);
+        return finishInteraction(ctx, d, await grantConsent(d), true);
       }
       const lang = language(ctx, d);
       const m = views.messages(lang);
@@ -234,7 +226,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const [, grantId] = await Promise.all([deps.guard.succeeded(username, ip), firstPartyGrant(provider, config, d, client, accountId)]);
     if (grantId) deps.audit('consent.granted', { clientId, sub: accountId, reason: 'first_party' });
     const login = { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true };
-    return finish(ctx, d, grantId ? { login, consent: { grantId } } : { login }, false);
+    return finishInteraction(ctx, d, grantId ? { login, consent: { grantId } } : { login }, false);
   }
 
   async function confirm(ctx: Context, uid: string): Promise<void> {
@@ -245,11 +237,11 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const decision = form.get('decision');
     if (decision === 'allow') {
       deps.audit('consent.granted', { clientId: d.params.client_id, sub: d.session?.accountId });
-      return finish(ctx, d, await grantConsent(d), true);
+      return finishInteraction(ctx, d, await grantConsent(d), true);
     }
     if (decision === 'deny') {
       deps.audit('consent.denied', { clientId: d.params.client_id, sub: d.session?.accountId });
-      return finish(ctx, d, { error: 'access_denied', error_description: 'the user denied the request' }, false);
+      return finishInteraction(ctx, d, { error: 'access_denied', error_description: 'the user denied the request' }, false);
     }
     throw new HttpError(400, 'invalid_request', 'decision must be allow or deny');
   }
@@ -257,7 +249,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
   async function abort(ctx: Context, uid: string): Promise<void> {
     assertSameOrigin(ctx);
     const d = await details(ctx, uid);
-    return finish(ctx, d, { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+    return finishInteraction(ctx, d, { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
   }
 
   return async (ctx, next) => {

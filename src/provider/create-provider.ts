@@ -3,7 +3,7 @@
  * servers, keys, cookies and the page renderers. Everything the library would warn about ("you should change
  * this") is set here deliberately, so it starts without a single runtime warning.
  *
- * Protocol choices (see README "Protocol"):
+ * Protocol choices (see docs/protocol.md):
  * - response type `code` only; no implicit or hybrid flow, no password grant.
  * - PKCE S256 only; required for public clients, enforced for every client that sends it.
  * - refresh tokens rotate on every use; issued with `offline_access`, or to first-party clients.
@@ -13,13 +13,13 @@ import Provider, { type ClientMetadata, type Configuration, type KoaContextWithO
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Config } from '../config/types.ts';
-import { LANGUAGES } from '../http/i18n.ts';
-import type { Views } from '../http/views.ts';
+import { LANGUAGES } from '../config/languages.ts';
+import type { Views } from '../web/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { pageRenderers } from './pages.ts';
-import { mintRefreshTokenIds } from './refresh-token-ids.ts';
+import { mintRefreshTokenIds } from './oidc-internals.ts';
 import { resourceIndicators } from './resources.ts';
 import { ttl } from './ttl.ts';
 
@@ -73,7 +73,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
     claims: CLAIMS,
     acrValues: [ACR_PASSWORD],
     // Advertised as the pages are: one responsive page (also fit for a popup), in every language with a catalogue
-    // (src/http/i18n.ts); claims have no language variants. OIDC Core 3.1.2.1 lets an OP ignore
+    // (src/web/i18n.ts); claims have no language variants. OIDC Core 3.1.2.1 lets an OP ignore
     // display/ui_locales/claims_locales it cannot honour.
     discovery: {
       claim_types_supported: ['normal'],
@@ -88,8 +88,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       // RS256 by default (ID_TOKEN_ALG): OIDC Registration's default for clients that register no alg, which RPs
-      // enforce. It is the dearest step of a refresh (~0.3 ms of CPU per signature here vs ~0.05 for ES256), so
-      // clients that can verify ES256 should register it (README "Protocol").
+      // enforce. An RS256 signature is the dearest step of a refresh, several times an ES256 one, so clients that
+      // can verify ES256 should register it (docs/protocol.md; the cost is measured in docs/performance.md).
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
     extraClientMetadata: clientMetadataExtension(config, SCOPES) as Configuration['extraClientMetadata'],

@@ -22,7 +22,9 @@ export const RETIRE_AFTER = 'retire_after';
 
 type Key = JWK & { [RETIRE_AFTER]?: number };
 
+/** A rotation step that would break tokens in use, or a key file it cannot use; the message says which. */
 export class RotationError extends Error {
+  readonly code = 'KEY_ROTATION_REFUSED';
   override name = 'RotationError';
 }
 

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Config, SigningAlg } from '../config/types.ts';
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
 
 export interface PrivateJwks {
   keys: JWK[];

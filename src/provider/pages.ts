@@ -6,9 +6,9 @@
  * oidc-provider loaded for the request, never a URL taken from the request.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { type ClientSite, errorKind, renderErrorPage } from '../http/errors.ts';
-import { cspNonce } from '../http/security-headers.ts';
-import type { Views } from '../http/views.ts';
+import { type ClientSite, errorKind, renderErrorPage } from '../web/errors.ts';
+import { cspNonce } from '../web/security-headers.ts';
+import type { Views } from '../web/views.ts';
 
 interface RegisteredClient {
   clientId: string;

@@ -7,12 +7,13 @@
  *   that did not try gets no error detail).
  * - `invalid_request` 400, `invalid_token` 401, `insufficient_scope` 403 (with the `scope` needed, when a scope is
  *   what is missing). The header carries the same error as the JSON body.
- * - Every other error goes through the shared shapeError: 4xx as they are, 503 for an unreachable authorization
- *   server, and 500 `server_error` without details (details go to the log only).
+ * - A request the API cannot read (an oversized body) is its 4xx (`RequestError`); another exposed 4xx (Koa's, the
+ *   API's own) is shown as it is; an unreachable authorization server is 503 with Retry-After; anything else is a
+ *   500 `server_error` without details (details go to the log only).
+ * - This directory imports nothing from the authorization server: the guard can be copied or published alone.
  */
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { shapeError } from '../http/errors.ts';
 
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
@@ -41,6 +42,38 @@ export class AuthorizationServerUnavailable extends Error {
   readonly status = 503;
   readonly expose = true;
   override name = 'AuthorizationServerUnavailable';
+}
+
+/** A request the API cannot read, e.g. a body over the limit (413): the client's error, not a token problem. */
+export class RequestError extends Error {
+  readonly expose = true;
+  readonly status: number;
+  readonly error = 'invalid_request';
+  constructor(status: number, description: string) {
+    super(description);
+    this.name = 'RequestError';
+    this.status = status;
+  }
+}
+
+interface Shaped {
+  status: number;
+  error: string;
+  description: string;
+}
+
+/** Every error that is not a BearerError or an unreachable authorization server, as the JSON the API answers. */
+function shapeError(err: unknown): Shaped {
+  const e = err as { status?: unknown; expose?: unknown; error?: unknown; message?: unknown } | null | undefined;
+  const status = typeof e?.status === 'number' ? e.status : 500;
+  if (status >= 400 && status < 500 && e?.expose === true) {
+    return {
+      status,
+      error: typeof e.error === 'string' ? e.error : status === 404 ? 'not_found' : 'invalid_request',
+      description: typeof e.message === 'string' ? e.message : 'bad request',
+    };
+  }
+  return { status: 500, error: 'server_error', description: 'an unexpected error occurred' };
 }
 
 /** Quotes an auth-param value. RFC 6750 3 allows only %x20-21 / %x23-5B / %x5D-7E inside: no quote, no backslash. */
@@ -79,7 +112,6 @@ export function bearerErrorRenderer(realm: string, log: Logger): Middleware {
     const shaped = shapeError(err);
     if (shaped.status >= 500) log.error({ err, path: ctx.path }, 'request failed');
     ctx.status = shaped.status;
-    ctx.set(shaped.headers);
     ctx.body = { error: shaped.error, error_description: shaped.description };
   };
   const notFound = (ctx: Context): void => {

@@ -12,11 +12,43 @@
  * When there is no form body to read (every GET), the answer is synchronous: the common case costs no promise.
  */
 import type { Context } from 'koa';
-import { readForm } from '../http/body.ts';
-import { BearerError } from './bearer-error.ts';
+import { BearerError, RequestError } from './bearer-error.ts';
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MAX_TOKEN_LENGTH = 16_384;
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The form body, at most `limit` bytes (413), valid UTF-8, each parameter at most once (RFC 6749 3.1: a repeated
+ * parameter is ambiguous). A body the client aborts is a 400.
+ */
+async function readForm(ctx: Context, limit: number): Promise<Map<string, string>> {
+  if (Number(ctx.get('content-length') || 0) > limit) throw new RequestError(413, 'request body too large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new RequestError(413, 'request body too large');
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof RequestError) throw err;
+    throw new RequestError(400, 'the request body could not be read');
+  }
+  let text: string;
+  try {
+    text = decoder.decode(Buffer.concat(chunks, size));
+  } catch {
+    throw new BearerError('invalid_request', 'request body is not valid UTF-8');
+  }
+  const form = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (form.has(k)) throw new BearerError('invalid_request', `parameter ${k.slice(0, 40)} given more than once`);
+    form.set(k, v);
+  }
+  return form;
+}
 
 function bearerHeader(ctx: Context): string | undefined {
   const header = ctx.get('authorization');

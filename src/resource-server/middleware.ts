@@ -71,7 +71,8 @@ function current(state: Record<string, unknown>): AccessToken {
 
 export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
   const mode = opts.mode ?? 'jwt';
-  if (mode === 'introspection' && !opts.introspection) throw new Error('introspection mode needs the resource server client credentials');
+  const credentials = opts.introspection;
+  if (mode === 'introspection' && !credentials) throw new Error('introspection mode needs the resource server client credentials');
   const clockToleranceSeconds = opts.clockToleranceSeconds ?? 5;
   const metadata = createMetadataSource({ issuer: opts.issuer, timeoutMs: opts.timeoutMs });
   const cache = new VerifiedTokenCache({
@@ -103,16 +104,16 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
   /** A cache hit is returned without a promise: the common case costs no microtask. */
   const checkJwt = (token: string): AccessToken | Promise<AccessToken> => cache.get(token) ?? verifyJwt(token);
   const check = async (token: string): Promise<AccessToken> =>
-    mode === 'jwt'
-      ? checkJwt(token)
-      : introspectAccessToken(token, {
+    mode === 'introspection' && credentials
+      ? introspectAccessToken(token, {
           issuer: opts.issuer,
           audience: opts.audience,
           endpoint: introspectionEndpoint,
-          clientId: opts.introspection?.clientId as string,
-          clientSecret: opts.introspection?.clientSecret as string,
+          clientId: credentials.clientId,
+          clientSecret: credentials.clientSecret,
           timeoutMs: opts.timeoutMs,
-        });
+        })
+      : checkJwt(token);
 
   return {
     realm: opts.realm ?? opts.audience,

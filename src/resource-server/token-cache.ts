@@ -7,8 +7,8 @@
  * - A hit needs the exact token string: a token that differs in a single byte never matches, so a tampered token
  *   can never be answered from the cache; it goes through full verification and fails there. The map is indexed
  *   by the token's last 32 characters (its signature's tail) and the entry holds the whole token, compared on
- *   every lookup: V8 hashes a fresh ~800-character string character by character on each Map lookup (~1.2 us,
- *   more than the rest of the cache hit), a 32-character tail costs ~0.05 us. Two tokens sharing a tail merely
+ *   every lookup: V8 hashes a fresh string character by character on each Map lookup, so a key of the whole
+ *   token (hundreds of characters) would cost more than the rest of the cache hit. Two tokens sharing a tail merely
  *   share a slot (the later one replaces the earlier); that never turns a mismatch into a hit.
  * - Only successes are stored (the caller never inserts a failure); a token whose `nbf` or `iat` is still in the
  *   future (accepted only thanks to the clock leeway) is not stored until it is valid without the leeway.

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from '../config/types.ts';
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/errors.ts';
 import { redisOneTimeTokens, redisSessionIndex } from './redis/account-records.ts';
 import { GrantLocator, prefetch, redisAdapter } from './redis/adapter.ts';
 import { connectRedis, openRedis } from './redis/connection.ts';

@@ -74,7 +74,7 @@ export interface ReuseEvent {
 export interface Store {
   readonly kind: 'memory' | 'redis';
   adapter(model: string): Adapter;
-  /** Mints and verifies refresh-token values with this store's key (src/provider/refresh-token-ids.ts uses it). */
+  /** Mints and verifies refresh-token values with this store's key (src/provider/oidc-internals.ts uses it). */
   readonly refreshTokens: RefreshTokenCodec;
   /**
    * A hint at the start of a token request: it will look up the client `clientId` and, for a refresh-token grant,
@@ -98,16 +98,19 @@ export interface Store {
 
 /**
  * Storage did not answer. Built on oidc-provider's error class so that the provider's own routes answer it as
- * 503 `temporarily_unavailable` (it renders its errors itself); src/http/errors.ts renders it on Gatehouse's
+ * 503 `temporarily_unavailable` (it renders its errors itself); src/web/errors.ts renders it on Gatehouse's
  * routes. Never carries Redis internals to the client: the description is fixed, the cause stays for the log.
  */
+/** What a client is told when storage does not answer, and when to try again: the one home of both. */
+export const STORAGE_UNAVAILABLE = Object.freeze({ description: 'storage is unavailable, try again shortly', retryAfterSeconds: 2 });
+
 export class StorageUnavailable extends errors.OIDCProviderError {
   readonly code = 'STORAGE_UNAVAILABLE';
   override name = 'StorageUnavailable';
   constructor(detail = 'storage is unavailable', options?: { cause?: unknown }) {
     super(503, 'temporarily_unavailable', options?.cause === undefined ? { detail } : { detail, cause: options.cause });
     this.expose = true;
-    this.error_description = 'storage is unavailable, try again shortly';
+    this.error_description = STORAGE_UNAVAILABLE.description;
     this.allow_redirect = true;
   }
 }

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/errors.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { readJwksFile, RotationError } from '../../src/provider/key-rotation.ts';
 import { generateJwks, loadCookieKeys, loadKeys } from '../../src/provider/keys.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'gatehouse-keys-'));
@@ -38,4 +40,11 @@ test('a supplied JWKS is validated: private, unique kids, known algs, RS256 pres
   }
   await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS: '{' } })), { instanceOf: ConfigError, message: /^jwks \(JWKS\): not valid JSON/ });
   await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS_FILE: join(dir(), 'none.json') } })), { instanceOf: ConfigError, message: /ENOENT/ });
+});
+
+test('a key file the rotation cannot use is refused with a stable code', (t) => {
+  const d = dir();
+  t.throws(() => readJwksFile(join(d, 'missing.json')), { instanceOf: RotationError, code: 'KEY_ROTATION_REFUSED', message: /cannot read/ });
+  writeFileSync(join(d, 'broken.json'), '{');
+  t.throws(() => readJwksFile(join(d, 'broken.json')), { instanceOf: RotationError, code: 'KEY_ROTATION_REFUSED', message: /not valid JSON/ });
 });

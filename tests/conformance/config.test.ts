@@ -102,7 +102,7 @@ async function verifyDiscovery(t: ExecutionContext, run: ModuleRun, issuer: stri
   run.warn(Array.isArray(doc.claims_supported) && (doc.claims_supported as string[]).length > 0, 'no claims_supported');
 
   // OIDCCCheckDiscEndpointGrantTypesSupported
-  if (doc.grant_types_supported !== undefined) t.true((doc.grant_types_supported as string[]).length > 0);
+  t.true(Array.isArray(doc.grant_types_supported) && (doc.grant_types_supported as string[]).length > 0, 'grant_types_supported is published');
 
   // CheckDiscEndpointScopesSupportedContainsOpenId + CheckDiscEndpointScopesSupportedSyntax (RFC 6749 3.3)
   run.warn(doc.scopes_supported !== undefined, 'no scopes_supported');

@@ -9,14 +9,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { freePort } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function refused(url: string): Promise<boolean> {
   try {
@@ -68,7 +62,7 @@ async function signInAndCall(origin: string, issuer: string) {
 test('API_TOKEN_CHECK=introspection npm run demo: opaque tokens, introspected by the API', async (t) => {
   const demo = startDemo({ gh: await freePort(), api: await freePort(), web: await freePort() }, { API_TOKEN_CHECK: 'introspection' });
   t.teardown(() => demo.child.kill('SIGKILL'));
-  await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'));
+  await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'), 'the demo to start');
   t.regex(demo.io.out, /checks tokens by introspection/);
   const { answer } = await signInAndCall(demo.origin, demo.issuer);
   t.is(answer.status, 200);
@@ -82,7 +76,7 @@ test('npm run demo starts all three, signs in through the client, and Ctrl-C sto
   const ports = { gh: await freePort(), api: await freePort(), web: await freePort() };
   const demo = startDemo(ports);
   t.teardown(() => demo.child.kill('SIGKILL'));
-  await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'));
+  await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'), 'the demo to start');
   t.regex(demo.io.out, new RegExp(`Demo web client: +${demo.origin}/`));
   t.regex(demo.io.out, /Access tokens live 30 s/);
 

@@ -9,23 +9,17 @@ import test from 'ava';
 import { startNode } from '../helpers/child.ts';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { freePort } from '../helpers/redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const start = (env: NodeJS.ProcessEnv) => startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });
 
-async function waitFor(check: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('npm start serves discovery, prints the demo sign-in and no runtime warning, and stops cleanly', async (t) => {
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const proc = start({ PORT: String(port), ISSUER: issuer });
   t.teardown(() => proc.kill('SIGKILL'));
-  await waitFor(() => proc.out().includes('Sign in at:'));
+  await waitFor(() => proc.out().includes('Sign in at:'), 'the sign-in URL', 60_000);
   const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
   for (const g of ['authorization_code', 'refresh_token', 'client_credentials']) t.true(discovery.grant_types_supported?.includes(g), g);
   t.regex(proc.out(), /Demo user: +demo \/ demo-password/);
@@ -125,7 +119,7 @@ test('a port already in use: one line, exit 1, no stack trace', async (t) => {
   const port = await freePort();
   const first = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
   t.teardown(() => first.kill('SIGKILL'));
-  await waitFor(() => first.out().includes('Sign in at:'));
+  await waitFor(() => first.out().includes('Sign in at:'), 'the sign-in URL', 60_000);
   const second = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
   t.is(await second.exited, 1);
   t.is(second.err(), `gatehouse: cannot start: port ${port} is already in use (0.0.0.0:${port}): stop what listens there or set PORT to another port\n`);
@@ -141,7 +135,7 @@ test('the URL npm start prints leads, through the sign-in, to a page whose curl 
   const issuer = `http://localhost:${port}`;
   const proc = start({ PORT: String(port), ISSUER: issuer, ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' });
   t.teardown(() => proc.kill('SIGKILL'));
-  await waitFor(() => proc.out().includes('npm run demo'));
+  await waitFor(() => proc.out().includes('npm run demo'), 'the demo hint', 60_000);
   const printed = proc.out();
   const authUrl = new URL(/Sign in at: +(\S+)/.exec(printed)?.[1] as string);
   const exportLine = /^ +(export CODE_VERIFIER=\S+)$/m.exec(printed)?.[1] as string;
@@ -185,7 +179,7 @@ test('the development callback page escapes what it is given and answers 400 wit
   const issuer = `http://localhost:${port}`;
   const proc = start({ PORT: String(port), ISSUER: issuer });
   t.teardown(() => proc.kill('SIGKILL'));
-  await waitFor(() => proc.out().includes('npm run demo'));
+  await waitFor(() => proc.out().includes('npm run demo'), 'the demo hint', 60_000);
   const hostile = await fetch(`${issuer}/dev/callback?code=${encodeURIComponent(`x'; rm -rf ~; echo '<script>`)}`);
   const html = await hostile.text();
   t.false(html.includes('<script>'));

@@ -8,7 +8,7 @@ import test from 'ava';
 import * as oidc from 'openid-client';
 import { findLeaks } from '../helpers/leaks.ts';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
-import { currentScope } from '../../src/http/request-scope.ts';
+import { currentScope } from '../../src/web/request-labels.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { basic, CLIENTS, codeFlow, codeOnly, FORM, REDIRECT, rp, SECRET_A, SECRET_B } from '../security/fixtures.ts';

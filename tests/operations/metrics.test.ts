@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import * as oidc from 'openid-client';
+import { Gauge } from 'prom-client';
 import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -98,6 +99,7 @@ test('METRICS_TOKEN: no or wrong bearer token gets 401, the right one 200; metri
 
 test('the parser rejects malformed exposition text (it can fail)', (t) => {
   t.throws(() => parseExposition('# TYPE x counter\nx{a="1"} one\n'), { message: /bad value/ });
+  t.throws(() => parseExposition('# TYPE x gauge\nx 1\nx{a="1"} Nan\n'), { message: /bad value/ });
   t.throws(() => parseExposition('# TYPE x counter\nx{a="1",a="2"} 1\n'), { message: /duplicate label/ });
   t.throws(() => parseExposition('# TYPE x counter\nx{a="\\q"} 1\n'), { message: /bad escape/ });
   t.throws(() => parseExposition('x 1\n# TYPE x counter\n'), { message: /TYPE after samples/ });
@@ -136,4 +138,14 @@ test('a failed sign-in moves /metrics alike for a known and an unknown username'
   const unknown = delta(afterKnown, afterUnknown);
   t.deepEqual(unknown, known);
   t.is(known['gatehouse_login_failures_total[]'], 1);
+});
+
+test('a not-a-number sample is served as NaN, the spelling of the text format', async (t) => {
+  const gh = await startGatehouse(t);
+  const gauge = new Gauge({ name: 'test_not_a_number', help: 'a gauge whose value is NaN', registers: [gh.gatehouse.metrics.registry] });
+  gauge.set(Number.NaN);
+  const res = await fetch(`${gh.issuer}/metrics`);
+  const text = await res.text();
+  t.regex(text, /^test_not_a_number NaN$/m);
+  t.true(Number.isNaN(parseExposition(text).get('test_not_a_number')?.samples[0]?.value));
 });

@@ -17,6 +17,7 @@ import { generateJwks } from '../../src/provider/keys.ts';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { freePort, startRedis } from '../helpers/redis.ts';
 import { parseExposition } from './prometheus-text.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -28,13 +29,6 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('the Dockerfile runs the same command as `npm run start:prod`, and ships what the compiled server reads', (t) => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };

@@ -5,7 +5,7 @@
  * Checked, line by line: `# HELP <name> <text>` and `# TYPE <name> <counter|gauge|histogram|summary|untyped>`
  * (at most one of each per family, TYPE before the family's first sample); other `#` lines are comments; a sample
  * is `name{label="value",...} value [timestamp]` with a valid metric name, valid label names, label values with
- * only the escapes \\ \" \n, no duplicate label names, and a Go-style float value (incl. NaN, +Inf, -Inf).
+ * only the escapes \\ \" \n, no duplicate label names, and a float value (the special values spelt NaN, +Inf, -Inf).
  * Samples of one family are contiguous; histogram series have cumulative `_bucket`s ending in `le="+Inf"`,
  * equal to `_count`. Throws an Error naming the line on the first violation.
  */
@@ -27,10 +27,10 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
 function parseValue(text: string, where: string): number {
-  // Go's strconv.ParseFloat (what Prometheus parses with) ignores case here; prom-client writes `Nan`.
-  if (/^nan$/i.test(text)) return Number.NaN;
-  if (/^\+?inf(inity)?$/i.test(text)) return Number.POSITIVE_INFINITY;
-  if (/^-inf(inity)?$/i.test(text)) return Number.NEGATIVE_INFINITY;
+  // The text format's spelling of the special values (what every Prometheus client writes).
+  if (text === 'NaN') return Number.NaN;
+  if (text === '+Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`${where}: bad value ${JSON.stringify(text)}`);
   return Number(text);
 }

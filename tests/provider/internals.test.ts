@@ -1,6 +1,6 @@
 /**
- * What Gatehouse relies on inside oidc-provider beyond its documented configuration, checked against the pinned
- * version so that an upgrade is a deliberate decision: when this fails, read the modules named in each test,
+ * What Gatehouse relies on inside oidc-provider beyond its documented configuration (src/provider/oidc-internals.ts
+ * lists it), checked against the pinned version so that an upgrade is a deliberate decision: when this fails, read the modules named in each test,
  * confirm the behaviour still holds (the HTTP tests named there prove it), then update the version here.
  */
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ test(`oidc-provider is the version these checks were made for (${PINNED})`, (t) 
   t.is(declared, PINNED);
 });
 
-// src/provider/refresh-token-ids.ts; proven over HTTP by tests/storage/refresh-lineage.test.ts.
+// src/provider/oidc-internals.ts point 1; proven over HTTP by tests/storage/refresh-lineage.test.ts.
 test('refresh-token ids: generateTokenId on the prototype, RotatedRefreshToken recorded before the successor is saved', (t) => {
   t.is(typeof Object.getOwnPropertyDescriptor(Provider, 'ctx')?.get, 'function', 'Provider.ctx');
   const grant = readFileSync(join(root, 'lib/actions/grants/refresh_token.js'), 'utf8');
@@ -39,4 +39,42 @@ test('refresh-token ids: generateTokenId on the prototype, RotatedRefreshToken r
 test('ReplayDetection.unique is find, then save', (t) => {
   const model = readFileSync(join(root, 'lib/models/replay_detection.js'), 'utf8');
   t.regex(model, /const found = await this\.find\(id\);\s*if \(found\) \{\s*return false;/);
+});
+
+// src/provider/oidc-internals.ts point 2 (finishInteraction); proven over HTTP by every sign-in test
+// (tests/e2e/code-flow.test.ts) and the consent paths in tests/e2e/interactions.test.ts.
+test('interactionResult: merge with lastSubmission unless an error, save for the remaining lifetime, go to returnTo', (t) => {
+  const source = readFileSync(join(root, 'lib/provider.js'), 'utf8');
+  const body = /async interactionResult\(req, res, result, \{ mergeWithLastSubmission = true \} = \{\}\) \{([\s\S]*?)\n {2}\}/.exec(source)?.[1];
+  t.truthy(body, 'Provider#interactionResult');
+  t.is(
+    (body ?? '').replace(/\s+/g, ' ').trim(),
+    'const interaction = await this.#getInteraction.call(this, req, res); ' +
+      "if (mergeWithLastSubmission && !('error' in result)) { interaction.result = { ...interaction.lastSubmission, ...result }; } " +
+      'else { interaction.result = result; } await interaction.save(interaction.exp - epochTime()); return interaction.returnTo;',
+  );
+});
+
+// src/provider/oidc-internals.ts point 3 (the early first-party Grant); proven over HTTP by the first-party tests
+// in tests/e2e/interactions.test.ts.
+test('the default loadExistingGrant takes the consent grantId of the interaction result first', (t) => {
+  const defaults = readFileSync(join(root, 'lib/helpers/defaults.js'), 'utf8');
+  t.regex(defaults, /async function loadExistingGrant\(ctx\) \{\s*const grantId = ctx\.oidc\.result\?\.consent\?\.grantId\s*\|\| ctx\.oidc\.session\.grantIdFor\(ctx\.oidc\.client\.clientId\);/);
+  t.regex(readFileSync(join(root, 'lib/actions/authorization/resume.js'), 'utf8'), /ctx\.oidc\.result = result;/);
+  const created = readFileSync(new URL('../../src/provider/create-provider.ts', import.meta.url), 'utf8');
+  t.notRegex(created, /loadExistingGrant/, 'Gatehouse keeps the default');
+});
+
+// src/provider/oidc-internals.ts point 4 (tokenPrefetch, deferred consume); proven over HTTP by
+// tests/storage/refresh-lineage.test.ts and tests/storage/concurrency.test.ts.
+test('refresh_token grant: finds the token, then its grant and account; no storage call between consume and save', (t) => {
+  const grant = readFileSync(join(root, 'lib/actions/grants/refresh_token.js'), 'utf8');
+  const found = grant.indexOf('await RefreshToken.find(refreshTokenValue, { ignoreExpiration: true });');
+  const grantLoaded = grant.indexOf('await validateGrant(ctx, refreshToken.grantId);');
+  const account = grant.indexOf("await validateAccount(provider, ctx, refreshToken, 'refresh token');");
+  t.true(found > 0 && grantLoaded > found && account > grantLoaded, 'token, then Grant, then account');
+  const consumed = grant.indexOf('await refreshToken.consume();');
+  const saved = grant.indexOf('refreshTokenValue = await refreshToken.save();');
+  t.true(consumed > 0 && saved > consumed);
+  t.is(grant.slice(consumed, saved).match(/\bawait\b/g)?.length, 1, 'the consume is the only await before the save');
 });

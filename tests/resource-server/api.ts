@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { ExecutionContext } from 'ava';
 import type Koa from 'koa';
 import pino from 'pino';
-import { createDemoApi } from '../../src/resource-server/demo-api.ts';
+import { createDemoApi } from '../../src/demo/api/app.ts';
 import { createTokenGuard, type TokenGuard, type TokenGuardOptions } from '../../src/resource-server/middleware.ts';
 
 export const AUDIENCE = 'http://localhost:4000';

@@ -126,3 +126,33 @@ test('unknown paths are 404 and other methods 405, as JSON', async (t) => {
   const post = await call(`${url}/api/profile`, undefined, { method: 'POST' });
   t.is(post.status, 405);
 });
+
+test('an unreadable form body is a 4xx of its own, a failing route a 500 without details', async (t) => {
+  const guard = createTokenGuard({ issuer: 'http://127.0.0.1:9/', audience: AUDIENCE });
+  const app = new Koa();
+  app.use(bearerErrorRenderer(guard.realm, pino({ level: 'silent' })));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/boom') throw new Error('secret internal detail');
+    return next();
+  });
+  app.use(guard.authenticate);
+  const url = await serve(t, app);
+  const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+
+  const big = await call(url, undefined, { ...form, body: `access_token=abc&pad=${'a'.repeat(70_000)}` });
+  t.is(big.status, 413);
+  t.deepEqual(big.body, { error: 'invalid_request', error_description: 'request body too large' });
+
+  const twice = await call(url, undefined, { ...form, body: 'access_token=abc&access_token=def' });
+  t.is(twice.status, 400);
+  t.is(twice.body.error, 'invalid_request');
+  t.regex(twice.challenge ?? '', /error="invalid_request"/);
+
+  const garbled = await call(url, undefined, { ...form, body: Uint8Array.from([0x61, 0x3d, 0xff, 0xfe]) });
+  t.is(garbled.status, 400);
+  t.is(garbled.body.error, 'invalid_request');
+
+  const boom = await call(`${url}/boom`);
+  t.is(boom.status, 500);
+  t.deepEqual(boom.body, { error: 'server_error', error_description: 'an unexpected error occurred' });
+});

@@ -96,14 +96,14 @@ test('a cached token of a retired key is refused when the key set is reloaded fo
   const k1 = await makeKey('k1');
   const k2 = await makeKey('k2');
   const iss = await startTestIssuer(t, [k1, k2]);
-  const { url, guard } = await startApi(t, { issuer: iss.issuer, jwksMaxAgeMs: 200 });
+  const { url, guard } = await startApi(t, { issuer: iss.issuer, jwksMaxAgeMs: 2_000 });
   const profile = `${url}/api/profile`;
   const byK2 = await iss.sign(iss.goodClaims(AUDIENCE), { key: k2 });
   t.is((await call(profile, byK2)).status, 200);
   t.is((await call(profile, byK2)).status, 200);
   t.is(guard.cacheStats().hits, 1);
   iss.published = [k1];
-  await new Promise((r) => setTimeout(r, 250));
+  await new Promise((r) => setTimeout(r, 2_100));
   const res = await call(profile, byK2);
   t.is(res.status, 401, 'a stale key set bypasses the cache, reloads, and the retired key is gone');
   t.is(guard.cacheStats().hits, 1);
@@ -174,12 +174,13 @@ test('cache off (size 0): every request is verified, and refusals are unchanged'
 });
 
 test('an entry older than the max age is verified again', async (t) => {
-  const { iss, guard, profile } = await setup(t, { tokenCacheMaxAgeMs: 100 });
+  // A max age two calls on a busy machine stay well inside, and a wait just past it.
+  const { iss, guard, profile } = await setup(t, { tokenCacheMaxAgeMs: 2_000 });
   const token = await good(iss);
   t.is((await call(profile, token)).status, 200);
   t.is((await call(profile, token)).status, 200);
   t.is(guard.cacheStats().hits, 1);
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 2_100));
   t.is((await call(profile, token)).status, 200);
   t.like(guard.cacheStats(), { hits: 1, misses: 2, size: 1 });
 });

@@ -134,7 +134,7 @@ test.serial('Redis commands and round trips per refresh', async (t) => {
   t.log(`storage calls: ${JSON.stringify(Object.fromEntries(Object.entries(byCall).map(([k, v]) => [k, v / rounds])))}`);
   t.log(`Redis commandstats: ${JSON.stringify(calls)}`);
   t.true(callsPer > 0);
-  // The budget (issue 7): at most 3 round trips per refresh, rate limiter included — (1) both rate-limit counters
+  // The budget (docs/performance.md "Targets"): at most 3 round trips per refresh, rate limiter included — (1) both rate-limit counters
   // with the prefetch of the refresh token, its Grant and account; (2) consume + save of the successor (ROTATE);
   // (3) the opaque access token this client gets. Commands: those 3 rounds carry 6.
   t.true(writesPer <= 3, `round trips ${writesPer} per refresh`);

@@ -6,7 +6,7 @@
 import type { ExecutionContext, TestFn } from 'ava';
 import { errors } from 'oidc-provider';
 import { RefreshTokenCodec } from '../../src/storage/refresh-lineage.ts';
-import { withStorageScope } from '../../src/storage/request-scope.ts';
+import { withStorageScope } from '../../src/storage/prefetch-scope.ts';
 import type { ReusePolicy } from '../../src/storage/reuse-policy.ts';
 import type { ReuseEvent, Store } from '../../src/storage/types.ts';
 
@@ -188,7 +188,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     }
   });
 
-  // What a refresh-token grant does inside a request's storage scope (src/storage/request-scope.ts): find, consume,
+  // What a refresh-token grant does inside a request's storage scope (src/storage/prefetch-scope.ts): find, consume,
   // save the successor (the next generation). The Redis store sends the consume with the save as one script.
   const rotate = (store: Store, old: string) =>
     withStorageScope(async () => {

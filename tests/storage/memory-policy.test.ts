@@ -4,7 +4,7 @@
  * `volatile-*` start quietly.
  */
 import test from 'ava';
-import { ConfigError } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/errors.ts';
 import { generateJwks } from '../../src/provider/keys.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';

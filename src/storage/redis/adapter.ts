@@ -27,7 +27,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { LineageToken, RefreshTokenCodec } from '../refresh-lineage.ts';
 import { GRANT_MEMBER_MODELS, REPLAY_CLAIM_MS, type ReusePolicy } from '../reuse-policy.ts';
-import { storageScope } from '../request-scope.ts';
+import { storageScope } from '../prefetch-scope.ts';
 import type { Account, ReuseEvent } from '../types.ts';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';

@@ -15,7 +15,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ConfigError } from '../../config/load.ts';
+import { ConfigError } from '../../config/errors.ts';
 import type { Config } from '../../config/types.ts';
 import { connectRedis, openRedis } from './connection.ts';
 

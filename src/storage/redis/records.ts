@@ -6,7 +6,7 @@
  */
 import type { ClientMetadata } from 'oidc-provider';
 import { type Account, type AccountStore, type ClientStore, StorageConflict, type ThrottleStore } from '../types.ts';
-import { storageScope } from '../request-scope.ts';
+import { storageScope } from '../prefetch-scope.ts';
 import { prefetched } from './adapter.ts';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';

@@ -4,10 +4,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import pino, { type Logger } from 'pino';
-import { REDACT_PATHS } from '../http/logger.ts';
+import { REDACT_PATHS } from '../../http/logger.ts';
 import type { DemoApiConfig } from './config.ts';
-import { createDemoApi } from './demo-api.ts';
-import { createTokenGuard } from './middleware.ts';
+import { createDemoApi } from './app.ts';
+import { createTokenGuard } from '../../resource-server/middleware.ts';
 
 export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ level: config.logLevel, redact: REDACT_PATHS, base: { service: 'demo-api' } })): Promise<Server> {
   const guard = createTokenGuard({

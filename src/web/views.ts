@@ -5,7 +5,7 @@
  * Template syntax:
  * - `{{name}}` is the HTML-escaped value, always;
  * - `{{{name}}}` inserts markup that the caller built from escaped parts;
- * - `[[key]]` is the message `key` from the page's language catalogue (src/http/i18n.ts), its placeholders filled
+ * - `[[key]]` is the message `key` from the page's language catalogue (src/web/i18n.ts), its placeholders filled
  *   from the same values (escaped). Page text lives only in the catalogues, never in a template.
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/types.ts';
 import { type Assets, createAssets } from './assets.ts';
 import { escapeHtml } from './html.ts';
-import { chooseLanguage, type Language, type LanguageRequest, loadMessages, type Messages } from './i18n.ts';
+import type { Language } from '../config/languages.ts';
+import { chooseLanguage, type LanguageRequest, loadMessages, type Messages } from './i18n.ts';
 
 export { escapeHtml } from './html.ts';
 

@@ -14,10 +14,10 @@
  */
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { requestContext } from '../http/request-context.ts';
-import { bearerErrorRenderer } from './bearer-error.ts';
-import type { AccessToken } from './access-token.ts';
-import type { TokenGuard } from './middleware.ts';
+import { requestContext } from '../../http/request-context.ts';
+import { bearerErrorRenderer } from '../../resource-server/bearer-error.ts';
+import type { AccessToken } from '../../resource-server/access-token.ts';
+import type { TokenGuard } from '../../resource-server/middleware.ts';
 
 /** Chains a route's steps once; each step's `next` runs the following one, the last one's runs the outer next. */
 function compose(...steps: Middleware[]): Middleware {

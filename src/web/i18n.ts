@@ -11,11 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { LANGUAGES, type Language } from '../config/languages.ts';
 import { escapeHtml } from './html.ts';
 
-/** The languages Gatehouse ships; the first is the fallback for a key a page asks for that no catalogue has. */
-export const LANGUAGES = ['en', 'de'] as const;
-export type Language = (typeof LANGUAGES)[number];
 
 const i18nDir = fileURLToPath(new URL('../../views/i18n/', import.meta.url));
 

@@ -3,10 +3,10 @@
  * Never used with Redis: there, users and clients are created with the CLI.
  */
 import type { ClientMetadata } from 'oidc-provider';
-import type { AccountService } from './accounts/service.ts';
-import type { Config } from './config/types.ts';
-import { devCallbackUri } from './http/dev-callback.ts';
-import type { Store } from './storage/types.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { Config } from '../config/types.ts';
+import { devCallbackUri } from '../http/dev-callback.ts';
+import type { Store } from '../storage/types.ts';
 
 export function demoClient(config: Config): ClientMetadata {
   return {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
-import { accentShades } from './colour.ts';
+import { accentShades } from '../config/colour.ts';
 
 const assetsDir = fileURLToPath(new URL('../../views/assets/', import.meta.url));
 

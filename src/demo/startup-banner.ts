@@ -8,8 +8,8 @@
  * page.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Config } from './config/types.ts';
-import { devCallbackUri } from './http/dev-callback.ts';
+import type { Config } from '../config/types.ts';
+import { devCallbackUri } from '../http/dev-callback.ts';
 
 export function printDemoHelp(config: Config): void {
   const verifier = randomBytes(32).toString('base64url');

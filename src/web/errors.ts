@@ -12,10 +12,12 @@
  */
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { StorageUnavailable } from '../storage/types.ts';
+import { STORAGE_UNAVAILABLE, StorageUnavailable } from '../storage/types.ts';
+
+const RETRY_AFTER = { 'Retry-After': String(STORAGE_UNAVAILABLE.retryAfterSeconds) };
 import { cspNonce } from './security-headers.ts';
 import { escapeHtml } from './html.ts';
-import type { Language } from './i18n.ts';
+import type { Language } from '../config/languages.ts';
 import type { Views } from './views.ts';
 
 /** What the error page explains; each has a heading, a "what happened" and a "what to do" in the catalogues. */
@@ -62,7 +64,7 @@ interface Shaped {
 export function shapeError(err: unknown): Shaped {
   if (err instanceof HttpError) return { status: err.status, error: err.error, description: err.description, headers: err.headers };
   if (err instanceof StorageUnavailable) {
-    return { status: 503, error: 'temporarily_unavailable', description: 'storage is unavailable, try again shortly', headers: { 'Retry-After': '2' } };
+    return { status: 503, error: 'temporarily_unavailable', description: STORAGE_UNAVAILABLE.description, headers: RETRY_AFTER };
   }
   const e = err as { status?: number; statusCode?: number; expose?: boolean; error?: string; error_description?: string; message?: string };
   const status = e.status ?? e.statusCode ?? 500;
@@ -74,7 +76,7 @@ export function shapeError(err: unknown): Shaped {
       headers: {},
     };
   }
-  if (status === 503) return { status, error: 'temporarily_unavailable', description: 'try again shortly', headers: { 'Retry-After': '2' } };
+  if (status === 503) return { status, error: 'temporarily_unavailable', description: 'try again shortly', headers: RETRY_AFTER };
   return { status: 500, error: 'server_error', description: 'an unexpected error occurred', headers: {} };
 }
 
@@ -124,7 +126,7 @@ export function errorRenderer(views: Views, log: Logger): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', 'no such page');
       // oidc-provider renders its own errors (a storage outage: 503 temporarily_unavailable); add the retry hint.
-      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', '2');
+      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set(RETRY_AFTER);
     } catch (err) {
       const shaped = shapeError(err);
       // A 5xx Gatehouse chose to answer (an HttpError, e.g. 503 when sign-ins are over capacity) is not a failure.

@@ -27,6 +27,7 @@ export interface DemoApiConfig {
 }
 
 export class DemoApiConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
   override name = 'DemoApiConfigError';
 }
 

@@ -14,6 +14,12 @@ import { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { readBytes } from './body.ts';
 
+/**
+ * oidc-provider's default routes for the back-channel endpoints whose form is read before the provider reads it
+ * (rate limited per client, and prefetched from storage).
+ */
+export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation']);
+
 const FORM = Symbol('gatehouse.tokenForm');
 
 /** A complete request with the same line, headers and socket as `req`, whose body is `body`. */

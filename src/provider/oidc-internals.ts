@@ -1,0 +1,100 @@
+/**
+ * Everything Gatehouse relies on inside oidc-provider beyond its documented configuration, in one place, so an
+ * upgrade of the library is a checked decision: tests/provider/internals.test.ts pins the version and the library
+ * source each point below depends on, and fails when either changes. The HTTP tests named there prove each
+ * behaviour end to end.
+ *
+ * 1. Refresh-token ids (`mintRefreshTokenIds`). Values are minted by the store's codec
+ *    (src/storage/refresh-lineage.ts) so that a token names its lineage and generation: a code exchange starts a
+ *    lineage at generation 0, a rotation continues the rotated token's lineage at the next generation, so
+ *    presenting the previous generation within the reuse interval mints the token that is already current (one
+ *    lineage, no fork). Relies on: a token's value is its `jti`, set by `generateTokenId()` on the model's prototype
+ *    when it is first saved; the refresh_token grant consumes the presented token, records it as the
+ *    `RotatedRefreshToken` entity of the request (`Provider.ctx.oidc.entities`), then saves its successor with the
+ *    same `grantId`.
+ * 2. The interaction result (`finishInteraction`). The interaction the request already loaded and checked
+ *    (cookie, record, session principal) takes the result directly, as `provider.interactionResult` does after
+ *    loading all of it a second time. Relies on: `interactionResult` sets `result` (merged with `lastSubmission`
+ *    unless the result is an error), saves the interaction for its remaining lifetime and redirects to `returnTo`.
+ * 3. The early first-party Grant (src/interactions/first-party-consent.ts). A `consent.grantId` handed in with the
+ *    login result becomes the request's grant. Relies on: the default `loadExistingGrant` reads
+ *    `ctx.oidc.result.consent.grantId` first (Gatehouse does not override it).
+ * 4. The token prefetch and the deferred consume (`tokenPrefetch`; src/storage/prefetch-scope.ts and
+ *    src/storage/redis/adapter.ts). Relies on: the refresh_token grant looks up `RefreshToken.find`, then the Grant
+ *    (`validateGrant`) and the account (`validateAccount`), all of which the prefetch has read; and between its
+ *    `consume()` of the presented token and the `save()` of the successor it makes no other storage call, so the
+ *    held-back consume travels with the save in one script.
+ */
+import type { Middleware } from 'koa';
+import Provider, { type InteractionResults } from 'oidc-provider';
+import { withStorageScope } from '../storage/prefetch-scope.ts';
+import { RefreshTokenCodec } from '../storage/refresh-lineage.ts';
+import type { Store } from '../storage/types.ts';
+import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+
+interface Minted {
+  grantId?: string;
+}
+
+export function mintRefreshTokenIds(provider: Provider, store: Store): void {
+  const codec = store.refreshTokens;
+  const RefreshToken = provider.RefreshToken as unknown as { prototype: { generateTokenId(this: Minted): string } };
+  RefreshToken.prototype.generateTokenId = function generateTokenId(this: Minted): string {
+    const grantId = this.grantId;
+    if (typeof grantId !== 'string') throw new TypeError('a refresh token is always issued for a grant');
+    const rotated = (Provider.ctx?.oidc.entities as { RotatedRefreshToken?: { jti?: string; grantId?: string } } | undefined)?.RotatedRefreshToken;
+    if (rotated?.grantId === grantId && typeof rotated.jti === 'string') {
+      const previous = codec.parse(rotated.jti);
+      if (previous) return codec.mint({ ...previous, gen: previous.gen + 1 });
+      // A token of the earlier one-record-per-token format continues in a lineage derived from its id.
+      return codec.mint({ grantId, lineage: codec.legacyLineage(rotated.jti), gen: 0 });
+    }
+    return codec.mint({ grantId, lineage: RefreshTokenCodec.newLineage(), gen: 0 });
+  };
+}
+
+/**
+ * Stores `result` on the interaction `d` this request loaded through `provider.interactionDetails` and redirects
+ * the browser (303) back to the authorization endpoint. With `merge`, a non-error result is merged into the
+ * previous submission, as `interactionResult` does.
+ */
+export async function finishInteraction(
+  ctx: { status: number; redirect(url: string): void },
+  d: Details,
+  result: InteractionResults,
+  merge: boolean,
+): Promise<void> {
+  d.result = merge && !('error' in result) ? { ...d.lastSubmission, ...result } : result;
+  await d.save(d.exp - Math.floor(Date.now() / 1000));
+  ctx.status = 303;
+  ctx.redirect(d.returnTo);
+}
+
+/**
+ * Opens the storage scope of a back-channel request (token, introspection, revocation) and asks the store to start
+ * reading what oidc-provider will look up: the named client's stored record and, for a refresh-token grant, the
+ * refresh token with its Grant, account and session. It runs in the same tick as the rate limiter's counters, so
+ * all of it travels in one Redis round trip, and the provider then finds it already read.
+ *
+ * Rules:
+ * - Only the limited back-channel POSTs open a scope; nothing is read for anything else.
+ * - The prefetch is only a read: the provider still validates everything (client authentication, expiry, grant,
+ *   account, session, consumed state) exactly as without it; a token that is not exactly one `refresh_token`
+ *   parameter is not prefetched.
+ * - Must run before the rate limiter, which counts in the same tick.
+ */
+export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
+  return (ctx, next) => {
+    if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path)) return next();
+    return withStorageScope(async () => {
+      const form = await tokenForm(ctx, bodyLimit);
+      const clientId = await namedClient(ctx, bodyLimit);
+      const tokens = ctx.path === '/token' && form?.get('grant_type') === 'refresh_token' ? form.getAll('refresh_token') : [];
+      store.prefetch({ clientId, refreshToken: tokens.length === 1 ? tokens[0] : undefined });
+      await next();
+    });
+  };
+}
