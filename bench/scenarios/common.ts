@@ -3,7 +3,7 @@
  * token endpoint), and the probe → warm-up → timed-run sequence with the row it yields.
  */
 import { LoadProcess, type LoadTarget, type Measured } from '../lib/load-process.ts';
-import { type CookieJar, loginAndExchange, mintCode, type TokenSet, tokenRequest } from '../lib/oauth.ts';
+import { basicAuth, type CookieJar, loginAndExchange, mintCode, type TokenSet, tokenRequest } from '../lib/oauth.ts';
 import type { Stack } from '../lib/stack.ts';
 import type { BenchOptions, Row } from './types.ts';
 
@@ -36,6 +36,20 @@ export async function moreTokens(stack: Stack, jars: CookieJar[], n: number, sco
   return pool(n, 8, async (i) => {
     const { code, verifier } = await mintCode(stack.endpoints, stack.web, stack.user, jars[i % jars.length] as CookieJar, scope);
     return tokenRequest(stack.endpoints, stack.web, { grant_type: 'authorization_code', code, redirect_uri: stack.web.redirectUri, code_verifier: verifier });
+  });
+}
+
+/** One fresh login, and a load process that walks its refresh-token chain on one connection. */
+export async function refreshChain(stack: Stack): Promise<LoadProcess> {
+  const [grant] = await freshGrants(stack, 1, API_SCOPE);
+  const rt = grant?.tokens.refresh_token;
+  if (!rt) throw new Error('the code exchange gave no refresh token');
+  return LoadProcess.start({
+    url: stack.endpoints.token,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(stack.web) },
+    mode: 'chain',
+    chains: [rt],
   });
 }
 

@@ -26,12 +26,11 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { startPeer } from '../peer/start.ts';
 import { cpuMs } from '../lib/cpu.ts';
-import { LoadProcess } from '../lib/load-process.ts';
-import { basicAuth, jwtAlg, tokenRequest } from '../lib/oauth.ts';
+import { jwtAlg, tokenRequest } from '../lib/oauth.ts';
 import { commandStats, keysUnder, memoryOf, startRedis } from '../lib/redis.ts';
 import { median } from '../lib/stats.ts';
 import { makeIdentity, type Stack, stackFor, startGatehouse, type Target } from '../lib/stack.ts';
-import { API_SCOPE, freshGrants, USERINFO_SCOPE } from './common.ts';
+import { API_SCOPE, freshGrants, refreshChain, USERINFO_SCOPE } from './common.ts';
 import { authorizationCode, clientCredentials, introspection, refresh, userinfo } from './http.ts';
 import type { BenchOptions, Row } from './types.ts';
 
@@ -161,17 +160,8 @@ export interface Sequential {
 
 /** One login, then `n` sequential refreshes on one connection with Redis's CPU and commands read around them. */
 export async function sequentialRefresh(stack: Stack, n: number): Promise<Sequential> {
-  const [grant] = await freshGrants(stack, 1, API_SCOPE);
-  const rt = grant?.tokens.refresh_token;
-  if (!rt) throw new Error('the code exchange gave no refresh token');
   const client = stack.redis.client;
-  const lp = await LoadProcess.start({
-    url: stack.endpoints.token,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(stack.web) },
-    mode: 'chain',
-    chains: [rt],
-  });
+  const lp = await refreshChain(stack);
   try {
     await lp.run(1, { amount: 20 });
     // Redis spends CPU on its own timers (expiry, cron) whether or not requests come: measured alone for a second
@@ -220,16 +210,7 @@ export interface LoginStorage {
 export async function storagePerLogin(stack: Stack, target: Target, checkpoints: readonly number[]): Promise<{ snapshots: LoginStorage[]; errors: number }> {
   const client = stack.redis.client;
   const before = await keysUnder(client, '');
-  const [grant] = await freshGrants(stack, 1, API_SCOPE);
-  const rt = grant?.tokens.refresh_token;
-  if (!rt) throw new Error('the code exchange gave no refresh token');
-  const lp = await LoadProcess.start({
-    url: stack.endpoints.token,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(stack.web) },
-    mode: 'chain',
-    chains: [rt],
-  });
+  const lp = await refreshChain(stack);
   const snapshots: LoginStorage[] = [];
   let errors = 0;
   let done = 0;

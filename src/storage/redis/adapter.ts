@@ -188,6 +188,14 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
     member: `${model}:${token.lineage}`,
   });
 
+  /** Before a write of `id`: what the request held back goes first, and its prefetched copy is dropped. */
+  const writing = async (id: string) => {
+    const scope = storageScope();
+    await scope?.settle();
+    scope?.forget(`${model}:${id}`);
+    return scope;
+  };
+
   const consumeNow = async (token: LineageToken) => {
     const k = at(token);
     await consumed(ctx, model, (await client.ghLineageConsume(3, k.key, k.members, k.grant, ...common, token.gen, grace, k.base)) as unknown[]);
@@ -238,9 +246,7 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
       guarded(async () => {
         const token = codec.parse(id);
         if (!token) return legacy.consume(id);
-        const scope = storageScope();
-        await scope?.settle();
-        scope?.forget(`${model}:${id}`);
+        const scope = await writing(id);
         if (scope) {
           // Held back until the successor is saved (LINEAGE_ROTATE), or the next storage call or the request's end.
           scope.defer({ model, id, grantId: token.grantId, lineage: token.lineage, gen: token.gen, run: () => guarded(() => consumeNow(token)) });
@@ -253,9 +259,7 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
       guarded(async () => {
         const token = codec.parse(id);
         if (!token) return legacy.destroy(id);
-        const scope = storageScope();
-        await scope?.settle();
-        scope?.forget(`${model}:${id}`);
+        await writing(id);
         const k = at(token);
         await client.ghDestroy(2, k.key, k.members, k.member);
       }),
