@@ -38,6 +38,7 @@ import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
+import { devicePollingPace } from './provider/device-flow.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -152,6 +153,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // (src/provider/token-prefetch.ts).
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(limits.host);
+    app.use(devicePollingPace(store.throttle, config));
     app.use(async (ctx) => {
       ctx.respond = false;
       await providerCallback(ctx.req, ctx.res);

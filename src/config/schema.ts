@@ -165,6 +165,18 @@ export const settings: readonly Setting[] = [
     doc: 'Pushed authorization requests (POST /request) one client IP may make per window (0 = no limit).',
   },
   {
+    key: 'deviceFlow.pollIntervalSeconds',
+    env: 'DEVICE_POLL_INTERVAL',
+    type: { kind: 'int', min: 1, max: 60 },
+    doc: 'Device flow (RFC 8628): seconds a device waits between polls of the token endpoint (`interval`); a sooner poll of the same code is answered `slow_down`.',
+  },
+  {
+    key: 'deviceFlow.codeTtlSeconds',
+    env: 'DEVICE_CODE_TTL',
+    type: { kind: 'int', min: 1, max: 3600 },
+    doc: 'Device flow: how long a device code and its user code stay valid.',
+  },
+  {
     key: 'passwords.minLength',
     env: 'PASSWORD_MIN_LENGTH',
     type: { kind: 'int', min: 8, max: 128 },

@@ -64,6 +64,7 @@ export interface Config {
     readonly browserPerIp: number;
     readonly parPerIp: number;
   };
+  readonly deviceFlow: { readonly pollIntervalSeconds: number; readonly codeTtlSeconds: number };
   readonly passwords: { readonly minLength: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };
   readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };

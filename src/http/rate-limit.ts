@@ -5,7 +5,7 @@
  *   which client the provider authenticated.
  * - `browserRateLimit`: per IP, the endpoints where anyone can make Gatehouse store a record or check a password —
  *   the authorization endpoint (`/auth*`, an Interaction each), logout (`/session/end*`, a Session), the sign-in
- *   and consent POSTs — and, in its own allowance, PAR (`POST /request`, a stored request). Every request counts.
+ *   and consent POSTs, the device flow's code entry (`POST /device`) — and, in its own allowance, PAR (`POST /request`, a stored request). Every request counts.
  *
  * Rules of the back-channel limits:
  * Rules:
@@ -45,7 +45,7 @@ export interface RateLimitPolicy {
 }
 
 /** oidc-provider's default routes for the endpoints that are limited. */
-export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation']);
+export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation', '/device/auth']);
 
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -137,7 +137,7 @@ export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLim
 
 export interface BrowserLimitPolicy {
   readonly windowSeconds: number;
-  /** Requests per IP to /auth*, /session/end* and the interaction POSTs; 0 = off. */
+  /** Requests per IP to /auth*, /session/end*, the interaction POSTs and the device code entry; 0 = off. */
   readonly browserPerIp: number;
   /** Pushed authorization requests per IP; 0 = off. */
   readonly parPerIp: number;
@@ -151,6 +151,8 @@ function browserKind(method: string, path: string): 'browser' | 'par' | undefine
   if (path === '/request') return method === 'POST' ? 'par' : undefined;
   if (BROWSER.test(path)) return 'browser';
   if (method === 'POST' && INTERACTION_POST.test(path)) return 'browser';
+  // The device flow's user-code entry (RFC 8628 5.1: guessing codes must be throttled).
+  if (method === 'POST' && path === '/device') return 'browser';
   return undefined;
 }
 

@@ -18,6 +18,8 @@ import type { Views } from '../http/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
+import { deviceFlowFeature, deviceAuthorizationAnswers } from './device-flow.ts';
+import { interopAnswers } from './interop.ts';
 import { pageRenderers } from './pages.ts';
 import { mintRefreshTokenIds } from './refresh-token-ids.ts';
 import { resourceIndicators } from './resources.ts';
@@ -127,6 +129,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       rpInitiatedLogout: { enabled: true, ...pageRenderers(views).logout },
+      // Only for clients that register the device_code grant type (device-flow.ts).
+      deviceFlow: deviceFlowFeature(views),
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
       claimsParameter: { enabled: true },
@@ -142,6 +146,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
 
   const provider = new Provider(config.issuer, configuration);
   mintRefreshTokenIds(provider, store);
+  provider.use(interopAnswers());
+  provider.use(deviceAuthorizationAnswers(config));
   // The host app (src/http/canonical-request.ts) rewrites X-Forwarded-* from the issuer and the client IP it
   // trusts, so the provider may read them whatever `trustProxy` says.
   provider.proxy = true;
