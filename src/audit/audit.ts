@@ -44,7 +44,9 @@ export type AuditEvent =
   /** A client failed to authenticate at the token, introspection, revocation or PAR endpoint. */
   | 'client_auth.failure'
   /** A rate limit refused a request (`kind`: ip | client). */
-  | 'rate_limit.exceeded';
+  | 'rate_limit.exceeded'
+  /** A resource server exchanged a user's access token for one for `audience` (RFC 8693; `kind`: impersonation | delegation). */
+  | 'token.exchanged';
 
 export interface AuditFields {
   readonly clientId?: unknown;
@@ -55,11 +57,12 @@ export interface AuditFields {
   readonly grantType?: unknown;
   readonly tokenType?: unknown;
   readonly ip?: unknown;
+  readonly audience?: unknown;
 }
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip'] as const;
+const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience'] as const;
 
 function short(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;

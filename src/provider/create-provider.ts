@@ -20,6 +20,7 @@ import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { deviceFlowFeature, deviceAuthorizationAnswers } from './device-flow.ts';
 import { interopAnswers } from './interop.ts';
+import { validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
 import { mintRefreshTokenIds } from './refresh-token-ids.ts';
 import { resourceIndicators } from './resources.ts';
@@ -53,6 +54,17 @@ type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 function originsOf(client: Client): Set<string> {
   const uris = [...(client.redirectUris ?? []), ...((client.metadata().post_logout_redirect_uris as string[] | undefined) ?? [])];
   return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
+}
+
+/** Adds the `token_exchange` policy (./token-exchange.ts) to the client metadata Gatehouse accepts. */
+function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadataExtension>) {
+  return {
+    properties: [...base.properties, 'token_exchange'],
+    validator(ctx: unknown, key: string, value: unknown, metadata: ClientMetadata) {
+      if (key === 'token_exchange') return validateTokenExchangePolicy(config, value, metadata as Record<string, unknown>);
+      return base.validator(ctx, key, value, metadata);
+    },
+  };
 }
 
 export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views }: ProviderDeps): Provider {
@@ -94,7 +106,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       // clients that can verify ES256 should register it (README "Protocol").
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
-    extraClientMetadata: clientMetadataExtension(config, SCOPES) as Configuration['extraClientMetadata'],
+    extraClientMetadata: withTokenExchange(config, clientMetadataExtension(config, SCOPES)) as Configuration['extraClientMetadata'],
     async findAccount(_ctx, sub) {
       const account = await accounts.findById(sub);
       if (!account || account.disabled) return undefined;
