@@ -39,7 +39,6 @@ import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { devicePollingPace } from './provider/device-flow.ts';
-import { registerTokenExchange } from './provider/token-exchange.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -100,12 +99,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const clients = [...config.clients, ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
 
-    const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views });
     const audit = createAudit(log, (event, fields) => metrics.observeAudit(event, fields));
+    const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit });
     // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
     // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.
     auditProviderEvents(provider, audit);
-    registerTokenExchange(provider, { config, jwks, accounts, audit });
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
     // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only

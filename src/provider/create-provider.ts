@@ -12,6 +12,7 @@
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
+import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import { LANGUAGES } from '../http/i18n.ts';
 import type { Views } from '../http/views.ts';
@@ -20,7 +21,7 @@ import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { deviceFlowFeature, deviceAuthorizationAnswers } from './device-flow.ts';
 import { interopAnswers } from './interop.ts';
-import { validateTokenExchangePolicy } from './token-exchange.ts';
+import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
 import { mintRefreshTokenIds } from './refresh-token-ids.ts';
 import { resourceIndicators } from './resources.ts';
@@ -47,6 +48,8 @@ export interface ProviderDeps {
   cookieKeys: string[];
   clients: ClientMetadata[];
   views: Views;
+  /** Audit trail of what the provider's Gatehouse additions do (token exchange); none for the CLI. */
+  audit?: Audit;
 }
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
@@ -67,7 +70,7 @@ function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadat
   };
 }
 
-export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views }: ProviderDeps): Provider {
+export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit }: ProviderDeps): Provider {
   const secure = new URL(config.issuer).protocol === 'https:';
   const configuration: Configuration = {
     adapter: (name: string) => store.adapter(name),
@@ -158,6 +161,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
 
   const provider = new Provider(config.issuer, configuration);
   mintRefreshTokenIds(provider, store);
+  registerTokenExchange(provider, { config, jwks, accounts, audit: audit ?? (() => undefined) });
   provider.use(interopAnswers());
   provider.use(deviceAuthorizationAnswers(config));
   // The host app (src/http/canonical-request.ts) rewrites X-Forwarded-* from the issuer and the client IP it
