@@ -39,6 +39,7 @@ import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { devicePollingPace } from './provider/device-flow.ts';
+import { registrationPolicy } from './provider/registration.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -151,6 +152,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,
     // account and session are read with the rate limiter's counters in one Redis round trip
     // (src/provider/token-prefetch.ts).
+    app.use(registrationPolicy(store, config));
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(limits.host);
     app.use(devicePollingPace(store.throttle, config));

@@ -165,6 +165,18 @@ export const settings: readonly Setting[] = [
     doc: 'Pushed authorization requests (POST /request) one client IP may make per window (0 = no limit).',
   },
   {
+    key: 'clientRegistration.mode',
+    env: 'CLIENT_REGISTRATION',
+    type: { kind: 'enum', values: ['off', 'open', 'token'] },
+    doc: 'Dynamic client registration (RFC 7591/7592) at `/reg`: `off`; `open` (anyone may register a client, within the policy of docs/protocols.md); `token` (an initial access token from `gatehouse clients token create` is required).',
+  },
+  {
+    key: 'clientRegistration.perIp',
+    env: 'CLIENT_REGISTRATION_PER_IP',
+    type: { kind: 'int', min: 0, max: 10_000_000 },
+    doc: 'Registrations one client IP may make per rate-limit window (0 = no limit).',
+  },
+  {
     key: 'deviceFlow.pollIntervalSeconds',
     env: 'DEVICE_POLL_INTERVAL',
     type: { kind: 'int', min: 1, max: 60 },

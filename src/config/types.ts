@@ -64,6 +64,7 @@ export interface Config {
     readonly browserPerIp: number;
     readonly parPerIp: number;
   };
+  readonly clientRegistration: { readonly mode: 'off' | 'open' | 'token'; readonly perIp: number };
   readonly deviceFlow: { readonly pollIntervalSeconds: number; readonly codeTtlSeconds: number };
   readonly passwords: { readonly minLength: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };

@@ -17,7 +17,7 @@ import { readBytes } from './body.ts';
 const FORM = Symbol('gatehouse.tokenForm');
 
 /** A complete request with the same line, headers and socket as `req`, whose body is `body`. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
+export function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   const copy = new IncomingMessage(req.socket);
   copy.method = req.method as string;
   copy.url = req.url as string;

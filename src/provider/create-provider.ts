@@ -21,6 +21,7 @@ import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { deviceFlowFeature, deviceAuthorizationAnswers } from './device-flow.ts';
 import { interopAnswers } from './interop.ts';
+import { registeredClientAdapter, registrationFeatures } from './registration.ts';
 import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
 import { mintRefreshTokenIds } from './refresh-token-ids.ts';
@@ -73,7 +74,7 @@ function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadat
 export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit }: ProviderDeps): Provider {
   const secure = new URL(config.issuer).protocol === 'https:';
   const configuration: Configuration = {
-    adapter: (name: string) => store.adapter(name),
+    adapter: (name: string) => (name === 'Client' ? registeredClientAdapter(store.adapter(name)) : store.adapter(name)),
     clients,
     jwks: jwks as Configuration['jwks'],
     cookies: {
@@ -146,6 +147,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       rpInitiatedLogout: { enabled: true, ...pageRenderers(views).logout },
       // Only for clients that register the device_code grant type (device-flow.ts).
       deviceFlow: deviceFlowFeature(views),
+      // Off unless CLIENT_REGISTRATION says otherwise; the policy is registration.ts.
+      ...registrationFeatures(config),
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
       claimsParameter: { enabled: true },
