@@ -83,7 +83,10 @@ test('a registered client that lists a resource-server scope reads back as regis
   t.is(created.status, 201);
   const read = await fetch(created.body.registration_client_uri as string, { headers: { authorization: `Bearer ${created.body.registration_access_token as string}` } });
   t.is(read.status, 200);
-  t.deepEqual(((await read.json()) as { scope: string }).scope.split(' ').sort(), ['api:read', 'openid']);
+  const body = (await read.json()) as { scope: string; resource_scopes?: string[] };
+  t.deepEqual([body.scope, body.resource_scopes], ['openid', ['api:read']], 'the provider shows its split form');
+  const stored = (await gh.gatehouse.store.clients.list()).find((c) => c.client_id === created.body.client_id);
+  t.deepEqual([stored?.scope, stored?.resource_scopes], ['openid api:read', undefined], 'the store keeps the registered form');
 });
 
 test('every policy rule is refused with the RFC 7591 error', async (t) => {
