@@ -58,6 +58,7 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   const accounts = timed(inner.accounts, 'accounts', observe);
   const clients = timed(inner.clients, 'clients', observe);
   const throttle = timed(inner.throttle, 'throttle', observe);
+  const logoutQueue = timed(inner.logoutQueue, 'logoutQueue', observe);
   const ping = timed({ ping: () => inner.ping() }, 'storage', observe);
   const wrapper = Object.create(inner) as S;
   // Every other method (hints such as `prefetch`, a store's extras) goes to the real store, called on
@@ -71,6 +72,7 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
     accounts: { value: accounts, enumerable: true },
     clients: { value: clients, enumerable: true },
     throttle: { value: throttle, enumerable: true },
+    logoutQueue: { value: logoutQueue, enumerable: true },
     adapter: {
       value: (model: string) => {
         let adapter = adapters.get(model);

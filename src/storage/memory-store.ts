@@ -4,6 +4,7 @@
  * seen in development is the behaviour of production. Records are copied in and out (as Redis would
  * serialise them) so callers never share mutable state with the store.
  */
+import { MemoryLogoutQueue } from './logout-queue.ts';
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
 import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
@@ -334,6 +335,8 @@ export class MemoryStore implements Store {
     remove: async (clientId: string) => this.#ks.delete(key('Client', clientId)),
     list: async () => this.#ks.keys('Client:').map((k) => clone(this.#ks.get<ClientMetadata>(k) as ClientMetadata)),
   };
+
+  readonly logoutQueue = new MemoryLogoutQueue();
 
   readonly throttle = {
     hit: async (k: string, windowSeconds: number) => {

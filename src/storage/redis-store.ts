@@ -12,6 +12,7 @@ import { GrantLocator, prefetch, redisAdapter } from './redis/adapter.ts';
 import { connectRedis, openRedis } from './redis/connection.ts';
 import { guarded } from './redis/errors.ts';
 import { type KeyLayout, keyLayout } from './redis/keys.ts';
+import { redisLogoutQueue } from './redis/logout-queue.ts';
 import { redisAccounts, redisClients, redisThrottle } from './redis/records.ts';
 import { defineScripts, type ScriptedClient } from './redis/scripts.ts';
 import { RefreshTokenCodec } from './refresh-lineage.ts';
@@ -90,6 +91,7 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
     accounts: redisAccounts(client, keys),
     clients: redisClients(client, keys),
     throttle: redisThrottle(client, keys),
+    logoutQueue: redisLogoutQueue(client, redis.keyPrefix),
     onReuse(listener) {
       listeners.push(listener);
     },

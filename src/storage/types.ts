@@ -14,6 +14,7 @@
  * - Every record with an expiry is stored with one; only clients and accounts never expire.
  */
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
+import type { LogoutQueue } from './logout-queue.ts';
 import type { RefreshTokenCodec } from './refresh-lineage.ts';
 
 export interface Account {
@@ -85,6 +86,8 @@ export interface Store {
   readonly accounts: AccountStore;
   readonly clients: ClientStore;
   readonly throttle: ThrottleStore;
+  /** Back-channel logout notifications still to deliver (./logout-queue.ts). */
+  readonly logoutQueue: LogoutQueue;
   /** Registers a listener for reuse detections (audit, metrics). */
   onReuse(listener: (event: ReuseEvent) => void): void;
   /** Resolves when storage answers; rejects (StorageUnavailable) when it does not. */
