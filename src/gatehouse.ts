@@ -40,6 +40,7 @@ import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { devicePollingPace } from './provider/device-flow.ts';
 import { registrationPolicy } from './provider/registration.ts';
+import { type BackchannelLogout, installBackchannelLogout } from './provider/backchannel-logout.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -55,6 +56,8 @@ export interface Gatehouse {
   readonly accounts: AccountService;
   readonly app: Koa;
   readonly metrics: Metrics;
+  /** Back-channel logout: `notifyLogout` queues logout tokens for sessions that ended (src/provider/backchannel-logout.ts). */
+  readonly backchannel: BackchannelLogout;
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** The separate metrics listener's handler (only /metrics), used when `metrics.port` is set. */
   metricsHandler(req: IncomingMessage, res: ServerResponse): void;
@@ -105,6 +108,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
     // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.
     auditProviderEvents(provider, audit);
+    const backchannel = installBackchannelLogout(provider, { config, store, jwks, audit, log });
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
     // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only
@@ -174,6 +178,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       accounts,
       app,
       metrics,
+      backchannel,
       handler: (req, res) => void handler(req, res),
       metricsHandler: (req, res) => void metricsHandler(req, res),
       stopping: () => {
@@ -182,6 +187,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       close: async () => {
         // Requests whose connection is already closed may still be finishing (access log, a held-back consume).
         await inFlight.drained(DRAIN_TIMEOUT_MS);
+        await backchannel.stop();
         await store.close();
       },
     };

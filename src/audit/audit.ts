@@ -46,7 +46,13 @@ export type AuditEvent =
   /** A rate limit refused a request (`kind`: ip | client). */
   | 'rate_limit.exceeded'
   /** A resource server exchanged a user's access token for one for `audience` (RFC 8693; `kind`: impersonation | delegation). */
-  | 'token.exchanged';
+  | 'token.exchanged'
+  /** A client acknowledged a back-channel logout token (`attempts`). */
+  | 'backchannel_logout.delivered'
+  /** A back-channel logout delivery failed and will be retried (`reason`, `attempts`). */
+  | 'backchannel_logout.failed'
+  /** A back-channel logout was given up after its last attempt (`reason`, `attempts`). */
+  | 'backchannel_logout.abandoned';
 
 export interface AuditFields {
   readonly clientId?: unknown;
@@ -58,11 +64,12 @@ export interface AuditFields {
   readonly tokenType?: unknown;
   readonly ip?: unknown;
   readonly audience?: unknown;
+  readonly attempts?: unknown;
 }
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience'] as const;
+const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience', 'attempts'] as const;
 
 function short(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;

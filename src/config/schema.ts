@@ -177,6 +177,24 @@ export const settings: readonly Setting[] = [
     doc: 'Registrations one client IP may make per rate-limit window (0 = no limit).',
   },
   {
+    key: 'backchannelLogout.allowPrivateNetworks',
+    env: 'BACKCHANNEL_ALLOW_PRIVATE_NETWORKS',
+    type: { kind: 'bool' },
+    doc: 'Let back-channel logout tokens go to loopback and private addresses (clients on an internal network). Off, such `backchannel_logout_uri`s are refused at registration and every resolved address is checked at delivery (SSRF).',
+  },
+  {
+    key: 'backchannelLogout.timeoutSeconds',
+    env: 'BACKCHANNEL_TIMEOUT_SECONDS',
+    type: { kind: 'int', min: 1, max: 60 },
+    doc: 'How long one back-channel logout delivery may take before it counts as failed and is retried.',
+  },
+  {
+    key: 'backchannelLogout.retryBaseSeconds',
+    env: 'BACKCHANNEL_RETRY_BASE_SECONDS',
+    type: { kind: 'int', min: 1, max: 3600 },
+    doc: 'Wait before the first retry of a failed back-channel logout delivery; each further retry waits 4 times longer (6 attempts at most).',
+  },
+  {
     key: 'deviceFlow.pollIntervalSeconds',
     env: 'DEVICE_POLL_INTERVAL',
     type: { kind: 'int', min: 1, max: 60 },

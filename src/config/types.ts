@@ -65,6 +65,7 @@ export interface Config {
     readonly parPerIp: number;
   };
   readonly clientRegistration: { readonly mode: 'off' | 'open' | 'token'; readonly perIp: number };
+  readonly backchannelLogout: { readonly allowPrivateNetworks: boolean; readonly timeoutSeconds: number; readonly retryBaseSeconds: number };
   readonly deviceFlow: { readonly pollIntervalSeconds: number; readonly codeTtlSeconds: number };
   readonly passwords: { readonly minLength: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };

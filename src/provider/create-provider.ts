@@ -9,7 +9,7 @@
  * - refresh tokens rotate on every use; issued with `offline_access`, or to first-party clients.
  * - access tokens for resource servers are RFC 9068 JWTs; without a resource, an opaque userinfo token.
  */
-import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
@@ -19,8 +19,9 @@ import type { Views } from '../http/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
-import { deviceFlowFeature, deviceAuthorizationAnswers } from './device-flow.ts';
+import { deviceAuthorizationAnswers, deviceCodeAdapter, deviceFlowFeature } from './device-flow.ts';
 import { interopAnswers } from './interop.ts';
+import { validateBackchannelUri } from './backchannel-logout.ts';
 import { registeredClientAdapter, registrationFeatures } from './registration.ts';
 import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
@@ -60,13 +61,24 @@ function originsOf(client: Client): Set<string> {
   return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
 }
 
-/** Adds the `token_exchange` policy (./token-exchange.ts) to the client metadata Gatehouse accepts. */
+/**
+ * Adds the `token_exchange` policy (./token-exchange.ts) to the client metadata Gatehouse accepts, and the SSRF
+ * rules of `backchannel_logout_uri` (./backchannel-logout.ts).
+ */
 function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadataExtension>) {
   return {
-    properties: [...base.properties, 'token_exchange'],
+    properties: [...base.properties, 'token_exchange', 'backchannel_logout_uri'],
     validator(ctx: unknown, key: string, value: unknown, metadata: ClientMetadata) {
-      if (key === 'token_exchange') return validateTokenExchangePolicy(config, value, metadata as Record<string, unknown>);
-      return base.validator(ctx, key, value, metadata);
+      try {
+        if (key === 'token_exchange') return validateTokenExchangePolicy(config, value, metadata as Record<string, unknown>);
+        if (key === 'backchannel_logout_uri') return validateBackchannelUri(value, config.backchannelLogout.allowPrivateNetworks);
+        return base.validator(ctx, key, value, metadata);
+      } catch (err) {
+        // oidc-provider answers its own error class (400 invalid_client_metadata at registration); anything
+        // else would be a 500.
+        if (err instanceof errors.OIDCProviderError) throw err;
+        throw new errors.InvalidClientMetadata((err as Error).message);
+      }
     },
   };
 }
@@ -74,7 +86,11 @@ function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadat
 export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit }: ProviderDeps): Provider {
   const secure = new URL(config.issuer).protocol === 'https:';
   const configuration: Configuration = {
-    adapter: (name: string) => (name === 'Client' ? registeredClientAdapter(store.adapter(name)) : store.adapter(name)),
+    adapter: (name: string) => {
+      const adapter = store.adapter(name);
+      if (name === 'Client') return registeredClientAdapter(adapter);
+      return name === 'DeviceCode' ? deviceCodeAdapter(adapter) : adapter;
+    },
     clients,
     jwks: jwks as Configuration['jwks'],
     cookies: {
@@ -147,6 +163,8 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       rpInitiatedLogout: { enabled: true, ...pageRenderers(views).logout },
       // Only for clients that register the device_code grant type (device-flow.ts).
       deviceFlow: deviceFlowFeature(views),
+      // Delivered from a queue in the store (backchannel-logout.ts), never while the logout page waits.
+      backchannelLogout: { enabled: true },
       // Off unless CLIENT_REGISTRATION says otherwise; the policy is registration.ts.
       ...registrationFeatures(config),
       pushedAuthorizationRequests: { enabled: true },

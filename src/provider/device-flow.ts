@@ -10,12 +10,14 @@
  * - The pages are Gatehouse pages (templates, catalogues, CSP nonce); the form posts carry oidc-provider's
  *   session-bound xsrf token, and the confirmation page shows which client asks, so a code phished from someone
  *   else's device is seen for what it is (RFC 8628 5.4).
+ * - An expired device code is kept EXPIRED_KEPT_SECONDS past its expiry, so the device is told `expired_token`
+ *   and the page says the code expired (RFC 8628 3.5), rather than both finding nothing.
  * - Polling: the device authorization response carries `interval`; a poll of one device code sooner than that
  *   after the previous one is answered `slow_down` (RFC 8628 3.5), counted in the store so every instance agrees.
  */
 import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Adapter, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/types.ts';
 import { cspNonce } from '../http/security-headers.ts';
 import { tokenForm } from '../http/token-form.ts';
@@ -23,6 +25,22 @@ import type { Views } from '../http/views.ts';
 import type { ThrottleStore } from '../storage/types.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** How long an expired device code stays in the store, to be answered as expired. */
+const EXPIRED_KEPT_SECONDS = 300;
+
+/** The DeviceCode adapter: its records outlive their expiry by EXPIRED_KEPT_SECONDS (oidc-provider checks `exp`). */
+export function deviceCodeAdapter(adapter: Adapter): Adapter {
+  return {
+    upsert: (id, payload, expiresIn) => adapter.upsert(id, payload, (expiresIn ?? 0) + EXPIRED_KEPT_SECONDS),
+    find: (id) => adapter.find(id),
+    findByUserCode: (code) => adapter.findByUserCode(code),
+    findByUid: (uid) => adapter.findByUid(uid),
+    consume: (id) => adapter.consume(id),
+    destroy: (id) => adapter.destroy(id),
+    revokeByGrantId: (grantId) => adapter.revokeByGrantId(grantId),
+  };
+}
 
 interface RenderedError {
   name?: string;

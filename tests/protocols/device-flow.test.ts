@@ -111,7 +111,7 @@ test('a person who cancels denies the device: polling answers access_denied', as
   t.is((await page.textContent('[role=alert]'))?.trim(), en['device.used'], 'a denied code cannot be used again');
 });
 
-test('a wrong code is refused on the page; an expired code is gone: polling answers invalid_grant', async (t) => {
+test('a wrong code is refused on the page; an expired code says so, and polling answers expired_token', async (t) => {
   const { gh, device } = await start(t, { 'deviceFlow.codeTtlSeconds': 2 });
   const page = await newPage(t);
   await enterCode(page, `${gh.issuer}/device`, 'BCDF-GHJK');
@@ -125,11 +125,9 @@ test('a wrong code is refused on the page; an expired code is gone: polling answ
     await new Promise((resolve) => setTimeout(resolve, 1000));
     answer = await poll(gh, auth.device_code);
   }
-  // The record leaves the store with its lifetime (no expired codes are kept), so the device learns it as
-  // invalid_grant, and the page no longer knows the code.
-  t.is(answer.body.error, 'invalid_grant');
+  t.is(answer.body.error, 'expired_token');
   await enterCode(page, auth.verification_uri, auth.user_code);
-  t.is((await page.textContent('[role=alert]'))?.trim(), en['device.notFound']);
+  t.is((await page.textContent('[role=alert]'))?.trim(), en['device.expired']);
 });
 
 test('polling faster than the interval is answered slow_down', async (t) => {
