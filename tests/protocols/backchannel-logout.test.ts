@@ -14,6 +14,7 @@ import * as oidc from 'openid-client';
 import { isSpecialAddress, LOGOUT_EVENT } from '../../src/provider/backchannel-logout.ts';
 import { type CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { startRedis } from '../helpers/redis.ts';
 
 const SECRET = 'rp-secret-that-is-long-enough-0123456789abcdef';
 const REDIRECT = 'https://rp.example/cb';
@@ -206,4 +207,27 @@ test('at delivery, a name that resolves to a private address is refused', async 
   const outcome = await until(gh, (l) => typeof l.audit === 'string' && l.audit.startsWith('backchannel_logout.'));
   t.like(outcome, { audit: 'backchannel_logout.failed', clientId: 'inside', reason: 'private address refused' });
   t.true(isSpecialAddress('127.0.0.1') && isSpecialAddress('::1') && isSpecialAddress('::ffff:10.0.0.1') && !isSpecialAddress('93.184.216.34'));
+});
+
+test('the queue survives a restart: a notification left by one instance is delivered by the next (Redis)', async (t) => {
+  const redis = await startRedis(t);
+  const rp = await relyingParty(t);
+  const shared = { 'redis.url': redis.url, 'backchannelLogout.allowPrivateNetworks': true, 'backchannelLogout.retryBaseSeconds': 1 };
+  const client = { client_id: 'rp', client_secret: SECRET, redirect_uris: [REDIRECT], backchannel_logout_uri: rp.uri };
+  const first = await startGatehouse(undefined, { ...shared, clients: [client] });
+  await first.gatehouse.backchannel.notifyLogout([{ clientId: 'rp', sub: 'user-1', sid: 'sid-1' }]);
+  const attempt = await rp.next();
+  // The first instance stops while its delivery is unanswered: the job stays in Redis.
+  const stopping = first.gatehouse.close();
+  attempt.answer(503);
+  await stopping;
+  first.server.closeAllConnections();
+  first.server.close();
+
+  const second = await startGatehouse(t, { ...shared, clients: [client] });
+  const retry = await rp.next();
+  retry.answer(200);
+  const claims = await verifyLogoutToken(second, retry.token);
+  t.like(claims, { sub: 'user-1', sid: 'sid-1' });
+  t.like(await until(second, (l) => l.audit === 'backchannel_logout.delivered'), { clientId: 'rp', attempts: '2' });
 });
