@@ -108,7 +108,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
     // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.
     auditProviderEvents(provider, audit);
-    const backchannel = installBackchannelLogout(provider, { config, store, jwks, audit, log });
+    const backchannel = installBackchannelLogout(provider, { config, queue: opened.logoutQueue, jwks, audit, log });
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
     // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only

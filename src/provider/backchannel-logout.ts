@@ -30,8 +30,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import type { LogoutJob } from '../storage/logout-queue.ts';
-import type { Store } from '../storage/types.ts';
+import type { LogoutJob, LogoutQueue } from '../storage/logout-queue.ts';
 import type { PrivateJwks } from './keys.ts';
 
 export const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -132,7 +131,11 @@ export interface BackchannelLogout {
 
 export interface BackchannelDeps {
   config: Config;
-  store: Store;
+  /**
+   * The queue, uninstrumented: its once-a-second poll is background work, kept out of the per-operation storage
+   * metrics that describe request traffic; its failures are logged (once per outage).
+   */
+  queue: LogoutQueue;
   jwks: PrivateJwks;
   audit: Audit;
   log: Logger;
@@ -144,7 +147,7 @@ interface LogoutClient {
   idTokenSignedResponseAlg?: string;
 }
 
-export function installBackchannelLogout(provider: Provider, { config, store, jwks, audit, log }: BackchannelDeps): BackchannelLogout {
+export function installBackchannelLogout(provider: Provider, { config, queue, jwks, audit, log }: BackchannelDeps): BackchannelLogout {
   const settings = config.backchannelLogout;
   const timeoutMs = settings.timeoutSeconds * 1000;
   const leaseMs = timeoutMs + 5000;
@@ -178,7 +181,7 @@ export function installBackchannelLogout(provider: Provider, { config, store, jw
     const uri = client?.backchannelLogoutUri;
     if (!client || !uri) {
       // Removed, changed or no longer valid under this instance's rules: nothing to deliver to.
-      await store.logoutQueue.remove(job.id);
+      await queue.remove(job.id);
       audit('backchannel_logout.abandoned', { clientId: job.clientId, sub: job.sub, reason: 'client gone or without a valid back-channel URI', attempts: String(job.attempts) });
       return;
     }
@@ -187,7 +190,7 @@ export function installBackchannelLogout(provider: Provider, { config, store, jw
     try {
       const status = await post(uri, new URLSearchParams({ logout_token: await logoutToken(client, job) }).toString(), timeoutMs, settings.allowPrivateNetworks);
       if (status === 200 || status === 204) {
-        await store.logoutQueue.remove(job.id);
+        await queue.remove(job.id);
         audit('backchannel_logout.delivered', { clientId: job.clientId, sub: job.sub, attempts: String(attempts) });
         return;
       }
@@ -198,19 +201,22 @@ export function installBackchannelLogout(provider: Provider, { config, store, jw
     }
     const retryAt = Date.now() + settings.retryBaseSeconds * 1000 * 4 ** (attempts - 1);
     if (attempts >= MAX_ATTEMPTS || retryAt >= job.deadline) {
-      await store.logoutQueue.remove(job.id);
+      await queue.remove(job.id);
       audit('backchannel_logout.abandoned', { clientId: job.clientId, sub: job.sub, reason, attempts: String(attempts) });
       return;
     }
-    await store.logoutQueue.push({ ...job, attempts }, retryAt);
+    await queue.push({ ...job, attempts }, retryAt);
     audit('backchannel_logout.failed', { clientId: job.clientId, sub: job.sub, reason, attempts: String(attempts) });
   }
 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let unavailable = false;
   const tick = async () => {
-    const jobs = await store.logoutQueue.claim(Date.now(), BATCH, leaseMs);
+    const jobs = await queue.claim(Date.now(), BATCH, leaseMs);
+    if (unavailable) log.info('back-channel logout queue available again');
+    unavailable = false;
     await Promise.all(jobs.map((job) => deliver(job).catch((err) => log.warn({ err, clientId: job.clientId }, 'back-channel logout delivery failed'))));
   };
   /** Runs a round now (unless one is running), then keeps polling. */
@@ -218,7 +224,10 @@ export function installBackchannelLogout(provider: Provider, { config, store, jw
     if (stopped || running) return;
     clearTimeout(timer);
     running = tick()
-      .catch((err) => log.warn({ errorCode: (err as NodeJS.ErrnoException).code, error: (err as Error).message }, 'back-channel logout queue unavailable'))
+      .catch((err) => {
+        if (!unavailable) log.warn({ errorCode: (err as NodeJS.ErrnoException).code, error: (err as Error).message }, 'back-channel logout queue unavailable');
+        unavailable = true;
+      })
       .finally(() => {
         running = undefined;
         if (!stopped) timer = setTimeout(kick, POLL_MS).unref();
@@ -228,7 +237,7 @@ export function installBackchannelLogout(provider: Provider, { config, store, jw
   async function notifyLogout(notices: readonly LogoutNotice[]): Promise<void> {
     const now = Date.now();
     for (const n of notices) {
-      await store.logoutQueue.push({ id: randomUUID(), clientId: n.clientId, sub: n.sub, sid: n.sid, attempts: 0, deadline: now + DEADLINE_MS }, now);
+      await queue.push({ id: randomUUID(), clientId: n.clientId, sub: n.sub, sid: n.sid, attempts: 0, deadline: now + DEADLINE_MS }, now);
     }
     if (notices.length > 0) kick();
   }
