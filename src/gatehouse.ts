@@ -40,6 +40,7 @@ import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
 import { devicePollingPace } from './provider/device-flow.ts';
 import { registrationPolicy } from './provider/registration.ts';
+import { type DynamicClientExpiry, dynamicClientExpiry } from './provider/dynamic-client-expiry.ts';
 import { type BackchannelLogout, installBackchannelLogout } from './provider/backchannel-logout.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
@@ -58,6 +59,8 @@ export interface Gatehouse {
   readonly metrics: Metrics;
   /** Back-channel logout: `notifyLogout` queues logout tokens for sessions that ended (src/provider/backchannel-logout.ts). */
   readonly backchannel: BackchannelLogout;
+  /** Removes unused dynamically registered clients (DYNAMIC_CLIENT_IDLE_DAYS). */
+  readonly clientExpiry: DynamicClientExpiry;
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** The separate metrics listener's handler (only /metrics), used when `metrics.port` is set. */
   metricsHandler(req: IncomingMessage, res: ServerResponse): void;
@@ -108,6 +111,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
     // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.
     auditProviderEvents(provider, audit);
+    const clientExpiry = dynamicClientExpiry(provider, store, config, audit);
     const backchannel = installBackchannelLogout(provider, { config, queue: opened.logoutQueue, jwks, audit, log });
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
@@ -179,6 +183,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       app,
       metrics,
       backchannel,
+      clientExpiry,
       handler: (req, res) => void handler(req, res),
       metricsHandler: (req, res) => void metricsHandler(req, res),
       stopping: () => {
@@ -187,6 +192,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       close: async () => {
         // Requests whose connection is already closed may still be finishing (access log, a held-back consume).
         await inFlight.drained(DRAIN_TIMEOUT_MS);
+        clientExpiry.stop();
         await backchannel.stop();
         await store.close();
       },

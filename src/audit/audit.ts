@@ -52,7 +52,9 @@ export type AuditEvent =
   /** A back-channel logout delivery failed and will be retried (`reason`, `attempts`). */
   | 'backchannel_logout.failed'
   /** A back-channel logout was given up after its last attempt (`reason`, `attempts`). */
-  | 'backchannel_logout.abandoned';
+  | 'backchannel_logout.abandoned'
+  /** A dynamically registered client was removed after DYNAMIC_CLIENT_IDLE_DAYS without use. */
+  | 'client.expired';
 
 export interface AuditFields {
   readonly clientId?: unknown;

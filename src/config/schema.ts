@@ -177,6 +177,12 @@ export const settings: readonly Setting[] = [
     doc: 'Registrations one client IP may make per rate-limit window (0 = no limit).',
   },
   {
+    key: 'clientRegistration.idleDays',
+    env: 'DYNAMIC_CLIENT_IDLE_DAYS',
+    type: { kind: 'int', min: 0, max: 3650 },
+    doc: 'Remove a dynamically registered client that has not been issued a token for this many days (0 = never). Clients of the configuration file and the CLI never expire.',
+  },
+  {
     key: 'backchannelLogout.allowPrivateNetworks',
     env: 'BACKCHANNEL_ALLOW_PRIVATE_NETWORKS',
     type: { kind: 'bool' },

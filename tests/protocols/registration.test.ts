@@ -10,6 +10,7 @@ import { runNode } from '../helpers/child.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 
+const REDIRECT_STATIC = 'https://static.example/cb';
 const WEB = { client_name: 'Registered App', redirect_uris: ['https://app.example/cb'], grant_types: ['authorization_code', 'refresh_token'] };
 
 async function register(issuer: string, metadata: Record<string, unknown>, token?: string) {
@@ -157,4 +158,35 @@ test('the CLI issues a single-use initial access token; clients list says how ea
   t.is((await register(gh.issuer, WEB, token)).status, 401, 'single use by default');
   const list = await runNode('src/cli/main.ts', ['clients', 'list'], env);
   t.regex(list.stdout, new RegExp(`^${first.body.client_id as string}\\t.*\\tregistration$`, 'm'));
+});
+
+test('DYNAMIC_CLIENT_IDLE_DAYS: a registered client without tokens for that long is removed; used, static and CLI clients stay', async (t) => {
+  const gh = await startGatehouse(t, {
+    'clientRegistration.mode': 'token',
+    'clientRegistration.idleDays': 30,
+    clients: [{ client_id: 'static', client_secret: 'static-secret-0123456789abcdef0123456789abc', redirect_uris: [REDIRECT_STATIC] }],
+  });
+  const token = await createInitialAccessToken(gh.gatehouse.provider, gh.gatehouse.store, 600, 2);
+  const idle = (await register(gh.issuer, WEB, token)).body as Record<string, string>;
+  const used = (await register(gh.issuer, { grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'api:read' }, token)).body as Record<string, string>;
+  await gh.gatehouse.store.clients.save({ client_id: 'from-cli', client_secret: 'x'.repeat(43), redirect_uris: [REDIRECT_STATIC] });
+  // Both registered 40 days ago (the record is rewritten as an old registration would be).
+  const longAgo = Math.floor(Date.now() / 1000) - 40 * 86_400;
+  for (const id of [idle.client_id, used.client_id]) {
+    const record = (await gh.gatehouse.store.clients.list()).find((c) => c.client_id === id);
+    await gh.gatehouse.store.clients.save({ ...record, client_id: id as string, client_id_issued_at: longAgo });
+  }
+  const res = await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${used.client_id}:${used.client_secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read' }),
+  });
+  t.is(res.status, 200, 'the second client is used now');
+
+  t.deepEqual(await gh.gatehouse.clientExpiry.sweep(), [idle.client_id]);
+  const left = (await gh.gatehouse.store.clients.list()).map((c) => c.client_id).sort();
+  t.deepEqual(left, ['from-cli', used.client_id].sort());
+  t.like(gh.logs.find((l) => l.audit === 'client.expired'), { clientId: idle.client_id });
+  t.deepEqual(await gh.gatehouse.clientExpiry.sweep(Date.now() + 29 * 86_400_000), [], 'used today: not idle within 30 days');
+  t.deepEqual(await gh.gatehouse.clientExpiry.sweep(Date.now() + 31 * 86_400_000), [used.client_id]);
 });
