@@ -41,6 +41,10 @@ import { interactionRoutes } from './interactions/routes.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/oidc-internals.ts';
+import { devicePollingPace } from './provider/device-flow.ts';
+import { registrationPolicy } from './provider/registration.ts';
+import { type DynamicClientExpiry, dynamicClientExpiry } from './provider/dynamic-client-expiry.ts';
+import { type BackchannelLogout, installBackchannelLogout } from './provider/backchannel-logout.ts';
 import { createStore } from './storage/create-store.ts';
 import { checkMemoryPolicy } from './storage/redis/memory-policy.ts';
 import { instrumentStore } from './storage/instrumented-store.ts';
@@ -56,6 +60,10 @@ export interface Gatehouse {
   readonly accounts: AccountService;
   readonly app: Koa;
   readonly metrics: Metrics;
+  /** Back-channel logout: `notifyLogout` queues logout tokens for sessions that ended (src/provider/backchannel-logout.ts). */
+  readonly backchannel: BackchannelLogout;
+  /** Removes unused dynamically registered clients (DYNAMIC_CLIENT_IDLE_DAYS). */
+  readonly clientExpiry: DynamicClientExpiry;
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** The separate metrics listener's handler (only /metrics), used when `metrics.port` is set. */
   metricsHandler(req: IncomingMessage, res: ServerResponse): void;
@@ -102,11 +110,13 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const clients = [...config.clients, accountClient(config), ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
 
-    const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views });
     const audit = createAudit(log, (event, fields) => metrics.observeAudit(event, fields));
+    const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit });
     // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
     // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.
     auditProviderEvents(provider, audit);
+    const clientExpiry = dynamicClientExpiry(provider, store, config, audit);
+    const backchannel = installBackchannelLogout(provider, { config, queue: opened.logoutQueue, jwks, audit, log });
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
     // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only
@@ -164,8 +174,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,
     // account and session are read with the rate limiter's counters in one Redis round trip
     // (src/provider/oidc-internals.ts).
+    app.use(registrationPolicy(store, config));
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(limits.host);
+    app.use(devicePollingPace(store.throttle, config));
     app.use(async (ctx) => {
       ctx.respond = false;
       await providerCallback(ctx.req, ctx.res);
@@ -184,6 +196,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       accounts,
       app,
       metrics,
+      backchannel,
+      clientExpiry,
       handler: (req, res) => void handler(req, res),
       metricsHandler: (req, res) => void metricsHandler(req, res),
       stopping: () => {
@@ -192,6 +206,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       close: async () => {
         // Requests whose connection is already closed may still be finishing (access log, a held-back consume).
         await inFlight.drained(DRAIN_TIMEOUT_MS);
+        clientExpiry.stop();
+        await backchannel.stop();
         await store.close();
         mailer.close();
       },

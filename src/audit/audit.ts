@@ -62,7 +62,17 @@ export type AuditEvent =
   /** The user changed their email address on /account (a verification link went to the new one). */
   | 'account.email_changed'
   /** Self-service sign-up created an account. */
-  | 'account.registered';
+  | 'account.registered'
+  /** A resource server exchanged a user's access token for one for `audience` (RFC 8693; `kind`: impersonation | delegation). */
+  | 'token.exchanged'
+  /** A client acknowledged a back-channel logout token (`attempts`). */
+  | 'backchannel_logout.delivered'
+  /** A back-channel logout delivery failed and will be retried (`reason`, `attempts`). */
+  | 'backchannel_logout.failed'
+  /** A back-channel logout was given up after its last attempt (`reason`, `attempts`). */
+  | 'backchannel_logout.abandoned'
+  /** A dynamically registered client was removed after DYNAMIC_CLIENT_IDLE_DAYS without use. */
+  | 'client.expired';
 
 export interface AuditFields {
   readonly clientId?: unknown;
@@ -73,11 +83,13 @@ export interface AuditFields {
   readonly grantType?: unknown;
   readonly tokenType?: unknown;
   readonly ip?: unknown;
+  readonly audience?: unknown;
+  readonly attempts?: unknown;
 }
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip'] as const;
+const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience', 'attempts'] as const;
 
 function short(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;

@@ -64,6 +64,9 @@ export interface Config {
     readonly browserPerIp: number;
     readonly parPerIp: number;
   };
+  readonly clientRegistration: { readonly mode: 'off' | 'open' | 'token'; readonly perIp: number; readonly idleDays: number };
+  readonly backchannelLogout: { readonly allowPrivateNetworks: boolean; readonly timeoutSeconds: number; readonly retryBaseSeconds: number };
+  readonly deviceFlow: { readonly pollIntervalSeconds: number; readonly codeTtlSeconds: number };
   readonly passwords: { readonly minLength: number };
   readonly account: { readonly passwordResetEnabled: boolean; readonly registrationEnabled: boolean };
   readonly mail: { readonly smtpUrl: string; readonly from: string };

@@ -111,6 +111,12 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly #backchannel = new Counter({
+    name: 'gatehouse_backchannel_logouts_total',
+    help: 'Back-channel logout delivery attempts, by outcome (delivered, failed: will be retried, abandoned: last attempt failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly #clientAuthFailures = new Counter({
     name: 'gatehouse_client_auth_failures_total',
     help: 'Failed client authentications at the token, introspection, revocation and PAR endpoints.',
@@ -195,6 +201,11 @@ export class Metrics {
         return;
       case 'login.locked':
         this.#lockouts.inc({ kind: fields.kind === 'ip' ? 'ip' : 'user' });
+        return;
+      case 'backchannel_logout.delivered':
+      case 'backchannel_logout.failed':
+      case 'backchannel_logout.abandoned':
+        this.#backchannel.inc({ outcome: event.slice('backchannel_logout.'.length) });
         return;
       case 'client_auth.failure':
         this.#clientAuthFailures.inc();

@@ -5,7 +5,7 @@
  *   which client the provider authenticated.
  * - `browserRateLimit`: per IP, the endpoints where anyone can make Gatehouse store a record or check a password —
  *   the authorization endpoint (`/auth*`, an Interaction each), logout (`/session/end*`, a Session), the sign-in
- *   and consent POSTs — and, in its own allowance, PAR (`POST /request`, a stored request). Every request counts.
+ *   and consent POSTs, the device flow's code entry (`POST /device`) — and, in its own allowance, PAR (`POST /request`, a stored request). Every request counts.
  *
  * Rules of the back-channel limits:
  * Rules:
@@ -135,7 +135,7 @@ export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLim
 
 export interface BrowserLimitPolicy {
   readonly windowSeconds: number;
-  /** Requests per IP to /auth*, /session/end* and the interaction POSTs; 0 = off. */
+  /** Requests per IP to /auth*, /session/end*, the interaction POSTs and the device code entry; 0 = off. */
   readonly browserPerIp: number;
   /** Pushed authorization requests per IP; 0 = off. */
   readonly parPerIp: number;
@@ -149,6 +149,8 @@ function browserKind(method: string, path: string): 'browser' | 'par' | undefine
   if (path === '/request') return method === 'POST' ? 'par' : undefined;
   if (BROWSER.test(path)) return 'browser';
   if (method === 'POST' && INTERACTION_POST.test(path)) return 'browser';
+  // The device flow's user-code entry (RFC 8628 5.1: guessing codes must be throttled).
+  if (method === 'POST' && path === '/device') return 'browser';
   return undefined;
 }
 

@@ -9,15 +9,21 @@
  * - refresh tokens rotate on every use; issued with `offline_access`, or to first-party clients.
  * - access tokens for resource servers are RFC 9068 JWTs; without a resource, an opaque userinfo token.
  */
-import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { accountClaims } from '../accounts/claims.ts';
 import type { AccountService } from '../accounts/service.ts';
+import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import { LANGUAGES } from '../config/languages.ts';
 import type { Views } from '../web/views.ts';
 import type { Store } from '../storage/types.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
+import { deviceAuthorizationAnswers, deviceCodeAdapter, deviceFlowFeature } from './device-flow.ts';
+import { interopAnswers } from './interop.ts';
+import { validateBackchannelUri } from './backchannel-logout.ts';
+import { registeredClientAdapter, registrationFeatures } from './registration.ts';
+import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
 import { mintRefreshTokenIds } from './oidc-internals.ts';
 import { resourceIndicators } from './resources.ts';
@@ -44,6 +50,8 @@ export interface ProviderDeps {
   cookieKeys: string[];
   clients: ClientMetadata[];
   views: Views;
+  /** Audit trail of what the provider's Gatehouse additions do (token exchange); none for the CLI. */
+  audit?: Audit;
 }
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
@@ -53,10 +61,36 @@ function originsOf(client: Client): Set<string> {
   return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
 }
 
-export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views }: ProviderDeps): Provider {
+/**
+ * Adds the `token_exchange` policy (./token-exchange.ts) to the client metadata Gatehouse accepts, and the SSRF
+ * rules of `backchannel_logout_uri` (./backchannel-logout.ts).
+ */
+function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadataExtension>) {
+  return {
+    properties: [...base.properties, 'token_exchange', 'backchannel_logout_uri'],
+    validator(ctx: unknown, key: string, value: unknown, metadata: ClientMetadata) {
+      try {
+        if (key === 'token_exchange') return validateTokenExchangePolicy(config, value, metadata as Record<string, unknown>);
+        if (key === 'backchannel_logout_uri') return validateBackchannelUri(value, config.backchannelLogout.allowPrivateNetworks);
+        return base.validator(ctx, key, value, metadata);
+      } catch (err) {
+        // oidc-provider answers its own error class (400 invalid_client_metadata at registration); anything
+        // else would be a 500.
+        if (err instanceof errors.OIDCProviderError) throw err;
+        throw new errors.InvalidClientMetadata((err as Error).message);
+      }
+    },
+  };
+}
+
+export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit }: ProviderDeps): Provider {
   const secure = new URL(config.issuer).protocol === 'https:';
   const configuration: Configuration = {
-    adapter: (name: string) => store.adapter(name),
+    adapter: (name: string) => {
+      const adapter = store.adapter(name);
+      if (name === 'Client') return registeredClientAdapter(adapter);
+      return name === 'DeviceCode' ? deviceCodeAdapter(adapter) : adapter;
+    },
     clients,
     jwks: jwks as Configuration['jwks'],
     cookies: {
@@ -92,7 +126,7 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       // can verify ES256 should register it (docs/protocol.md; the cost is measured in docs/performance.md).
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
-    extraClientMetadata: clientMetadataExtension(config, SCOPES) as Configuration['extraClientMetadata'],
+    extraClientMetadata: withTokenExchange(config, clientMetadataExtension(config, SCOPES)) as Configuration['extraClientMetadata'],
     async findAccount(_ctx, sub) {
       const account = await accounts.findById(sub);
       if (!account || account.disabled) return undefined;
@@ -127,6 +161,12 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       rpInitiatedLogout: { enabled: true, ...pageRenderers(views).logout },
+      // Only for clients that register the device_code grant type (device-flow.ts).
+      deviceFlow: deviceFlowFeature(views),
+      // Delivered from a queue in the store (backchannel-logout.ts), never while the logout page waits.
+      backchannelLogout: { enabled: true },
+      // Off unless CLIENT_REGISTRATION says otherwise; the policy is registration.ts.
+      ...registrationFeatures(config),
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
       claimsParameter: { enabled: true },
@@ -142,6 +182,9 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
 
   const provider = new Provider(config.issuer, configuration);
   mintRefreshTokenIds(provider, store);
+  registerTokenExchange(provider, { config, jwks, accounts, audit: audit ?? (() => undefined) });
+  provider.use(interopAnswers());
+  provider.use(deviceAuthorizationAnswers(config));
   // The host app (src/http/canonical-request.ts) rewrites X-Forwarded-* from the issuer and the client IP it
   // trusts, so the provider may read them whatever `trustProxy` says.
   provider.proxy = true;

@@ -32,7 +32,7 @@ export function ttl(config: Config) {
       interaction.accountId || interaction.session?.accountId ? t.interaction : Math.min(t.interaction, t.unauthenticated),
     Session: (_ctx: unknown, session: HasAccount) => (session.accountId ? t.session : Math.min(t.session, t.unauthenticated)),
     Grant: t.refreshTokenAbsolute,
-    DeviceCode: 600,
+    DeviceCode: config.deviceFlow.codeTtlSeconds,
     BackchannelAuthenticationRequest: 600,
     PreAuthorizedCode: 600,
     RefreshToken(_ctx: unknown, token: { iiat?: number; iat?: number }) {

@@ -60,6 +60,7 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   const throttle = timed(inner.throttle, 'throttle', observe);
   const sessionIndex = timed(inner.sessionIndex, 'sessionIndex', observe);
   const oneTimeTokens = timed(inner.oneTimeTokens, 'oneTimeTokens', observe);
+  const logoutQueue = timed(inner.logoutQueue, 'logoutQueue', observe);
   const ping = timed({ ping: () => inner.ping() }, 'storage', observe);
   const wrapper = Object.create(inner) as S;
   // Every other method (hints such as `prefetch`, a store's extras) goes to the real store, called on
@@ -75,6 +76,7 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
     throttle: { value: throttle, enumerable: true },
     sessionIndex: { value: sessionIndex, enumerable: true },
     oneTimeTokens: { value: oneTimeTokens, enumerable: true },
+    logoutQueue: { value: logoutQueue, enumerable: true },
     adapter: {
       value: (model: string) => {
         let adapter = adapters.get(model);

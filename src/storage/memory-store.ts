@@ -4,6 +4,7 @@
  * seen in development is the behaviour of production. Records are copied in and out (as Redis would
  * serialise them) so callers never share mutable state with the store.
  */
+import { MemoryLogoutQueue } from './logout-queue.ts';
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
 import { memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
@@ -338,6 +339,7 @@ export class MemoryStore implements Store {
 
   readonly sessionIndex = memorySessionIndex(() => this.#ks);
   readonly oneTimeTokens = memoryOneTimeTokens(() => this.#ks);
+  readonly logoutQueue = new MemoryLogoutQueue();
 
   readonly throttle = {
     hit: async (k: string, windowSeconds: number) => {

@@ -13,6 +13,7 @@ import { GrantLocator, prefetch, redisAdapter } from './redis/adapter.ts';
 import { connectRedis, openRedis } from './redis/connection.ts';
 import { guarded } from './redis/errors.ts';
 import { type KeyLayout, keyLayout } from './redis/keys.ts';
+import { redisLogoutQueue } from './redis/logout-queue.ts';
 import { redisAccounts, redisClients, redisThrottle } from './redis/records.ts';
 import { defineScripts, type ScriptedClient } from './redis/scripts.ts';
 import { RefreshTokenCodec } from './refresh-lineage.ts';
@@ -93,6 +94,7 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
     throttle: redisThrottle(client, keys),
     sessionIndex: redisSessionIndex(client, redis.keyPrefix),
     oneTimeTokens: redisOneTimeTokens(client, redis.keyPrefix),
+    logoutQueue: redisLogoutQueue(client, redis.keyPrefix),
     onReuse(listener) {
       listeners.push(listener);
     },

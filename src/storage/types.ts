@@ -15,6 +15,7 @@
  */
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
 import type { OneTimeTokenStore, SessionIndexStore } from './account-records.ts';
+import type { LogoutQueue } from './logout-queue.ts';
 import type { RefreshTokenCodec } from './refresh-lineage.ts';
 
 export interface Account {
@@ -89,6 +90,8 @@ export interface Store {
   /** The account center's records (./account-records.ts). */
   readonly sessionIndex: SessionIndexStore;
   readonly oneTimeTokens: OneTimeTokenStore;
+  /** Back-channel logout notifications still to deliver (./logout-queue.ts). */
+  readonly logoutQueue: LogoutQueue;
   /** Registers a listener for reuse detections (audit, metrics). */
   onReuse(listener: (event: ReuseEvent) => void): void;
   /** Resolves when storage answers; rejects (StorageUnavailable) when it does not. */

@@ -18,12 +18,12 @@ import { readBytes } from './body.ts';
  * oidc-provider's default routes for the back-channel endpoints whose form is read before the provider reads it
  * (rate limited per client, and prefetched from storage).
  */
-export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation']);
+export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation', '/device/auth']);
 
 const FORM = Symbol('gatehouse.tokenForm');
 
 /** A complete request with the same line, headers and socket as `req`, whose body is `body`. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
+export function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   const copy = new IncomingMessage(req.socket);
   copy.method = req.method as string;
   copy.url = req.url as string;

@@ -20,7 +20,7 @@ export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | AccountView;
+export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | 'device' | 'device-confirm' | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
 export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice';
@@ -53,7 +53,7 @@ export class Views {
   readonly #defaultLanguage: Language;
 
   constructor(config: Pick<Config, 'brand' | 'pages'>) {
-    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', ...ACCOUNT_VIEWS]) {
+    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', 'device', 'device-confirm', ...ACCOUNT_VIEWS]) {
       this.#templates.set(name, readFileSync(`${viewsDir}${name}.html`, 'utf8'));
     }
     this.#messages = loadMessages();

@@ -187,7 +187,7 @@ test('lists have headers and say when they are empty; show and update never prin
   const secret = /client_secret: (\S+)/.exec(created.stdout)?.[1] as string;
   t.truthy(secret);
   const clientList = await cli(['clients', 'list'], env);
-  t.is(clientList.stdout, 'CLIENT_ID\tAUTH_METHOD\tGRANT_TYPES\tREDIRECT_URIS\nweb\tclient_secret_basic\tauthorization_code\thttps://web.example/cb\n');
+  t.is(clientList.stdout, 'CLIENT_ID\tAUTH_METHOD\tGRANT_TYPES\tREDIRECT_URIS\tCREATED_BY\nweb\tclient_secret_basic\tauthorization_code\thttps://web.example/cb\tcli\n');
 
   const shown = await cli(['clients', 'show', 'web'], env);
   t.is(shown.code, 0, shown.stderr);

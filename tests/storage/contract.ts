@@ -433,6 +433,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     await store.adapter('ReplayDetection').upsert(uid('r'), { iat: 1 }, 60);
     await store.throttle.hit(uid('user:'), 60);
     await store.throttle.lock(uid('user:'), 60);
+    await store.logoutQueue.push({ id: uid('job'), clientId: 'web', sub: 'a', attempts: 0, deadline: Date.now() + 60_000 }, Date.now() + 30_000);
     await store.clients.save({ client_id: uid('client'), client_secret: 'x', redirect_uris: ['https://rp.example/cb'] });
     await store.accounts.create({ id: uid('acct'), username: uid('user'), passwordHash: 'h', roles: [], disabled: false, createdAt: 1, updatedAt: 1 });
     const persistent = await keysWithoutTtl();
@@ -496,6 +497,28 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     const left = await store.throttle.ttl(key);
     t.true(left > 0 && left <= 30);
     await store.ping();
+  });
+
+  test(t('logout queue: due jobs are claimed once per lease, retried, removed; past their deadline they are dropped'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const q = store.logoutQueue;
+    const now = Date.now();
+    const job = { id: uid('job'), clientId: 'web', sub: 'acct-1', sid: 'sid-1', attempts: 0, deadline: now + 60_000 };
+    const later = { ...job, id: uid('job') };
+    const stale = { ...job, id: uid('job'), deadline: now - 1 };
+    await q.push(job, now);
+    await q.push(later, now + 30_000);
+    await q.push(stale, now);
+    t.deepEqual(await q.claim(now, 10, 200), [job], 'only the due job within its deadline');
+    t.deepEqual(await q.claim(now + 100, 10, 200), [], 'hidden while leased');
+    const again = await q.claim(now + 300, 10, 200);
+    t.deepEqual(again, [job], 'back after the lease: its deliverer did not finish');
+    await q.push({ ...job, attempts: 1 }, now + 1000);
+    t.deepEqual(await q.claim(now + 500, 10, 200), []);
+    t.deepEqual(await q.claim(now + 1000, 10, 200), [{ ...job, attempts: 1 }], 'a retry replaces the job');
+    await q.remove(job.id);
+    t.deepEqual(await q.claim(now + 5000, 10, 200), []);
+    t.deepEqual(await q.claim(now + 30_000, 10, 200), [later]);
   });
 }
 

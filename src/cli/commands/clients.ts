@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
+import { createInitialAccessToken } from '../../provider/registration.ts';
 import type { Store } from '../../storage/types.ts';
 import { CliError, type Io, onlyFlags, type ParsedArgs, single } from '../io.ts';
 
@@ -18,7 +19,8 @@ export const CLIENTS_USAGE = `clients add --file client.json
 clients list
 clients show <client_id>
 clients update <client_id> --file client.json
-clients remove <client_id>`;
+clients remove <client_id>
+clients token create --ttl <seconds> [--uses <n>]`;
 
 export const MIN_SECRET_LENGTH = 43;
 
@@ -119,7 +121,7 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
         io.out('(no clients)');
         return;
       }
-      io.out(['CLIENT_ID', 'AUTH_METHOD', 'GRANT_TYPES', 'REDIRECT_URIS'].join('\t'));
+      io.out(['CLIENT_ID', 'AUTH_METHOD', 'GRANT_TYPES', 'REDIRECT_URIS', 'CREATED_BY'].join('\t'));
       for (const c of all.sort((x, y) => x.client_id.localeCompare(y.client_id))) {
         io.out(
           [
@@ -127,6 +129,8 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
             c.token_endpoint_auth_method ?? 'client_secret_basic',
             (c.grant_types ?? ['authorization_code']).join(','),
             (c.redirect_uris ?? []).join(',') || '-',
+            // Dynamic registration stamps client_id_issued_at; the CLI does not.
+            c.client_id_issued_at === undefined ? 'cli' : 'registration',
           ].join('\t'),
         );
       }
@@ -162,6 +166,18 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
       const id = clientId(args);
       if (!(await store.clients.remove(id))) throw new CliError(`no client ${id}`);
       io.out('removed');
+      return;
+    }
+    case 'token': {
+      // An initial access token for dynamic registration (CLIENT_REGISTRATION=token), printed once.
+      onlyFlags(args, ['ttl', 'uses']);
+      if (args.positionals[1] !== 'create' || args.positionals.length > 2) throw new CliError('usage: clients token create --ttl <seconds> [--uses <n>]', 2);
+      const ttl = Number(single(args, 'ttl'));
+      const uses = Number(single(args, 'uses') ?? '1');
+      if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 86_400) throw new CliError('--ttl must be a whole number of seconds from 60 to 2592000 (30 days)', 2);
+      if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) throw new CliError('--uses must be a whole number from 1 to 10000', 2);
+      const token = await createInitialAccessToken(provider, store, ttl, uses);
+      io.out(`initial access token: ${token}\n(valid ${ttl} s for ${uses} client${uses === 1 ? '' : 's'}; shown once: store it now)`);
       return;
     }
     default:

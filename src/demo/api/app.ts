@@ -4,6 +4,8 @@
  *   GET /api/health   public
  *   GET /api/profile  scope api:read; the token's subject, client and claims
  *   GET /api/admin    role admin
+ *   GET /api/downstream  scope api:read; only when configured: calls another service with an exchanged token
+ *                        (./downstream.ts)
  *
  * Rules: JSON only; authenticated answers are `Cache-Control: no-store`; unknown paths 404, other methods 405;
  * every error is rendered by bearerErrorRenderer (RFC 6750).
@@ -47,7 +49,7 @@ function profileBody(token: AccessToken): string {
   return body;
 }
 
-export function createDemoApi(guard: TokenGuard, log: Logger): Koa {
+export function createDemoApi(guard: TokenGuard, log: Logger, downstream?: Middleware): Koa {
   const routes: Record<string, Middleware> = {
     '/api/health': (ctx) => {
       ctx.body = { status: 'ok' };
@@ -60,6 +62,7 @@ export function createDemoApi(guard: TokenGuard, log: Logger): Koa {
       const token = ctx.state.accessToken as AccessToken;
       ctx.body = { message: 'Welcome, administrator.', sub: token.sub, roles: token.roles };
     }),
+    ...(downstream ? { '/api/downstream': compose(guard.authenticate, guard.requireScope('api:read'), downstream) } : {}),
   };
 
   const app = new Koa();

@@ -6,7 +6,9 @@
  *   API_PORT / API_HOST     where the API listens             default 4000 / 0.0.0.0
  *   API_AUDIENCE            this API's resource identifier    default http://localhost:4000
  *   API_TOKEN_CHECK         jwt | introspection               default jwt
- *   API_CLIENT_ID / API_CLIENT_SECRET   the API's confidential client at Gatehouse (introspection only)
+ *   API_CLIENT_ID / API_CLIENT_SECRET   the API's confidential client at Gatehouse (introspection, token exchange)
+ *   API_DOWNSTREAM_URL / API_DOWNSTREAM_AUDIENCE   a second service that GET /api/downstream calls with an
+ *                           exchanged token (both or neither; needs the client credentials)
  *   API_CLOCK_TOLERANCE     seconds of leeway on exp/nbf      default 0 (the demo runs on one clock; the
  *                           middleware's own default is 5 s, right for separate machines)
  *   API_TOKEN_CACHE_SIZE    validated JWTs kept (LRU), 0 = off default 10000 (jwt mode only)
@@ -20,6 +22,7 @@ export interface DemoApiConfig {
   readonly audience: string;
   readonly mode: 'jwt' | 'introspection';
   readonly introspection?: { readonly clientId: string; readonly clientSecret: string };
+  readonly downstream?: { readonly url: string; readonly audience: string; readonly clientId: string; readonly clientSecret: string };
   readonly clockToleranceSeconds: number;
   readonly tokenCacheSize: number;
   readonly tokenCacheMaxAgeSeconds: number;
@@ -61,6 +64,19 @@ export function loadDemoApiConfig(env: NodeJS.ProcessEnv = process.env): DemoApi
     }
     introspection = { clientId: env.API_CLIENT_ID, clientSecret: env.API_CLIENT_SECRET };
   }
+  let downstream: DemoApiConfig['downstream'];
+  if (env.API_DOWNSTREAM_URL || env.API_DOWNSTREAM_AUDIENCE) {
+    if (!env.API_DOWNSTREAM_URL || !env.API_DOWNSTREAM_AUDIENCE) throw new DemoApiConfigError('API_DOWNSTREAM_URL / API_DOWNSTREAM_AUDIENCE: set both or neither');
+    if (!env.API_CLIENT_ID || !env.API_CLIENT_SECRET) {
+      throw new DemoApiConfigError('API_CLIENT_ID / API_CLIENT_SECRET: the downstream call needs the API client credentials');
+    }
+    downstream = {
+      url: url(env, 'API_DOWNSTREAM_URL', ''),
+      audience: url(env, 'API_DOWNSTREAM_AUDIENCE', ''),
+      clientId: env.API_CLIENT_ID,
+      clientSecret: env.API_CLIENT_SECRET,
+    };
+  }
   return Object.freeze({
     issuer: url(env, 'ISSUER', 'http://localhost:3000'),
     port,
@@ -68,6 +84,7 @@ export function loadDemoApiConfig(env: NodeJS.ProcessEnv = process.env): DemoApi
     audience: url(env, 'API_AUDIENCE', 'http://localhost:4000'),
     mode,
     ...(introspection ? { introspection } : {}),
+    ...(downstream ? { downstream } : {}),
     clockToleranceSeconds: Number(leewayText),
     tokenCacheSize: Number(cacheSizeText),
     tokenCacheMaxAgeSeconds: Number(cacheAgeText),

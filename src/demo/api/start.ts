@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { REDACT_PATHS } from '../../http/logger.ts';
 import type { DemoApiConfig } from './config.ts';
 import { createDemoApi } from './app.ts';
+import { downstreamRoute } from './downstream.ts';
 import { createTokenGuard } from '../../resource-server/middleware.ts';
 
 export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ level: config.logLevel, redact: REDACT_PATHS, base: { service: 'demo-api' } })): Promise<Server> {
@@ -19,7 +20,8 @@ export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ l
     tokenCacheMaxAgeMs: config.tokenCacheMaxAgeSeconds * 1000,
     ...(config.introspection ? { introspection: config.introspection } : {}),
   });
-  const server = createServer(createDemoApi(guard, log).callback());
+  const downstream = config.downstream ? downstreamRoute({ issuer: config.issuer, ...config.downstream }) : undefined;
+  const server = createServer(createDemoApi(guard, log, downstream).callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
