@@ -14,6 +14,7 @@
  * - Every record with an expiry is stored with one; only clients and accounts never expire.
  */
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
+import type { MfaRecord } from '../mfa/types.ts';
 import type { RefreshTokenCodec } from './refresh-lineage.ts';
 
 export interface Account {
@@ -31,6 +32,8 @@ export interface Account {
   readonly updatedAt: number;
   readonly phoneNumber?: string;
   readonly address?: { readonly formatted?: string; readonly country?: string; readonly locality?: string };
+  /** Second factors (src/mfa/types.ts): public keys, a sealed TOTP secret, hashed recovery codes. */
+  readonly mfa?: MfaRecord;
 }
 
 export interface AccountStore {
