@@ -35,6 +35,9 @@ import { reportProviderRoute, requestScope } from './http/request-scope.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { Views } from './http/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { accountSecurityRoutes } from './account-security/routes.ts';
+import { createSecretBox } from './mfa/secret-box.ts';
+import { MfaService } from './mfa/service.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/token-prefetch.ts';
@@ -94,6 +97,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });
     const accounts = new AccountService(store.accounts, hasher, new PasswordPolicy(config.passwords));
     const views = new Views(config);
+    const mfa = new MfaService(store.accounts, store.throttle, createSecretBox(cookieKeys), cookieKeys[0] as string, {
+      issuer: config.issuer,
+      rpId: config.mfa.rpId || new URL(config.issuer).hostname,
+      rpName: config.brand.name,
+    });
     const seed = shouldSeed(config, store);
     const clients = [...config.clients, ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
@@ -144,7 +152,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     });
     app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
     if (seed && !config.production) app.use(devCallback(config, views));
-    app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
+    app.use(interactionRoutes({ config, provider, accounts, views, guard, audit, mfa }));
+    app.use(accountSecurityRoutes({ config, provider, views, guard, audit, mfa, cookieKeys }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,

@@ -44,7 +44,15 @@ export type AuditEvent =
   /** A client failed to authenticate at the token, introspection, revocation or PAR endpoint. */
   | 'client_auth.failure'
   /** A rate limit refused a request (`kind`: ip | client). */
-  | 'rate_limit.exceeded';
+  | 'rate_limit.exceeded'
+  /** A second factor was added (`factor`: passkey | totp | recovery_codes) — docs/mfa.md. */
+  | 'mfa.enrolled'
+  /** A second factor was removed (`factor`; `reason: admin_reset` from the CLI). */
+  | 'mfa.removed'
+  /** A sign-in passed a second factor, or a passkey sign-in succeeded (`factor`). */
+  | 'mfa.success'
+  /** A second factor was refused (`factor`; `reason` when it was not checked at all, e.g. throttled). */
+  | 'mfa.failure';
 
 export interface AuditFields {
   readonly clientId?: unknown;
@@ -55,6 +63,7 @@ export interface AuditFields {
   readonly grantType?: unknown;
   readonly tokenType?: unknown;
   readonly ip?: unknown;
+  readonly factor?: unknown;
 }
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;

@@ -19,7 +19,7 @@ export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | 'second-factor' | 'totp-setup' | 'account-security';
+export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | 'second-factor' | 'totp-setup' | 'account-security' | 'recovery-codes';
 
 /** Views that need the script (progressive enhancement only). */
 const SCRIPTED: ReadonlySet<ViewName> = new Set(['login', 'second-factor', 'totp-setup', 'account-security']);
@@ -50,7 +50,7 @@ export class Views {
   readonly #defaultLanguage: Language;
 
   constructor(config: Pick<Config, 'brand' | 'pages'>) {
-    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', 'second-factor', 'totp-setup', 'account-security']) {
+    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', 'second-factor', 'totp-setup', 'account-security', 'recovery-codes']) {
       this.#templates.set(name, readFileSync(`${viewsDir}${name}.html`, 'utf8'));
     }
     this.#messages = loadMessages();

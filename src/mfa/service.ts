@@ -11,7 +11,7 @@
  * - WebAuthn challenges are stateless and signed: random bytes, an expiry and an HMAC over both and what the
  *   challenge is bound to (the interaction or the session); each is claimed once in the store.
  */
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -85,6 +85,10 @@ export class MfaService {
     this.#challengeKey = createHash('sha256').update(`gatehouse webauthn challenge\0${challengeKey}`).digest();
     this.settings = settings;
     this.origin = new URL(settings.issuer).origin;
+  }
+
+  account(accountId: string): Promise<Account | undefined> {
+    return this.#accounts.findById(accountId);
   }
 
   async #load(accountId: string): Promise<Account> {
@@ -334,4 +338,3 @@ export class MfaService {
   }
 }
 
-export const newSessionBinding = () => randomUUID();
