@@ -68,7 +68,7 @@ export interface AuditFields {
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip'] as const;
+const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'factor'] as const;
 
 function short(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;

@@ -40,7 +40,7 @@ export function createAssets(accent: string): Assets {
     `:root{--accent:${shades.accent};--accent-hover:${shades.hover};--accent-on-dark:${shades.onDark}}\n` + readFileSync(`${assetsDir}pages.css`, 'utf8');
   const svg = readFileSync(`${assetsDir}favicon.svg`, 'utf8').replaceAll('{{accent}}', shades.accent);
   const js = readFileSync(`${assetsDir}pages.js`, 'utf8');
-  const webauthn = readFileSync(fileURLToPath(import.meta.resolve('@simplewebauthn/browser/dist/bundle/index.umd.min.js')), 'utf8');
+  const webauthn = readFileSync(fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser'))), 'utf8');
   const mfa = readFileSync(`${assetsDir}mfa.js`, 'utf8');
 
   const files = new Map<string, Asset>();
