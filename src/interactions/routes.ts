@@ -163,7 +163,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const d = await details(ctx, uid);
     const client = await provider.Client.find(String(d.params.client_id));
     if (d.prompt.name === 'login') {
-      if (await steps.show(ctx, d, client)) return undefined;
+      if (await steps.show(ctx, d)) return undefined;
       const hint = typeof d.params.login_hint === 'string' ? d.params.login_hint.slice(0, 64) : '';
       return renderLogin(ctx, d, client, hint, false);
     }

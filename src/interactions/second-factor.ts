@@ -104,7 +104,7 @@ export function secondFactor(deps: SecondFactorDeps) {
   }
 
   /** The page of this step, or false when this interaction is not at it. */
-  async function show(ctx: Context, d: Details, client: Client): Promise<boolean> {
+  async function show(ctx: Context, d: Details): Promise<boolean> {
     let p = pending(d);
     const reasons = d.prompt.reasons as string[];
     if (!p && d.session?.accountId && reasons.length === 1 && reasons[0] === 'mfa_required') {

@@ -49,7 +49,7 @@ async function follow(gh: { issuer: string }, jar: CookieJar, res: Response): Pr
 
 test('TOTP: set up during sign-in, acr/amr in the ID token, replay and old codes refused, recovery code once', async (t) => {
   const { gh, config } = await setup(t);
-  const discovery = await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json();
+  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as { acr_values_supported: string[]; claims_supported: string[] };
   t.true(discovery.acr_values_supported.includes('urn:gatehouse:acr:mfa'));
   t.true(discovery.claims_supported.includes('acr') && discovery.claims_supported.includes('amr'));
 
@@ -74,7 +74,7 @@ test('TOTP: set up during sign-in, acr/amr in the ID token, replay and old codes
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: first.verifier, expectedState: 's' });
   const claims = tokens.claims();
   t.is(claims?.acr, 'urn:gatehouse:acr:mfa');
-  t.deepEqual([...(claims?.amr ?? [])].sort(), ['mfa', 'otp', 'pwd']);
+  t.deepEqual([...((claims?.amr as string[] | undefined) ?? [])].sort(), ['mfa', 'otp', 'pwd']);
 
   // A second sign-in (new browser): the account now always asks; the code just used is refused.
   const jar2 = new CookieJar();
