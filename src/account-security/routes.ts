@@ -91,7 +91,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
       notice,
       `<h2>${m.html('security.passkeys')}</h2>`,
       f.passkeys > 0 ? `<ul class="factor-list">${passkeys}</ul>` : `<p>${m.html('security.noPasskeys')}</p>`,
-      `<form method="post" action="${BASE}/passkeys/add" data-passkey="register" data-options="${options}">${hidden}<input type="hidden" name="credential" value="">
+      `<form method="post" action="${BASE}/passkeys/add" data-passkey="register">${hidden}<input type="hidden" data-options value="${options}" disabled><input type="hidden" name="credential" value="">
 <label for="new-passkey-name">${m.html('security.passkeyName')}</label><input id="new-passkey-name" name="name" maxlength="64">
 <button type="submit" class="primary" data-needs-passkeys hidden>${m.html('security.addPasskey')}</button>
 <p class="alert" data-passkey-status role="alert" hidden>${m.html('security.failed')}</p></form>`,

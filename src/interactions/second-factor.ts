@@ -140,7 +140,8 @@ export function secondFactor(deps: SecondFactorDeps) {
     }
     const passkeyBlock =
       f.passkeys > 0
-        ? `<form method="post" action="/interaction/${escapeHtml(d.uid)}/passkey" data-passkey="authenticate" data-options="${escapeHtml(JSON.stringify(await mfa.authenticationOptions(d.uid)))}">
+        ? `<form method="post" action="/interaction/${escapeHtml(d.uid)}/passkey" data-passkey="authenticate">
+  <input type="hidden" data-options value="${escapeHtml(JSON.stringify(await mfa.authenticationOptions(d.uid)))}" disabled>
   <input type="hidden" name="credential" value="">
   <button type="submit" class="primary" data-needs-passkeys hidden>${m.html('mfa.usePasskey')}</button>
   <p class="alert" data-passkey-status role="alert" hidden>${m.html('passkey.failed')}</p>

@@ -1,11 +1,11 @@
 // Passkeys on Gatehouse's pages, with @simplewebauthn/browser (loaded before this file). Every page also works
 // without JavaScript for everything except passkeys themselves, which need it.
-// A form marked data-passkey carries the WebAuthn options (JSON) in data-options; the browser's answer goes into its
+// A form marked data-passkey carries the WebAuthn options (JSON) in its disabled data-options field; the browser's answer goes into its
 // hidden `credential` field and the form is posted as usual (the page CSP allows no fetch).
 const lib = globalThis.SimpleWebAuthnBrowser;
 if (lib?.browserSupportsWebAuthn()) {
   for (const form of document.querySelectorAll('form[data-passkey]')) {
-    const optionsJSON = JSON.parse(form.dataset.options ?? '{}');
+    const optionsJSON = JSON.parse(form.querySelector('input[data-options]')?.value ?? '{}');
     const field = form.querySelector('input[name="credential"]');
     const status = form.querySelector('[data-passkey-status]');
     for (const el of form.querySelectorAll('[data-needs-passkeys]')) el.hidden = false;
