@@ -141,7 +141,7 @@ export function secondFactor(deps: SecondFactorDeps) {
     const passkeyBlock =
       f.passkeys > 0
         ? `<form method="post" action="/interaction/${escapeHtml(d.uid)}/passkey" data-passkey="authenticate">
-  <input type="hidden" data-options value="${escapeHtml(JSON.stringify(await mfa.authenticationOptions(d.uid)))}" disabled>
+  <input type="hidden" data-options value="${escapeHtml(JSON.stringify(await mfa.authenticationOptions(d.uid, d.exp * 1000)))}" disabled>
   <input type="hidden" name="credential" value="">
   <button type="submit" class="primary" data-needs-passkeys hidden>${m.html('mfa.usePasskey')}</button>
   <p class="alert" data-passkey-status role="alert" hidden>${m.html('passkey.failed')}</p>
@@ -230,7 +230,7 @@ export function secondFactor(deps: SecondFactorDeps) {
 
   /** Options for the passkey form of the sign-in page. */
   async function passkeyOptions(d: Details): Promise<string> {
-    return JSON.stringify(await mfa.authenticationOptions(d.uid));
+    return JSON.stringify(await mfa.authenticationOptions(d.uid, d.exp * 1000));
   }
 
   return { afterPassword, show, verify, passkey, passkeyOptions };

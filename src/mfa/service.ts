@@ -8,8 +8,9 @@
  * - Recovery codes: 10, shown once, stored as SHA-256 hashes; each is claimed atomically and then removed.
  * - A passkey assertion must carry user verification (so a passkey alone is multi-factor) and a counter above the
  *   stored one whenever either is non-zero (a cloned authenticator is refused by the WebAuthn library).
- * - WebAuthn challenges are stateless and signed: random bytes, an expiry and an HMAC over both and what the
- *   challenge is bound to (the interaction or the session); each is claimed once in the store.
+ * - WebAuthn challenges are stateless and signed: bytes, an expiry and an HMAC over both and what the challenge is
+ *   bound to (the interaction or the session); a verified answer is claimed once in the store, so it cannot be
+ *   replayed, while a failed attempt leaves the challenge usable.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
@@ -208,25 +209,35 @@ export class MfaService {
 
   // --- Passkeys ----------------------------------------------------------------------------------------------
 
-  /** A signed, expiring challenge bound to `binding` (an interaction or a session). */
-  #challenge(purpose: string, binding: string): Uint8Array<ArrayBuffer> {
+  /**
+   * A signed, expiring challenge bound to `binding` (an interaction or a session). With `until`, it is the same for
+   * every page of that binding (the sign-in page renders identically whatever happened before).
+   */
+  #challenge(purpose: string, binding: string, until?: number): Uint8Array<ArrayBuffer> {
     const body = Buffer.alloc(24);
-    randomBytes(16).copy(body, 0);
-    body.writeBigUInt64BE(BigInt(Date.now() + CHALLENGE_TTL_MS), 16);
+    const seed = until === undefined ? randomBytes(16) : createHmac('sha256', this.#challengeKey).update(`seed\0${purpose}\0${binding}`).digest();
+    seed.copy(body, 0, 0, 16);
+    body.writeBigUInt64BE(BigInt(until ?? Date.now() + CHALLENGE_TTL_MS), 16);
     const mac = createHmac('sha256', this.#challengeKey).update(`${purpose}\0${binding}\0`).update(body).digest().subarray(0, 16);
     return new Uint8Array(Buffer.concat([body, mac]));
   }
 
-  #challengeCheck(purpose: string, binding: string): (challenge: string) => Promise<boolean> {
-    return async (challenge) => {
+  /** Signature and expiry; the single use is claimed (#claimChallenge) once the answer verified. */
+  #challengeCheck(purpose: string, binding: string): (challenge: string) => boolean {
+    return (challenge) => {
       const raw = Buffer.from(challenge, 'base64url');
       if (raw.length !== 40) return false;
       const body = raw.subarray(0, 24);
       const mac = createHmac('sha256', this.#challengeKey).update(`${purpose}\0${binding}\0`).update(body).digest().subarray(0, 16);
       if (!timingSafeEqual(mac, raw.subarray(24))) return false;
-      if (Number(body.readBigUInt64BE(16)) < Date.now()) return false;
-      return (await this.#claims.hit(`mfa:challenge:${hashCode(challenge)}`, CHALLENGE_TTL_MS / 1000)) === 1;
+      return Number(body.readBigUInt64BE(16)) >= Date.now();
     };
+  }
+
+  /** A verified answer to a challenge counts once: a replayed answer finds it claimed. */
+  async #claimChallenge(clientDataJSON: string): Promise<boolean> {
+    const { challenge } = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { challenge: string };
+    return (await this.#claims.hit(`mfa:challenge:${hashCode(challenge)}`, 86_400)) === 1;
   }
 
   async registrationOptions(accountId: string, binding: string): Promise<object> {
@@ -258,7 +269,9 @@ export class MfaService {
     } catch {
       throw new MfaError('BAD_PASSKEY', 'the passkey could not be registered');
     }
-    if (!verified.verified || !verified.registrationInfo) throw new MfaError('BAD_PASSKEY', 'the passkey could not be registered');
+    if (!verified.verified || !verified.registrationInfo || !(await this.#claimChallenge((response as RegistrationResponseJSON).response.clientDataJSON))) {
+      throw new MfaError('BAD_PASSKEY', 'the passkey could not be registered');
+    }
     const { credential, aaguid, credentialBackedUp } = verified.registrationInfo;
     const account = await this.#load(accountId);
     const existing = account.mfa?.passkeys ?? [];
@@ -294,9 +307,12 @@ export class MfaService {
     return true;
   }
 
-  /** Options for a passkey sign-in: discoverable credentials (no allow list), user verification required. */
-  authenticationOptions(binding: string): Promise<object> {
-    return generateAuthenticationOptions({ rpID: this.settings.rpId, challenge: this.#challenge('authenticate', binding), userVerification: 'required' });
+  /**
+   * Options for a passkey sign-in in interaction `binding` (valid until `until`, ms): discoverable credentials (no
+   * allow list), user verification required.
+   */
+  authenticationOptions(binding: string, until: number): Promise<object> {
+    return generateAuthenticationOptions({ rpID: this.settings.rpId, challenge: this.#challenge('authenticate', binding, until), userVerification: 'required' });
   }
 
   /**
@@ -323,7 +339,7 @@ export class MfaService {
     } catch {
       return undefined;
     }
-    if (!info.verified || !info.authenticationInfo.userVerified) return undefined;
+    if (!info.verified || !info.authenticationInfo.userVerified || !(await this.#claimChallenge(r.response.clientDataJSON))) return undefined;
     const used: StoredPasskey = { ...passkey, counter: info.authenticationInfo.newCounter, backedUp: info.authenticationInfo.credentialBackedUp, lastUsedAt: Date.now() };
     const fresh = await this.#load(account.id);
     await this.#save(fresh, { ...fresh.mfa, passkeys: (fresh.mfa?.passkeys ?? []).map((p) => (p.id === used.id ? used : p)) });
