@@ -38,6 +38,9 @@ import { reportProviderRoute, requestScope } from './web/request-labels.ts';
 import { securityHeaders } from './web/security-headers.ts';
 import { Views } from './web/views.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { accountSecurityRoutes } from './account/security-routes.ts';
+import { createSecretBox } from './accounts/mfa/secret-box.ts';
+import { MfaService } from './accounts/mfa/service.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/oidc-internals.ts';
@@ -106,6 +109,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const policy = new PasswordPolicy(config.passwords);
     const accounts = new AccountService(store.accounts, hasher, policy);
     const views = new Views(config);
+    const mfa = new MfaService(store.accounts, store.throttle, createSecretBox(cookieKeys), cookieKeys[0] as string, {
+      issuer: config.issuer,
+      rpId: config.mfa.rpId || new URL(config.issuer).hostname,
+      rpName: config.brand.name,
+    });
     const seed = shouldSeed(config, store);
     const clients = [...config.clients, accountClient(config), ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
@@ -166,7 +174,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     });
     app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
     if (seed && !config.production) app.use(devCallback(config, views));
-    app.use(interactionRoutes({ config, provider, accounts, views, guard, audit }));
+    app.use(interactionRoutes({ config, provider, accounts, views, guard, audit, mfa }));
+    app.use(accountSecurityRoutes({ config, provider, views, guard, audit, mfa, cookieKeys }));
     const mailer = createMailer(config, log);
     app.use(accountRoutes({ config, provider, store, accounts, policy, views, guard, audit, mailer, log, cookieKey: cookieKeys[0] as string }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).

@@ -72,7 +72,15 @@ export type AuditEvent =
   /** A back-channel logout was given up after its last attempt (`reason`, `attempts`). */
   | 'backchannel_logout.abandoned'
   /** A dynamically registered client was removed after DYNAMIC_CLIENT_IDLE_DAYS without use. */
-  | 'client.expired';
+  | 'client.expired'
+  /** A second factor was added (`factor`: passkey | totp | recovery_codes) — docs/mfa.md. */
+  | 'mfa.enrolled'
+  /** A second factor was removed (`factor`; `reason: admin_reset` from the CLI). */
+  | 'mfa.removed'
+  /** A sign-in passed a second factor, or a passkey sign-in succeeded (`factor`). */
+  | 'mfa.success'
+  /** A second factor was refused (`factor`; `reason` when it was not checked at all, e.g. throttled). */
+  | 'mfa.failure';
 
 export interface AuditFields {
   readonly clientId?: unknown;
@@ -85,11 +93,12 @@ export interface AuditFields {
   readonly ip?: unknown;
   readonly audience?: unknown;
   readonly attempts?: unknown;
+  readonly factor?: unknown;
 }
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience', 'attempts'] as const;
+const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience', 'attempts', 'factor'] as const;
 
 function short(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;

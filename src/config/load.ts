@@ -260,6 +260,13 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
       if (new URL(config.issuer).search || new URL(config.issuer).hash) throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
     },
     () => {
+      const host = new URL(config.issuer).hostname;
+      const rpId = config.mfa.rpId;
+      if (rpId && rpId !== host && !host.endsWith(`.${rpId}`)) {
+        throw new ConfigError(`mfa.rpId (WEBAUTHN_RP_ID): must be the issuer's host ${host} or a parent domain of it`);
+      }
+    },
+    () => {
       if (config.ttl.refreshTokenIdle > config.ttl.refreshTokenAbsolute) {
         throw new ConfigError('ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute');
       }

@@ -289,6 +289,18 @@ export const settings: readonly Setting[] = [
     type: { kind: 'enum', values: LANGUAGES },
     doc: 'Language of the pages when neither the request\'s `ui_locales` nor the browser\'s `Accept-Language` names one Gatehouse speaks (docs/pages.md).',
   },
+  {
+    key: 'mfa.required',
+    env: 'MFA_REQUIRED',
+    type: { kind: 'bool' },
+    doc: 'Every account must sign in with a second factor (passkey or authenticator app). An account without one sets up an authenticator app at its next sign-in, right after its password (docs/mfa.md).',
+  },
+  {
+    key: 'mfa.rpId',
+    env: 'WEBAUTHN_RP_ID',
+    type: { kind: 'string' },
+    doc: "Passkeys' relying-party id: the issuer's host when empty, or a parent domain of it so passkeys also work on sibling hosts. Changing it makes every registered passkey unusable (docs/mfa.md).",
+  },
   { key: 'demo.seed', env: 'DEMO_SEED', type: { kind: 'bool' }, doc: 'With the in-memory store, create the demo user and demo client at start-up.' },
   { key: 'demo.username', type: { kind: 'string', nonEmpty: true }, doc: 'Demo user name.' },
   { key: 'demo.password', env: 'DEMO_PASSWORD', type: { kind: 'string', nonEmpty: true }, doc: 'Demo user password.' },

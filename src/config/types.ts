@@ -78,6 +78,7 @@ export interface Config {
   readonly clients: readonly ClientMetadata[];
   readonly brand: { readonly name: string; readonly logoUrl: string; readonly accent: string };
   readonly pages: { readonly defaultLanguage: Language };
+  readonly mfa: { readonly required: boolean; readonly rpId: string };
   readonly demo: {
     readonly seed: boolean;
     readonly username: string;

@@ -37,6 +37,8 @@ import { clientSite } from '../provider/pages.ts';
 import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
+import { secondFactor } from './second-factor.ts';
+import type { MfaService } from '../accounts/mfa/service.ts';
 
 export interface InteractionDeps {
   config: Config;
@@ -45,6 +47,7 @@ export interface InteractionDeps {
   views: Views;
   guard: LoginGuard;
   audit: Audit;
+  mfa: MfaService;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -62,7 +65,7 @@ function abandoned(ctx: Context): AbortSignal {
   return controller.signal;
 }
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort|mfa|passkey))?$/;
 
 export function interactionRoutes(deps: InteractionDeps): Middleware {
   const { config, provider, views } = deps;
@@ -104,13 +107,15 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
   }
 
 
+  const steps = secondFactor({ config, provider, views, mfa: deps.mfa, guard: deps.guard, audit: deps.audit, language, finish: finishInteraction, findAccount: (id) => deps.accounts.findById(id) });
+
   function clientName(d: Details, client: { clientName?: string; clientId: string } | undefined): string {
     return client?.clientName ?? client?.clientId ?? String(d.params.client_id);
   }
 
   // After a failed sign-in the password field takes the focus (the username is kept), and both fields point at the
   // message. On a first visit the username field has it, or the password field when login_hint filled the username.
-  function renderLogin(ctx: Context, d: Details, client: { clientName?: string; clientId: string } | undefined, username: string, failed: boolean): void {
+  async function renderLogin(ctx: Context, d: Details, client: { clientName?: string; clientId: string } | undefined, username: string, failed: boolean): Promise<void> {
     const lang = language(ctx, d);
     const m = views.messages(lang);
     const invalid = failed ? ' aria-invalid="true" aria-describedby="login-error"' : '';
@@ -121,6 +126,8 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       client: clientName(d, client),
       action: `/interaction/${d.uid}/login`,
       abortAction: `/interaction/${d.uid}/abort`,
+      passkeyAction: `/interaction/${d.uid}/passkey`,
+      passkeyOptions: await steps.passkeyOptions(d),
       username,
       usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
       passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
@@ -149,6 +156,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const d = await details(ctx, uid);
     const client = await provider.Client.find(String(d.params.client_id));
     if (d.prompt.name === 'login') {
+      if (await steps.show(ctx, d)) return undefined;
       const hint = typeof d.params.login_hint === 'string' ? d.params.login_hint.slice(0, 64) : '';
       return renderLogin(ctx, d, client, hint, false);
     }
@@ -222,6 +230,10 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       return renderLogin(ctx, d, client, username.slice(0, 64), true);
     }
     deps.audit('login.success', { clientId, sub: accountId, ip });
+    if (await steps.afterPassword(ctx, d, client, found as NonNullable<typeof found>)) {
+      await deps.guard.succeeded(username, ip);
+      return undefined;
+    }
     // Clearing the username's failures and saving a first-party client's grant go out together.
     const [, grantId] = await Promise.all([deps.guard.succeeded(username, ip), firstPartyGrant(provider, config, d, client, accountId)]);
     if (grantId) deps.audit('consent.granted', { clientId, sub: accountId, reason: 'first_party' });
@@ -262,6 +274,12 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       throw new HttpError(405, 'invalid_request', 'method not allowed');
     }
     if (action === 'login') return login(ctx, uid);
+    if (action === 'mfa' || action === 'passkey') {
+      assertSameOrigin(ctx);
+      const d = await details(ctx, uid);
+      if (d.prompt.name !== 'login') throw new HttpError(400, 'invalid_request', 'this sign-in step is already complete');
+      return action === 'mfa' ? steps.verify(ctx, d) : steps.passkey(ctx, d);
+    }
     if (action === 'confirm') return confirm(ctx, uid);
     return abort(ctx, uid);
   };

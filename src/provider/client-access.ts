@@ -29,7 +29,7 @@ type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 /** OIDC scopes oidc-provider knows; everything else in `scope` must be a resource server's. */
 export type OidcScopes = readonly string[];
 
-const PROPERTIES = ['resource_scopes', 'first_party', 'default_resource', 'allowed_resources', 'resource_server_for'] as const;
+const PROPERTIES = ['resource_scopes', 'first_party', 'default_resource', 'allowed_resources', 'resource_server_for', 'require_mfa'] as const;
 
 function identifierList(config: Config, key: string, value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
@@ -69,6 +69,9 @@ export function clientMetadataExtension(config: Config, oidcScopes: OidcScopes) 
           return;
         case 'first_party':
           if (value !== undefined && typeof value !== 'boolean') throw new Error('first_party must be a boolean');
+          return;
+        case 'require_mfa':
+          if (value !== undefined && typeof value !== 'boolean') throw new Error('require_mfa must be a boolean');
           return;
         case 'default_resource':
           if (value !== undefined && (typeof value !== 'string' || !config.resourceServers.some((rs) => rs.identifier === value))) {

@@ -17,6 +17,7 @@ import type { Config } from '../config/types.ts';
 import { LANGUAGES } from '../config/languages.ts';
 import type { Views } from '../web/views.ts';
 import type { Store } from '../storage/types.ts';
+import { ACR_MFA, ACR_PASSWORD } from '../accounts/mfa/acr.ts';
 import type { PrivateJwks } from './keys.ts';
 import { clientMetadataExtension, introspectionAllowed } from './client-access.ts';
 import { deviceAuthorizationAnswers, deviceCodeAdapter, deviceFlowFeature } from './device-flow.ts';
@@ -25,14 +26,15 @@ import { validateBackchannelUri } from './backchannel-logout.ts';
 import { registeredClientAdapter, registrationFeatures } from './registration.ts';
 import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
+import { mfaLoginPolicy, sessionAuthClaims } from './mfa-policy.ts';
 import { mintRefreshTokenIds } from './oidc-internals.ts';
 import { resourceIndicators } from './resources.ts';
 import { ttl } from './ttl.ts';
 
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'];
 
-/** The one authentication context Gatehouse asserts: a password sign-in (see src/interactions/routes.ts). */
-export const ACR_PASSWORD = 'urn:gatehouse:acr:password';
+// The authentication contexts Gatehouse asserts: a password alone, or a second factor (docs/mfa.md).
+export { ACR_MFA, ACR_PASSWORD } from '../accounts/mfa/acr.ts';
 
 export const CLAIMS = {
   openid: ['sub'],
@@ -104,8 +106,9 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       short: { httpOnly: true, sameSite: 'lax', secure, signed: true },
     },
     scopes: SCOPES,
-    claims: CLAIMS,
-    acrValues: [ACR_PASSWORD],
+    // acr and amr are named in discovery's claims_supported; oidc-provider fills them from the sign-in (docs/mfa.md).
+    claims: { ...CLAIMS, acr: null, amr: null },
+    acrValues: [ACR_PASSWORD, ACR_MFA],
     // Advertised as the pages are: one responsive page (also fit for a popup), in every language with a catalogue
     // (src/web/i18n.ts); claims have no language variants. OIDC Core 3.1.2.1 lets an OP ignore
     // display/ui_locales/claims_locales it cannot honour.
@@ -136,9 +139,9 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       const accountId = 'accountId' in token ? token.accountId : undefined;
       if (!accountId) return undefined;
       const account = await accounts.findById(accountId);
-      return account ? { roles: [...account.roles] } : undefined;
+      return account ? { roles: [...account.roles], ...sessionAuthClaims(_ctx) } : undefined;
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: mfaLoginPolicy(config, accounts) },
     ttl: ttl(config) as Configuration['ttl'],
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) =>

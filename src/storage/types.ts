@@ -16,6 +16,7 @@
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
 import type { OneTimeTokenStore, SessionIndexStore } from './account-records.ts';
 import type { LogoutQueue } from './logout-queue.ts';
+import type { MfaRecord } from './mfa-record.ts';
 import type { RefreshTokenCodec } from './refresh-lineage.ts';
 
 export interface Account {
@@ -33,6 +34,8 @@ export interface Account {
   readonly updatedAt: number;
   readonly phoneNumber?: string;
   readonly address?: { readonly formatted?: string; readonly country?: string; readonly locality?: string };
+  /** Second factors (./mfa-record.ts): public keys, a sealed TOTP secret, hashed recovery codes. */
+  readonly mfa?: MfaRecord;
 }
 
 export interface AccountStore {

@@ -26,6 +26,8 @@ interface Asset {
 export interface Assets {
   readonly stylesheet: string;
   readonly script: string;
+  /** The WebAuthn browser library (@simplewebauthn/browser) and the passkey glue (views/assets/mfa.js). */
+  readonly passkeyScripts: readonly string[];
   readonly favicon: string;
   readonly middleware: Middleware;
 }
@@ -38,6 +40,8 @@ export function createAssets(accent: string): Assets {
     `:root{--accent:${shades.accent};--accent-hover:${shades.hover};--accent-on-dark:${shades.onDark}}\n` + readFileSync(`${assetsDir}pages.css`, 'utf8');
   const svg = readFileSync(`${assetsDir}favicon.svg`, 'utf8').replaceAll('{{accent}}', shades.accent);
   const js = readFileSync(`${assetsDir}pages.js`, 'utf8');
+  const webauthn = readFileSync(fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser'))), 'utf8');
+  const mfa = readFileSync(`${assetsDir}mfa.js`, 'utf8');
 
   const files = new Map<string, Asset>();
   const add = (name: string, ext: string, text: string, type: string): string => {
@@ -48,6 +52,7 @@ export function createAssets(accent: string): Assets {
   };
   const stylesheet = add('pages', 'css', css, 'text/css; charset=utf-8');
   const script = add('pages', 'js', js, 'text/javascript; charset=utf-8');
+  const passkeyScripts = [add('webauthn', 'js', webauthn, 'text/javascript; charset=utf-8'), add('mfa', 'js', mfa, 'text/javascript; charset=utf-8')];
   const favicon = add('favicon', 'svg', svg, 'image/svg+xml');
   files.set('/favicon.ico', { body: Buffer.from(svg), type: 'image/svg+xml', cacheControl: 'public, max-age=86400' });
 
@@ -59,5 +64,5 @@ export function createAssets(accent: string): Assets {
     ctx.body = asset.body;
     return undefined;
   };
-  return { stylesheet, script, favicon, middleware };
+  return { stylesheet, script, passkeyScripts, favicon, middleware };
 }

@@ -20,14 +20,28 @@ export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | 'device' | 'device-confirm' | AccountView;
+export type ViewName =
+  | 'login'
+  | 'consent'
+  | 'error'
+  | 'logout'
+  | 'logged-out'
+  | 'device'
+  | 'device-confirm'
+  | 'second-factor'
+  | 'totp-setup'
+  | 'account-security'
+  | 'recovery-codes'
+  | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
 export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice';
 const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice'];
 
 /** Views that need the script (progressive enhancement only). */
-const SCRIPTED: ReadonlySet<ViewName> = new Set(['login']);
+const SCRIPTED: ReadonlySet<ViewName> = new Set(['login', 'second-factor', 'totp-setup', 'account-security']);
+/** Views that also load the passkey scripts. */
+const PASSKEYS: ReadonlySet<ViewName> = new Set(['login', 'second-factor', 'account-security']);
 
 /** Fills `{{{raw}}}`, `{{escaped}}` and `[[message.key]]` (from `messages`, placeholders from `values`). */
 function fill(messages: Messages, template: string, values: Record<string, unknown>): string {
@@ -53,7 +67,8 @@ export class Views {
   readonly #defaultLanguage: Language;
 
   constructor(config: Pick<Config, 'brand' | 'pages'>) {
-    for (const name of ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', 'device', 'device-confirm', ...ACCOUNT_VIEWS]) {
+    const names = ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', 'device', 'device-confirm', 'second-factor', 'totp-setup', 'account-security', 'recovery-codes'];
+    for (const name of [...names, ...ACCOUNT_VIEWS]) {
       this.#templates.set(name, readFileSync(`${viewsDir}${name}.html`, 'utf8'));
     }
     this.#messages = loadMessages();
@@ -77,7 +92,7 @@ export class Views {
   render(name: ViewName, page: Page, values: Record<string, unknown>): string {
     const messages = this.messages(page.language);
     const body = fill(messages, this.#templates.get(name) as string, { brand: this.#brand.name, ...values });
-    return this.#layout(messages, page, body, SCRIPTED.has(name));
+    return this.#layout(messages, page, body, SCRIPTED.has(name), PASSKEYS.has(name));
   }
 
   /** A page whose body the caller built from escaped parts (development pages that have no template), in English. */
@@ -85,7 +100,7 @@ export class Views {
     return this.#layout(this.messages('en'), { language: 'en', title, nonce }, body, false);
   }
 
-  #layout(messages: Messages, page: Page, body: string, scripted: boolean): string {
+  #layout(messages: Messages, page: Page, body: string, scripted: boolean, passkeys = false): string {
     const logo = this.#brand.logoUrl || this.assets.favicon;
     return fill(messages, this.#templates.get('layout') as string, {
       lang: page.language,
@@ -94,7 +109,9 @@ export class Views {
       nonce: page.nonce,
       favicon: this.assets.favicon,
       stylesheet: this.assets.stylesheet,
-      script: scripted ? `<script src="${escapeHtml(this.assets.script)}" nonce="${escapeHtml(page.nonce)}" defer></script>` : '',
+      script: (scripted ? [this.assets.script, ...(passkeys ? this.assets.passkeyScripts : [])] : [])
+        .map((src) => `<script src="${escapeHtml(src)}" nonce="${escapeHtml(page.nonce)}" defer></script>`)
+        .join('\n'),
       logo,
       body,
     });
