@@ -177,7 +177,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit, mfa }));
     app.use(accountSecurityRoutes({ config, provider, views, guard, audit, mfa, cookieKeys }));
     const mailer = createMailer(config, log);
-    app.use(accountRoutes({ config, provider, store, accounts, policy, views, guard, audit, mailer, log, cookieKey: cookieKeys[0] as string }));
+    app.use(accountRoutes({ config, provider, store, accounts, policy, views, guard, audit, mailer, log, cookieKey: cookieKeys[0] as string, notifyLogout: backchannel.notifyLogout }));
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,

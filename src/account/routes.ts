@@ -63,6 +63,8 @@ export interface AccountDeps {
   mailer: Mailer;
   log: Logger;
   cookieKey: string;
+  /** Back-channel logout for every session the account center ends. */
+  notifyLogout?: SessionDeps['notifyLogout'];
 }
 
 type Session = Awaited<ReturnType<Provider['Session']['get']>>;
@@ -70,7 +72,13 @@ type Session = Awaited<ReturnType<Provider['Session']['get']>>;
 export function accountRoutes(deps: AccountDeps): Middleware {
   const { config, provider, views, accounts } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
-  const sessions: SessionDeps = { provider, index: deps.store.sessionIndex, ttlSeconds: config.ttl.session, audit: deps.audit };
+  const sessions: SessionDeps = {
+    provider,
+    index: deps.store.sessionIndex,
+    ttlSeconds: config.ttl.session,
+    audit: deps.audit,
+    ...(deps.notifyLogout ? { notifyLogout: deps.notifyLogout } : {}),
+  };
 
   function assertSameOrigin(ctx: Context): void {
     const site = ctx.get('sec-fetch-site');

@@ -12,6 +12,7 @@
  *   `keepOffline` keeps grants holding `offline_access` (a password change keeps the access a user gave to
  *   applications that work while they are away; a lost device or a reset ends everything).
  */
+import type { BackchannelLogout, LogoutNotice } from '../provider/backchannel-logout.ts';
 import Bowser from 'bowser';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
@@ -37,6 +38,8 @@ export interface SessionDeps {
   /** How long the index of an account is kept after its last activity: the session lifetime. */
   ttlSeconds: number;
   audit: Audit;
+  /** Tells the clients used in each ended session (back-channel logout, src/provider/backchannel-logout.ts). */
+  notifyLogout?: BackchannelLogout['notifyLogout'];
 }
 
 type Session = NonNullable<Awaited<ReturnType<Provider['Session']['findByUid']>>>;
@@ -83,10 +86,12 @@ export async function listSessions(deps: SessionDeps, accountId: string): Promis
  */
 export async function endSessions(deps: SessionDeps, accountId: string, uids: readonly string[], reason: EndReason, options: { keepOffline?: boolean } = {}): Promise<number> {
   let ended = 0;
+  const notices: LogoutNotice[] = [];
   for (const uid of uids) {
     const session = await deps.provider.Session.findByUid(uid);
     if (!session || session.accountId !== accountId) continue;
     for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
+      notices.push({ clientId, sub: accountId, sid: (authorization as { sid?: string }).sid });
       const grantId = (authorization as { grantId?: string }).grantId;
       if (!grantId) continue;
       const grant = await deps.provider.Grant.find(grantId);
@@ -99,6 +104,7 @@ export async function endSessions(deps: SessionDeps, accountId: string, uids: re
     ended += 1;
   }
   await deps.index.remove(accountId, uids);
+  if (notices.length > 0) await deps.notifyLogout?.(notices);
   if (ended > 0) deps.audit('account.sessions_ended', { sub: accountId, reason, kind: String(ended) });
   return ended;
 }

@@ -231,3 +231,32 @@ test('the queue survives a restart: a notification left by one instance is deliv
   t.like(claims, { sub: 'user-1', sid: 'sid-1' });
   t.like(await until(second, (l) => l.audit === 'backchannel_logout.delivered'), { clientId: 'rp', attempts: '2' });
 });
+
+test('the account center ending a session (sign out this device): the relying party receives a valid logout token', async (t) => {
+  const { gh, rp, tokens, jar } = await setup(t);
+  const sessionId = /(?:^|; )_session=([^;]+)/.exec(jar.header())?.[1];
+  t.truthy(sessionId, 'the browser holds a Gatehouse session');
+  const session = await gh.gatehouse.provider.Session.find(sessionId as string);
+  const sub = tokens.claims()?.sub as string;
+  t.is(session?.accountId, sub);
+  const { endSessions } = await import('../../src/account/sessions.ts');
+  const ended = await endSessions(
+    {
+      provider: gh.gatehouse.provider,
+      index: gh.gatehouse.store.sessionIndex,
+      ttlSeconds: 3600,
+      audit: () => {},
+      notifyLogout: gh.gatehouse.backchannel.notifyLogout,
+    },
+    sub,
+    [session?.uid as string],
+    'device_signout',
+  );
+  t.is(ended, 1);
+  const arrival = await rp.next();
+  arrival.answer(200);
+  const claims = await verifyLogoutToken(gh, arrival.token);
+  t.is(claims.sub, sub);
+  t.is(claims.sid, tokens.claims()?.sid);
+  t.deepEqual(claims.events, { [LOGOUT_EVENT]: {} });
+});
