@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: issue 7's benchmark. Starts a private redis-server, Gatehouse (`node src/main.ts`, Redis
+ * `npm run bench`: Gatehouse's benchmark. Starts a private redis-server, Gatehouse (`node src/main.ts`, Redis
  * store), the demo API and a bare Koa server as child processes; mints tokens through the real pages; drives
  * each scenario from a separate load-generator process; prints a table and writes bench/results/<time>.json.
  *

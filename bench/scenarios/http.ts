@@ -1,5 +1,5 @@
 /**
- * The HTTP scenarios of issue 7: the bare Koa ceiling, client credentials, refresh-token rotation (every
+ * The HTTP scenarios: the bare Koa ceiling, client credentials, refresh-token rotation (every
  * connection walks its own chain), authorization-code exchange, userinfo, introspection and the demo API
  * validating JWT access tokens. Tokens and codes are minted beforehand through the real pages and endpoints;
  * only the timed run is measured.

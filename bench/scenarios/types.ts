@@ -1,6 +1,6 @@
 /**
  * What every scenario returns and what the report prints: one row per scenario, with its ratio to a ceiling
- * and its target from issue 7 (met, not met, or no target).
+ * and its target (met, not met, or no target; docs/performance.md "Targets").
  */
 export interface BenchOptions {
   durationSec: number;
