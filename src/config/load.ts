@@ -282,6 +282,14 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
       }
     },
     () => {
+      if (config.redis.mode === 'single' && config.redis.url !== '' && !/^rediss?:\/\//.test(config.redis.url)) {
+        throw new ConfigError('redis.url (REDIS_URL): must be a redis:// or rediss:// URL');
+      }
+    },
+    () => {
+      if (/[{}]/.test(config.redis.keyPrefix)) throw new ConfigError('redis.keyPrefix (REDIS_KEY_PREFIX): may not contain { or }: they would change the hash tags');
+    },
+    () => {
       if (config.metrics.port !== 0 && config.metrics.port === config.port) {
         throw new ConfigError('metrics.port (METRICS_PORT): must differ from port (PORT); 0 serves /metrics on the main port');
       }

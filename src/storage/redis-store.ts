@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from '../config/types.ts';
-import { ConfigError } from '../config/errors.ts';
 import { redisOneTimeTokens, redisSessionIndex } from './redis/account-records.ts';
 import { GrantLocator, prefetch, redisAdapter } from './redis/adapter.ts';
 import { connectRedis, openRedis } from './redis/connection.ts';
@@ -46,15 +45,8 @@ async function refreshTokenKey(client: ScriptedClient, keys: KeyLayout): Promise
 }
 
 export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): Promise<RedisStore> {
-  if (redis.mode === 'single' && !/^rediss?:\/\//.test(redis.url)) throw new ConfigError('redis.url (REDIS_URL): must be a redis:// or rediss:// URL');
-  if (redis.mode === 'sentinel' && redis.sentinels.length === 0) throw new ConfigError('redis.sentinels (REDIS_SENTINELS): sentinel mode needs at least one host:port');
-  if (redis.mode === 'cluster' && redis.clusterNodes.length === 0) throw new ConfigError('redis.clusterNodes (REDIS_CLUSTER_NODES): cluster mode needs at least one host:port');
-  let keys: KeyLayout;
-  try {
-    keys = keyLayout(redis.keyPrefix);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
+  // The settings were validated with the rest of the configuration (src/config/load.ts).
+  const keys = keyLayout(redis.keyPrefix);
   const raw = openRedis(redis);
   const client: ScriptedClient = defineScripts(raw);
   await connectRedis(raw, describe(redis));

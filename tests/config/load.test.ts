@@ -62,6 +62,8 @@ test('a bad value names its key and the problem', (t) => {
   rejects(t, { COOKIE_KEYS: 'short' }, /^cookieKeys \(COOKIE_KEYS\): every key must be at least 32 characters/);
   rejects(t, { REDIS_MODE: 'cluster' }, /^redis.clusterNodes \(REDIS_CLUSTER_NODES\): cluster mode needs at least one node/);
   rejects(t, { REDIS_MODE: 'sentinel' }, /^redis.sentinels/);
+  rejects(t, { REDIS_URL: 'http://127.0.0.1:6379' }, /^redis.url \(REDIS_URL\): must be a redis:\/\/ or rediss:\/\/ URL/);
+  rejects(t, { REDIS_KEY_PREFIX: 'gh{x}:' }, /^redis.keyPrefix \(REDIS_KEY_PREFIX\): may not contain \{ or \}/);
   rejects(t, { REFRESH_TOKEN_IDLE_TTL: String(40 * 86400) }, /^ttl.refreshTokenIdle/);
   rejects(t, {}, /^ttl.accessToken \(ACCESS_TOKEN_TTL\): must be between 1/, { 'ttl.accessToken': 0 });
   rejects(t, {}, /^resourceServers\[0\].identifier/, { resourceServers: [{ identifier: 'nope', scopes: [] }] });
