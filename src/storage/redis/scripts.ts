@@ -120,9 +120,9 @@ return consumeRecord(KEYS[1], KEYS[2], KEYS[3], 3)`;
  * of it through Lua than the new one, and the prefetch finds account and session without decoding it.
  */
 const LINEAGE = `local function lineageState(key, withPayload)
-  local v = withPayload and redis.call('HMGET', key, 'n', 'r', 'c', 'p') or redis.call('HMGET', key, 'n', 'r', 'c')
+  local v = withPayload and redis.call('HMGET', key, 'n', 'r', 'c', 'p', 'a', 's') or redis.call('HMGET', key, 'n', 'r', 'c')
   if not v[1] then return nil end
-  return {n = tonumber(v[1]), r = tonumber(v[2]), c = v[3] and tonumber(v[3]), p = v[4]}
+  return {n = tonumber(v[1]), r = tonumber(v[2]), c = v[3] and tonumber(v[3]), p = v[4], a = v[5], s = v[6]}
 end
 local function standing(s, gen, now, grace)
   if gen > s.n then return 'unknown' end
@@ -138,8 +138,8 @@ local function lineageFind(key, gen, grace, now)
   if not s then return false end
   local st, at = standing(s, gen, now, grace)
   if st == 'unknown' then return false end
-  if st == 'live' then return {'p', s.p} end
-  return {'p', s.p, tostring(math.floor(at / 1000))}
+  if st == 'live' then return {'p', s.p}, s end
+  return {'p', s.p, tostring(math.floor(at / 1000))}, s
 end
 local function consumeOutcome(s, gen, now, grace)
   if not s or gen > s.n then return 'missing' end
@@ -225,15 +225,14 @@ const PREFETCH_REFRESH = `${LINEAGE}
 ${NOW}
 local out = {'', '', '', '', '', '', ''}
 if ARGV[6] ~= '' then out[5] = redis.call('HGET', ARGV[6], 'p') or '' end
-local found = lineageFind(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), now)
+local found, state = lineageFind(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), now)
 if not found then return out end
 out[1] = found[2]
 out[2] = found[3] or ''
 out[3] = redis.call('HGET', ARGV[4], 'p') or ''
-local who = redis.call('HMGET', KEYS[1], 'a', 's')
-if who[1] and who[1] ~= '' then out[4] = redis.call('GET', ARGV[5] .. who[1]) or '' end
-if who[2] and who[2] ~= '' then
-  local sid = redis.call('GET', ARGV[1] .. 'Session:uid:{' .. who[2] .. '}')
+if state.a and state.a ~= '' then out[4] = redis.call('GET', ARGV[5] .. state.a) or '' end
+if state.s and state.s ~= '' then
+  local sid = redis.call('GET', ARGV[1] .. 'Session:uid:{' .. state.s .. '}')
   if sid then
     out[6] = sid
     local sess = redis.call('HMGET', ARGV[1] .. 'Session:{' .. sid .. '}', 'p', 'c')
