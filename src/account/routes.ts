@@ -1,5 +1,5 @@
 /**
- * The account center's pages: /account (devices, password), /account/forgot and /account/reset/<token>.
+ * The account center's pages: /account (devices, connected applications, password), /account/forgot and /account/reset/<token>.
  *
  * Rules (the sign-in pages' rules, docs/security.md, plus):
  * - /account needs a signed-in Gatehouse session; without one it starts a sign-in for Gatehouse's own
@@ -27,6 +27,7 @@ import { escapeHtml, type Views } from '../http/views.ts';
 import type { LoginGuard } from '../interactions/login-guard.ts';
 import type { Account, Store } from '../storage/types.ts';
 import type { Mailer } from './mail.ts';
+import { type GrantDeps, listConnectedApps, removeAccess } from './grants.ts';
 import { endSessions, listSessions, type SessionDeps, touchSession } from './sessions.ts';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens.ts';
 
@@ -71,6 +72,7 @@ export function accountRoutes(deps: AccountDeps): Middleware {
   const { config, provider, views, accounts } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
   const sessions: SessionDeps = { provider, index: deps.store.sessionIndex, ttlSeconds: config.ttl.session, audit: deps.audit };
+  const grants: GrantDeps = { provider, index: deps.store.grantIndex, audit: deps.audit };
 
   function assertSameOrigin(ctx: Context): void {
     const site = ctx.get('sec-fetch-site');
@@ -148,8 +150,19 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
 </li>`;
       })
       .join('\n');
+    const appItems = (await listConnectedApps(grants, account.id))
+      .map(
+        (app) => `<li class="app">
+<p><strong>${escapeHtml(app.clientName)}</strong></p>
+<ul>${app.items.map((item) => `<li>${m.html(item.key, item.values)}</li>`).join('')}</ul>
+<p><small>${m.html(app.offline ? 'account.apps.detailsOffline' : 'account.apps.detailsOnline', { since: date(app.since === undefined ? undefined : app.since * 1000) })}</small></p>
+<form method="post" action="/account/apps/remove"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="client" value="${escapeHtml(app.clientId)}"><button type="submit" class="link" aria-label="${m.html('account.apps.removeNamed', { name: app.clientName })}">${m.html('account.apps.remove')}</button></form>
+</li>`,
+      )
+      .join('\n');
     ctx.status = status;
     page(ctx, 'account', 'account.title', {
+      appsBlock: appItems ? `<ul class="apps">\n${appItems}\n</ul>` : `<p>${m.html('account.apps.none')}</p>`,
       username: account.username,
       email: account.email ?? '',
       csrf: formToken(session),
@@ -188,6 +201,16 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(which) || which === session.uid) throw new HttpError(400, 'invalid_request', 'session must name another of your sessions');
     await endSessions(sessions, account.id, [which], 'device_signout');
     return showAccount(ctx, { key: 'account.devices.signedOut' });
+  }
+
+  async function removeAccessRoute(ctx: Context): Promise<void> {
+    const got = await requireForm(ctx);
+    if (!got) return;
+    const clientId = got.form.get('client') ?? '';
+    if (clientId === '' || clientId.length > 255) throw new HttpError(400, 'invalid_request', 'client must name an application');
+    const removed = await removeAccess(grants, got.account.id, clientId);
+    if (removed === 0) throw new HttpError(400, 'invalid_request', 'client must name an application connected to your account');
+    return showAccount(ctx, { key: 'account.apps.removed' });
   }
 
   async function changePassword(ctx: Context): Promise<void> {
@@ -334,6 +357,10 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (path === '/account/sessions/end') {
       only('POST');
       return endSessionsRoute(ctx);
+    }
+    if (path === '/account/apps/remove') {
+      only('POST');
+      return removeAccessRoute(ctx);
     }
     if (path === '/account/password') {
       only('POST');

@@ -82,3 +82,38 @@ export function memoryOneTimeTokens(keyspace: () => KeyValue): OneTimeTokenStore
     },
   };
 }
+
+/**
+ * The grants each account gave (Connected applications on /account). An entry lives until its grant expires;
+ * the index of an account lives as long as its longest entry. Grants that ended earlier (logout, revocation)
+ * are pruned by their reader (src/account/grants.ts), which checks each against the Grant records.
+ */
+export interface GrantIndexStore {
+  /** Records grant `grantId` of `accountId` until `expiresAt` (milliseconds since the epoch). */
+  add(accountId: string, grantId: string, expiresAt: number): Promise<void>;
+  /** Grant id → expiry (ms) of every entry of the account that has not expired. */
+  list(accountId: string): Promise<Record<string, number>>;
+  remove(accountId: string, grantIds: readonly string[]): Promise<void>;
+}
+
+export function memoryGrantIndex(keyspace: () => KeyValue): GrantIndexStore {
+  const k = (accountId: string) => `grants:${accountId}`;
+  const live = (accountId: string): Record<string, number> => {
+    const now = Date.now();
+    return Object.fromEntries(Object.entries(keyspace().get<Record<string, number>>(k(accountId)) ?? {}).filter(([, exp]) => exp > now));
+  };
+  const save = (accountId: string, entries: Record<string, number>) => {
+    const latest = Math.max(...Object.values(entries));
+    if (Number.isFinite(latest) && latest > Date.now()) keyspace().set(k(accountId), entries, latest - Date.now());
+    else keyspace().delete(k(accountId));
+  };
+  return {
+    add: async (accountId, grantId, expiresAt) => save(accountId, { ...live(accountId), [grantId]: expiresAt }),
+    list: async (accountId) => live(accountId),
+    remove: async (accountId, grantIds) => {
+      const entries = live(accountId);
+      for (const id of grantIds) delete entries[id];
+      save(accountId, entries);
+    },
+  };
+}

@@ -525,6 +525,29 @@ export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixtur
     t.deepEqual(await store.sessionIndex.list(account), {});
   });
 
+  test(t('grant index: add, list, remove; entries and the index expire with their grants'), async (t) => {
+    const { store, keysWithoutTtl, durable } = await make(STRICT, t);
+    const account = uid('acct');
+    const now = Date.now();
+    await store.grantIndex.add(account, 'g1', now + 60_000);
+    await store.grantIndex.add(account, 'g2', now + 1_000);
+    await store.grantIndex.add(account, 'g1', now + 120_000);
+    t.deepEqual(await store.grantIndex.list(account), { g1: now + 120_000, g2: now + 1_000 });
+    t.deepEqual(await store.grantIndex.list(uid('other')), {}, 'another account sees nothing');
+    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+    await sleep(1100);
+    t.deepEqual(await store.grantIndex.list(account), { g1: now + 120_000 }, 'an expired grant is no longer listed');
+    await store.grantIndex.remove(account, ['g1', 'unknown']);
+    t.deepEqual(await store.grantIndex.list(account), {});
+    // A later, shorter grant does not cut the index short.
+    const other = uid('acct');
+    const long = Date.now() + 60_000;
+    await store.grantIndex.add(other, 'long', long);
+    await store.grantIndex.add(other, 'short', Date.now() + 300);
+    await sleep(700);
+    t.deepEqual(await store.grantIndex.list(other), { long });
+  });
+
   test(t('single-use tokens: 20 concurrent consumes, exactly one gets the record; TTL set; expiry'), async (t) => {
     const { store, keysWithoutTtl, durable } = await make(STRICT, t);
     const hash = uid('h');

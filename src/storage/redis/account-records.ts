@@ -2,9 +2,10 @@
  * The account center's records on Redis (../account-records.ts):
  *   P{as:<accountId>}:sessions   hash session uid → activity JSON   TTL = session lifetime, renewed on touch
  *   P ott:{<sha256 hex>}         single-use token record JSON       TTL of the token (GETDEL consumes it)
+ *   P{ag:<accountId>}:grants     zset grant id → expiry ms           TTL = the latest entry's expiry
  * Each operation touches one key, so it is atomic on a single node and on a Cluster alike.
  */
-import type { OneTimeRecord, OneTimeTokenStore, SessionActivity, SessionIndexStore } from '../account-records.ts';
+import type { GrantIndexStore, OneTimeRecord, OneTimeTokenStore, SessionActivity, SessionIndexStore } from '../account-records.ts';
 import { guarded } from './errors.ts';
 import type { ScriptedClient } from './scripts.ts';
 
@@ -38,6 +39,30 @@ export function redisOneTimeTokens(client: ScriptedClient, prefix: string): OneT
       guarded(async () => {
         const raw = await client.getdel(k(hash));
         return raw === null ? undefined : (JSON.parse(raw) as OneTimeRecord);
+      }),
+  };
+}
+
+/** Expired entries are trimmed on every write and skipped on read. */
+export function redisGrantIndex(client: ScriptedClient, prefix: string): GrantIndexStore {
+  const k = (accountId: string) => `${prefix}{ag:${accountId}}:grants`;
+  return {
+    add: (accountId, grantId, expiresAt) =>
+      guarded(async () => {
+        const key = k(accountId);
+        // NX sets the expiry of a new key; GT only ever moves it later.
+        await client.multi().zadd(key, expiresAt, grantId).zremrangebyscore(key, '-inf', Date.now()).pexpireat(key, expiresAt, 'NX').pexpireat(key, expiresAt, 'GT').exec();
+      }),
+    list: (accountId) =>
+      guarded(async () => {
+        const flat = await client.zrangebyscore(k(accountId), `(${Date.now()}`, '+inf', 'WITHSCORES');
+        const out: Record<string, number> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = Number(flat[i + 1]);
+        return out;
+      }),
+    remove: (accountId, grantIds) =>
+      guarded(async () => {
+        if (grantIds.length > 0) await client.zrem(k(accountId), ...grantIds);
       }),
   };
 }
