@@ -2,7 +2,10 @@
  * The `gatehouse` command line. Works on the same store as the server (REDIS_URL); with the in-memory store it
  * refuses, because a separate process cannot reach a running server's memory. Returns the exit code.
  */
+import pino from 'pino';
 import { PasswordPolicy } from '../accounts/password-policy.ts';
+import { createAudit } from '../audit/audit.ts';
+import { createLogger } from '../http/logger.ts';
 import { createPasswordHasher } from '../accounts/passwords.ts';
 import { AccountService } from '../accounts/service.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
@@ -14,19 +17,21 @@ import { createStore, usesRedis } from '../storage/create-store.ts';
 import { StorageUnavailable, type Store } from '../storage/types.ts';
 import { CLIENTS_USAGE, clients } from './commands/clients.ts';
 import { KEYS_USAGE, keys } from './commands/keys.ts';
+import { USER_SESSIONS_USAGE, userSessions } from './commands/user-sessions.ts';
 import { USERS_USAGE, users } from './commands/users.ts';
 import { CliError, type Io, parseArgs } from './io.ts';
 
 export const USAGE = `usage: gatehouse <command>
 
 ${USERS_USAGE}
+${USER_SESSIONS_USAGE}
 ${CLIENTS_USAGE}
 ${KEYS_USAGE}
 
 Configuration comes from the same place as the server's: config/default.json, CONFIG_FILE, environment (REDIS_URL, ...).
 Every command answers --help.`;
 
-const GROUPS: Record<string, string> = { users: USERS_USAGE, clients: CLIENTS_USAGE, keys: KEYS_USAGE };
+const GROUPS: Record<string, string> = { users: `${USERS_USAGE}\n${USER_SESSIONS_USAGE}`, clients: CLIENTS_USAGE, keys: KEYS_USAGE };
 
 /**
  * `--help` (or `-h`) anywhere: the usage lines of the command named before it (`users add --help` shows
@@ -73,6 +78,26 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     }
     if (command !== 'users' && command !== 'clients') throw new CliError(`unknown command ${command}\n${USAGE}`, 2);
     const config = loadConfig({ env });
+    if (command === 'users' && (args.positionals[0] === 'sessions' || args.positionals[0] === 'signout')) {
+      let store: Store | undefined;
+      try {
+        await userSessions(
+          args,
+          async () => {
+            const opened = await openStore(config);
+            store = opened;
+            const accounts = new AccountService(opened.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
+            const provider = createProvider({ config, store: opened, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views(config) });
+            const audit = createAudit(createLogger(config.logLevel, pino.destination(2)));
+            return { accounts, sessions: { provider, index: opened.sessionIndex, ttlSeconds: config.ttl.session, audit } };
+          },
+          io,
+        );
+      } finally {
+        await store?.close();
+      }
+      return 0;
+    }
     if (command === 'users') {
       let store: Store | undefined;
       try {
