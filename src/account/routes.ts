@@ -7,7 +7,8 @@
  *   session's form token (an HMAC of the session id under the cookie key).
  * - The forgot-password answer is the same page whatever was entered; the mail goes out after the answer, so
  *   its timing does not depend on the account either. Limits: per IP (429) and per account (silently no mail).
- * - A reset link is single use (atomic consume), valid RESET_TTL_SECONDS, and ends every session of the account.
+ * - A reset link is single use (atomic consume), valid `account.resetLinkTtlSeconds`, and ends every session of
+ *   the account.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
@@ -33,7 +34,6 @@ import { hashToken, newToken, TOKEN_PATTERN } from './tokens.ts';
 
 /** Gatehouse's own client for signing in to /account. */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
-export const RESET_TTL_SECONDS = 30 * 60;
 /** Reset requests: per client IP and per account, in RESET_WINDOW_SECONDS. */
 const RESET_PER_IP = 10;
 const RESET_PER_ACCOUNT = 3;
@@ -72,6 +72,8 @@ export function accountRoutes(deps: AccountDeps): Middleware {
   const { config, provider, views, accounts } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
   const sessions: SessionDeps = { provider, index: deps.store.sessionIndex, ttlSeconds: config.ttl.session, audit: deps.audit };
+  const resetTtl = config.account.resetLinkTtlSeconds;
+  const resetMinutes = String(Math.max(1, Math.ceil(resetTtl / 60)));
   const grants: GrantDeps = { provider, index: deps.store.grantIndex, audit: deps.audit };
 
   function assertSameOrigin(ctx: Context): void {
@@ -243,7 +245,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   function forgotPage(ctx: Context, sent: boolean): void {
     const m = views.messages(language(ctx));
     page(ctx, 'account-forgot', 'account.forgot.title', {
-      noticeBlock: sent ? `<p class="notice" role="status">${m.html('account.forgot.sent')}</p>` : '',
+      noticeBlock: sent ? `<p class="notice" role="status">${m.html('account.forgot.sent', { minutes: resetMinutes })}</p>` : '',
     });
   }
 
@@ -279,9 +281,9 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
           return;
         }
         const { token, hash } = newToken();
-        const expiresAt = Date.now() + RESET_TTL_SECONDS * 1000;
-        await deps.store.oneTimeTokens.put(hash, { purpose: 'reset', accountId, data: { expiresAt: String(expiresAt) } }, RESET_TTL_SECONDS);
-        await deps.mailer.send({ to, name: 'reset', language: lang, values: { link: new URL(`/account/reset/${token}`, config.issuer).href, minutes: String(RESET_TTL_SECONDS / 60) } });
+        const expiresAt = Date.now() + resetTtl * 1000;
+        await deps.store.oneTimeTokens.put(hash, { purpose: 'reset', accountId, data: { expiresAt: String(expiresAt) } }, resetTtl);
+        await deps.mailer.send({ to, name: 'reset', language: lang, values: { link: new URL(`/account/reset/${token}`, config.issuer).href, minutes: resetMinutes } });
         deps.audit('account.reset_requested', { sub: accountId, reason: 'sent', ip: ctx.ip });
       })().catch((err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'reset mail failed'));
     });
