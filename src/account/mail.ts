@@ -35,7 +35,7 @@ export interface Mailer {
 function fill(template: string, language: Language, values: Record<string, string>, html: boolean): string {
   const catalogue = readCatalogue(language);
   const esc = (s: string) => (html ? escapeHtml(s) : s);
-  return template.replace(/\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g, (_, name?: string, key?: string) => {
+  return template.replace(/\{\{(\w+)\}\}|\[\[([\w.-]+)\]\]/g, (_, name?: string, key?: string) => {
     if (name) return esc(values[name] ?? '');
     const text = catalogue[key as string];
     if (text === undefined) throw new Error(`no message ${key} in views/i18n/${language}.json`);

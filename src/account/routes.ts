@@ -31,6 +31,7 @@ import type { Mailer } from './mail.ts';
 import { type GrantDeps, listConnectedApps, removeAccess } from './grants.ts';
 import { endSessions, listSessions, type SessionDeps, touchSession } from './sessions.ts';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens.ts';
+import { confirmVerification, sendVerification, type VerificationDeps } from './verification.ts';
 
 /** Gatehouse's own client for signing in to /account. */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
@@ -38,6 +39,8 @@ export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
 const RESET_PER_IP = 10;
 const RESET_PER_ACCOUNT = 3;
 const RESET_WINDOW_SECONDS = 3600;
+/** An address a mail can go to: something@something, no spaces, at most 254 characters (RFC 5321). */
+const EMAIL = /^(?=.{3,254}$)[^\s@]+@[^\s@]+$/;
 
 export function accountClient(config: Config): ClientMetadata {
   return {
@@ -74,6 +77,7 @@ export function accountRoutes(deps: AccountDeps): Middleware {
   const sessions: SessionDeps = { provider, index: deps.store.sessionIndex, ttlSeconds: config.ttl.session, audit: deps.audit };
   const resetTtl = config.account.resetLinkTtlSeconds;
   const resetMinutes = String(Math.max(1, Math.ceil(resetTtl / 60)));
+  const verification: VerificationDeps = { config, store: deps.store, mailer: deps.mailer };
   const grants: GrantDeps = { provider, index: deps.store.grantIndex, audit: deps.audit };
 
   function assertSameOrigin(ctx: Context): void {
@@ -163,7 +167,15 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       )
       .join('\n');
     ctx.status = status;
+    const emailStatus = account.email
+      ? `<p>${m.html(account.emailVerified ? 'account.email.verified' : 'account.email.unverified', { email: account.email })}</p>${
+          account.emailVerified
+            ? ''
+            : `<form method="post" action="/account/email/resend"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="link">${m.html('account.email.resend')}</button></form>`
+        }`
+      : `<p>${m.html('account.email.none')}</p>`;
     page(ctx, 'account', 'account.title', {
+      emailStatus,
       appsBlock: appItems ? `<ul class="apps">\n${appItems}\n</ul>` : `<p>${m.html('account.apps.none')}</p>`,
       username: account.username,
       email: account.email ?? '',
@@ -213,6 +225,53 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const removed = await removeAccess(grants, got.account.id, clientId);
     if (removed === 0) throw new HttpError(400, 'invalid_request', 'client must name an application connected to your account');
     return showAccount(ctx, { key: 'account.apps.removed' });
+  }
+
+  /** Changing the email needs the password (the address receives reset links); the new one starts unverified. */
+  async function changeEmail(ctx: Context): Promise<void> {
+    const got = await requireForm(ctx);
+    if (!got) return;
+    const { account, form } = got;
+    const email = (form.get('email') ?? '').trim();
+    const current = form.get('current') ?? '';
+    if (current.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (!EMAIL.test(email)) return showAccount(ctx, { key: 'account.email.invalid', error: true }, 400);
+    const verdict = await deps.guard.check(account.username, ctx.ip);
+    const result = verdict.allowed ? await accounts.verify(account, current) : await accounts.verify(undefined, current);
+    if (!result.account) {
+      await deps.guard.failed(account.username, ctx.ip);
+      return showAccount(ctx, { key: 'account.password.wrongCurrent', error: true }, 400);
+    }
+    const previous = account.email;
+    const updated = await accounts.updateProfile(account.username, { email });
+    deps.audit('account.email_changed', { sub: account.id, ip: ctx.ip });
+    const lang = language(ctx);
+    // A mail that fails does not undo the change: the user can ask for the link again.
+    const failed = (err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
+    if (!updated.emailVerified) await sendVerification(verification, updated, lang).catch(failed);
+    if (previous && previous.toLowerCase() !== email.toLowerCase()) await deps.mailer.send({ to: previous, name: 'email-changed', language: lang, values: { newEmail: email } }).catch(failed);
+    return showAccount(ctx, { key: 'account.email.changed' });
+  }
+
+  async function resendVerification(ctx: Context): Promise<void> {
+    const got = await requireForm(ctx);
+    if (!got) return;
+    if (got.account.email && !got.account.emailVerified) await sendVerification(verification, got.account, language(ctx));
+    return showAccount(ctx, { key: 'account.email.resent' });
+  }
+
+  function verifyPage(ctx: Context, token: string): void {
+    page(ctx, 'account-verify', 'account.verify.title', { action: `/account/verify/${token}` });
+  }
+
+  async function verify(ctx: Context, token: string): Promise<void> {
+    assertSameOrigin(ctx);
+    await readForm(ctx, config.bodyLimitBytes);
+    const account = await confirmVerification(verification, token);
+    if (!account) return linkRefused(ctx, 'verify');
+    deps.audit('account.email_verified', { sub: account.id, ip: ctx.ip });
+    const m = views.messages(language(ctx));
+    page(ctx, 'account-notice', 'account.verify.doneTitle', { heading: m.html('account.verify.doneTitle'), message: m.html('account.verify.done') });
   }
 
   async function changePassword(ctx: Context): Promise<void> {
@@ -298,8 +357,8 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     });
   }
 
-  function linkRefused(ctx: Context): never {
-    deps.audit('account.link_refused', { reason: 'reset', ip: ctx.ip });
+  function linkRefused(ctx: Context, reason: 'reset' | 'verify' = 'reset'): never {
+    deps.audit('account.link_refused', { reason, ip: ctx.ip });
     throw new HttpError(400, 'invalid_request', 'this link is not valid any more', {}, { kind: 'expired', language: language(ctx) });
   }
 
@@ -363,6 +422,22 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (path === '/account/apps/remove') {
       only('POST');
       return removeAccessRoute(ctx);
+    }
+    if (path === '/account/email') {
+      only('POST');
+      return changeEmail(ctx);
+    }
+    if (path === '/account/email/resend') {
+      only('POST');
+      return resendVerification(ctx);
+    }
+    const verifyMatch = /^\/account\/verify\/([^/]+)$/.exec(path);
+    if (verifyMatch) {
+      const token = verifyMatch[1] as string;
+      if (!TOKEN_PATTERN.test(token)) return linkRefused(ctx, 'verify');
+      if (method === 'GET') return verifyPage(ctx, token);
+      only('POST');
+      return verify(ctx, token);
     }
     if (path === '/account/password') {
       only('POST');

@@ -5,6 +5,8 @@
 import pino from 'pino';
 import { PasswordPolicy } from '../accounts/password-policy.ts';
 import { createAudit } from '../audit/audit.ts';
+import { createMailer } from '../account/mail.ts';
+import { sendVerification } from '../account/verification.ts';
 import { createLogger } from '../http/logger.ts';
 import { createPasswordHasher } from '../accounts/passwords.ts';
 import { AccountService } from '../accounts/service.ts';
@@ -71,7 +73,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       io.out(help(argv));
       return 0;
     }
-    const args = parseArgs(rest, ['password-stdin', 'force', 'no-roles']);
+    const args = parseArgs(rest, ['password-stdin', 'force', 'no-roles', 'email-verified', 'send-verification']);
     if (command === 'keys') {
       await keys(args, io, () => loadConfig({ env }));
       return 0;
@@ -108,6 +110,15 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
             return new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
           },
           io,
+          async (account) => {
+            // Without SMTP_URL (development) the mail is a log line with its link, on stderr.
+            const mailer = createMailer(config, createLogger(config.logLevel, pino.destination(2)));
+            try {
+              return await sendVerification({ config, store: store as Store, mailer }, account, 'en');
+            } finally {
+              mailer.close();
+            }
+          },
         );
       } finally {
         await store?.close();
