@@ -11,7 +11,7 @@ import { startRedis } from '../helpers/redis.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const cli = (args: string[], env: NodeJS.ProcessEnv) => runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, '');
+const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') => runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);
 
 test('users sessions lists a user\'s devices; users signout ends them all and revokes their tokens', async (t) => {
   const redis = await startRedis(t);
@@ -61,4 +61,30 @@ test('users sessions lists a user\'s devices; users signout ends them all and re
   t.regex(unknown.stderr, /nobody/);
   t.is((await cli(['users', 'sessions'], env)).code, 2);
   t.regex((await cli(['users', 'signout', '--help'], env)).stdout, /users signout <username>/);
+});
+
+test('users add --email-verified marks the email verified; --send-verification mails a link that verifies it', async (t) => {
+  const redis = await startRedis(t);
+  const env = { REDIS_URL: redis.url };
+  const gh = await startGatehouse(t, { ...FAST_ARGON2, 'redis.url': redis.url });
+  const verified = await cli(['users', 'add', 'liam', '--password-stdin', '--email', 'liam@example.com', '--email-verified'], env, `${PASSWORD}\n`);
+  t.is(verified.code, 0, verified.stderr);
+  t.true((await gh.gatehouse.accounts.find('liam')).emailVerified);
+
+  // No SMTP_URL in development: the mail is a log line on stderr with its link.
+  const sent = await cli(['users', 'add', 'mia', '--password-stdin', '--email', 'mia@example.com', '--send-verification'], { ...env, ISSUER: gh.issuer }, `${PASSWORD}\n`);
+  t.is(sent.code, 0, sent.stderr);
+  t.regex(sent.stdout, /verification link sent to mia@example\.com/);
+  t.false((await gh.gatehouse.accounts.find('mia')).emailVerified);
+  const link = /"link":"([^"]+)"/.exec(sent.stderr)?.[1] as string;
+  t.true(link.startsWith(`${gh.issuer}/account/verify/`));
+  const res = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer }, body: '' });
+  t.is(res.status, 200);
+  t.true((await gh.gatehouse.accounts.find('mia')).emailVerified);
+
+  const both = await cli(['users', 'add', 'noah', '--password-stdin', '--email', 'n@example.com', '--email-verified', '--send-verification'], env, `${PASSWORD}\n`);
+  t.is(both.code, 2);
+  const noEmail = await cli(['users', 'add', 'noah', '--password-stdin', '--email-verified'], env, `${PASSWORD}\n`);
+  t.is(noEmail.code, 2);
+  t.regex(noEmail.stderr, /need --email/);
 });
