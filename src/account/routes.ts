@@ -28,6 +28,7 @@ import { escapeHtml, type Views } from '../http/views.ts';
 import type { LoginGuard } from '../interactions/login-guard.ts';
 import type { Account, Store } from '../storage/types.ts';
 import type { Mailer } from './mail.ts';
+import { findByEmail } from './email-index.ts';
 import { type GrantDeps, listConnectedApps, removeAccess } from './grants.ts';
 import { endSessions, listSessions, type SessionDeps, touchSession } from './sessions.ts';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens.ts';
@@ -308,11 +309,11 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     });
   }
 
+  /** By username, else by email through the email index: one or two lookups, whatever the number of accounts. */
   async function findForReset(identifier: string): Promise<Account | undefined> {
     const byName = await accounts.lookup(identifier);
     if (byName || !identifier.includes('@')) return byName;
-    const folded = identifier.toLowerCase();
-    return (await accounts.list()).find((a) => a.email?.toLowerCase() === folded);
+    return findByEmail(deps.store, identifier);
   }
 
   async function requestReset(ctx: Context): Promise<void> {

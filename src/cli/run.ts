@@ -5,6 +5,7 @@
 import pino from 'pino';
 import { PasswordPolicy } from '../accounts/password-policy.ts';
 import { createAudit } from '../audit/audit.ts';
+import { withEmailIndex } from '../account/email-index.ts';
 import { createMailer } from '../account/mail.ts';
 import { sendVerification } from '../account/verification.ts';
 import { createLogger } from '../http/logger.ts';
@@ -59,7 +60,8 @@ async function openStore(config: Config): Promise<Store> {
       'no REDIS_URL configured: the CLI cannot reach a running server\'s in-memory store. Set REDIS_URL (and REDIS_MODE for Sentinel/Cluster) to the server\'s Redis.',
     );
   }
-  return createStore(config);
+  // Account writes keep the email index in step, as the server's do.
+  return withEmailIndex(await createStore(config));
 }
 
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, errOut: (line: string) => void): Promise<number> {

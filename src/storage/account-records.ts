@@ -117,3 +117,33 @@ export function memoryGrantIndex(keyspace: () => KeyValue): GrantIndexStore {
     },
   };
 }
+
+/**
+ * Email address → account, so a reset by email is one lookup, whatever the number of accounts. An address
+ * points at the first account that claimed it; entries never expire (accounts do not). Readers check the
+ * account record itself, so a stale entry finds nothing.
+ */
+export interface EmailIndexStore {
+  /** Points `email` (case-folded) at `accountId` unless it points at another account; true when it now points at `accountId`. */
+  claim(email: string, accountId: string): Promise<boolean>;
+  find(email: string): Promise<string | undefined>;
+  /** Removes the entry of `email` if it points at `accountId`. */
+  release(email: string, accountId: string): Promise<void>;
+}
+
+export const foldEmail = (email: string) => email.trim().toLowerCase();
+
+export function memoryEmailIndex(keyspace: () => KeyValue): EmailIndexStore {
+  const k = (email: string) => `email:${foldEmail(email)}`;
+  return {
+    claim: async (email, accountId) => {
+      const current = keyspace().get<string>(k(email));
+      if (current === undefined) keyspace().set(k(email), accountId);
+      return (current ?? accountId) === accountId;
+    },
+    find: async (email) => keyspace().get<string>(k(email)),
+    release: async (email, accountId) => {
+      if (keyspace().get<string>(k(email)) === accountId) keyspace().delete(k(email));
+    },
+  };
+}

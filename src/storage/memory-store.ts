@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
-import { memoryGrantIndex, memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
+import { memoryEmailIndex, memoryGrantIndex, memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
 import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
 import { GRANT_MEMBER_MODELS, inGrace, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
 import { type Account, type ReuseEvent, type Store, StorageConflict } from './types.ts';
@@ -339,6 +339,7 @@ export class MemoryStore implements Store {
   readonly sessionIndex = memorySessionIndex(() => this.#ks);
   readonly oneTimeTokens = memoryOneTimeTokens(() => this.#ks);
   readonly grantIndex = memoryGrantIndex(() => this.#ks);
+  readonly emailIndex = memoryEmailIndex(() => this.#ks);
 
   readonly throttle = {
     hit: async (k: string, windowSeconds: number) => {

@@ -14,7 +14,7 @@
  * - Every record with an expiry is stored with one; only clients and accounts never expire.
  */
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
-import type { GrantIndexStore, OneTimeTokenStore, SessionIndexStore } from './account-records.ts';
+import type { EmailIndexStore, GrantIndexStore, OneTimeTokenStore, SessionIndexStore } from './account-records.ts';
 import type { RefreshTokenCodec } from './refresh-lineage.ts';
 
 export interface Account {
@@ -90,6 +90,7 @@ export interface Store {
   readonly sessionIndex: SessionIndexStore;
   readonly oneTimeTokens: OneTimeTokenStore;
   readonly grantIndex: GrantIndexStore;
+  readonly emailIndex: EmailIndexStore;
   /** Registers a listener for reuse detections (audit, metrics). */
   onReuse(listener: (event: ReuseEvent) => void): void;
   /** Resolves when storage answers; rejects (StorageUnavailable) when it does not. */

@@ -103,6 +103,8 @@ test('forgot password: the same answer for known and unknown accounts; lookup-de
   t.deepEqual(noEmail.before, unknownName.before);
   t.deepEqual(knownEmail.before, unknownEmail.before, 'the same storage work before the answer (email)');
   t.true(knownName.after.includes('oneTimeTokens.put'), 'the link is made after the answer');
+  t.true(knownEmail.before.includes('emailIndex.find'), 'an email is looked up in the email index');
+  t.false(knownEmail.before.includes('accounts.list'), 'no scan of every account');
   t.false(unknownName.before.includes('oneTimeTokens.put'));
   t.is(received.length, 2);
   t.true(received.every((raw) => /To: erin@example.com/.test(raw)));

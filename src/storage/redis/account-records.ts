@@ -3,9 +3,10 @@
  *   P{as:<accountId>}:sessions   hash session uid → activity JSON   TTL = session lifetime, renewed on touch
  *   P ott:{<sha256 hex>}         single-use token record JSON       TTL of the token (GETDEL consumes it)
  *   P{ag:<accountId>}:grants     zset grant id → expiry ms           TTL = the latest entry's expiry
+ *   P{email:<folded email>}      account id                          no TTL (durable, like accounts)
  * Each operation touches one key, so it is atomic on a single node and on a Cluster alike.
  */
-import type { GrantIndexStore, OneTimeRecord, OneTimeTokenStore, SessionActivity, SessionIndexStore } from '../account-records.ts';
+import { type EmailIndexStore, foldEmail, type GrantIndexStore, type OneTimeRecord, type OneTimeTokenStore, type SessionActivity, type SessionIndexStore } from '../account-records.ts';
 import { guarded } from './errors.ts';
 import type { ScriptedClient } from './scripts.ts';
 
@@ -63,6 +64,26 @@ export function redisGrantIndex(client: ScriptedClient, prefix: string): GrantIn
     remove: (accountId, grantIds) =>
       guarded(async () => {
         if (grantIds.length > 0) await client.zrem(k(accountId), ...grantIds);
+      }),
+  };
+}
+
+/** Deletes KEYS[1] only while it holds ARGV[1]: one key, atomic on a Cluster too. */
+const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+export function redisEmailIndex(client: ScriptedClient, prefix: string): EmailIndexStore {
+  const k = (email: string) => `${prefix}{email:${foldEmail(email)}}`;
+  return {
+    claim: (email, accountId) =>
+      guarded(async () => {
+        // SET NX GET: sets when absent and answers what was there before, in one step.
+        const before = await client.set(k(email), accountId, 'NX', 'GET');
+        return before === null || before === accountId;
+      }),
+    find: (email) => guarded(async () => (await client.get(k(email))) ?? undefined),
+    release: (email, accountId) =>
+      guarded(async () => {
+        await client.eval(RELEASE, 1, k(email), accountId);
       }),
   };
 }
