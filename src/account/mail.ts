@@ -17,7 +17,7 @@ import { type Language, readCatalogue } from '../http/i18n.ts';
 
 const mailDir = fileURLToPath(new URL('../../views/mail/', import.meta.url));
 
-export type MailName = 'reset' | 'verify' | 'email-changed';
+export type MailName = 'reset' | 'verify' | 'email-changed' | 'signup-exists';
 
 export interface Mail {
   to: string;

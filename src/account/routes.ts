@@ -17,7 +17,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { PasswordRejected, type PasswordPolicy } from '../accounts/password-policy.ts';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
-import { AccountError, type AccountService } from '../accounts/service.ts';
+import { AccountError, type AccountService, USERNAME_PATTERN } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import { readForm } from '../http/body.ts';
@@ -349,6 +349,75 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     });
   }
 
+  function registerPage(ctx: Context, values: { username?: string; email?: string; errorKey?: string } = {}): void {
+    const m = views.messages(language(ctx));
+    page(ctx, 'account-register', 'account.register.title', {
+      username: values.username ?? '',
+      email: values.email ?? '',
+      minLength: String(deps.policy.minLength),
+      errorBlock: values.errorKey ? `<p class="alert" id="register-error" role="alert">${m.html(values.errorKey)}</p>` : '',
+    });
+  }
+
+  /**
+   * Self-service sign-up. A username that is taken is said so (a sign-up cannot hide that); an email address that
+   * belongs to an account is not: the answer is the same page, no account is made, and the address's owner gets
+   * a mail saying so. Both paths do one argon2 computation before the answer.
+   */
+  async function register(ctx: Context): Promise<void> {
+    assertSameOrigin(ctx);
+    const form = await readForm(ctx, config.bodyLimitBytes);
+    if ((await deps.store.throttle.hit(`register-ip:${ctx.ip}`, RESET_WINDOW_SECONDS)) > RESET_PER_IP) {
+      deps.audit('rate_limit.exceeded', { kind: 'register', ip: ctx.ip });
+      throw new HttpError(429, 'invalid_request', 'too many sign-ups, try again later', { 'Retry-After': String(RESET_WINDOW_SECONDS) });
+    }
+    const username = (form.get('username') ?? '').trim();
+    const email = (form.get('email') ?? '').trim();
+    const password = form.get('password') ?? '';
+    if (password.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    const again = (errorKey: string) => {
+      ctx.status = 400;
+      registerPage(ctx, { username: username.slice(0, 64), email: email.slice(0, 254), errorKey });
+    };
+    if (!EMAIL.test(email)) return again('account.email.invalid');
+    const lang = language(ctx);
+    const owner = await findByEmail(deps.store, email);
+    let created: Account | undefined;
+    if (owner) {
+      // The checks `create` makes, in its order, so a taken address answers like a free one.
+      if (!USERNAME_PATTERN.test(username)) return again('account.register.usernameInvalid');
+      try {
+        deps.policy.check(password, username);
+      } catch (err) {
+        if (err instanceof PasswordRejected) return again('account.password.rejected');
+        throw err;
+      }
+      if (await accounts.lookup(username)) return again('account.register.usernameTaken');
+      await accounts.verify(undefined, password);
+    } else {
+      try {
+        created = await accounts.create({ username, password, email });
+      } catch (err) {
+        if (!(err instanceof AccountError)) throw err;
+        return again(
+          err.code === 'USERNAME_TAKEN' ? 'account.register.usernameTaken' : err.code === 'INVALID_PASSWORD' ? 'account.password.rejected' : 'account.register.usernameInvalid',
+        );
+      }
+    }
+    const m = views.messages(lang);
+    page(ctx, 'account-notice', 'account.register.doneTitle', { heading: m.html('account.register.doneTitle'), message: m.html('account.register.done') });
+    const failed = (err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
+    if (created) {
+      deps.audit('account.registered', { sub: created.id, ip: ctx.ip });
+      const account = created;
+      ctx.res.once('finish', () => void sendVerification(verification, account, lang).catch(failed));
+    } else if (owner?.email) {
+      deps.audit('account.registered', { sub: owner.id, reason: 'email_taken', ip: ctx.ip });
+      const to = owner.email;
+      ctx.res.once('finish', () => void deps.mailer.send({ to, name: 'signup-exists', language: lang, values: {} }).catch(failed));
+    }
+  }
+
   function resetPage(ctx: Context, token: string, errorKey?: string): void {
     const m = views.messages(language(ctx));
     page(ctx, 'account-reset', 'account.reset.title', {
@@ -443,6 +512,11 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (path === '/account/password') {
       only('POST');
       return changePassword(ctx);
+    }
+    if (path === '/account/register' && config.account.registrationEnabled) {
+      if (method === 'GET') return registerPage(ctx);
+      only('POST');
+      return register(ctx);
     }
     if (path === '/account/forgot' && config.account.passwordResetEnabled) {
       if (method === 'GET') return forgotPage(ctx, false);

@@ -22,8 +22,8 @@ const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 export type ViewName = 'login' | 'consent' | 'error' | 'logout' | 'logged-out' | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
-export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice' | 'account-verify';
-const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice', 'account-verify'];
+export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice' | 'account-verify' | 'account-register';
+const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice', 'account-verify', 'account-register'];
 
 /** Views that need the script (progressive enhancement only). */
 const SCRIPTED: ReadonlySet<ViewName> = new Set(['login']);
