@@ -392,8 +392,8 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
         if (err instanceof PasswordRejected) return again('account.password.rejected');
         throw err;
       }
-      if (await accounts.lookup(username)) return again('account.register.usernameTaken');
       await accounts.verify(undefined, password);
+      if (await accounts.lookup(username)) return again('account.register.usernameTaken');
     } else {
       try {
         created = await accounts.create({ username, password, email });
