@@ -51,10 +51,16 @@ export function withGrantIndex<S extends Store>(inner: S, fallbackTtlSeconds: nu
       if (model !== 'Grant') return inner.adapter(model);
       if (grants) return grants;
       const adapter = inner.adapter(model);
-      grants = Object.assign(Object.create(adapter) as Adapter, {
-        upsert: async (id: string, payload: Parameters<Adapter['upsert']>[1], expiresIn: number) => {
-          if (typeof payload.accountId === 'string') await inner.grantIndex.add(payload.accountId, id, Date.now() + (expiresIn || fallbackTtlSeconds) * 1000);
-          return adapter.upsert(id, payload, expiresIn);
+      const upsert: Adapter['upsert'] = async (id, payload, expiresIn) => {
+        if (typeof payload.accountId === 'string') await inner.grantIndex.add(payload.accountId, id, Date.now() + (expiresIn || fallbackTtlSeconds) * 1000);
+        return adapter.upsert(id, payload, expiresIn);
+      };
+      // Every other method is the adapter's own, called on it (an implementation may keep #private state).
+      grants = new Proxy(adapter, {
+        get(target, name) {
+          if (name === 'upsert') return upsert;
+          const value: unknown = Reflect.get(target, name);
+          return typeof value === 'function' ? value.bind(target) : value;
         },
       });
       return grants;
