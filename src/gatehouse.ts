@@ -14,6 +14,8 @@ import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { accountClient, accountRoutes } from './account/routes.ts';
+import { withEmailIndex } from './account/email-index.ts';
+import { withGrantIndex } from './account/grants.ts';
 import { createMailer } from './account/mail.ts';
 import { touchSession } from './account/sessions.ts';
 import { PasswordPolicy } from './accounts/password-policy.ts';
@@ -102,7 +104,14 @@ async function openResources(config: Config): Promise<{ jwks: PrivateJwks; cooki
 export async function createGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
   const metrics = new Metrics(config.metrics);
   const { jwks, cookieKeys, store: opened } = await openResources(config);
-  const store = instrumentStore(opened, (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed));
+  // Every Grant is recorded in its account's grant index (Connected applications on /account), every email in
+  // the email index (reset by email).
+  const store = withEmailIndex(
+    withGrantIndex(
+      instrumentStore(opened, (operation, seconds, failed) => metrics.observeStorage(operation, seconds, failed)),
+      config.ttl.refreshTokenAbsolute,
+    ),
+  );
   try {
     if (store.kind === 'redis') await checkMemoryPolicy(config, log);
     const hasher = await createPasswordHasher(config.argon2, { maxQueuedPerThread: config.argon2.maxQueuedPerThread });

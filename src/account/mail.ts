@@ -18,7 +18,7 @@ import { readCatalogue } from '../web/i18n.ts';
 
 const mailDir = fileURLToPath(new URL('../../views/mail/', import.meta.url));
 
-export type MailName = 'reset' | 'verify' | 'email-changed';
+export type MailName = 'reset' | 'verify' | 'email-changed' | 'signup-exists';
 
 export interface Mail {
   to: string;
@@ -36,7 +36,7 @@ export interface Mailer {
 function fill(template: string, language: Language, values: Record<string, string>, html: boolean): string {
   const catalogue = readCatalogue(language);
   const esc = (s: string) => (html ? escapeHtml(s) : s);
-  return template.replace(/\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g, (_, name?: string, key?: string) => {
+  return template.replace(/\{\{(\w+)\}\}|\[\[([\w.-]+)\]\]/g, (_, name?: string, key?: string) => {
     if (name) return esc(values[name] ?? '');
     const text = catalogue[key as string];
     if (text === undefined) throw new Error(`no message ${key} in views/i18n/${language}.json`);

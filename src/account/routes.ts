@@ -1,5 +1,5 @@
 /**
- * The account center's pages: /account (devices, password), /account/forgot and /account/reset/<token>.
+ * The account center's pages: /account (devices, connected applications, password), /account/forgot and /account/reset/<token>.
  *
  * Rules (the sign-in pages' rules, docs/security.md, plus):
  * - /account needs a signed-in Gatehouse session; without one it starts a sign-in for Gatehouse's own
@@ -7,7 +7,8 @@
  *   session's form token (an HMAC of the session id under the cookie key).
  * - The forgot-password answer is the same page whatever was entered; the mail goes out after the answer, so
  *   its timing does not depend on the account either. Limits: per IP (429) and per account (silently no mail).
- * - A reset link is single use (atomic consume), valid RESET_TTL_SECONDS, and ends every session of the account.
+ * - A reset link is single use (atomic consume), valid `account.resetLinkTtlSeconds`, and ends every session of
+ *   the account.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
@@ -16,7 +17,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { PasswordRejected, type PasswordPolicy } from '../accounts/password-policy.ts';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
-import { AccountError, type AccountService } from '../accounts/service.ts';
+import { AccountError, type AccountService, USERNAME_PATTERN } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import { readForm } from '../web/body.ts';
@@ -27,16 +28,20 @@ import { escapeHtml, type Views } from '../web/views.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
 import type { Account, Store } from '../storage/types.ts';
 import type { Mailer } from './mail.ts';
+import { findByEmail } from './email-index.ts';
+import { type GrantDeps, listConnectedApps, removeAccess } from './grants.ts';
 import { endSessions, listSessions, type SessionDeps, touchSession } from './sessions.ts';
 import { hashToken, newToken, TOKEN_PATTERN } from './tokens.ts';
+import { confirmVerification, sendVerification, type VerificationDeps } from './verification.ts';
 
 /** Gatehouse's own client for signing in to /account. */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
-export const RESET_TTL_SECONDS = 30 * 60;
 /** Reset requests: per client IP and per account, in RESET_WINDOW_SECONDS. */
 const RESET_PER_IP = 10;
 const RESET_PER_ACCOUNT = 3;
 const RESET_WINDOW_SECONDS = 3600;
+/** An address a mail can go to: something@something, no spaces, at most 254 characters (RFC 5321). */
+const EMAIL = /^(?=.{3,254}$)[^\s@]+@[^\s@]+$/;
 
 export function accountClient(config: Config): ClientMetadata {
   return {
@@ -79,6 +84,10 @@ export function accountRoutes(deps: AccountDeps): Middleware {
     audit: deps.audit,
     ...(deps.notifyLogout ? { notifyLogout: deps.notifyLogout } : {}),
   };
+  const resetTtl = config.account.resetLinkTtlSeconds;
+  const resetMinutes = String(Math.max(1, Math.ceil(resetTtl / 60)));
+  const verification: VerificationDeps = { config, store: deps.store, mailer: deps.mailer };
+  const grants: GrantDeps = { provider, index: deps.store.grantIndex, audit: deps.audit };
 
   function assertSameOrigin(ctx: Context): void {
     const site = ctx.get('sec-fetch-site');
@@ -156,8 +165,27 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
 </li>`;
       })
       .join('\n');
+    const appItems = (await listConnectedApps(grants, account.id))
+      .map(
+        (app) => `<li class="app">
+<p><strong>${escapeHtml(app.clientName)}</strong></p>
+<ul>${app.items.map((item) => `<li>${m.html(item.key, item.values)}</li>`).join('')}</ul>
+<p><small>${m.html(app.offline ? 'account.apps.detailsOffline' : 'account.apps.detailsOnline', { since: date(app.since === undefined ? undefined : app.since * 1000) })}</small></p>
+<form method="post" action="/account/apps/remove"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="client" value="${escapeHtml(app.clientId)}"><button type="submit" class="link" aria-label="${m.html('account.apps.removeNamed', { name: app.clientName })}">${m.html('account.apps.remove')}</button></form>
+</li>`,
+      )
+      .join('\n');
     ctx.status = status;
+    const emailStatus = account.email
+      ? `<p>${m.html(account.emailVerified ? 'account.email.verified' : 'account.email.unverified', { email: account.email })}</p>${
+          account.emailVerified
+            ? ''
+            : `<form method="post" action="/account/email/resend"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="link">${m.html('account.email.resend')}</button></form>`
+        }`
+      : `<p>${m.html('account.email.none')}</p>`;
     page(ctx, 'account', 'account.title', {
+      emailStatus,
+      appsBlock: appItems ? `<ul class="apps">\n${appItems}\n</ul>` : `<p>${m.html('account.apps.none')}</p>`,
       username: account.username,
       email: account.email ?? '',
       csrf: formToken(session),
@@ -198,6 +226,63 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     return showAccount(ctx, { key: 'account.devices.signedOut' });
   }
 
+  async function removeAccessRoute(ctx: Context): Promise<void> {
+    const got = await requireForm(ctx);
+    if (!got) return;
+    const clientId = got.form.get('client') ?? '';
+    if (clientId === '' || clientId.length > 255) throw new HttpError(400, 'invalid_request', 'client must name an application');
+    const removed = await removeAccess(grants, got.account.id, clientId);
+    if (removed === 0) throw new HttpError(400, 'invalid_request', 'client must name an application connected to your account');
+    return showAccount(ctx, { key: 'account.apps.removed' });
+  }
+
+  /** Changing the email needs the password (the address receives reset links); the new one starts unverified. */
+  async function changeEmail(ctx: Context): Promise<void> {
+    const got = await requireForm(ctx);
+    if (!got) return;
+    const { account, form } = got;
+    const email = (form.get('email') ?? '').trim();
+    const current = form.get('current') ?? '';
+    if (current.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (!EMAIL.test(email)) return showAccount(ctx, { key: 'account.email.invalid', error: true }, 400);
+    const verdict = await deps.guard.check(account.username, ctx.ip);
+    const result = verdict.allowed ? await accounts.verify(account, current) : await accounts.verify(undefined, current);
+    if (!result.account) {
+      await deps.guard.failed(account.username, ctx.ip);
+      return showAccount(ctx, { key: 'account.password.wrongCurrent', error: true }, 400);
+    }
+    const previous = account.email;
+    const updated = await accounts.updateProfile(account.username, { email });
+    deps.audit('account.email_changed', { sub: account.id, ip: ctx.ip });
+    const lang = language(ctx);
+    // A mail that fails does not undo the change: the user can ask for the link again.
+    const failed = (err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
+    if (!updated.emailVerified) await sendVerification(verification, updated, lang).catch(failed);
+    if (previous && previous.toLowerCase() !== email.toLowerCase()) await deps.mailer.send({ to: previous, name: 'email-changed', language: lang, values: { newEmail: email } }).catch(failed);
+    return showAccount(ctx, { key: 'account.email.changed' });
+  }
+
+  async function resendVerification(ctx: Context): Promise<void> {
+    const got = await requireForm(ctx);
+    if (!got) return;
+    if (got.account.email && !got.account.emailVerified) await sendVerification(verification, got.account, language(ctx));
+    return showAccount(ctx, { key: 'account.email.resent' });
+  }
+
+  function verifyPage(ctx: Context, token: string): void {
+    page(ctx, 'account-verify', 'account.verify.title', { action: `/account/verify/${token}` });
+  }
+
+  async function verify(ctx: Context, token: string): Promise<void> {
+    assertSameOrigin(ctx);
+    await readForm(ctx, config.bodyLimitBytes);
+    const account = await confirmVerification(verification, token);
+    if (!account) return linkRefused(ctx, 'verify');
+    deps.audit('account.email_verified', { sub: account.id, ip: ctx.ip });
+    const m = views.messages(language(ctx));
+    page(ctx, 'account-notice', 'account.verify.doneTitle', { heading: m.html('account.verify.doneTitle'), message: m.html('account.verify.done') });
+  }
+
   async function changePassword(ctx: Context): Promise<void> {
     const got = await requireForm(ctx);
     if (!got) return;
@@ -228,15 +313,15 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   function forgotPage(ctx: Context, sent: boolean): void {
     const m = views.messages(language(ctx));
     page(ctx, 'account-forgot', 'account.forgot.title', {
-      noticeBlock: sent ? `<p class="notice" role="status">${m.html('account.forgot.sent')}</p>` : '',
+      noticeBlock: sent ? `<p class="notice" role="status">${m.html('account.forgot.sent', { minutes: resetMinutes })}</p>` : '',
     });
   }
 
+  /** By username, else by email through the email index: one or two lookups, whatever the number of accounts. */
   async function findForReset(identifier: string): Promise<Account | undefined> {
     const byName = await accounts.lookup(identifier);
     if (byName || !identifier.includes('@')) return byName;
-    const folded = identifier.toLowerCase();
-    return (await accounts.list()).find((a) => a.email?.toLowerCase() === folded);
+    return findByEmail(deps.store, identifier);
   }
 
   async function requestReset(ctx: Context): Promise<void> {
@@ -264,12 +349,81 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
           return;
         }
         const { token, hash } = newToken();
-        const expiresAt = Date.now() + RESET_TTL_SECONDS * 1000;
-        await deps.store.oneTimeTokens.put(hash, { purpose: 'reset', accountId, data: { expiresAt: String(expiresAt) } }, RESET_TTL_SECONDS);
-        await deps.mailer.send({ to, name: 'reset', language: lang, values: { link: new URL(`/account/reset/${token}`, config.issuer).href, minutes: String(RESET_TTL_SECONDS / 60) } });
+        const expiresAt = Date.now() + resetTtl * 1000;
+        await deps.store.oneTimeTokens.put(hash, { purpose: 'reset', accountId, data: { expiresAt: String(expiresAt) } }, resetTtl);
+        await deps.mailer.send({ to, name: 'reset', language: lang, values: { link: new URL(`/account/reset/${token}`, config.issuer).href, minutes: resetMinutes } });
         deps.audit('account.reset_requested', { sub: accountId, reason: 'sent', ip: ctx.ip });
       })().catch((err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'reset mail failed'));
     });
+  }
+
+  function registerPage(ctx: Context, values: { username?: string; email?: string; errorKey?: string } = {}): void {
+    const m = views.messages(language(ctx));
+    page(ctx, 'account-register', 'account.register.title', {
+      username: values.username ?? '',
+      email: values.email ?? '',
+      minLength: String(deps.policy.minLength),
+      errorBlock: values.errorKey ? `<p class="alert" id="register-error" role="alert">${m.html(values.errorKey)}</p>` : '',
+    });
+  }
+
+  /**
+   * Self-service sign-up. A username that is taken is said so (a sign-up cannot hide that); an email address that
+   * belongs to an account is not: the answer is the same page, no account is made, and the address's owner gets
+   * a mail saying so. Both paths do one argon2 computation before the answer.
+   */
+  async function register(ctx: Context): Promise<void> {
+    assertSameOrigin(ctx);
+    const form = await readForm(ctx, config.bodyLimitBytes);
+    if ((await deps.store.throttle.hit(`register-ip:${ctx.ip}`, RESET_WINDOW_SECONDS)) > RESET_PER_IP) {
+      deps.audit('rate_limit.exceeded', { kind: 'register', ip: ctx.ip });
+      throw new HttpError(429, 'invalid_request', 'too many sign-ups, try again later', { 'Retry-After': String(RESET_WINDOW_SECONDS) });
+    }
+    const username = (form.get('username') ?? '').trim();
+    const email = (form.get('email') ?? '').trim();
+    const password = form.get('password') ?? '';
+    if (password.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    const again = (errorKey: string) => {
+      ctx.status = 400;
+      registerPage(ctx, { username: username.slice(0, 64), email: email.slice(0, 254), errorKey });
+    };
+    if (!EMAIL.test(email)) return again('account.email.invalid');
+    const lang = language(ctx);
+    const owner = await findByEmail(deps.store, email);
+    let created: Account | undefined;
+    if (owner) {
+      // The checks `create` makes, in its order, so a taken address answers like a free one.
+      if (!USERNAME_PATTERN.test(username)) return again('account.register.usernameInvalid');
+      try {
+        deps.policy.check(password, username);
+      } catch (err) {
+        if (err instanceof PasswordRejected) return again('account.password.rejected');
+        throw err;
+      }
+      await accounts.verify(undefined, password);
+      if (await accounts.lookup(username)) return again('account.register.usernameTaken');
+    } else {
+      try {
+        created = await accounts.create({ username, password, email });
+      } catch (err) {
+        if (!(err instanceof AccountError)) throw err;
+        return again(
+          err.code === 'USERNAME_TAKEN' ? 'account.register.usernameTaken' : err.code === 'INVALID_PASSWORD' ? 'account.password.rejected' : 'account.register.usernameInvalid',
+        );
+      }
+    }
+    const m = views.messages(lang);
+    page(ctx, 'account-notice', 'account.register.doneTitle', { heading: m.html('account.register.doneTitle'), message: m.html('account.register.done') });
+    const failed = (err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
+    if (created) {
+      deps.audit('account.registered', { sub: created.id, ip: ctx.ip });
+      const account = created;
+      ctx.res.once('finish', () => void sendVerification(verification, account, lang).catch(failed));
+    } else if (owner?.email) {
+      deps.audit('account.registered', { sub: owner.id, reason: 'email_taken', ip: ctx.ip });
+      const to = owner.email;
+      ctx.res.once('finish', () => void deps.mailer.send({ to, name: 'signup-exists', language: lang, values: {} }).catch(failed));
+    }
   }
 
   function resetPage(ctx: Context, token: string, errorKey?: string): void {
@@ -281,8 +435,8 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     });
   }
 
-  function linkRefused(ctx: Context): never {
-    deps.audit('account.link_refused', { reason: 'reset', ip: ctx.ip });
+  function linkRefused(ctx: Context, reason: 'reset' | 'verify' = 'reset'): never {
+    deps.audit('account.link_refused', { reason, ip: ctx.ip });
     throw new HttpError(400, 'invalid_request', 'this link is not valid any more', {}, { kind: 'expired', language: language(ctx) });
   }
 
@@ -343,9 +497,34 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       only('POST');
       return endSessionsRoute(ctx);
     }
+    if (path === '/account/apps/remove') {
+      only('POST');
+      return removeAccessRoute(ctx);
+    }
+    if (path === '/account/email') {
+      only('POST');
+      return changeEmail(ctx);
+    }
+    if (path === '/account/email/resend') {
+      only('POST');
+      return resendVerification(ctx);
+    }
+    const verifyMatch = /^\/account\/verify\/([^/]+)$/.exec(path);
+    if (verifyMatch) {
+      const token = verifyMatch[1] as string;
+      if (!TOKEN_PATTERN.test(token)) return linkRefused(ctx, 'verify');
+      if (method === 'GET') return verifyPage(ctx, token);
+      only('POST');
+      return verify(ctx, token);
+    }
     if (path === '/account/password') {
       only('POST');
       return changePassword(ctx);
+    }
+    if (path === '/account/register' && config.account.registrationEnabled) {
+      if (method === 'GET') return registerPage(ctx);
+      only('POST');
+      return register(ctx);
     }
     if (path === '/account/forgot' && config.account.passwordResetEnabled) {
       if (method === 'GET') return forgotPage(ctx, false);

@@ -231,6 +231,12 @@ export const settings: readonly Setting[] = [
     doc: 'Let anyone create an account on the sign-in page (username, email, password; the email is verified by mail).',
   },
   {
+    key: 'account.resetLinkTtlSeconds',
+    env: 'RESET_LINK_TTL_SECONDS',
+    type: { kind: 'int', min: 1, max: 86_400 },
+    doc: 'How long a password-reset link works (it works once).',
+  },
+  {
     key: 'mail.smtpUrl',
     env: 'SMTP_URL',
     type: { kind: 'string' },

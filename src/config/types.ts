@@ -68,7 +68,7 @@ export interface Config {
   readonly backchannelLogout: { readonly allowPrivateNetworks: boolean; readonly timeoutSeconds: number; readonly retryBaseSeconds: number };
   readonly deviceFlow: { readonly pollIntervalSeconds: number; readonly codeTtlSeconds: number };
   readonly passwords: { readonly minLength: number };
-  readonly account: { readonly passwordResetEnabled: boolean; readonly registrationEnabled: boolean };
+  readonly account: { readonly passwordResetEnabled: boolean; readonly registrationEnabled: boolean; readonly resetLinkTtlSeconds: number };
   readonly mail: { readonly smtpUrl: string; readonly from: string };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };
   readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };

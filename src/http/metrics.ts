@@ -12,6 +12,8 @@
  *   metric and the audit lines cannot disagree.
  * - No metric tells a known username from an unknown one: sign-in failures are one counter without a reason
  *   (unknown user, wrong password, disabled or locked account move it alike); the reason is in the audit log.
+ *   Account center events are counted by event name only: a reset request moves the same series whatever the
+ *   account (its `reason` stays in the audit line).
  * - `/metrics` is off with `metrics.enabled=false`; with `metrics.token` set it needs `Authorization: Bearer
  *   <token>`, compared in constant time (SHA-256 of both sides, then `timingSafeEqual`), else 401.
  */
@@ -45,6 +47,7 @@ const FIXED_ROUTES: Record<string, string> = {
 };
 const INTERACTION = /^\/interaction\/[^/]+(?:\/(login|confirm|abort))?$/;
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+const END_REASONS = new Set(['device_signout', 'signout_others', 'password_change', 'password_reset', 'admin_signout']);
 
 export function routeName(ctx: Context): string {
   const named = currentScope()?.route;
@@ -126,6 +129,18 @@ export class Metrics {
     name: 'gatehouse_rate_limited_total',
     help: 'Requests refused with 429 by a rate limit, by limit (ip, client) and registered client id ("unknown" when the request named no registered client).',
     labelNames: ['limit', 'client_id'] as const,
+    registers: [this.registry],
+  });
+  readonly #accountEvents = new Counter({
+    name: 'gatehouse_account_events_total',
+    help: 'Account center events (the account.* audit events), by event; no reason label: a reset request for an unknown account moves it like one for a known account.',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+  readonly #sessionsEnded = new Counter({
+    name: 'gatehouse_account_sessions_ended_total',
+    help: 'Sessions ended by the account center or the CLI, by reason (device_signout, signout_others, password_change, password_reset, admin_signout).',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly #storageDuration = new Histogram({
@@ -214,7 +229,13 @@ export class Metrics {
         // The audit trail names only registered clients (src/gatehouse.ts), which bounds the label's values.
         this.#rateLimited.inc({ limit: typeof fields.kind === 'string' ? fields.kind : 'other', client_id: typeof fields.clientId === 'string' ? fields.clientId : 'unknown' });
         return;
+      case 'account.sessions_ended':
+        this.#accountEvents.inc({ event });
+        this.#sessionsEnded.inc({ reason: typeof fields.reason === 'string' && END_REASONS.has(fields.reason) ? fields.reason : 'other' }, Number(fields.kind) || 1);
+        return;
       default:
+        // Every account.* event is one of the audit trail's closed union, which bounds the label's values.
+        if (event.startsWith('account.')) this.#accountEvents.inc({ event });
         return;
     }
   }

@@ -132,7 +132,9 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
       passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
       errorBlock: failed ? `<p class="alert" id="login-error" role="alert">${m.html('login.failed')}</p>` : '',
-      forgotBlock: config.account.passwordResetEnabled ? `<p class="secondary"><a href="/account/forgot">${m.html('account.forgot.link')}</a></p>` : '',
+      forgotBlock:
+        (config.account.passwordResetEnabled ? `<p class="secondary"><a href="/account/forgot">${m.html('account.forgot.link')}</a></p>` : '') +
+        (config.account.registrationEnabled ? `<p class="secondary"><a href="/account/register">${m.html('account.register.link')}</a></p>` : ''),
     });
   }
 

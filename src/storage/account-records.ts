@@ -82,3 +82,68 @@ export function memoryOneTimeTokens(keyspace: () => KeyValue): OneTimeTokenStore
     },
   };
 }
+
+/**
+ * The grants each account gave (Connected applications on /account). An entry lives until its grant expires;
+ * the index of an account lives as long as its longest entry. Grants that ended earlier (logout, revocation)
+ * are pruned by their reader (src/account/grants.ts), which checks each against the Grant records.
+ */
+export interface GrantIndexStore {
+  /** Records grant `grantId` of `accountId` until `expiresAt` (milliseconds since the epoch). */
+  add(accountId: string, grantId: string, expiresAt: number): Promise<void>;
+  /** Grant id → expiry (ms) of every entry of the account that has not expired. */
+  list(accountId: string): Promise<Record<string, number>>;
+  remove(accountId: string, grantIds: readonly string[]): Promise<void>;
+}
+
+export function memoryGrantIndex(keyspace: () => KeyValue): GrantIndexStore {
+  const k = (accountId: string) => `grants:${accountId}`;
+  const live = (accountId: string): Record<string, number> => {
+    const now = Date.now();
+    return Object.fromEntries(Object.entries(keyspace().get<Record<string, number>>(k(accountId)) ?? {}).filter(([, exp]) => exp > now));
+  };
+  const save = (accountId: string, entries: Record<string, number>) => {
+    const latest = Math.max(...Object.values(entries));
+    if (Number.isFinite(latest) && latest > Date.now()) keyspace().set(k(accountId), entries, latest - Date.now());
+    else keyspace().delete(k(accountId));
+  };
+  return {
+    add: async (accountId, grantId, expiresAt) => save(accountId, { ...live(accountId), [grantId]: expiresAt }),
+    list: async (accountId) => live(accountId),
+    remove: async (accountId, grantIds) => {
+      const entries = live(accountId);
+      for (const id of grantIds) delete entries[id];
+      save(accountId, entries);
+    },
+  };
+}
+
+/**
+ * Email address → account, so a reset by email is one lookup, whatever the number of accounts. An address
+ * points at the first account that claimed it; entries never expire (accounts do not). Readers check the
+ * account record itself, so a stale entry finds nothing.
+ */
+export interface EmailIndexStore {
+  /** Points `email` (case-folded) at `accountId` unless it points at another account; true when it now points at `accountId`. */
+  claim(email: string, accountId: string): Promise<boolean>;
+  find(email: string): Promise<string | undefined>;
+  /** Removes the entry of `email` if it points at `accountId`. */
+  release(email: string, accountId: string): Promise<void>;
+}
+
+export const foldEmail = (email: string) => email.trim().toLowerCase();
+
+export function memoryEmailIndex(keyspace: () => KeyValue): EmailIndexStore {
+  const k = (email: string) => `email:${foldEmail(email)}`;
+  return {
+    claim: async (email, accountId) => {
+      const current = keyspace().get<string>(k(email));
+      if (current === undefined) keyspace().set(k(email), accountId);
+      return (current ?? accountId) === accountId;
+    },
+    find: async (email) => keyspace().get<string>(k(email)),
+    release: async (email, accountId) => {
+      if (keyspace().get<string>(k(email)) === accountId) keyspace().delete(k(email));
+    },
+  };
+}

@@ -5,7 +5,7 @@
  *
  * Rules:
  * - Operation names are fixed (`<Model>.<method>` for oidc-provider adapters, `accounts.*`, `clients.*`,
- *   `throttle.*`, `sessionIndex.*`, `oneTimeTokens.*`, `storage.ping`), never an id or key, so label cardinality stays bounded.
+ *   `throttle.*`, `sessionIndex.*`, `oneTimeTokens.*`, `grantIndex.*`, `emailIndex.*`, `storage.ping`), never an id or key, so label cardinality stays bounded.
  * - Only storage failures count as errors (`StorageUnavailable`, or anything that is not a protocol or
  *   conflict outcome): a refused consume (`InvalidGrant`, reuse) or a taken username (`StorageConflict`) is an
  *   answer, not an error.
@@ -61,6 +61,8 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   const sessionIndex = timed(inner.sessionIndex, 'sessionIndex', observe);
   const oneTimeTokens = timed(inner.oneTimeTokens, 'oneTimeTokens', observe);
   const logoutQueue = timed(inner.logoutQueue, 'logoutQueue', observe);
+  const grantIndex = timed(inner.grantIndex, 'grantIndex', observe);
+  const emailIndex = timed(inner.emailIndex, 'emailIndex', observe);
   const ping = timed({ ping: () => inner.ping() }, 'storage', observe);
   const wrapper = Object.create(inner) as S;
   // Every other method (hints such as `prefetch`, a store's extras) goes to the real store, called on
@@ -77,6 +79,8 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
     sessionIndex: { value: sessionIndex, enumerable: true },
     oneTimeTokens: { value: oneTimeTokens, enumerable: true },
     logoutQueue: { value: logoutQueue, enumerable: true },
+    grantIndex: { value: grantIndex, enumerable: true },
+    emailIndex: { value: emailIndex, enumerable: true },
     adapter: {
       value: (model: string) => {
         let adapter = adapters.get(model);

@@ -7,7 +7,7 @@
 import { MemoryLogoutQueue } from './logout-queue.ts';
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
-import { memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
+import { memoryEmailIndex, memoryGrantIndex, memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
 import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
 import { GRANT_MEMBER_MODELS, inGrace, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
 import { type Account, type ReuseEvent, type Store, StorageConflict } from './types.ts';
@@ -340,6 +340,8 @@ export class MemoryStore implements Store {
   readonly sessionIndex = memorySessionIndex(() => this.#ks);
   readonly oneTimeTokens = memoryOneTimeTokens(() => this.#ks);
   readonly logoutQueue = new MemoryLogoutQueue();
+  readonly grantIndex = memoryGrantIndex(() => this.#ks);
+  readonly emailIndex = memoryEmailIndex(() => this.#ks);
 
   readonly throttle = {
     hit: async (k: string, windowSeconds: number) => {

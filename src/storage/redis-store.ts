@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from '../config/types.ts';
-import { redisOneTimeTokens, redisSessionIndex } from './redis/account-records.ts';
+import { redisEmailIndex, redisGrantIndex, redisOneTimeTokens, redisSessionIndex } from './redis/account-records.ts';
 import { GrantLocator, prefetch, redisAdapter } from './redis/adapter.ts';
 import { connectRedis, openRedis } from './redis/connection.ts';
 import { guarded } from './redis/errors.ts';
@@ -87,6 +87,8 @@ export async function createRedisStore(redis: RedisConfig, reuse: ReusePolicy): 
     sessionIndex: redisSessionIndex(client, redis.keyPrefix),
     oneTimeTokens: redisOneTimeTokens(client, redis.keyPrefix),
     logoutQueue: redisLogoutQueue(client, redis.keyPrefix),
+    grantIndex: redisGrantIndex(client, redis.keyPrefix),
+    emailIndex: redisEmailIndex(client, redis.keyPrefix),
     onReuse(listener) {
       listeners.push(listener);
     },

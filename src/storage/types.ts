@@ -14,7 +14,7 @@
  * - Every record with an expiry is stored with one; only clients and accounts never expire.
  */
 import { type Adapter, type ClientMetadata, errors } from 'oidc-provider';
-import type { OneTimeTokenStore, SessionIndexStore } from './account-records.ts';
+import type { EmailIndexStore, GrantIndexStore, OneTimeTokenStore, SessionIndexStore } from './account-records.ts';
 import type { LogoutQueue } from './logout-queue.ts';
 import type { MfaRecord } from './mfa-record.ts';
 import type { RefreshTokenCodec } from './refresh-lineage.ts';
@@ -95,6 +95,8 @@ export interface Store {
   readonly oneTimeTokens: OneTimeTokenStore;
   /** Back-channel logout notifications still to deliver (./logout-queue.ts). */
   readonly logoutQueue: LogoutQueue;
+  readonly grantIndex: GrantIndexStore;
+  readonly emailIndex: EmailIndexStore;
   /** Registers a listener for reuse detections (audit, metrics). */
   onReuse(listener: (event: ReuseEvent) => void): void;
   /** Resolves when storage answers; rejects (StorageUnavailable) when it does not. */

@@ -35,8 +35,8 @@ export type ViewName =
   | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
-export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice';
-const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice'];
+export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice' | 'account-verify' | 'account-register';
+const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice', 'account-verify', 'account-register'];
 
 /** Views that need the script (progressive enhancement only). */
 const SCRIPTED: ReadonlySet<ViewName> = new Set(['login', 'second-factor', 'totp-setup', 'account-security']);

@@ -80,6 +80,13 @@ async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
   await page.goBack();
   await check(t, page, problems, v, 'error-back-button', m['error.expired.heading'] as string, false);
 
+  // The account center, with the application just allowed among its connected applications.
+  await page.goto(`${s.gh.issuer}/account`);
+  await check(t, page, problems, v, 'account', m['account.title'] as string, true);
+  t.is(await page.locator('li.app').count(), 1, 'account: the application just allowed is listed');
+  await page.goto(`${s.gh.issuer}/account/forgot`);
+  await check(t, page, problems, v, 'account-forgot', m['account.forgot.title'] as string, true);
+
   await page.goto(`${s.gh.issuer}/session/end?client_id=reader`);
   await check(t, page, problems, v, 'logout', m['logout.title'] as string, true);
 

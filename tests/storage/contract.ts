@@ -548,6 +548,47 @@ export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixtur
     t.deepEqual(await store.sessionIndex.list(account), {});
   });
 
+  test(t('grant index: add, list, remove; entries and the index expire with their grants'), async (t) => {
+    const { store, keysWithoutTtl, durable } = await make(STRICT, t);
+    const account = uid('acct');
+    const now = Date.now();
+    await store.grantIndex.add(account, 'g1', now + 60_000);
+    await store.grantIndex.add(account, 'g2', now + 1_000);
+    await store.grantIndex.add(account, 'g1', now + 120_000);
+    t.deepEqual(await store.grantIndex.list(account), { g1: now + 120_000, g2: now + 1_000 });
+    t.deepEqual(await store.grantIndex.list(uid('other')), {}, 'another account sees nothing');
+    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+    await sleep(1100);
+    t.deepEqual(await store.grantIndex.list(account), { g1: now + 120_000 }, 'an expired grant is no longer listed');
+    await store.grantIndex.remove(account, ['g1', 'unknown']);
+    t.deepEqual(await store.grantIndex.list(account), {});
+    // A later, shorter grant does not cut the index short.
+    const other = uid('acct');
+    const long = Date.now() + 60_000;
+    await store.grantIndex.add(other, 'long', long);
+    await store.grantIndex.add(other, 'short', Date.now() + 300);
+    await sleep(700);
+    t.deepEqual(await store.grantIndex.list(other), { long });
+  });
+
+  test(t('email index: case-folded, first claim wins, release only by its owner'), async (t) => {
+    const { store } = await make(STRICT, t);
+    const email = `${uid('Mixed')}@Example.com`;
+    const [a, b] = [uid('acct'), uid('acct')];
+    t.true(await store.emailIndex.claim(email, a));
+    t.true(await store.emailIndex.claim(email.toLowerCase(), a), 'claiming again is fine');
+    t.false(await store.emailIndex.claim(email.toUpperCase(), b), 'another account cannot take it');
+    t.is(await store.emailIndex.find(` ${email.toUpperCase()} `), a);
+    await store.emailIndex.release(email, b);
+    t.is(await store.emailIndex.find(email), a, 'only the owner releases');
+    await store.emailIndex.release(email, a);
+    t.is(await store.emailIndex.find(email), undefined);
+    const claims = await Promise.all(Array.from({ length: 10 }, () => uid('acct')).map(async (id) => [id, await store.emailIndex.claim(email, id)] as const));
+    const winners = claims.filter(([, won]) => won);
+    t.is(winners.length, 1, 'of concurrent claims exactly one wins');
+    t.is(await store.emailIndex.find(email), winners[0]?.[0]);
+  });
+
   test(t('single-use tokens: 20 concurrent consumes, exactly one gets the record; TTL set; expiry'), async (t) => {
     const { store, keysWithoutTtl, durable } = await make(STRICT, t);
     const hash = uid('h');

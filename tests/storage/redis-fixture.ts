@@ -45,6 +45,6 @@ export async function redisFixture(t: ExecutionContext | undefined, base: Partia
       const ttls = await Promise.all(all.map((k) => store.client.pttl(k)));
       return all.filter((_, i) => ttls[i] === -1);
     },
-    durable: (k) => k.includes('{clients}') || k.includes('{accounts}') || k.includes('{secrets}'),
+    durable: (k) => k.includes('{clients}') || k.includes('{accounts}') || k.includes('{secrets}') || k.includes('{email:'),
   };
 }

@@ -6,7 +6,7 @@ import { AccountError, type AccountService } from '../../accounts/service.ts';
 import type { Account } from '../../storage/types.ts';
 import { CliError, type Io, onlyFlags, type ParsedArgs, readPassword, single } from '../io.ts';
 
-export const USERS_USAGE = `users add <username> --password-stdin [--email E] [--name N] [--role R]...
+export const USERS_USAGE = `users add <username> --password-stdin [--email E [--email-verified | --send-verification]] [--name N] [--role R]...
 users list
 users show <username>
 users update <username> [--email E] [--name N] [--role R]... [--no-roles]   ("" removes email or name)
@@ -46,16 +46,20 @@ function describe(a: Account): string {
 }
 
 /** `open` connects to the store only once the arguments are known to be valid. */
-export async function users(args: ParsedArgs, open: () => Promise<AccountService>, io: Io): Promise<void> {
+export async function users(args: ParsedArgs, open: () => Promise<AccountService>, io: Io, sendVerification?: (account: Account) => Promise<boolean>): Promise<void> {
   const action = args.positionals[0];
   try {
     switch (action) {
       case 'add': {
-        onlyFlags(args, ['password-stdin', 'email', 'name', 'role']);
+        onlyFlags(args, ['password-stdin', 'email', 'name', 'role', 'email-verified', 'send-verification']);
         const name = username(args);
         if (!args.flags.has('password-stdin')) throw new CliError('users add needs --password-stdin (passwords are never taken as arguments)', 2);
         const email = single(args, 'email');
         checkEmail(email);
+        const verified = args.flags.has('email-verified');
+        const send = args.flags.has('send-verification');
+        if ((verified || send) && !email) throw new CliError('--email-verified and --send-verification need --email', 2);
+        if (verified && send) throw new CliError('--email-verified and --send-verification contradict each other', 2);
         const roles = args.flags.get('role') ?? [];
         checkRoles(roles);
         const password = await readPassword(io.stdin);
@@ -64,10 +68,11 @@ export async function users(args: ParsedArgs, open: () => Promise<AccountService
           username: name,
           password,
           roles: [...new Set(roles)],
-          ...(email ? { email } : {}),
+          ...(email ? { email, emailVerified: verified } : {}),
           ...(fullName ? { name: fullName } : {}),
         });
         io.out(`created user ${account.username} (sub ${account.id})`);
+        if (send && sendVerification) io.out((await sendVerification(account)) ? `verification link sent to ${email}` : 'verification link not sent (too many asked for)');
         return;
       }
       case 'list': {
