@@ -46,6 +46,7 @@ export function basicAuth(client: { id: string; secret: string }): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;
 }
 
+/** The cookies a browser would keep between requests (shared by the bench and the tests). */
 export class CookieJar {
   readonly #cookies = new Map<string, string>();
 
@@ -62,6 +63,10 @@ export class CookieJar {
 
   header(): string {
     return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  get size(): number {
+    return this.#cookies.size;
   }
 }
 

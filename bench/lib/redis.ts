@@ -38,9 +38,7 @@ export async function startRedis(): Promise<BenchRedis> {
   const version = assertRedisInstalled();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn('redis-server', redisArgs(port, dir), { stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   proc.stderr.on('data', (d: Buffer) => {
     tail = (tail + d.toString()).slice(-2048);
@@ -79,7 +77,13 @@ export async function startRedis(): Promise<BenchRedis> {
   };
 }
 
-function listening(port: number): Promise<boolean> {
+/** A private, non-persistent redis-server on loopback (the bench's and the tests' one set of arguments). */
+export function redisArgs(port: number, dir: string, extra: string[] = []): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...extra];
+}
+
+/** Whether something accepts connections on the loopback port. */
+export function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     s.once('connect', () => {

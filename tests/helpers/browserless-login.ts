@@ -2,28 +2,8 @@
  * Drives Gatehouse's sign-in and consent pages over plain HTTP, like a browser without JavaScript: follows
  * redirects by hand, keeps cookies, submits the forms. Returns the redirect to the client's redirect_uri.
  */
-export class CookieJar {
-  readonly #cookies = new Map<string, string>();
-
-  store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = (pair as string).indexOf('=');
-      const name = (pair as string).slice(0, eq);
-      const value = (pair as string).slice(eq + 1);
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  get size(): number {
-    return this.#cookies.size;
-  }
-}
+import { CookieJar } from '../../bench/lib/oauth.ts';
+export { CookieJar };
 
 export interface LoginOptions {
   username: string;

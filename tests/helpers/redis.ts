@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { freePort } from '../../bench/lib/processes.ts';
+import { listening, redisArgs } from '../../bench/lib/redis.ts';
 
 export interface TestRedis {
   port: number;
@@ -29,26 +30,14 @@ export function assertRedisInstalled(): void {
 }
 
 async function waitForPort(port: number, ms = 5000): Promise<void> {
-  const { connect } = await import('node:net');
   const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.end();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
+  while (!(await listening(port))) {
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`redis-server did not listen on ${port}`);
 }
 
-export function redisArgs(port: number, dir: string, extra: string[] = []): string[] {
-  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...extra];
-}
+export { redisArgs };
 
 export async function startRedis(t?: ExecutionContext, extra: string[] = []): Promise<TestRedis> {
   assertRedisInstalled();
