@@ -1,14 +1,12 @@
 /**
  * The account center in real Chromium over real HTTP, with mail through a real in-process SMTP server.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Browser, Page } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { launchChromium } from '../demo/chromium.ts';
 import { axeViolations, DESKTOP, PHONE } from '../pages/browser.ts';
+import { startSmtp } from '../helpers/smtp.ts';
 
 const SHOTS = 'tests/artifacts/screenshots/account';
 const PASSWORD = 'correct horse battery staple';
@@ -22,33 +20,7 @@ test.after.always(async () => {
 });
 
 /** A real SMTP server on a free port; `next()` resolves with the next message's raw text. */
-async function smtp(t: import('ava').ExecutionContext) {
-  const waiting: Array<(raw: string) => void> = [];
-  const received: string[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        const waiter = waiting.shift();
-        if (waiter) waiter(raw);
-        else received.push(raw);
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.server.address() as AddressInfo).port;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    next: () => new Promise<string>((resolve) => (received.length > 0 ? resolve(received.shift() as string) : waiting.push(resolve))),
-  };
-}
+const smtp = startSmtp;
 
 /** The link in a received mail (quoted-printable soft breaks undone). */
 function linkIn(raw: string): string {

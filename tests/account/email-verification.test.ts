@@ -2,44 +2,16 @@
  * Email verification and email change over real HTTP, with mail through a real in-process SMTP server and a real
  * relying party reading `email_verified` from the ID token and userinfo.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import * as oidc from 'openid-client';
-import { SMTPServer } from 'smtp-server';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
+import { startSmtp } from '../helpers/smtp.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-async function smtp(t: ExecutionContext) {
-  const waiting: Array<(raw: string) => void> = [];
-  const received: string[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-        const waiter = waiting.shift();
-        if (waiter) waiter(raw);
-        else received.push(raw);
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return {
-    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
-    next: () => new Promise<string>((resolve) => (received.length > 0 ? resolve(received.shift() as string) : waiting.push(resolve))),
-    pending: () => received.length,
-  };
-}
+const smtp = startSmtp;
 
 const verifyLink = (raw: string) => /(http:\/\/127\.0\.0\.1:\d+\/account\/verify\/[A-Za-z0-9_-]{43})/.exec(raw)?.[1] as string;
 

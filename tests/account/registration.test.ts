@@ -3,14 +3,12 @@
  * screenshots), and over real HTTP as an attacker would probe it — a taken email address answers like a free one,
  * invalid input is a clear 400, the IP limit answers 429 — with mail through a real in-process SMTP server.
  */
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { Browser } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 import { launchChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, DESKTOP, PHONE } from '../pages/browser.ts';
+import { startSmtp } from '../helpers/smtp.ts';
 
 const SHOTS = 'tests/artifacts/screenshots/account';
 const PASSWORD = 'correct horse battery staple';
@@ -23,32 +21,7 @@ test.after.always(async () => {
   await browser?.close();
 });
 
-async function smtp(t: ExecutionContext) {
-  const waiting: Array<(raw: string) => void> = [];
-  const received: string[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-        const waiter = waiting.shift();
-        if (waiter) waiter(raw);
-        else received.push(raw);
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return {
-    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
-    next: () => new Promise<string>((resolve) => (received.length > 0 ? resolve(received.shift() as string) : waiting.push(resolve))),
-  };
-}
+const smtp = startSmtp;
 
 function register(gh: TestGatehouse, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${gh.issuer}/account/register`, {
