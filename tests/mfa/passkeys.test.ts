@@ -62,15 +62,18 @@ async function passwordSignIn(page: Page, gh: TestGatehouse, username: string): 
 
 async function registerPasskey(page: Page, name: string): Promise<void> {
   await page.fill('#new-passkey-name', name);
-  await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/account/security/passkeys/add')), page.click('form[data-passkey="register"] button[type=submit]')]);
-  await page.waitForLoadState('load');
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/account/security/passkeys/add')),
+    page.waitForEvent('load'),
+    page.click('form[data-passkey="register"] button[type=submit]'),
+  ]);
+  if (answer.status() !== 200) throw new Error(`registering the passkey answered ${answer.status()}`);
 }
 
 /** Ends the Gatehouse session through the logout page, as a user does. */
 async function signOut(page: Page, gh: TestGatehouse): Promise<void> {
   await page.goto(`${gh.issuer}/session/end`);
-  await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button[name=logout]')]);
-  await page.waitForLoadState('load');
+  await Promise.all([page.waitForEvent('load'), page.click('button[name=logout]')]);
 }
 
 /**
@@ -79,7 +82,6 @@ async function signOut(page: Page, gh: TestGatehouse): Promise<void> {
  */
 async function passkeyAutofill(page: Page, gh: TestGatehouse): Promise<number> {
   const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/passkey')), page.goto(`${gh.issuer}/account`)]);
-  await page.waitForLoadState('load');
   return answer.status();
 }
 
@@ -105,8 +107,7 @@ test('passkey: registered on /account/security, then a sign-in with it alone; re
 
   // Removing it on /account/security: the authenticator still holds the key, Gatehouse no longer accepts it.
   await page.goto(`${gh.issuer}/account/security`);
-  await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('form[action="/account/security/passkeys/remove"] button')]);
-  await page.waitForLoadState('load');
+  await Promise.all([page.waitForEvent('load'), page.click('form[action="/account/security/passkeys/remove"] button')]);
   t.is(await page.locator('li[data-passkey-id]').count(), 0);
   t.true(gh.logs.some((l) => l.audit === 'mfa.removed' && l.factor === 'passkey'));
   t.is((await credentials(cdp, authenticatorId)).length, 1, 'the browser still has the key');
