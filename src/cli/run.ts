@@ -5,8 +5,10 @@
 import { PasswordPolicy } from '../accounts/password-policy.ts';
 import { createPasswordHasher } from '../accounts/passwords.ts';
 import { AccountService } from '../accounts/service.ts';
+import { createAudit } from '../audit/audit.ts';
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
+import { createLogger } from '../http/logger.ts';
 import type { Config } from '../config/types.ts';
 import { Views } from '../web/views.ts';
 import { createProvider } from '../provider/create-provider.ts';
@@ -84,6 +86,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
             return new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
           },
           io,
+          // Audit lines go to stderr, as JSON like the server's: stdout stays the command's answer.
+          createAudit(createLogger(config.logLevel, process.stderr)),
         );
       } finally {
         await store?.close();
