@@ -81,9 +81,12 @@ test('the MFA pages: /account/security, authenticator set-up, recovery codes, th
   await submit(page, 'button[type=submit].primary');
   t.is(await page.locator('[data-recovery-codes] li').count(), 10, 'recovery codes shown once');
   await check(t, page, 'security-recovery-codes');
-  await page.reload();
+  await page.goto(`${gh.issuer}/account/security`);
   t.is(await page.locator('[data-recovery-codes]').count(), 0, 'and not again');
+  t.regex((await page.locator('main').textContent()) ?? '', /An authenticator app is set up/);
   await check(t, page, 'security-all-factors');
+  await Promise.all([page.waitForURL(`${gh.issuer}/account`), page.click('a[href="/account"]')]);
+  await Promise.all([page.waitForURL(`${gh.issuer}/account/security`), page.click('a[href="/account/security"]')]);
 
   // The second step of a sign-in with both factors; the key is out of the authenticator so autofill stays quiet.
   await page.goto(`${gh.issuer}/session/end`);
