@@ -56,6 +56,26 @@ export function accountClient(config: Config): ClientMetadata {
   };
 }
 
+/** Where /account/callback may send the browser back to: a fixed list, so the `state` cannot redirect elsewhere. */
+const RETURN_PAGES = { account: '/account', security: '/account/security' } as const;
+type ReturnPage = (typeof RETURN_PAGES)[keyof typeof RETURN_PAGES];
+
+/** A sign-in for Gatehouse's own client that comes back to `page` with a Gatehouse session. */
+export function accountSignInUrl(config: Config, page: ReturnPage): string {
+  const url = new URL('/auth', config.issuer);
+  url.search = new URLSearchParams({
+    client_id: ACCOUNT_CLIENT_ID,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: new URL('/account/callback', config.issuer).href,
+    // The code is never redeemed: the sign-in's purpose is the Gatehouse session it leaves behind.
+    code_challenge: randomBytes(32).toString('base64url'),
+    code_challenge_method: 'S256',
+    state: Object.entries(RETURN_PAGES).find(([, path]) => path === page)?.[0] ?? 'account',
+  }).toString();
+  return url.href;
+}
+
 export interface AccountDeps {
   config: Config;
   provider: Provider;
@@ -124,18 +144,8 @@ export function accountRoutes(deps: AccountDeps): Middleware {
   }
 
   function startSignIn(ctx: Context): void {
-    const url = new URL('/auth', config.issuer);
-    url.search = new URLSearchParams({
-      client_id: ACCOUNT_CLIENT_ID,
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: new URL('/account/callback', config.issuer).href,
-      // The code is never redeemed: the sign-in's purpose is the Gatehouse session it leaves behind.
-      code_challenge: randomBytes(32).toString('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
     ctx.status = 303;
-    ctx.redirect(url.href);
+    ctx.redirect(accountSignInUrl(config, '/account'));
   }
 
   async function showAccount(ctx: Context, notice?: { key: string; error?: boolean }, status = 200): Promise<void> {
@@ -491,7 +501,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (path === '/account/callback') {
       only('GET');
       ctx.status = 303;
-      return ctx.redirect('/account');
+      return ctx.redirect(ctx.query.state === 'security' ? RETURN_PAGES.security : RETURN_PAGES.account);
     }
     if (path === '/account/sessions/end') {
       only('POST');

@@ -3,8 +3,8 @@
  * (set up with a first code, turn off) and recovery codes (make new ones).
  *
  * Rules:
- * - Only with a Gatehouse session (the session cookie oidc-provider set at sign-in); without one the page says
- *   to sign in first (401) and every POST is refused.
+ * - Only with a Gatehouse session (the session cookie oidc-provider set at sign-in); without one the page starts a
+ *   sign-in for Gatehouse's own client and comes back here (as /account does), and every POST is refused (401).
  * - Every POST is same-origin (Sec-Fetch-Site/Origin, as on the sign-in pages) and carries a form token bound to
  *   the session (HMAC of the session id), so a cross-site form cannot change anyone's factors.
  * - Wrong first codes count towards the same sign-in throttle as passwords.
@@ -22,6 +22,7 @@ import { escapeHtml, type Views } from '../web/views.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
 import { factorsOf, MfaError, type MfaService } from '../accounts/mfa/service.ts';
 import type { Account } from '../storage/types.ts';
+import { accountSignInUrl } from './routes.ts';
 
 export interface AccountSecurityDeps {
   config: Config;
@@ -107,7 +108,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
           ]
         : []),
     ].join('\n');
-    send(ctx, body);
+    send(ctx, `${body}\n<p class="secondary"><a href="/account">${m.html('security.backToAccount')}</a></p>`);
   }
 
   function codesBlock(ctx: Context, codes: string[]): string {
@@ -217,8 +218,8 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
       }
       const who = await signedIn(ctx);
       if (!who) {
-        ctx.status = 401;
-        return send(ctx, `<p class="lead">${views.messages(language(ctx)).html('security.notSignedIn')}</p>`);
+        ctx.status = 303;
+        return ctx.redirect(accountSignInUrl(config, BASE));
       }
       return overview(ctx, who, '');
     }

@@ -129,6 +129,14 @@ export class AccountService {
     await this.store.update({ ...account, disabled, updatedAt: Date.now() });
   }
 
+  /** Admin recovery: removes every second factor of the account (docs/mfa.md). Returns the account as it was. */
+  async clearSecondFactors(username: string): Promise<Account> {
+    const account = await this.require(username);
+    const { mfa: _mfa, ...rest } = account;
+    await this.store.update({ ...rest, updatedAt: Date.now() });
+    return account;
+  }
+
   async remove(username: string): Promise<void> {
     const account = await this.require(username);
     await this.store.remove(account.id);

@@ -113,6 +113,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
             return new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
           },
           io,
+          // Audit lines go to stderr, as JSON like the server's: stdout stays the command's answer.
+          createAudit(createLogger(config.logLevel, process.stderr)),
           async (account) => {
             // Without SMTP_URL (development) the mail is a log line with its link, on stderr.
             const mailer = createMailer(config, createLogger(config.logLevel, pino.destination(2)));

@@ -48,6 +48,8 @@ const FIXED_ROUTES: Record<string, string> = {
 const INTERACTION = /^\/interaction\/[^/]+(?:\/(login|confirm|abort))?$/;
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
 const END_REASONS = new Set(['device_signout', 'signout_others', 'password_change', 'password_reset', 'admin_signout']);
+/** The `factor` label's values (docs/mfa.md); anything else counts as `other`, so the label stays bounded. */
+const MFA_FACTORS = new Set(['passkey', 'totp', 'totp_setup', 'recovery_code', 'recovery_codes']);
 
 export function routeName(ctx: Context): string {
   const named = currentScope()?.route;
@@ -112,6 +114,12 @@ export class Metrics {
     name: 'gatehouse_login_lockouts_total',
     help: 'Locks set by the brute-force guard, by kind (user, ip).',
     labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly #mfa = new Counter({
+    name: 'gatehouse_mfa_events_total',
+    help: 'Second-factor events (enrolled, removed, success, failure), by factor (passkey, totp, totp_setup, recovery_code, recovery_codes, other).',
+    labelNames: ['event', 'factor'] as const,
     registers: [this.registry],
   });
   readonly #backchannel = new Counter({
@@ -221,6 +229,12 @@ export class Metrics {
       case 'backchannel_logout.failed':
       case 'backchannel_logout.abandoned':
         this.#backchannel.inc({ outcome: event.slice('backchannel_logout.'.length) });
+        return;
+      case 'mfa.enrolled':
+      case 'mfa.removed':
+      case 'mfa.success':
+      case 'mfa.failure':
+        this.#mfa.inc({ event: event.slice('mfa.'.length), factor: typeof fields.factor === 'string' && MFA_FACTORS.has(fields.factor) ? fields.factor : 'other' });
         return;
       case 'client_auth.failure':
         this.#clientAuthFailures.inc();

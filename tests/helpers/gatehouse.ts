@@ -28,11 +28,13 @@ export async function startGatehouse(
   t: ExecutionContext | undefined,
   overrides: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = {},
+  /** `localhost` for WebAuthn, which refuses an IP address as the relying party's id. */
+  issuerHost = '127.0.0.1',
 ): Promise<TestGatehouse> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${issuerHost}:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const config = loadConfig({
     env: { ...env },

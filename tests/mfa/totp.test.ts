@@ -1,21 +1,31 @@
 /**
  * Authenticator-app second factor over real HTTP, with codes computed from the secret the set-up page shows:
  * set-up inside the sign-in of a `require_mfa` client, acr/amr in the ID token, replay refused, a code two
- * steps old refused, a recovery code working once, and the discovery document naming acr/amr.
+ * steps old refused, a recovery code working once, the discovery document naming acr/amr, and wrong codes locking
+ * the account like wrong passwords. Each test runs on the in-memory store and on a real redis-server.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
+import { startRedis } from '../helpers/redis.ts';
 
 const REDIRECT = 'http://localhost:5000/callback';
 const SECRET = 'web-secret-that-is-long-enough-0123456789abcdef';
 
-async function setup(t: Parameters<typeof startGatehouse>[0]) {
+const PASSWORD = 'correct horse battery staple';
+type Store = 'memory' | 'redis';
+let prefixes = 0;
+
+async function setup(t: ExecutionContext, store: Store, overrides: Record<string, unknown> = {}) {
+  const redis = store === 'redis' ? { 'redis.url': (await startRedis(t)).url, 'redis.keyPrefix': `totp${prefixes++}:` } : {};
   const gh = await startGatehouse(t, {
+    ...redis,
+    ...overrides,
     clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [REDIRECT], scope: 'openid profile', first_party: true, require_mfa: true }],
   });
+  await gh.gatehouse.accounts.create({ username: 'frank', password: PASSWORD });
   const config = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
   return { gh, config };
 }
@@ -31,7 +41,7 @@ async function passwordStep(gh: { issuer: string }, config: oidc.Configuration, 
   let res = await request(url.href, jar);
   const interaction = new URL(res.headers.get('location') as string, gh.issuer).href;
   res = await request(interaction, jar);
-  res = await form(`${interaction}/login`, jar, gh.issuer, { username: 'demo', password: 'demo-password' });
+  res = await form(`${interaction}/login`, jar, gh.issuer, { username: 'frank', password: PASSWORD });
   return { interaction, verifier, login: res };
 }
 
@@ -47,8 +57,37 @@ async function follow(gh: { issuer: string }, jar: CookieJar, res: Response): Pr
   throw new Error('too many redirects');
 }
 
-test('TOTP: set up during sign-in, acr/amr in the ID token, replay and old codes refused, recovery code once', async (t) => {
-  const { gh, config } = await setup(t);
+async function enrol(t: ExecutionContext, gh: { issuer: string }, config: oidc.Configuration): Promise<TOTP> {
+  const jar = new CookieJar();
+  const { interaction } = await passwordStep(gh, config, jar);
+  const page = await (await request(interaction, jar)).text();
+  const totp = new TOTP({ secret: Secret.fromBase32(/<code>([A-Z2-7]+)<\/code>/.exec(page)?.[1] as string), algorithm: 'SHA1', digits: 6, period: 30 });
+  t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { code: totp.generate() })).status, 200, 'set up');
+  return totp;
+}
+
+for (const store of ['memory', 'redis'] as const) {
+  test(`TOTP (${store}): wrong codes lock the account like wrong passwords; then even the right code is refused`, async (t) => {
+    const { gh, config } = await setup(t, store, { 'loginThrottle.maxFailures': 3, 'loginThrottle.lockBaseSeconds': 3600 });
+    const totp = await enrol(t, gh, config);
+    const jar = new CookieJar();
+    const { interaction, login } = await passwordStep(gh, config, jar);
+    t.is(login.status, 303);
+    for (let i = 0; i < 3; i++) t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { code: '000000' })).status, 401);
+    // The next step's code: accepted (one step either side) and never used, unlike the one that set the app up.
+    const right = await form(`${interaction}/mfa`, jar, gh.issuer, { code: totp.generate({ timestamp: Date.now() + 30_000 }) });
+    t.is(right.status, 401, 'locked: the right code is refused too');
+    t.regex(await right.text(), /id="mfa-error"/, 'with the same message as a wrong code');
+    t.true(gh.logs.some((l) => l.audit === 'login.locked'));
+    t.true(gh.logs.some((l) => l.audit === 'mfa.failure' && l.reason === 'locked'));
+    t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { recovery_code: 'aaaaa-aaaaa' })).status, 401, 'and so is any recovery code');
+  });
+
+  test(`TOTP (${store}): set up during sign-in, acr/amr in the ID token, replay and old codes refused, recovery code once`, (t) => fullFlow(t, store));
+}
+
+async function fullFlow(t: ExecutionContext, store: Store) {
+  const { gh, config } = await setup(t, store);
   const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as { acr_values_supported: string[]; claims_supported: string[] };
   t.true(discovery.acr_values_supported.includes('urn:gatehouse:acr:mfa'));
   t.true(discovery.claims_supported.includes('acr') && discovery.claims_supported.includes('amr'));
@@ -94,4 +133,4 @@ test('TOTP: set up during sign-in, acr/amr in the ID token, replay and old codes
   t.true(gh.logs.some((l) => l.audit === 'mfa.enrolled' && l.factor === 'totp'));
   t.true(gh.logs.some((l) => l.audit === 'mfa.failure'));
   t.false(JSON.stringify(gh.logs).includes(secret as string), 'the secret never reaches the log');
-});
+}

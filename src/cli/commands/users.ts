@@ -1,8 +1,10 @@
 /**
- * `users add|list|show|update|remove|passwd|disable|enable` against the configured store.
- * Passwords come from stdin only and pass the password policy; nothing printed holds a password or its hash.
+ * `users add|list|show|update|remove|passwd|disable|enable|mfa` against the configured store.
+ * Passwords come from stdin only and pass the password policy; nothing printed holds a password or its hash, nor
+ * any second factor's secret (a TOTP key, a recovery code, a passkey's public key).
  */
 import { AccountError, type AccountService } from '../../accounts/service.ts';
+import type { Audit } from '../../audit/audit.ts';
 import type { Account } from '../../storage/types.ts';
 import { CliError, type Io, onlyFlags, type ParsedArgs, readPassword, single } from '../io.ts';
 
@@ -13,7 +15,9 @@ users update <username> [--email E] [--name N] [--role R]... [--no-roles]   ("" 
 users remove <username>
 users passwd <username> --password-stdin
 users disable <username>
-users enable <username>`;
+users enable <username>
+users mfa list <username>
+users mfa reset <username>`;
 
 function username(args: ParsedArgs): string {
   const [, name, extra] = args.positionals;
@@ -45,8 +49,42 @@ function describe(a: Account): string {
   return rows.map(([k, v]) => `${`${k}:`.padEnd(10)}${v}`).join('\n');
 }
 
+/** One line per second factor: kind, then what identifies it to its owner. */
+function factorLines(a: Account): string[] {
+  const day = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString());
+  const m = a.mfa ?? {};
+  return [
+    ...(m.totp ? [['totp', 'authenticator app', `added ${day(m.totp.enabledAt)}`].join('\t')] : []),
+    ...(m.passkeys ?? []).map((p) => ['passkey', p.name, `added ${day(p.createdAt)}`, `last used ${day(p.lastUsedAt)}`, p.backedUp ? 'synced' : 'device-bound'].join('\t')),
+    ...((m.recoveryCodes?.length ?? 0) > 0 ? [['recovery_codes', `${m.recoveryCodes?.length} unused`].join('\t')] : []),
+  ];
+}
+
+async function mfaCommand(args: ParsedArgs, open: () => Promise<AccountService>, io: Io, audit: Audit): Promise<void> {
+  onlyFlags(args, []);
+  const [, sub, name, extra] = args.positionals;
+  if ((sub !== 'list' && sub !== 'reset') || !name || extra) throw new CliError(`usage:\nusers mfa list <username>\nusers mfa reset <username>`, 2);
+  const service = await open();
+  if (sub === 'list') {
+    const lines = factorLines(await service.find(name));
+    io.out(lines.length > 0 ? lines.join('\n') : 'no second factor');
+    return;
+  }
+  const before = await service.clearSecondFactors(name);
+  const m = before.mfa ?? {};
+  const factors = [...(m.totp ? ['totp'] : []), ...((m.passkeys?.length ?? 0) > 0 ? ['passkey'] : []), ...((m.recoveryCodes?.length ?? 0) > 0 ? ['recovery_codes'] : [])];
+  for (const factor of factors) audit('mfa.removed', { sub: before.id, factor, reason: 'admin_reset' });
+  io.out(factors.length > 0 ? `removed: ${factors.join(', ')}` : 'no second factor');
+}
+
 /** `open` connects to the store only once the arguments are known to be valid. */
-export async function users(args: ParsedArgs, open: () => Promise<AccountService>, io: Io, sendVerification?: (account: Account) => Promise<boolean>): Promise<void> {
+export async function users(
+  args: ParsedArgs,
+  open: () => Promise<AccountService>,
+  io: Io,
+  audit: Audit,
+  sendVerification?: (account: Account) => Promise<boolean>,
+): Promise<void> {
   const action = args.positionals[0];
   try {
     switch (action) {
@@ -132,6 +170,8 @@ export async function users(args: ParsedArgs, open: () => Promise<AccountService
         await (await open()).setDisabled(username(args), action === 'disable');
         io.out(action === 'disable' ? 'disabled' : 'enabled');
         return;
+      case 'mfa':
+        return await mfaCommand(args, open, io, audit);
       default:
         throw new CliError(`usage:\n${USERS_USAGE}`, 2);
     }
