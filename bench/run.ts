@@ -18,12 +18,28 @@
 import os from 'node:os';
 import { comparisonTable, errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
 import { RATE_LIMIT, type Stack, startStack } from './lib/stack.ts';
-import { authorizationCode, bareKoa, clientCredentials, demoApi, introspection, judgeRefresh, refresh, userinfo } from './scenarios/http.ts';
+import {
+  authorizationCode,
+  bareKoa,
+  clientCredentials,
+  demoApi,
+  introspection,
+  judgeRefresh,
+  refresh,
+  userinfo,
+} from './scenarios/http.ts';
 import { twoInstancesOnCluster } from './scenarios/cluster.ts';
 import { loginVsArgon2 } from './scenarios/login.ts';
 import { mixed } from './scenarios/mixed.ts';
 import { longLivedGrant } from './scenarios/memory.ts';
-import { type Comparison, observabilityCost, PEER_SCENARIOS, type PeerScenario, peerScenario, startPeerTargets } from './scenarios/peer.ts';
+import {
+  type Comparison,
+  observabilityCost,
+  PEER_SCENARIOS,
+  type PeerScenario,
+  peerScenario,
+  startPeerTargets,
+} from './scenarios/peer.ts';
 import type { BenchOptions, Row } from './scenarios/types.ts';
 
 const SCENARIOS = [
@@ -41,7 +57,14 @@ const SCENARIOS = [
   'cluster',
 ] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
-const VS_KOA: readonly ScenarioId[] = ['client-credentials', 'refresh', 'authorization-code', 'userinfo', 'introspection', 'demo-api'];
+const VS_KOA: readonly ScenarioId[] = [
+  'client-credentials',
+  'refresh',
+  'authorization-code',
+  'userinfo',
+  'introspection',
+  'demo-api',
+];
 
 function intEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -57,7 +80,10 @@ function selection(): Set<ScenarioId> {
   const raw = process.env.BENCH_ONLY;
   if (!raw) return new Set(SCENARIOS);
   const picked = new Set<ScenarioId>();
-  for (const name of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!(SCENARIOS as readonly string[]).includes(name)) {
       process.stderr.write(`bench: BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}\n`);
       process.exit(2);
@@ -76,14 +102,19 @@ const opts: BenchOptions = {
   probeRequests: intEnv('BENCH_PROBE', 100, 1, 10_000),
 };
 const only = selection();
-const peerOpts = { rounds: intEnv('BENCH_PEER_ROUNDS', 3, 1, 20), sequential: intEnv('BENCH_SEQUENTIAL', 1000, 10, 100_000) };
+const peerOpts = {
+  rounds: intEnv('BENCH_PEER_ROUNDS', 3, 1, 20),
+  sequential: intEnv('BENCH_SEQUENTIAL', 1000, 10, 100_000),
+};
 
 /** Keeps the better of two samples of a ceiling in `row`, noting both. */
 function bestOf(row: Row, again: Row | undefined): void {
   if (!again) return;
   const samples = [row.rps, again.rps];
   if (again.rps > row.rps) Object.assign(row, { ...again, notes: row.notes });
-  row.notes.push(`best of 2 samples (before and after the scenarios compared with it): ${samples.map((s) => s.toFixed(1)).join(' and ')} /s`);
+  row.notes.push(
+    `best of 2 samples (before and after the scenarios compared with it): ${samples.map((s) => s.toFixed(1)).join(' and ')} /s`,
+  );
   row.details = { ...row.details, samples };
 }
 
@@ -92,7 +123,9 @@ interface PeerResult {
   settings: Record<string, Record<string, string>>;
 }
 
-async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken: string; idToken: string }; peer?: PeerResult }> {
+async function runAll(
+  stack: Stack,
+): Promise<{ rows: Row[]; algs?: { accessToken: string; idToken: string }; peer?: PeerResult }> {
   const rows: Row[] = [];
   const step = async <T>(id: ScenarioId, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!only.has(id)) return undefined;
@@ -131,12 +164,18 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
   let peer: PeerResult | undefined;
   const peerIds = PEER_SCENARIOS.filter((id) => only.has(id));
   if (peerIds.length > 0) {
-    process.stdout.write('… starting Gatehouse (shipped defaults), Gatehouse (quiet) and the peer, each on its own redis-server\n');
+    process.stdout.write(
+      '… starting Gatehouse (shipped defaults), Gatehouse (quiet) and the peer, each on its own redis-server\n',
+    );
     const targets = await startPeerTargets();
     try {
       peer = {
         comparisons: [],
-        settings: { gatehouse: targets.gatehouse.settings, 'gatehouse-quiet': targets.quiet.settings, peer: targets.peer.settings },
+        settings: {
+          gatehouse: targets.gatehouse.settings,
+          'gatehouse-quiet': targets.quiet.settings,
+          peer: targets.peer.settings,
+        },
       };
       for (const id of peerIds as PeerScenario[]) {
         const out = await step(id, () => peerScenario(stack, targets, id, opts, peerOpts));
@@ -155,7 +194,9 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
       r.ratio = { value: r.rps / koa.rps, to: 'bare Koa' };
       // The same comparison by CPU per request, which other load on the machine hardly moves.
       if (r.serverCpuMs && koa.serverCpuMs) {
-        r.notes.push(`by CPU per request: ${(koa.serverCpuMs / r.serverCpuMs).toFixed(3)} of bare Koa (${r.serverCpuMs.toFixed(3)} ms vs ${koa.serverCpuMs.toFixed(3)} ms)`);
+        r.notes.push(
+          `by CPU per request: ${(koa.serverCpuMs / r.serverCpuMs).toFixed(3)} of bare Koa (${r.serverCpuMs.toFixed(3)} ms vs ${koa.serverCpuMs.toFixed(3)} ms)`,
+        );
         r.details = { ...r.details, cpuRatioToKoa: koa.serverCpuMs / r.serverCpuMs };
       }
     }
@@ -170,7 +211,9 @@ async function runAll(stack: Stack): Promise<{ rows: Row[]; algs?: { accessToken
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
-  process.stdout.write(`gatehouse bench: ${opts.durationSec} s per scenario, ${opts.connections} connections, scenarios: ${[...only].join(', ')}\n`);
+  process.stdout.write(
+    `gatehouse bench: ${opts.durationSec} s per scenario, ${opts.connections} connections, scenarios: ${[...only].join(', ')}\n`,
+  );
   const stack = await startStack();
   let stopping = false;
   const onSignal = () => {
@@ -191,7 +234,11 @@ async function main(): Promise<void> {
       `  AUTHORIZATION_CODE_TTL=600 — codes minted before the exchange run stay valid`,
       `  signing (config): access tokens ${stack.settings.ACCESS_TOKEN_ALG}, ID tokens ${stack.settings.ID_TOKEN_ALG}; argon2id ${stack.settings.ARGON2}; ` +
         `UV_THREADPOOL_SIZE ${stack.settings.UV_THREADPOOL_SIZE}; REFRESH_REUSE_INTERVAL ${stack.settings.REFRESH_REUSE_INTERVAL} s`,
-      ...(stack.settings.CPU_PROFILE_DIR ? [`  BENCH_CPU_PROF: Gatehouse runs with --cpu-prof (slower: these figures are not comparable); profile in ${stack.settings.CPU_PROFILE_DIR}`] : []),
+      ...(stack.settings.CPU_PROFILE_DIR
+        ? [
+            `  BENCH_CPU_PROF: Gatehouse runs with --cpu-prof (slower: these figures are not comparable); profile in ${stack.settings.CPU_PROFILE_DIR}`,
+          ]
+        : []),
       `  load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the figures; the ratios to the ceilings less so)`,
       '',
     ].join('\n'),
@@ -205,7 +252,10 @@ async function main(): Promise<void> {
   const loadAfter = os.loadavg();
   const { rows } = result;
   process.stdout.write(`\n${table(rows)}\n\n`);
-  if (result.algs) process.stdout.write(`tokens issued to the web client: ID token ${result.algs.idToken}, access token ${result.algs.accessToken}\n`);
+  if (result.algs)
+    process.stdout.write(
+      `tokens issued to the web client: ID token ${result.algs.idToken}, access token ${result.algs.accessToken}\n`,
+    );
   process.stdout.write(
     'server CPU ms/req: CPU time (all threads, /proc) of the server under test per request during the timed run — Gatehouse, or the demo API, or bare Koa; per login for the login rows\n' +
       'redis cmds/req: every command Redis ran per request during the timed run (INFO commandstats delta / requests, commands inside Lua scripts included)\n' +
@@ -223,7 +273,9 @@ async function main(): Promise<void> {
     );
     const cost = observabilityCost(result.peer.comparisons);
     if (cost !== undefined) {
-      process.stdout.write(`access log, audit and metrics: ${(cost * 100).toFixed(1)} % of a refresh's server CPU at the shipped defaults (median over the rounds; target <= 10 %)\n`);
+      process.stdout.write(
+        `access log, audit and metrics: ${(cost * 100).toFixed(1)} % of a refresh's server CPU at the shipped defaults (median over the rounds; target <= 10 %)\n`,
+      );
     }
   }
   const banner = errorBanner(rows);
@@ -237,12 +289,21 @@ async function main(): Promise<void> {
       gatehouse: stack.settings,
       tokenAlgs: result.algs,
       rows,
-      ...(result.peer ? { peer: { ...result.peer, observabilityCpuShare: observabilityCost(result.peer.comparisons), options: peerOpts } } : {}),
+      ...(result.peer
+        ? {
+            peer: {
+              ...result.peer,
+              observabilityCpuShare: observabilityCost(result.peer.comparisons),
+              options: peerOpts,
+            },
+          }
+        : {}),
     },
     startedAt,
   );
   process.stdout.write(`\nresults: ${file}\n`);
-  if (stack.settings.CPU_PROFILE_DIR) process.stdout.write(`CPU profile of Gatehouse: ${stack.settings.CPU_PROFILE_DIR}\n`);
+  if (stack.settings.CPU_PROFILE_DIR)
+    process.stdout.write(`CPU profile of Gatehouse: ${stack.settings.CPU_PROFILE_DIR}\n`);
   if (banner) process.exitCode = 1;
 }
 

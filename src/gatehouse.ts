@@ -88,7 +88,8 @@ async function openResources(config: Config): Promise<{ jwks: PrivateJwks; cooki
       return await open();
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
-      else if (err instanceof StorageUnavailable) problems.push(`storage unavailable: ${err.error_detail ?? err.message}`);
+      else if (err instanceof StorageUnavailable)
+        problems.push(`storage unavailable: ${err.error_detail ?? err.message}`);
       else throw err;
       return undefined;
     }
@@ -138,14 +139,26 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
     // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only
     // the kind is logged.
-    (provider as unknown as Koa).on('error', (err: NodeJS.ErrnoException) => log.warn({ errorCode: err.code, error: err.message }, 'client connection error'));
+    (provider as unknown as Koa).on('error', (err: NodeJS.ErrnoException) =>
+      log.warn({ errorCode: err.code, error: err.message }, 'client connection error'),
+    );
 
     // A session that completes an authorization is recorded for the account center's Devices (src/account/).
     provider.use(async (ctx, next) => {
       await next();
       const session = ctx.oidc?.entities.Session;
-      if ((ctx.oidc?.route === 'authorization' || ctx.oidc?.route === 'resume') && session?.accountId && ctx.status < 400) {
-        await touchSession({ provider, index: store.sessionIndex, ttlSeconds: config.ttl.session, audit }, session.accountId, session.uid, ctx.get('user-agent'), ctx.ip);
+      if (
+        (ctx.oidc?.route === 'authorization' || ctx.oidc?.route === 'resume') &&
+        session?.accountId &&
+        ctx.status < 400
+      ) {
+        await touchSession(
+          { provider, index: store.sessionIndex, ttlSeconds: config.ttl.session, audit },
+          session.accountId,
+          session.uid,
+          ctx.get('user-agent'),
+          ctx.ip,
+        );
       }
     });
     // The provider's route name becomes the metrics label of the request.
@@ -178,15 +191,35 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     // With a separate metrics listener the main port has no /metrics.
     if (config.metrics.port === 0) app.use(metrics.endpoint());
     app.use(async (ctx, next) => {
-      if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes) throw new HttpError(413, 'invalid_request', 'request body too large');
+      if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes)
+        throw new HttpError(413, 'invalid_request', 'request body too large');
       await next();
     });
-    app.use(browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) => audit('rate_limit.exceeded', { kind })));
+    app.use(
+      browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) =>
+        audit('rate_limit.exceeded', { kind }),
+      ),
+    );
     if (seed && !config.production) app.use(devCallback(config, views));
     app.use(interactionRoutes({ config, provider, accounts, views, guard, audit, mfa }));
     app.use(accountSecurityRoutes({ config, provider, views, guard, audit, mfa, cookieKeys }));
     const mailer = createMailer(config, log);
-    app.use(accountRoutes({ config, provider, store, accounts, policy, views, guard, audit, mailer, log, cookieKey: cookieKeys[0] as string, notifyLogout: backchannel.notifyLogout }));
+    app.use(
+      accountRoutes({
+        config,
+        provider,
+        store,
+        accounts,
+        policy,
+        views,
+        guard,
+        audit,
+        mailer,
+        log,
+        cookieKey: cookieKeys[0] as string,
+        notifyLogout: backchannel.notifyLogout,
+      }),
+    );
     // '/auth' is oidc-provider's authorization route (its default, not overridden in createProvider).
     app.use(authorizationPost('/auth', config.bodyLimitBytes));
     // Opens the back-channel request's storage scope; the client's record and a refresh token with its Grant,

@@ -15,7 +15,10 @@ import { createLogger } from './http/logger.ts';
 import { printDemoHelp } from './demo/startup-banner.ts';
 
 function refuse(what: string, problems: readonly string[]): never {
-  const lines = problems.length === 1 ? [`gatehouse: ${what}: ${problems[0]}`] : [`gatehouse: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];
+  const lines =
+    problems.length === 1
+      ? [`gatehouse: ${what}: ${problems[0]}`]
+      : [`gatehouse: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];
   process.stderr.write(`${lines.join('\n')}\n`);
   process.exit(1);
 }
@@ -53,7 +56,8 @@ async function main(): Promise<void> {
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   // Metrics on their own listener (only /metrics), announced before the main port so "listening" means all is up.
-  const metricsServer = config.metrics.enabled && config.metrics.port !== 0 ? createServer(gatehouse.metricsHandler) : undefined;
+  const metricsServer =
+    config.metrics.enabled && config.metrics.port !== 0 ? createServer(gatehouse.metricsHandler) : undefined;
   if (metricsServer) {
     try {
       await new Promise<void>((resolve, reject) => {
@@ -61,7 +65,9 @@ async function main(): Promise<void> {
         metricsServer.listen(config.metrics.port, config.metrics.host, resolve);
       });
     } catch (err) {
-      process.stderr.write(`gatehouse: cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(err as NodeJS.ErrnoException).code ?? 'error'})\n`);
+      process.stderr.write(
+        `gatehouse: cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(err as NodeJS.ErrnoException).code ?? 'error'})\n`,
+      );
       await gatehouse.close();
       process.exit(1);
     }

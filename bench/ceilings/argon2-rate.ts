@@ -30,20 +30,43 @@ type Verify = () => Promise<boolean>;
 async function verifier(a: Ask): Promise<Verify> {
   const password = 'a correct horse battery staple';
   if (a.engine === 'argon2-package') {
-    const hash = await argon2.hash(password, { type: argon2.argon2id, memoryCost: a.memoryCost, timeCost: a.timeCost, parallelism: a.parallelism });
+    const hash = await argon2.hash(password, {
+      type: argon2.argon2id,
+      memoryCost: a.memoryCost,
+      timeCost: a.timeCost,
+      parallelism: a.parallelism,
+    });
     return () => argon2.verify(hash, password);
   }
-  const derive = (crypto as unknown as { argon2?: (alg: string, p: object, cb: (err: Error | null, key: Buffer) => void) => void }).argon2;
+  const derive = (
+    crypto as unknown as { argon2?: (alg: string, p: object, cb: (err: Error | null, key: Buffer) => void) => void }
+  ).argon2;
   if (!derive) throw new Error('this Node has no crypto.argon2');
-  const params = (nonce: Buffer) => ({ message: password, nonce, parallelism: a.parallelism, tagLength: 32, memory: a.memoryCost, passes: a.timeCost });
+  const params = (nonce: Buffer) => ({
+    message: password,
+    nonce,
+    parallelism: a.parallelism,
+    tagLength: 32,
+    memory: a.memoryCost,
+    passes: a.timeCost,
+  });
   const run = (nonce: Buffer) =>
-    new Promise<Buffer>((resolve, reject) => derive('argon2id', params(nonce), (err, key) => (err ? reject(err) : resolve(key))));
+    new Promise<Buffer>((resolve, reject) =>
+      derive('argon2id', params(nonce), (err, key) => (err ? reject(err) : resolve(key))),
+    );
   const salt = crypto.randomBytes(16);
   const expected = await run(salt);
   return async () => crypto.timingSafeEqual(await run(salt), expected);
 }
 
-async function measure(a: Ask): Promise<{ engine: Engine; verifies: number; durationSec: number; rps: number; failures: number; cpuMsPerVerify: number }> {
+async function measure(a: Ask): Promise<{
+  engine: Engine;
+  verifies: number;
+  durationSec: number;
+  rps: number;
+  failures: number;
+  cpuMsPerVerify: number;
+}> {
   const verify = await verifier(a);
   // Warm the pool threads once.
   await Promise.all(Array.from({ length: a.inFlight }, verify));

@@ -44,7 +44,11 @@ export function cpuSnapshot(pids: Pids): Record<string, number | undefined> {
 }
 
 /** CPU milliseconds per unit of work (request, login) for each process between two snapshots. */
-export function cpuPer(before: Record<string, number | undefined>, after: Record<string, number | undefined>, units: number): Record<string, number> {
+export function cpuPer(
+  before: Record<string, number | undefined>,
+  after: Record<string, number | undefined>,
+  units: number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, a] of Object.entries(after)) {
     const b = before[name];

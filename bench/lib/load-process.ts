@@ -10,7 +10,6 @@ import { type BenchRedis, commandStats, type MonitorCount, monitorWhile, readsPr
 
 export type { LoadTarget };
 
-
 export interface Measured extends LoadSummary {
   /** All commands Redis ran during the timed run (including inside Lua scripts) per request. */
   redisCommandsPerRequest: number;
@@ -66,14 +65,24 @@ export class LoadProcess {
   }
 
   /** The timed run, with Redis INFO commandstats and the watched processes' CPU time read before and after. */
-  async measure(redis: BenchRedis, connections: number, limit: { durationSec: number } | { amount: number }, watch: Pids): Promise<Measured> {
+  async measure(
+    redis: BenchRedis,
+    connections: number,
+    limit: { durationSec: number } | { amount: number },
+    watch: Pids,
+  ): Promise<Measured> {
     const pids = { ...watch, 'load generator': this.#child.process.pid };
     const before = await commandStats(redis.client);
     const cpu0 = cpuSnapshot(pids);
     const summary = await this.run(connections, limit);
     const cpuMsPerRequest = cpuPer(cpu0, cpuSnapshot(pids), summary.requests);
     const delta = statsDelta(before, await commandStats(redis.client));
-    return { ...summary, redisCommandsPerRequest: summary.requests ? delta.total / summary.requests : 0, redisByCommand: delta.byCommand, cpuMsPerRequest };
+    return {
+      ...summary,
+      redisCommandsPerRequest: summary.requests ? delta.total / summary.requests : 0,
+      redisByCommand: delta.byCommand,
+      cpuMsPerRequest,
+    };
   }
 
   async heads(): Promise<string[]> {

@@ -120,7 +120,13 @@ export interface BrowserResult {
  * Follows an authorization request through Gatehouse's pages to the client's redirect URI: signs in when the
  * sign-in form appears, allows when the consent form appears.
  */
-export async function browse(startUrl: string, ep: Endpoints, user: User, jar: CookieJar, redirectUri: string): Promise<BrowserResult> {
+export async function browse(
+  startUrl: string,
+  ep: Endpoints,
+  user: User,
+  jar: CookieJar,
+  redirectUri: string,
+): Promise<BrowserResult> {
   const origin = new URL(ep.issuer).origin;
   let url = startUrl;
   let passwordPosts = 0;
@@ -128,7 +134,10 @@ export async function browse(startUrl: string, ep: Endpoints, user: User, jar: C
     if (url.startsWith(redirectUri)) {
       const back = new URL(url);
       const code = back.searchParams.get('code');
-      if (!code) throw new Error(`authorization failed: ${back.searchParams.get('error')} ${back.searchParams.get('error_description') ?? ''}`);
+      if (!code)
+        throw new Error(
+          `authorization failed: ${back.searchParams.get('error')} ${back.searchParams.get('error_description') ?? ''}`,
+        );
       return { code, passwordPosts };
     }
     const res = await send(url, jar);
@@ -141,8 +150,11 @@ export async function browse(startUrl: string, ep: Endpoints, user: User, jar: C
     const login = formAction(html, 'login');
     const confirm = formAction(html, 'confirm');
     const form = login ?? confirm;
-    if (res.status !== 200 || !form) throw new Error(`unexpected page from ${new URL(url).pathname}: status ${res.status}`);
-    const body = login ? new URLSearchParams({ username: user.username, password: user.password }) : new URLSearchParams({ decision: 'allow' });
+    if (res.status !== 200 || !form)
+      throw new Error(`unexpected page from ${new URL(url).pathname}: status ${res.status}`);
+    const body = login
+      ? new URLSearchParams({ username: user.username, password: user.password })
+      : new URLSearchParams({ decision: 'allow' });
     if (login) passwordPosts += 1;
     const post = await send(new URL(form, origin).toString(), jar, {
       method: 'POST',
@@ -150,7 +162,8 @@ export async function browse(startUrl: string, ep: Endpoints, user: User, jar: C
       body: body.toString(),
     });
     await post.arrayBuffer();
-    if (post.status < 300 || post.status >= 400) throw new Error(`form post to ${new URL(form, origin).pathname} answered ${post.status}`);
+    if (post.status < 300 || post.status >= 400)
+      throw new Error(`form post to ${new URL(form, origin).pathname} answered ${post.status}`);
     url = new URL(post.headers.get('location') as string, url).toString();
   }
   throw new Error('too many redirects');
@@ -165,10 +178,18 @@ export interface TokenSet {
   scope?: string;
 }
 
-export async function tokenRequest(ep: Endpoints, client: ClientCreds, params: Record<string, string>): Promise<TokenSet> {
+export async function tokenRequest(
+  ep: Endpoints,
+  client: ClientCreds,
+  params: Record<string, string>,
+): Promise<TokenSet> {
   const res = await fetch(ep.token, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: basicAuth(client) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      authorization: basicAuth(client),
+    },
     body: new URLSearchParams(params).toString(),
   });
   const body = (await res.json()) as TokenSet & { error?: string };
@@ -177,18 +198,40 @@ export async function tokenRequest(ep: Endpoints, client: ClientCreds, params: R
 }
 
 /** A fresh browser signs in through the pages and the client exchanges the code: one new grant. */
-export async function loginAndExchange(ep: Endpoints, client: ClientCreds, user: User, scope: string): Promise<{ tokens: TokenSet; jar: CookieJar }> {
+export async function loginAndExchange(
+  ep: Endpoints,
+  client: ClientCreds,
+  user: User,
+  scope: string,
+): Promise<{ tokens: TokenSet; jar: CookieJar }> {
   const jar = new CookieJar();
   const p = pkce();
   const { code } = await browse(authorizationUrl(ep, client, scope, p.challenge), ep, user, jar, client.redirectUri);
-  const tokens = await tokenRequest(ep, client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: p.verifier });
+  const tokens = await tokenRequest(ep, client, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: client.redirectUri,
+    code_verifier: p.verifier,
+  });
   return { tokens, jar };
 }
 
 /** With a signed-in browser (jar), one more authorization request: a code without a password. */
-export async function mintCode(ep: Endpoints, client: ClientCreds, user: User, jar: CookieJar, scope: string): Promise<{ code: string; verifier: string }> {
+export async function mintCode(
+  ep: Endpoints,
+  client: ClientCreds,
+  user: User,
+  jar: CookieJar,
+  scope: string,
+): Promise<{ code: string; verifier: string }> {
   const p = pkce();
-  const { code, passwordPosts } = await browse(authorizationUrl(ep, client, scope, p.challenge), ep, user, jar, client.redirectUri);
+  const { code, passwordPosts } = await browse(
+    authorizationUrl(ep, client, scope, p.challenge),
+    ep,
+    user,
+    jar,
+    client.redirectUri,
+  );
   if (passwordPosts > 0) throw new Error('minting a code asked for the password again: the session was not kept');
   return { code, verifier: p.verifier };
 }

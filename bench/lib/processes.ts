@@ -59,8 +59,18 @@ function track(name: string, child: ChildProcess): Child {
  * A long-running Node program (a server), stderr kept; `nodeArgs` go to Node (e.g. --cpu-prof). stdout is
  * ignored, or written to the open file `stdoutFd` (as a deployment pipes a server's log lines to a file).
  */
-export function startNode(name: string, file: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], stdoutFd?: number): Child {
-  const child = spawn(process.execPath, [...nodeArgs, at(file)], { env, cwd: ROOT, stdio: ['ignore', stdoutFd ?? 'ignore', 'pipe'] });
+export function startNode(
+  name: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+  stdoutFd?: number,
+): Child {
+  const child = spawn(process.execPath, [...nodeArgs, at(file)], {
+    env,
+    cwd: ROOT,
+    stdio: ['ignore', stdoutFd ?? 'ignore', 'pipe'],
+  });
   return track(name, child);
 }
 
@@ -97,7 +107,8 @@ export function ask<T>(child: Child, message: unknown): Promise<T> {
 export async function waitForHttp(child: Child, url: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (child.process.exitCode !== null) throw new Error(`${child.name} exited with ${child.process.exitCode}: ${child.stderrTail()}`);
+    if (child.process.exitCode !== null)
+      throw new Error(`${child.name} exited with ${child.process.exitCode}: ${child.stderrTail()}`);
     try {
       const res = await fetch(url);
       await res.arrayBuffer();

@@ -23,7 +23,9 @@ export interface RedisCluster {
 function assertRedisCliInstalled(): void {
   const probe = spawnSync('redis-cli', ['--version']);
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-cli is not installed: run `apt-get update && apt-get install -y redis-tools` (it comes with redis-server)');
+    throw new Error(
+      'redis-cli is not installed: run `apt-get update && apt-get install -y redis-tools` (it comes with redis-server)',
+    );
   }
 }
 
@@ -36,7 +38,8 @@ async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const cli = (port: number, ...args: string[]) => spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
+const cli = (port: number, ...args: string[]) =>
+  spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' });
 
 export async function startRedisCluster(): Promise<RedisCluster> {
   assertRedisInstalled();
@@ -48,10 +51,35 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   }
   const children: ChildProcess[] = ports.map((port) => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cluster-'));
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'];
-    return spawn('redis-server', [...args, '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'], {
-      stdio: 'ignore',
-    });
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--protected-mode',
+      'yes',
+    ];
+    return spawn(
+      'redis-server',
+      [
+        ...args,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, 'nodes.conf'),
+        '--cluster-node-timeout',
+        '2000',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
   });
   const stop = async () => {
     await Promise.all(
@@ -65,11 +93,18 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   };
   try {
     await waitFor(() => ports.every((p) => cli(p, 'PING').stdout.trim() === 'PONG'), 'cluster nodes to listen');
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
-      encoding: 'utf8',
-    });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}\n${create.stderr}`);
-    await waitFor(() => ports.every((p) => /cluster_state:ok/.test(cli(p, 'CLUSTER', 'INFO').stdout)), 'cluster_state:ok');
+    await waitFor(
+      () => ports.every((p) => /cluster_state:ok/.test(cli(p, 'CLUSTER', 'INFO').stdout)),
+      'cluster_state:ok',
+    );
   } catch (err) {
     await stop();
     throw err;

@@ -16,7 +16,8 @@ import { Redis } from 'ioredis';
 import { type Child, freePort } from './processes.ts';
 
 /** Commands the bench itself sends; they are not Gatehouse's work. */
-const OWN_COMMANDS = /^(info|scan|memory\|usage|memory\|stats|monitor|config\|.*|ping|client\|.*|hello|select|dbsize|command\|.*)$/;
+const OWN_COMMANDS =
+  /^(info|scan|memory\|usage|memory\|stats|monitor|config\|.*|ping|client\|.*|hello|select|dbsize|command\|.*)$/;
 
 export interface BenchRedis {
   readonly url: string;
@@ -29,7 +30,9 @@ export interface BenchRedis {
 export function assertRedisInstalled(): string {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install redis-server) and run npm run bench again');
+    throw new Error(
+      'redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install redis-server) and run npm run bench again',
+    );
   }
   return /v=(\S+)/.exec(probe.stdout)?.[1] ?? probe.stdout.trim();
 }
@@ -79,7 +82,21 @@ export async function startRedis(): Promise<BenchRedis> {
 
 /** A private, non-persistent redis-server on loopback (the bench's and the tests' one set of arguments). */
 export function redisArgs(port: number, dir: string, extra: string[] = []): string[] {
-  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...extra];
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--protected-mode',
+    'yes',
+    ...extra,
+  ];
 }
 
 /** Whether something accepts connections on the loopback port. */
@@ -114,7 +131,10 @@ export async function commandStats(client: Redis): Promise<Map<string, number>> 
   return stats;
 }
 
-export function statsDelta(before: Map<string, number>, after: Map<string, number>): { total: number; byCommand: Record<string, number> } {
+export function statsDelta(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): { total: number; byCommand: Record<string, number> } {
   const byCommand: Record<string, number> = {};
   let total = 0;
   for (const [name, calls] of after) {

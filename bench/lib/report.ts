@@ -15,13 +15,23 @@ export function machineInfo(redisVersion: string): Record<string, unknown> {
   const cpus = os.cpus();
   let commit = 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'config'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'config'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     if (dirty.trim()) commit += ' + uncommitted changes in src/config';
   } catch {
     // not a git checkout
   }
-  const autocannon = (JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version;
+  const autocannon = (
+    JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }
+  ).version;
   return {
     cpuModel: cpus[0]?.model ?? 'unknown',
     cpuCount: cpus.length,
@@ -37,12 +47,27 @@ export function machineInfo(redisVersion: string): Record<string, unknown> {
 
 function ratioText(r: Row): string {
   if (!r.ratio) return '-';
-  return r.ratio.to === 'idle refresh p99' ? `${r.ratio.value.toFixed(2)}x idle p99` : `${r.ratio.value.toFixed(2)} of ${r.ratio.to}`;
+  return r.ratio.to === 'idle refresh p99'
+    ? `${r.ratio.value.toFixed(2)}x idle p99`
+    : `${r.ratio.value.toFixed(2)} of ${r.ratio.to}`;
 }
 
-
 export function table(rows: Row[]): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU ms/req', 'redis cmds/req', 'redis trips/req', 'ratio', 'target', 'met?'];
+  const head = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'errors',
+    'non-2xx',
+    'server CPU ms/req',
+    'redis cmds/req',
+    'redis trips/req',
+    'ratio',
+    'target',
+    'met?',
+  ];
   const body = rows.map((r) => [
     r.id,
     fmt(r.rps, 0),
@@ -59,20 +84,32 @@ export function table(rows: Row[]): string {
     r.met === undefined ? '-' : r.met ? 'met' : 'NOT MET',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i >= 10 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 || i >= 10 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 || i >= 10 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(head), sep, ...body.map(line)].join('\n');
 }
 
 const ratio = (r: number) => (r > 0 && r < 0.1 ? r.toPrecision(2) : r.toFixed(2));
-const figure = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 3));
+const figure = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '-' : Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 3);
 
 /**
  * Gatehouse against the peer, one line per figure: Gatehouse (shipped defaults), the peer, the ratio
  * Gatehouse / peer (median of the per-round ratios), and the same with access log, audit and metrics off.
  */
 export function comparisonTable(comparisons: Comparison[]): string {
-  const head = ['figure', 'unit', 'better', 'gatehouse', 'peer', 'ratio', 'gatehouse quiet', 'quiet ratio', 'load avg (1 min)'];
+  const head = [
+    'figure',
+    'unit',
+    'better',
+    'gatehouse',
+    'peer',
+    'ratio',
+    'gatehouse quiet',
+    'quiet ratio',
+    'load avg (1 min)',
+  ];
   const body = comparisons.map((c) => [
     c.metric,
     c.unit,
@@ -86,7 +123,8 @@ export function comparisonTable(comparisons: Comparison[]): string {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const left = (i: number) => i <= 2 || i === 8;
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (left(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(head), sep, ...body.map(line)].join('\n');
 }
@@ -102,7 +140,10 @@ export function notes(rows: Row[]): string {
 export function errorBanner(rows: Row[]): string {
   const bad = rows.filter((r) => r.errors > 0 || r.non2xx > 0);
   if (bad.length === 0) return '';
-  const lines = bad.map((r) => `  ${r.id}: ${r.errors} errors, ${r.non2xx} non-2xx ${r.statuses && Object.keys(r.statuses).length ? JSON.stringify(r.statuses) : ''}`);
+  const lines = bad.map(
+    (r) =>
+      `  ${r.id}: ${r.errors} errors, ${r.non2xx} non-2xx ${r.statuses && Object.keys(r.statuses).length ? JSON.stringify(r.statuses) : ''}`,
+  );
   const bar = '!'.repeat(72);
   return `${bar}\n!!! ERRORS: these figures are not valid until every scenario has 0 errors and 0 non-2xx\n${lines.join('\n')}\n${bar}`;
 }
@@ -110,7 +151,13 @@ export function errorBanner(rows: Row[]): string {
 export function writeResults(doc: Record<string, unknown>, startedAt: Date): string {
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
+  const file = join(
+    dir,
+    `${startedAt
+      .toISOString()
+      .replaceAll(':', '-')
+      .replace(/\.\d+Z$/, 'Z')}.json`,
+  );
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
   return file;
 }

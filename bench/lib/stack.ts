@@ -82,7 +82,8 @@ const secret = () => randomBytes(32).toString('base64url');
 
 async function cli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<string> {
   const run = await runNode('src/cli/main.ts', args, env, stdin);
-  if (run.code !== 0) throw new Error(`gatehouse cli ${args.slice(0, 2).join(' ')} failed (${run.code}): ${run.stderr.trim()}`);
+  if (run.code !== 0)
+    throw new Error(`gatehouse cli ${args.slice(0, 2).join(' ')} failed (${run.code}): ${run.stderr.trim()}`);
   return run.stdout;
 }
 
@@ -115,7 +116,13 @@ export function webClientMetadata(id: Identity): Record<string, unknown> {
 }
 
 export function serviceClientMetadata(id: Identity): Record<string, unknown> {
-  return { client_id: id.service.id, client_secret: id.service.secret, redirect_uris: [], response_types: [], grant_types: ['client_credentials'] };
+  return {
+    client_id: id.service.id,
+    client_secret: id.service.secret,
+    redirect_uris: [],
+    response_types: [],
+    grant_types: ['client_credentials'],
+  };
 }
 
 export const USER_CLAIMS = { email: 'bench@example.com', name: 'Bench User' };
@@ -163,7 +170,13 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
       SMTP_URL: 'smtp://127.0.0.1:2525',
       ...o.settings,
     };
-    const env: NodeJS.ProcessEnv = { ...process.env, ...settings, DATA_DIR: join(dir, 'data'), COOKIE_KEYS: identity.cookieKey, JWKS: identity.jwks };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...settings,
+      DATA_DIR: join(dir, 'data'),
+      COOKIE_KEYS: identity.cookieKey,
+      JWKS: identity.jwks,
+    };
     const config = loadConfig({ env });
     if (o.seed) {
       const webFile = join(dir, 'web.json');
@@ -175,7 +188,22 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
       writeFileSync(serviceFile, JSON.stringify({ ...serviceClientMetadata(identity), scope: 'api:read' }));
       const { user } = identity;
       await Promise.all([
-        cli(['users', 'add', user.username, '--password-stdin', '--email', USER_CLAIMS.email, '--name', USER_CLAIMS.name, '--role', 'user'], env, `${user.password}\n`),
+        cli(
+          [
+            'users',
+            'add',
+            user.username,
+            '--password-stdin',
+            '--email',
+            USER_CLAIMS.email,
+            '--name',
+            USER_CLAIMS.name,
+            '--role',
+            'user',
+          ],
+          env,
+          `${user.password}\n`,
+        ),
         cli(['clients', 'add', '--file', webFile], env),
         cli(['clients', 'add', '--file', serviceFile], env),
       ]);
@@ -212,7 +240,16 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
 /** Scenario functions take a Stack: this one measures `t` (its server, Redis, endpoints) with the rest of `base`. */
 export function stackFor(base: Stack, t: Target): Stack {
   if (!t.redis) throw new Error(`${t.name} has no private redis-server to measure`);
-  return { ...base, gatehouse: t.server, redis: t.redis, endpoints: t.endpoints, web: t.web, service: t.service, user: t.user, keyPrefix: t.keyPrefix };
+  return {
+    ...base,
+    gatehouse: t.server,
+    redis: t.redis,
+    endpoints: t.endpoints,
+    web: t.web,
+    service: t.service,
+    user: t.user,
+    keyPrefix: t.keyPrefix,
+  };
 }
 
 export async function startStack(): Promise<Stack> {
@@ -255,7 +292,10 @@ export async function startStack(): Promise<Stack> {
     await waitForHttp(demoApi, `${apiUrl}/api/health`);
 
     const koaPort = await freePort();
-    const bareKoa = startNode('bare-koa', 'bench/ceilings/bare-koa.ts', { PATH: process.env.PATH, PORT: String(koaPort) });
+    const bareKoa = startNode('bare-koa', 'bench/ceilings/bare-koa.ts', {
+      PATH: process.env.PATH,
+      PORT: String(koaPort),
+    });
     started.push(bareKoa);
     const koaUrl = `http://127.0.0.1:${koaPort}/`;
     await waitForHttp(bareKoa, koaUrl);

@@ -95,11 +95,18 @@ async function run(r: Run): Promise<LoadSummary> {
     if (own && own.length > 0) {
       opts.setupClient = (client) => {
         const mine = own[slots++ % own.length];
-        client.setRequests([{ headers: { ...spec.headers, ...mine?.headers }, ...(mine?.body !== undefined ? { body: mine.body } : {}), onResponse: checkBody }]);
+        client.setRequests([
+          {
+            headers: { ...spec.headers, ...mine?.headers },
+            ...(mine?.body !== undefined ? { body: mine.body } : {}),
+            onResponse: checkBody,
+          },
+        ]);
       };
     }
   } else if (spec.mode === 'chain') {
-    if (r.connections > heads.length) throw new Error(`chain mode: ${r.connections} connections but ${heads.length} chains`);
+    if (r.connections > heads.length)
+      throw new Error(`chain mode: ${r.connections} connections but ${heads.length} chains`);
     opts.setupClient = (client) => {
       const slot = slots++;
       client.setRequests([
@@ -118,7 +125,8 @@ async function run(r: Run): Promise<LoadSummary> {
     opts.body = chainBody(heads[0] as string);
   } else {
     const bodies = spec.bodies ?? [];
-    if ((r.amount ?? 0) > bodies.length - nextBody) throw new Error(`list mode: ${r.amount} requests but ${bodies.length - nextBody} bodies left`);
+    if ((r.amount ?? 0) > bodies.length - nextBody)
+      throw new Error(`list mode: ${r.amount} requests but ${bodies.length - nextBody} bodies left`);
     opts.requests = [
       {
         setupRequest: (req) => ({ ...req, body: bodies[nextBody++] ?? '' }),

@@ -9,7 +9,15 @@
  * Rules: the first `rampSec` seconds fill the pipeline and are not counted; a login counts when it completes
  * inside the window [start + rampSec, end]; a failed login is counted and its reason kept (first 5).
  */
-import { authorizationUrl, browse, type ClientCreds, CookieJar, type Endpoints, pkce, type User } from '../lib/oauth.ts';
+import {
+  authorizationUrl,
+  browse,
+  type ClientCreds,
+  CookieJar,
+  type Endpoints,
+  pkce,
+  type User,
+} from '../lib/oauth.ts';
 import { percentile } from '../lib/stats.ts';
 
 interface Ask {
@@ -56,7 +64,13 @@ async function storm(a: Ask): Promise<StormSummary> {
       const t0 = performance.now();
       try {
         const p = pkce();
-        const { passwordPosts } = await browse(authorizationUrl(a.endpoints, a.client, a.scope, p.challenge), a.endpoints, a.user, new CookieJar(), a.client.redirectUri);
+        const { passwordPosts } = await browse(
+          authorizationUrl(a.endpoints, a.client, a.scope, p.challenge),
+          a.endpoints,
+          a.user,
+          new CookieJar(),
+          a.client.redirectUri,
+        );
         if (passwordPosts !== 1) throw new Error(`a fresh browser posted the password ${passwordPosts} times`);
         const t1 = performance.now();
         completed += 1;

@@ -78,7 +78,10 @@ async function main(): Promise<void> {
   const redis = new Redis(setup.redisUrl);
   const accountKey = (id: string) => `account:${id}`;
   // The account lives in Redis like a team's user table would; every lookup reads it.
-  await redis.set(accountKey(setup.account.id), JSON.stringify({ id: setup.account.id, claims: setup.account.claims, roles: setup.account.roles }));
+  await redis.set(
+    accountKey(setup.account.id),
+    JSON.stringify({ id: setup.account.id, claims: setup.account.claims, roles: setup.account.roles }),
+  );
   const passwordHash = await argon2.hash(setup.account.password, { type: argon2.argon2id, ...setup.argon2 });
   const loadAccount = async (id: string) => {
     const raw = await redis.get(accountKey(id));
@@ -113,8 +116,11 @@ async function main(): Promise<void> {
     // gets the same tokens from both. Whether they end with the session stays the library's rule (Gatehouse's too).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
-      AccessToken: (_ctx, token) => (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ?? t.accessToken,
-      ClientCredentials: (_ctx, token) => (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ?? t.clientCredentials,
+      AccessToken: (_ctx, token) =>
+        (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ?? t.accessToken,
+      ClientCredentials: (_ctx, token) =>
+        (token as { resourceServer?: { accessTokenTTL?: number } }).resourceServer?.accessTokenTTL ??
+        t.clientCredentials,
       AuthorizationCode: t.authorizationCode,
       IdToken: t.idToken,
       Interaction: t.interaction,
@@ -178,18 +184,31 @@ async function main(): Promise<void> {
       const password = form.get('password') ?? '';
       const ok = form.get('username') === setup.account.username && (await argon2.verify(passwordHash, password));
       if (!ok) throw new errors.AccessDenied('wrong username or password');
-      await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: setup.account.id } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        ctx.req,
+        ctx.res,
+        { login: { accountId: setup.account.id } },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     if (details.prompt.name !== 'consent') throw new errors.InvalidRequest('nothing to consent to');
-    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId: String(details.session?.accountId), clientId: String(details.params.client_id) });
+      : new provider.Grant({
+          accountId: String(details.session?.accountId),
+          clientId: String(details.params.client_id),
+        });
     if (!grant) throw new errors.InvalidRequest('grant not found');
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });

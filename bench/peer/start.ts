@@ -31,11 +31,19 @@ export async function startPeer(identity: Identity, config: Config): Promise<Tar
         claims: { ...USER_CLAIMS, email_verified: false, preferred_username: identity.user.username },
         roles: ['user'],
       },
-      resourceServer: { identifier: rs.identifier, scopes: [...rs.scopes], accessTokenAlg: config.signing.accessTokenAlg },
+      resourceServer: {
+        identifier: rs.identifier,
+        scopes: [...rs.scopes],
+        accessTokenAlg: config.signing.accessTokenAlg,
+      },
       ttl: { ...config.ttl },
       argon2: { ...config.argon2 },
     };
-    const child = startNode('peer', 'bench/peer/main.ts', { PATH: process.env.PATH, NODE_ENV: 'production', PEER_SETUP: JSON.stringify(setup) });
+    const child = startNode('peer', 'bench/peer/main.ts', {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PEER_SETUP: JSON.stringify(setup),
+    });
     const stop = async () => {
       await child.stop();
       await redis.stop();

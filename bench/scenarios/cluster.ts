@@ -36,7 +36,9 @@ async function errorStats(clients: Redis[]): Promise<Record<string, number>> {
 async function failedCalls(clients: Redis[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of clients) {
-    for (const m of (await c.info('commandstats')).matchAll(/^cmdstat_([^:]+):.*rejected_calls=(\d+),failed_calls=(\d+)/gm)) {
+    for (const m of (await c.info('commandstats')).matchAll(
+      /^cmdstat_([^:]+):.*rejected_calls=(\d+),failed_calls=(\d+)/gm,
+    )) {
       out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]) + Number(m[3]);
     }
   }
@@ -57,7 +59,8 @@ function logErrors(files: string[]): { count: number; messages: string[] } {
         const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
         if ((entry.level ?? 0) < 50) continue;
         count += 1;
-        if (messages.size < 5) messages.add(`${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`.slice(0, 240));
+        if (messages.size < 5)
+          messages.add(`${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`.slice(0, 240));
       } catch {
         // a partial last line
       }
@@ -87,7 +90,10 @@ interface RunResult {
 }
 
 /** Warm-up and timed run of refresh chains on each target at once (one load generator each). */
-async function refreshOn(targets: Array<{ target: Target; chains: string[] }>, opts: BenchOptions): Promise<RunResult[]> {
+async function refreshOn(
+  targets: Array<{ target: Target; chains: string[] }>,
+  opts: BenchOptions,
+): Promise<RunResult[]> {
   const lps = await Promise.all(
     targets.map(({ target, chains: c }) =>
       LoadProcess.start({
@@ -130,7 +136,12 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
   const masters = cluster.ports.map((port) => new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 }));
   try {
     const identity = await makeIdentity();
-    const settings = { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.nodes.join(','), LOG_LEVEL: 'info', METRICS_ENABLED: 'true' };
+    const settings = {
+      REDIS_MODE: 'cluster',
+      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+      LOG_LEVEL: 'info',
+      METRICS_ENABLED: 'true',
+    };
     const logs: string[] = [];
     const logFile = (name: string) => {
       const file = join(dir, `${name}.log`);
@@ -142,7 +153,11 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
     started.push(a);
     const b = await startGatehouse(identity, { name: 'gatehouse-b', settings, seed: false, logFile: logFile('b') });
     started.push(b);
-    const [alone, withA, withB] = await Promise.all([chains(a, opts.connections), chains(a, opts.connections), chains(a, opts.connections)]);
+    const [alone, withA, withB] = await Promise.all([
+      chains(a, opts.connections),
+      chains(a, opts.connections),
+      chains(a, opts.connections),
+    ]);
 
     const err0 = await errorStats(masters);
     const failed0 = await failedCalls(masters);
@@ -207,7 +222,12 @@ export async function twoInstancesOnCluster(opts: BenchOptions): Promise<Row[]> 
       `error lines in the instances' logs: ${logged.count}${logged.messages.length ? ` (${logged.messages.join(' | ')})` : ''}`,
       `load average (1 min) before the run ${load1.toFixed(2)}; ${os.cpus().length} cores shared by 2 instances, 2 load generators and 3 masters: the sum is capped by them`,
     );
-    bothRow.details = { perInstance: both, single, errorStatsDelta: Object.fromEntries(Object.keys(err1).map((k) => [k, delta(k)])), failedCalls: Object.fromEntries(failedBy) };
+    bothRow.details = {
+      perInstance: both,
+      single,
+      errorStatsDelta: Object.fromEntries(Object.keys(err1).map((k) => [k, delta(k)])),
+      failedCalls: Object.fromEntries(failedBy),
+    };
     return [singleRow, bothRow];
   } finally {
     for (const m of masters) m.disconnect();

@@ -27,15 +27,30 @@ export async function pool<T>(n: number, limit: number, fn: (i: number) => Promi
 }
 
 /** `n` separate password logins (each a new browser, a new grant), each followed by the code exchange. */
-export async function freshGrants(stack: Stack, n: number, scope: string): Promise<Array<{ tokens: TokenSet; jar: CookieJar }>> {
+export async function freshGrants(
+  stack: Stack,
+  n: number,
+  scope: string,
+): Promise<Array<{ tokens: TokenSet; jar: CookieJar }>> {
   return pool(n, 4, () => loginAndExchange(stack.endpoints, stack.web, stack.user, scope));
 }
 
 /** `n` more token sets from already signed-in browsers (no password): an authorization request + exchange each. */
 export async function moreTokens(stack: Stack, jars: CookieJar[], n: number, scope: string): Promise<TokenSet[]> {
   return pool(n, 8, async (i) => {
-    const { code, verifier } = await mintCode(stack.endpoints, stack.web, stack.user, jars[i % jars.length] as CookieJar, scope);
-    return tokenRequest(stack.endpoints, stack.web, { grant_type: 'authorization_code', code, redirect_uri: stack.web.redirectUri, code_verifier: verifier });
+    const { code, verifier } = await mintCode(
+      stack.endpoints,
+      stack.web,
+      stack.user,
+      jars[i % jars.length] as CookieJar,
+      scope,
+    );
+    return tokenRequest(stack.endpoints, stack.web, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: stack.web.redirectUri,
+      code_verifier: verifier,
+    });
   });
 }
 
@@ -87,7 +102,8 @@ export async function probeWarmMeasure(stack: Stack, opts: BenchOptions, plan: R
       out.probeByCommand = p.monitor.byCommand;
       out.probeSample = p.monitor.sample;
     }
-    if ('amount' in plan.warmup ? plan.warmup.amount > 0 : plan.warmup.durationSec > 0) await lp.run(opts.connections, plan.warmup);
+    if ('amount' in plan.warmup ? plan.warmup.amount > 0 : plan.warmup.durationSec > 0)
+      await lp.run(opts.connections, plan.warmup);
     out.measured = await lp.measure(stack.redis, opts.connections, plan.run, {
       gatehouse: stack.gatehouse.process.pid,
       redis: stack.redis.child.process.pid,

@@ -62,14 +62,26 @@ export async function prepareChains(stack: Stack, opts: BenchOptions): Promise<C
     return g.tokens.refresh_token;
   });
   const first = grants[0]?.tokens as TokenSet;
-  return { chains, algs: { accessToken: jwtAlg(first.access_token), idToken: jwtAlg(first.id_token) }, keysBefore, memBefore };
+  return {
+    chains,
+    algs: { accessToken: jwtAlg(first.access_token), idToken: jwtAlg(first.id_token) },
+    keysBefore,
+    memBefore,
+  };
 }
 
 /**
  * Each connection rotates its own chain: probe (unless other load runs), warm-up, timed run. With `memory`,
  * also the Redis memory per active grant (only meaningful when nothing else created keys since prepareChains).
  */
-export async function runChains(stack: Stack, opts: BenchOptions, c: Chains, id: string, title: string, alone: boolean): Promise<Row> {
+export async function runChains(
+  stack: Stack,
+  opts: BenchOptions,
+  c: Chains,
+  id: string,
+  title: string,
+  alone: boolean,
+): Promise<Row> {
   const o = await probeWarmMeasure(stack, opts, {
     target: {
       url: stack.endpoints.token,
@@ -100,7 +112,12 @@ export async function runChains(stack: Stack, opts: BenchOptions, c: Chains, id:
   return row;
 }
 
-export async function refresh(stack: Stack, opts: BenchOptions, id = 'refresh', title = 'refresh_token with rotation'): Promise<{ row: Row; algs: Chains['algs'] }> {
+export async function refresh(
+  stack: Stack,
+  opts: BenchOptions,
+  id = 'refresh',
+  title = 'refresh_token with rotation',
+): Promise<{ row: Row; algs: Chains['algs'] }> {
   const c = await prepareChains(stack, opts);
   return { row: await runChains(stack, opts, c, id, title, true), algs: c.algs };
 }
@@ -123,7 +140,14 @@ export async function authorizationCode(stack: Stack, opts: BenchOptions): Promi
     const jar = sessions[i % sessions.length]?.jar;
     if (!jar) return;
     const { code, verifier } = await mintCode(stack.endpoints, stack.web, stack.user, jar, API_SCOPE);
-    bodies.push(new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: stack.web.redirectUri, code_verifier: verifier }).toString());
+    bodies.push(
+      new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: stack.web.redirectUri,
+        code_verifier: verifier,
+      }).toString(),
+    );
   });
   const amount = bodies.length - opts.probeRequests - warm;
   if (amount < opts.connections * 10) throw new Error(`only ${bodies.length} codes minted in time`);
@@ -141,7 +165,9 @@ export async function authorizationCode(stack: Stack, opts: BenchOptions): Promi
     run: { amount },
   });
   const row = rowOf('authorization-code', 'authorization_code exchange (PKCE)', o, true);
-  row.notes.push(`${amount} codes minted beforehand by 8 signed-in browsers, each exchanged once (the run ends when they are used up)`);
+  row.notes.push(
+    `${amount} codes minted beforehand by 8 signed-in browsers, each exchanged once (the run ends when they are used up)`,
+  );
   return row;
 }
 
@@ -157,7 +183,14 @@ async function userinfoTokens(stack: Stack, n: number): Promise<string[]> {
 export async function userinfo(stack: Stack, opts: BenchOptions): Promise<Row> {
   const tokens = await userinfoTokens(stack, opts.connections);
   const o = await probeWarmMeasure(stack, opts, {
-    target: { url: stack.endpoints.userinfo, method: 'GET', headers: {}, mode: 'fixed', perConnection: tokens.map(bearer), expect: '"sub"' },
+    target: {
+      url: stack.endpoints.userinfo,
+      method: 'GET',
+      headers: {},
+      mode: 'fixed',
+      perConnection: tokens.map(bearer),
+      expect: '"sub"',
+    },
     probe: true,
     warmup: { durationSec: opts.warmupSec },
     run: { durationSec: opts.durationSec },
@@ -175,7 +208,9 @@ export async function introspection(stack: Stack, opts: BenchOptions): Promise<R
       method: 'POST',
       headers: { 'content-type': FORM, authorization: basicAuth(stack.web) },
       mode: 'fixed',
-      perConnection: tokens.map((t) => ({ body: new URLSearchParams({ token: t, token_type_hint: 'access_token' }).toString() })),
+      perConnection: tokens.map((t) => ({
+        body: new URLSearchParams({ token: t, token_type_hint: 'access_token' }).toString(),
+      })),
       expect: '"active":true',
     },
     probe: true,
@@ -183,7 +218,9 @@ export async function introspection(stack: Stack, opts: BenchOptions): Promise<R
     run: { durationSec: opts.durationSec },
   });
   const row = rowOf('introspection', 'introspection (opaque access token)', o, true);
-  row.notes.push('a confidential client introspects opaque access tokens; an answer without "active":true counts as an error');
+  row.notes.push(
+    'a confidential client introspects opaque access tokens; an answer without "active":true counts as an error',
+  );
   return row;
 }
 
@@ -193,7 +230,14 @@ export async function demoApi(stack: Stack, opts: BenchOptions): Promise<Row> {
   const more = await moreTokens(stack, [first.jar], opts.connections - 1, API_SCOPE);
   const tokens = [first.tokens, ...more].map((t) => t.access_token);
   const o = await probeWarmMeasure(stack, opts, {
-    target: { url: `${stack.apiUrl}/api/profile`, method: 'GET', headers: {}, mode: 'fixed', perConnection: tokens.map(bearer), expect: '"sub"' },
+    target: {
+      url: `${stack.apiUrl}/api/profile`,
+      method: 'GET',
+      headers: {},
+      mode: 'fixed',
+      perConnection: tokens.map(bearer),
+      expect: '"sub"',
+    },
     server: 'demo-api',
     probe: false,
     warmup: { durationSec: opts.warmupSec },

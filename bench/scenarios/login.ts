@@ -27,7 +27,12 @@ interface Argon2Sample {
 
 export const ROUNDS = 3;
 
-export function startStorm(stack: Stack, opts: BenchOptions, durationSec: number, rampSec: number): { done: Promise<StormSummary>; end(): void; stop(): Promise<void> } {
+export function startStorm(
+  stack: Stack,
+  opts: BenchOptions,
+  durationSec: number,
+  rampSec: number,
+): { done: Promise<StormSummary>; end(): void; stop(): Promise<void> } {
   const child = forkNode('login storm', 'bench/load/login-storm.ts');
   const done = ask<StormSummary>(child, {
     endpoints: stack.endpoints,
@@ -41,7 +46,12 @@ export function startStorm(stack: Stack, opts: BenchOptions, durationSec: number
   return { done, end: () => child.process.send({ cmd: 'stop' }), stop: () => child.stop() };
 }
 
-async function stormOnce(stack: Stack, opts: BenchOptions, durationSec: number, rampSec: number): Promise<StormSummary> {
+async function stormOnce(
+  stack: Stack,
+  opts: BenchOptions,
+  durationSec: number,
+  rampSec: number,
+): Promise<StormSummary> {
   const storm = startStorm(stack, opts, durationSec, rampSec);
   try {
     return await storm.done;
@@ -67,7 +77,8 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
   const redisPid = stack.redis.child.process.pid;
   let redisByCommand: Record<string, number> = {};
   try {
-    const argon2Run = (engine: Engine, durationSec: number) => ask<Argon2Sample>(argon2, { ...stack.argon2, engine, durationSec, inFlight: pool * 2 });
+    const argon2Run = (engine: Engine, durationSec: number) =>
+      ask<Argon2Sample>(argon2, { ...stack.argon2, engine, durationSec, inFlight: pool * 2 });
     // Pick the faster engine for this machine (short runs of each; the package alone where Node lacks crypto.argon2).
     for (const engine of ['argon2-package', 'node-crypto'] as const) {
       try {
@@ -159,7 +170,13 @@ export async function loginVsArgon2(stack: Stack, opts: BenchOptions): Promise<R
       slices: l.map(({ latencies: _, ...rest }) => rest),
       ratios,
       redisByCommand,
-      ...(cpuPerLogin !== undefined ? { cpuRatio: cpuPerVerify / cpuPerLogin, driverCpuMsPerLogin: driverCpu / completed, redisCpuMsPerLogin: redisCpu / completed } : {}),
+      ...(cpuPerLogin !== undefined
+        ? {
+            cpuRatio: cpuPerVerify / cpuPerLogin,
+            driverCpuMsPerLogin: driverCpu / completed,
+            redisCpuMsPerLogin: redisCpu / completed,
+          }
+        : {}),
     },
   };
   return [argon2Row, loginRow];

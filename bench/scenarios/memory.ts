@@ -38,7 +38,9 @@ export async function longLivedGrant(stack: Stack): Promise<Row> {
   const before = await keysUnder(redis, stack.keyPrefix);
   const mem0 = await usedMemory(redis);
   const snap = async (rotations: number): Promise<Snapshot> => {
-    const mine = [...(await keysUnder(redis, stack.keyPrefix))].filter((k) => !before.has(k) && !COUNTER.test(k.slice(stack.keyPrefix.length)));
+    const mine = [...(await keysUnder(redis, stack.keyPrefix))].filter(
+      (k) => !before.has(k) && !COUNTER.test(k.slice(stack.keyPrefix.length)),
+    );
     return {
       rotations,
       keys: mine.length,
@@ -88,7 +90,10 @@ export async function longLivedGrant(stack: Stack): Promise<Row> {
     target: 'bytes per grant bounded after 10,000 rotations',
     met: bounded && errors === 0 && non2xx === 0,
     notes: [
-      ...snaps.map((s) => `after ${s.rotations.toLocaleString('en')} rotations: ${s.keys} keys, ${s.bytes} B (MEMORY USAGE), used_memory +${s.usedMemoryDelta} B`),
+      ...snaps.map(
+        (s) =>
+          `after ${s.rotations.toLocaleString('en')} rotations: ${s.keys} keys, ${s.bytes} B (MEMORY USAGE), used_memory +${s.usedMemoryDelta} B`,
+      ),
       `keys after ${ROTATIONS.toLocaleString('en')}: ${Object.entries(at10k.shapes)
         .map(([k, n]) => `${n} x ${k}`)
         .join(', ')}`,

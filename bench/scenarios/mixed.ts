@@ -23,10 +23,21 @@ function combine(rounds: Row[], id: string, title: string): Row {
     requests: rounds.reduce((n, r) => n + r.requests, 0),
     errors: rounds.reduce((n, r) => n + r.errors, 0),
     non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
-    ...(first.redisCommandsPerRequest !== undefined ? { redisCommandsPerRequest: mean(rounds.map((r) => r.redisCommandsPerRequest ?? 0)) } : {}),
+    ...(first.redisCommandsPerRequest !== undefined
+      ? { redisCommandsPerRequest: mean(rounds.map((r) => r.redisCommandsPerRequest ?? 0)) }
+      : {}),
     ...(first.serverCpuMs !== undefined ? { serverCpuMs: mean(rounds.map((r) => r.serverCpuMs ?? 0)) } : {}),
     notes: [],
-    details: { rounds: rounds.map((r) => ({ rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, requests: r.requests, details: r.details })) },
+    details: {
+      rounds: rounds.map((r) => ({
+        rps: r.rps,
+        p50: r.p50,
+        p99: r.p99,
+        max: r.max,
+        requests: r.requests,
+        details: r.details,
+      })),
+    },
   };
 }
 
@@ -65,7 +76,9 @@ export async function mixed(stack: Stack, opts: BenchOptions): Promise<Row[]> {
   under.ratio = { value: ratio, to: 'idle refresh p99' };
   under.target = 'p99 <= 2x idle refresh p99';
   under.met = ratio <= 2;
-  idle.notes.push(`${ROUNDS} runs of ${run.durationSec} s, 16 fresh chains each; p99s ${idles.map((r) => r.p99.toFixed(1)).join(', ')} ms (median shown)`);
+  idle.notes.push(
+    `${ROUNDS} runs of ${run.durationSec} s, 16 fresh chains each; p99s ${idles.map((r) => r.p99.toFixed(1)).join(', ')} ms (median shown)`,
+  );
   under.notes.push(
     `${ROUNDS} runs of ${run.durationSec} s, each right after its idle run, under a storm of ${opts.loginUsers} virtual users started 1 s before its warm-up; ` +
       `p99s ${unders.map((r) => r.p99.toFixed(1)).join(', ')} ms; ratios to the idle run just before: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median shown)`,

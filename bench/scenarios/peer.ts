@@ -34,7 +34,14 @@ import { API_SCOPE, freshGrants, refreshChain, USERINFO_SCOPE } from './common.t
 import { authorizationCode, clientCredentials, introspection, refresh, userinfo } from './http.ts';
 import type { BenchOptions, Row } from './types.ts';
 
-export const PEER_SCENARIOS = ['peer-refresh', 'peer-authorization-code', 'peer-client-credentials', 'peer-userinfo', 'peer-introspection', 'peer-memory'] as const;
+export const PEER_SCENARIOS = [
+  'peer-refresh',
+  'peer-authorization-code',
+  'peer-client-credentials',
+  'peer-userinfo',
+  'peer-introspection',
+  'peer-memory',
+] as const;
 export type PeerScenario = (typeof PEER_SCENARIOS)[number];
 
 /** Rotations after which one login's storage is measured. */
@@ -92,7 +99,9 @@ export async function startPeerTargets(): Promise<PeerTargets> {
       seed: true,
       logFile,
       // BENCH_CPU_PROF=1: a V8 CPU profile of this instance too, written when it stops.
-      ...(process.env.BENCH_CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'gatehouse-bench-profile-peer')}`] } : {}),
+      ...(process.env.BENCH_CPU_PROF
+        ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'gatehouse-bench-profile-peer')}`] }
+        : {}),
     });
     started.push(gatehouse);
     const quietRedis = await startRedis();
@@ -120,7 +129,9 @@ const load1 = () => os.loadavg()[0] as number;
 function tokenShape(token: string | undefined): string {
   const alg = jwtAlg(token);
   if (alg === 'opaque' || alg === 'none') return alg;
-  const head = JSON.parse(Buffer.from(String(token).split('.')[0] as string, 'base64url').toString()) as { typ?: string };
+  const head = JSON.parse(Buffer.from(String(token).split('.')[0] as string, 'base64url').toString()) as {
+    typ?: string;
+  };
   return `${head.typ ?? 'JWT'} ${alg}`;
 }
 
@@ -141,7 +152,10 @@ async function assertSameTokens(targets: Target[]): Promise<void> {
       });
     }),
   );
-  if (new Set(shapes).size !== 1) throw new Error(`the servers issue different tokens: ${targets.map((t, i) => `${t.name} ${shapes[i]}`).join('; ')}`);
+  if (new Set(shapes).size !== 1)
+    throw new Error(
+      `the servers issue different tokens: ${targets.map((t, i) => `${t.name} ${shapes[i]}`).join('; ')}`,
+    );
 }
 
 async function redisCpuSeconds(client: Redis): Promise<number> {
@@ -176,9 +190,12 @@ export async function sequentialRefresh(stack: Stack, n: number): Promise<Sequen
     const server0 = cpuMs(stack.gatehouse.process.pid);
     const s = await lp.run(1, { amount: n });
     const server1 = cpuMs(stack.gatehouse.process.pid);
-    const cpu1 = await redisCpuSeconds(client) - idleRate * ((performance.now() - started) / 1000);
+    const cpu1 = (await redisCpuSeconds(client)) - idleRate * ((performance.now() - started) / 1000);
     const stats = await commandStats(client);
-    if (s.errors + s.bad + s.non2xx > 0) throw new Error(`sequential refresh: ${s.errors} errors, ${s.bad} bad, ${s.non2xx} non-2xx ${JSON.stringify(s.statuses)}`);
+    if (s.errors + s.bad + s.non2xx > 0)
+      throw new Error(
+        `sequential refresh: ${s.errors} errors, ${s.bad} bad, ${s.non2xx} non-2xx ${JSON.stringify(s.statuses)}`,
+      );
     let total = 0;
     const byCommand: Record<string, number> = {};
     for (const [name, calls] of stats) {
@@ -191,7 +208,9 @@ export async function sequentialRefresh(stack: Stack, n: number): Promise<Sequen
       redisCpuUsPerRefresh: ((cpu1 - cpu0) * 1e6) / s.requests,
       redisCommandsPerRefresh: total / s.requests,
       byCommand,
-      ...(server0 !== undefined && server1 !== undefined ? { serverCpuMsPerRefresh: (server1 - server0) / s.requests } : {}),
+      ...(server0 !== undefined && server1 !== undefined
+        ? { serverCpuMsPerRefresh: (server1 - server0) / s.requests }
+        : {}),
     };
   } finally {
     await lp.close();
@@ -207,7 +226,11 @@ export interface LoginStorage {
 }
 
 /** Keys and MEMORY USAGE of one login after each checkpoint of rotations (see the rules above). */
-export async function storagePerLogin(stack: Stack, target: Target, checkpoints: readonly number[]): Promise<{ snapshots: LoginStorage[]; errors: number }> {
+export async function storagePerLogin(
+  stack: Stack,
+  target: Target,
+  checkpoints: readonly number[],
+): Promise<{ snapshots: LoginStorage[]; errors: number }> {
   const client = stack.redis.client;
   const before = await keysUnder(client, '');
   const lp = await refreshChain(stack);
@@ -260,13 +283,17 @@ function combined(id: string, title: string, rows: Row[], load: number[]): Row {
     errors: rows.reduce((n, r) => n + r.errors, 0),
     non2xx: rows.reduce((n, r) => n + r.non2xx, 0),
     statuses: Object.assign({}, ...rows.map((r) => r.statuses ?? {})),
-    ...(first.redisCommandsPerRequest !== undefined ? { redisCommandsPerRequest: median(rows.map((r) => r.redisCommandsPerRequest ?? 0)) } : {}),
+    ...(first.redisCommandsPerRequest !== undefined
+      ? { redisCommandsPerRequest: median(rows.map((r) => r.redisCommandsPerRequest ?? 0)) }
+      : {}),
     ...(cpus.length === rows.length ? { serverCpuMs: median(cpus) } : {}),
     notes: [
       ...first.notes,
       `${rows.length} round(s), medians shown; rates ${rows.map((r) => r.rps.toFixed(0)).join(', ')} /s; load average (1 min) at each run ${load.map((l) => l.toFixed(2)).join(', ')}`,
     ],
-    details: { rounds: rows.map((r) => ({ rps: r.rps, p50: r.p50, p99: r.p99, serverCpuMs: r.serverCpuMs, details: r.details })) },
+    details: {
+      rounds: rows.map((r) => ({ rps: r.rps, p50: r.p50, p99: r.p99, serverCpuMs: r.serverCpuMs, details: r.details })),
+    },
   };
 }
 
@@ -286,7 +313,12 @@ function compare(
     gatehouse: median(rounds.map((r) => r.gatehouse)),
     peer: median(rounds.map((r) => r.peer)),
     ratio: median(rounds.map((r) => r.gatehouse / r.peer)),
-    ...(withQuiet ? { quiet: median(rounds.map((r) => r.quiet as number)), quietRatio: median(rounds.map((r) => (r.quiet as number) / r.peer)) } : {}),
+    ...(withQuiet
+      ? {
+          quiet: median(rounds.map((r) => r.quiet as number)),
+          quietRatio: median(rounds.map((r) => (r.quiet as number) / r.peer)),
+        }
+      : {}),
     rounds,
   };
 }
@@ -314,10 +346,21 @@ export async function peerScenario(
       const gs = g.snapshots[i] as LoginStorage;
       const ps = p.snapshots[i] as LoginStorage;
       const load = [load1()];
-      comparisons.push(compare(id, `Redis keys per login after ${at.toLocaleString('en')} rotations`, 'keys', 'lower', [{ gatehouse: gs.keys, peer: ps.keys, load1: load }]));
-      comparisons.push(compare(id, `Redis bytes per login after ${at.toLocaleString('en')} rotations`, 'B', 'lower', [{ gatehouse: gs.bytes, peer: ps.bytes, load1: load }]));
+      comparisons.push(
+        compare(id, `Redis keys per login after ${at.toLocaleString('en')} rotations`, 'keys', 'lower', [
+          { gatehouse: gs.keys, peer: ps.keys, load1: load },
+        ]),
+      );
+      comparisons.push(
+        compare(id, `Redis bytes per login after ${at.toLocaleString('en')} rotations`, 'B', 'lower', [
+          { gatehouse: gs.bytes, peer: ps.bytes, load1: load },
+        ]),
+      );
     }
-    for (const [name, r] of [['gatehouse', g], ['peer', p]] as const) {
+    for (const [name, r] of [
+      ['gatehouse', g],
+      ['peer', p],
+    ] as const) {
       const last = r.snapshots.at(-1) as LoginStorage;
       rows.push({
         id: `${id}/${name}`,
@@ -331,7 +374,9 @@ export async function peerScenario(
         non2xx: 0,
         notes: r.snapshots.map(
           (s) =>
-            `after ${s.rotations.toLocaleString('en')} rotations: ${s.keys} keys, ${s.bytes} B — ${Object.entries(s.shapes)
+            `after ${s.rotations.toLocaleString('en')} rotations: ${s.keys} keys, ${s.bytes} B — ${Object.entries(
+              s.shapes,
+            )
               .sort((a, b) => b[1] - a[1])
               .slice(0, 8)
               .map(([k, n]) => `${n} x ${k}`)
@@ -364,7 +409,14 @@ export async function peerScenario(
     }
     rounds.push(result);
   }
-  const rows = order.map((name) => combined(`${id}/${name}`, `${name}: ${(byServer[name] as Row[])[0]?.title ?? scenario}`, byServer[name] as Row[], loads[name] as number[]));
+  const rows = order.map((name) =>
+    combined(
+      `${id}/${name}`,
+      `${name}: ${(byServer[name] as Row[])[0]?.title ?? scenario}`,
+      byServer[name] as Row[],
+      loads[name] as number[],
+    ),
+  );
   const pairs = (pick: (x: { row: Row; seq?: Sequential }) => number | undefined) =>
     rounds.map((r) => {
       const g = r.gatehouse as { row: Row; load: number; seq?: Sequential };
@@ -379,13 +431,37 @@ export async function peerScenario(
       };
     });
   const comparisons = [
-    compare(id, `${scenario} req/s`, 'req/s', 'higher', pairs((x) => x.row.rps)),
-    compare(id, `${scenario} server CPU per request`, 'ms', 'lower', pairs((x) => x.row.serverCpuMs)),
+    compare(
+      id,
+      `${scenario} req/s`,
+      'req/s',
+      'higher',
+      pairs((x) => x.row.rps),
+    ),
+    compare(
+      id,
+      `${scenario} server CPU per request`,
+      'ms',
+      'lower',
+      pairs((x) => x.row.serverCpuMs),
+    ),
   ];
   if (withQuiet) {
     comparisons.push(
-      compare(id, 'refresh Redis CPU per refresh (sequential)', 'µs', 'lower', pairs((x) => x.seq?.redisCpuUsPerRefresh)),
-      compare(id, 'refresh Redis commands per refresh (sequential, scripts included)', 'cmds', 'lower', pairs((x) => x.seq?.redisCommandsPerRefresh)),
+      compare(
+        id,
+        'refresh Redis CPU per refresh (sequential)',
+        'µs',
+        'lower',
+        pairs((x) => x.seq?.redisCpuUsPerRefresh),
+      ),
+      compare(
+        id,
+        'refresh Redis commands per refresh (sequential, scripts included)',
+        'cmds',
+        'lower',
+        pairs((x) => x.seq?.redisCommandsPerRefresh),
+      ),
     );
     for (const name of order) {
       const row = rows.find((r) => r.id === `${id}/${name}`) as Row;

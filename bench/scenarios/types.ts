@@ -37,4 +37,5 @@ export interface Row {
   details?: Record<string, unknown>;
 }
 
-export const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+export const fmt = (n: number | undefined, digits = 1) =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);

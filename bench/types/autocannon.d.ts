@@ -13,8 +13,16 @@ declare module 'autocannon' {
       body?: string;
     }
     interface Request extends RequestParams {
-      setupRequest?: (req: RequestParams & Record<string, unknown>, context: Record<string, unknown>) => (RequestParams & Record<string, unknown>) | null;
-      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+      setupRequest?: (
+        req: RequestParams & Record<string, unknown>,
+        context: Record<string, unknown>,
+      ) => (RequestParams & Record<string, unknown>) | null;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: Record<string, string>,
+      ) => void;
     }
     interface Client extends EventEmitter {
       setRequests(requests: Request[]): void;
@@ -58,7 +66,10 @@ declare module 'autocannon' {
       requests: Histogram;
     }
     interface Instance extends PromiseLike<Result> {
-      on(event: 'response', listener: (client: Client, statusCode: number, resBytes: number, responseTime: number) => void): this;
+      on(
+        event: 'response',
+        listener: (client: Client, statusCode: number, resBytes: number, responseTime: number) => void,
+      ): this;
       stop(): void;
     }
   }

@@ -50,7 +50,10 @@ const NO_ACCOUNT = 'no-account';
  * The account whose email is `email` (case-insensitive), through the index. Known or not, it makes the same two
  * reads (a miss reads an id that names no account), so its work does not tell them apart.
  */
-export async function findByEmail(store: Pick<Store, 'emailIndex' | 'accounts'>, email: string): Promise<Account | undefined> {
+export async function findByEmail(
+  store: Pick<Store, 'emailIndex' | 'accounts'>,
+  email: string,
+): Promise<Account | undefined> {
   const id = await store.emailIndex.find(email);
   const account = await store.accounts.findById(id ?? NO_ACCOUNT);
   return account?.email && foldEmail(account.email) === foldEmail(email) ? account : undefined;

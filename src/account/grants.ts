@@ -52,7 +52,8 @@ export function withGrantIndex<S extends Store>(inner: S, fallbackTtlSeconds: nu
       if (grants) return grants;
       const adapter = inner.adapter(model);
       const upsert: Adapter['upsert'] = async (id, payload, expiresIn) => {
-        if (typeof payload.accountId === 'string') await inner.grantIndex.add(payload.accountId, id, Date.now() + (expiresIn || fallbackTtlSeconds) * 1000);
+        if (typeof payload.accountId === 'string')
+          await inner.grantIndex.add(payload.accountId, id, Date.now() + (expiresIn || fallbackTtlSeconds) * 1000);
         return adapter.upsert(id, payload, expiresIn);
       };
       // Every other method is the adapter's own, called on it (an implementation may keep #private state).
@@ -72,7 +73,9 @@ export function withGrantIndex<S extends Store>(inner: S, fallbackTtlSeconds: nu
 /** The live grants of `accountId` (ended ones are pruned from the index). */
 async function liveGrants(deps: GrantDeps, accountId: string): Promise<Grant[]> {
   const ids = Object.keys(await deps.index.list(accountId));
-  const found = await Promise.all(ids.map(async (id) => [id, (await deps.provider.Grant.find(id)) as Grant | undefined] as const));
+  const found = await Promise.all(
+    ids.map(async (id) => [id, (await deps.provider.Grant.find(id)) as Grant | undefined] as const),
+  );
   const gone = found.filter(([, g]) => g?.accountId !== accountId).map(([id]) => id);
   if (gone.length > 0) await deps.index.remove(accountId, gone);
   return found.map(([, g]) => g).filter((g): g is Grant => g?.accountId === accountId);
@@ -93,7 +96,9 @@ export async function listConnectedApps(deps: GrantDeps, accountId: string): Pro
     const resources: Record<string, string[]> = {};
     for (const g of grants) {
       for (const [indicator, granted] of Object.entries(g.resources ?? {})) {
-        resources[indicator] = [...new Set([...(resources[indicator] ?? []), ...String(granted).split(' ').filter(Boolean)])];
+        resources[indicator] = [
+          ...new Set([...(resources[indicator] ?? []), ...String(granted).split(' ').filter(Boolean)]),
+        ];
       }
     }
     const client = await deps.provider.Client.find(clientId);
@@ -101,7 +106,11 @@ export async function listConnectedApps(deps: GrantDeps, accountId: string): Pro
     apps.push({
       clientId,
       clientName: client?.clientName ?? clientId,
-      items: consentItems({ missingOIDCScope: [...scopes], missingOIDCClaims: [...claims], missingResourceScopes: resources }),
+      items: consentItems({
+        missingOIDCScope: [...scopes],
+        missingOIDCClaims: [...claims],
+        missingResourceScopes: resources,
+      }),
       since: issued.length > 0 ? Math.min(...issued) : undefined,
       offline: scopes.has('offline_access'),
       grantIds: grants.map((g) => g.jti),

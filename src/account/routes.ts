@@ -112,26 +112,40 @@ export function accountRoutes(deps: AccountDeps): Middleware {
   function assertSameOrigin(ctx: Context): void {
     const site = ctx.get('sec-fetch-site');
     const origin = ctx.get('origin');
-    if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== issuerOrigin)) {
+    if (
+      (site && site !== 'same-origin' && site !== 'none') ||
+      (origin && origin !== 'null' && origin !== issuerOrigin)
+    ) {
       throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
     }
   }
 
-  const formToken = (session: Session) => createHmac('sha256', deps.cookieKey).update(`account-form:${session.uid}`).digest('base64url');
+  const formToken = (session: Session) =>
+    createHmac('sha256', deps.cookieKey).update(`account-form:${session.uid}`).digest('base64url');
 
   function checkFormToken(session: Session, given: string | undefined): void {
     const expected = Buffer.from(formToken(session));
     const actual = Buffer.from(given ?? '');
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new HttpError(403, 'invalid_request', 'the form expired, open the page again');
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
+      throw new HttpError(403, 'invalid_request', 'the form expired, open the page again');
   }
 
   const language = (ctx: Context): Language => views.language({ acceptLanguage: ctx.get('accept-language') });
 
-  function page(ctx: Context, name: Parameters<Views['render']>[0], titleKey: string, values: Record<string, unknown>): void {
+  function page(
+    ctx: Context,
+    name: Parameters<Views['render']>[0],
+    titleKey: string,
+    values: Record<string, unknown>,
+  ): void {
     const lang = language(ctx);
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render(name, { language: lang, nonce: cspNonce(ctx.res), title: views.messages(lang).html(titleKey) }, values);
+    ctx.body = views.render(
+      name,
+      { language: lang, nonce: cspNonce(ctx.res), title: views.messages(lang).html(titleKey) },
+      values,
+    );
   }
 
   /** The signed-in session and its account, or undefined (no session, ended, or the account is gone/disabled). */
@@ -161,7 +175,14 @@ export function accountRoutes(deps: AccountDeps): Middleware {
       const client = await provider.Client.find(id);
       clientNames.set(id, client?.clientName ?? id);
     }
-    const date = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }));
+    const date = (ms: number | undefined) =>
+      ms === undefined
+        ? ''
+        : new Date(ms).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', {
+            dateStyle: 'medium',
+            timeStyle: 'short',
+            timeZone: 'UTC',
+          });
     const csrf = escapeHtml(formToken(session));
     const deviceItems = devices
       .map((d) => {
@@ -200,7 +221,9 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       email: account.email ?? '',
       csrf: formToken(session),
       minLength: String(deps.policy.minLength),
-      noticeBlock: notice ? `<p class="${notice.error ? 'alert' : 'notice'}" role="${notice.error ? 'alert' : 'status'}">${m.html(notice.key)}</p>` : '',
+      noticeBlock: notice
+        ? `<p class="${notice.error ? 'alert' : 'notice'}" role="${notice.error ? 'alert' : 'status'}">${m.html(notice.key)}</p>`
+        : '',
       deviceItems,
       othersBlock:
         devices.length > 1
@@ -209,7 +232,9 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     });
   }
 
-  async function requireForm(ctx: Context): Promise<{ session: Session; account: Account; form: Map<string, string> } | undefined> {
+  async function requireForm(
+    ctx: Context,
+  ): Promise<{ session: Session; account: Account; form: Map<string, string> } | undefined> {
     assertSameOrigin(ctx);
     const form = await readForm(ctx, config.bodyLimitBytes);
     const who = await signedIn(ctx);
@@ -231,7 +256,8 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       await endSessions(sessions, account.id, others, 'signout_others');
       return showAccount(ctx, { key: 'account.devices.signedOutOthers' });
     }
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(which) || which === session.uid) throw new HttpError(400, 'invalid_request', 'session must name another of your sessions');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(which) || which === session.uid)
+      throw new HttpError(400, 'invalid_request', 'session must name another of your sessions');
     await endSessions(sessions, account.id, [which], 'device_signout');
     return showAccount(ctx, { key: 'account.devices.signedOut' });
   }
@@ -240,9 +266,11 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const got = await requireForm(ctx);
     if (!got) return;
     const clientId = got.form.get('client') ?? '';
-    if (clientId === '' || clientId.length > 255) throw new HttpError(400, 'invalid_request', 'client must name an application');
+    if (clientId === '' || clientId.length > 255)
+      throw new HttpError(400, 'invalid_request', 'client must name an application');
     const removed = await removeAccess(grants, got.account.id, clientId);
-    if (removed === 0) throw new HttpError(400, 'invalid_request', 'client must name an application connected to your account');
+    if (removed === 0)
+      throw new HttpError(400, 'invalid_request', 'client must name an application connected to your account');
     return showAccount(ctx, { key: 'account.apps.removed' });
   }
 
@@ -253,10 +281,13 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const { account, form } = got;
     const email = (form.get('email') ?? '').trim();
     const current = form.get('current') ?? '';
-    if (current.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (current.length > MAX_PASSWORD_LENGTH)
+      throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     if (!EMAIL.test(email)) return showAccount(ctx, { key: 'account.email.invalid', error: true }, 400);
     const verdict = await deps.guard.check(account.username, ctx.ip);
-    const result = verdict.allowed ? await accounts.verify(account, current) : await accounts.verify(undefined, current);
+    const result = verdict.allowed
+      ? await accounts.verify(account, current)
+      : await accounts.verify(undefined, current);
     if (!result.account) {
       await deps.guard.failed(account.username, ctx.ip);
       return showAccount(ctx, { key: 'account.password.wrongCurrent', error: true }, 400);
@@ -266,16 +297,21 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     deps.audit('account.email_changed', { sub: account.id, ip: ctx.ip });
     const lang = language(ctx);
     // A mail that fails does not undo the change: the user can ask for the link again.
-    const failed = (err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
+    const failed = (err: unknown) =>
+      deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
     if (!updated.emailVerified) await sendVerification(verification, updated, lang).catch(failed);
-    if (previous && previous.toLowerCase() !== email.toLowerCase()) await deps.mailer.send({ to: previous, name: 'email-changed', language: lang, values: { newEmail: email } }).catch(failed);
+    if (previous && previous.toLowerCase() !== email.toLowerCase())
+      await deps.mailer
+        .send({ to: previous, name: 'email-changed', language: lang, values: { newEmail: email } })
+        .catch(failed);
     return showAccount(ctx, { key: 'account.email.changed' });
   }
 
   async function resendVerification(ctx: Context): Promise<void> {
     const got = await requireForm(ctx);
     if (!got) return;
-    if (got.account.email && !got.account.emailVerified) await sendVerification(verification, got.account, language(ctx));
+    if (got.account.email && !got.account.emailVerified)
+      await sendVerification(verification, got.account, language(ctx));
     return showAccount(ctx, { key: 'account.email.resent' });
   }
 
@@ -290,7 +326,10 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (!account) return linkRefused(ctx, 'verify');
     deps.audit('account.email_verified', { sub: account.id, ip: ctx.ip });
     const m = views.messages(language(ctx));
-    page(ctx, 'account-notice', 'account.verify.doneTitle', { heading: m.html('account.verify.doneTitle'), message: m.html('account.verify.done') });
+    page(ctx, 'account-notice', 'account.verify.doneTitle', {
+      heading: m.html('account.verify.doneTitle'),
+      message: m.html('account.verify.done'),
+    });
   }
 
   async function changePassword(ctx: Context): Promise<void> {
@@ -299,9 +338,12 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const { session, account, form } = got;
     const current = form.get('current') ?? '';
     const next = form.get('password') ?? '';
-    if (current.length > MAX_PASSWORD_LENGTH || next.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (current.length > MAX_PASSWORD_LENGTH || next.length > MAX_PASSWORD_LENGTH)
+      throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     const verdict = await deps.guard.check(account.username, ctx.ip);
-    const result = verdict.allowed ? await accounts.verify(account, current) : await accounts.verify(undefined, current);
+    const result = verdict.allowed
+      ? await accounts.verify(account, current)
+      : await accounts.verify(undefined, current);
     if (!result.account) {
       await deps.guard.failed(account.username, ctx.ip);
       return showAccount(ctx, { key: 'account.password.wrongCurrent', error: true }, 400);
@@ -309,7 +351,8 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     try {
       await accounts.setPassword(account.username, next);
     } catch (err) {
-      if (err instanceof AccountError && err.code === 'INVALID_PASSWORD') return showAccount(ctx, { key: 'account.password.rejected', error: true }, 400);
+      if (err instanceof AccountError && err.code === 'INVALID_PASSWORD')
+        return showAccount(ctx, { key: 'account.password.rejected', error: true }, 400);
       throw err;
     }
     deps.audit('account.password_changed', { sub: account.id, ip: ctx.ip });
@@ -323,7 +366,9 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   function forgotPage(ctx: Context, sent: boolean): void {
     const m = views.messages(language(ctx));
     page(ctx, 'account-forgot', 'account.forgot.title', {
-      noticeBlock: sent ? `<p class="notice" role="status">${m.html('account.forgot.sent', { minutes: resetMinutes })}</p>` : '',
+      noticeBlock: sent
+        ? `<p class="notice" role="status">${m.html('account.forgot.sent', { minutes: resetMinutes })}</p>`
+        : '',
     });
   }
 
@@ -340,7 +385,9 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const identifier = (form.get('identifier') ?? '').trim().slice(0, 254);
     if ((await deps.store.throttle.hit(`reset-ip:${ctx.ip}`, RESET_WINDOW_SECONDS)) > RESET_PER_IP) {
       deps.audit('account.reset_requested', { reason: 'throttled', ip: ctx.ip });
-      throw new HttpError(429, 'invalid_request', 'too many reset requests, try again later', { 'Retry-After': String(RESET_WINDOW_SECONDS) });
+      throw new HttpError(429, 'invalid_request', 'too many reset requests, try again later', {
+        'Retry-After': String(RESET_WINDOW_SECONDS),
+      });
     }
     const account = identifier ? await findForReset(identifier) : undefined;
     const lang = language(ctx);
@@ -360,8 +407,17 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
         }
         const { token, hash } = newToken();
         const expiresAt = Date.now() + resetTtl * 1000;
-        await deps.store.oneTimeTokens.put(hash, { purpose: 'reset', accountId, data: { expiresAt: String(expiresAt) } }, resetTtl);
-        await deps.mailer.send({ to, name: 'reset', language: lang, values: { link: new URL(`/account/reset/${token}`, config.issuer).href, minutes: resetMinutes } });
+        await deps.store.oneTimeTokens.put(
+          hash,
+          { purpose: 'reset', accountId, data: { expiresAt: String(expiresAt) } },
+          resetTtl,
+        );
+        await deps.mailer.send({
+          to,
+          name: 'reset',
+          language: lang,
+          values: { link: new URL(`/account/reset/${token}`, config.issuer).href, minutes: resetMinutes },
+        });
         deps.audit('account.reset_requested', { sub: accountId, reason: 'sent', ip: ctx.ip });
       })().catch((err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'reset mail failed'));
     });
@@ -373,7 +429,9 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       username: values.username ?? '',
       email: values.email ?? '',
       minLength: String(deps.policy.minLength),
-      errorBlock: values.errorKey ? `<p class="alert" id="register-error" role="alert">${m.html(values.errorKey)}</p>` : '',
+      errorBlock: values.errorKey
+        ? `<p class="alert" id="register-error" role="alert">${m.html(values.errorKey)}</p>`
+        : '',
     });
   }
 
@@ -387,12 +445,15 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const form = await readForm(ctx, config.bodyLimitBytes);
     if ((await deps.store.throttle.hit(`register-ip:${ctx.ip}`, RESET_WINDOW_SECONDS)) > RESET_PER_IP) {
       deps.audit('rate_limit.exceeded', { kind: 'register', ip: ctx.ip });
-      throw new HttpError(429, 'invalid_request', 'too many sign-ups, try again later', { 'Retry-After': String(RESET_WINDOW_SECONDS) });
+      throw new HttpError(429, 'invalid_request', 'too many sign-ups, try again later', {
+        'Retry-After': String(RESET_WINDOW_SECONDS),
+      });
     }
     const username = (form.get('username') ?? '').trim();
     const email = (form.get('email') ?? '').trim();
     const password = form.get('password') ?? '';
-    if (password.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (password.length > MAX_PASSWORD_LENGTH)
+      throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     const again = (errorKey: string) => {
       ctx.status = 400;
       registerPage(ctx, { username: username.slice(0, 64), email: email.slice(0, 254), errorKey });
@@ -418,13 +479,21 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       } catch (err) {
         if (!(err instanceof AccountError)) throw err;
         return again(
-          err.code === 'USERNAME_TAKEN' ? 'account.register.usernameTaken' : err.code === 'INVALID_PASSWORD' ? 'account.password.rejected' : 'account.register.usernameInvalid',
+          err.code === 'USERNAME_TAKEN'
+            ? 'account.register.usernameTaken'
+            : err.code === 'INVALID_PASSWORD'
+              ? 'account.password.rejected'
+              : 'account.register.usernameInvalid',
         );
       }
     }
     const m = views.messages(lang);
-    page(ctx, 'account-notice', 'account.register.doneTitle', { heading: m.html('account.register.doneTitle'), message: m.html('account.register.done') });
-    const failed = (err: unknown) => deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
+    page(ctx, 'account-notice', 'account.register.doneTitle', {
+      heading: m.html('account.register.doneTitle'),
+      message: m.html('account.register.done'),
+    });
+    const failed = (err: unknown) =>
+      deps.log.error({ err: { message: (err as Error).message } }, 'account mail failed');
     if (created) {
       deps.audit('account.registered', { sub: created.id, ip: ctx.ip });
       const account = created;
@@ -432,7 +501,10 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     } else if (owner?.email) {
       deps.audit('account.registered', { sub: owner.id, reason: 'email_taken', ip: ctx.ip });
       const to = owner.email;
-      ctx.res.once('finish', () => void deps.mailer.send({ to, name: 'signup-exists', language: lang, values: {} }).catch(failed));
+      ctx.res.once(
+        'finish',
+        () => void deps.mailer.send({ to, name: 'signup-exists', language: lang, values: {} }).catch(failed),
+      );
     }
   }
 
@@ -447,14 +519,21 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
 
   function linkRefused(ctx: Context, reason: 'reset' | 'verify' = 'reset'): never {
     deps.audit('account.link_refused', { reason, ip: ctx.ip });
-    throw new HttpError(400, 'invalid_request', 'this link is not valid any more', {}, { kind: 'expired', language: language(ctx) });
+    throw new HttpError(
+      400,
+      'invalid_request',
+      'this link is not valid any more',
+      {},
+      { kind: 'expired', language: language(ctx) },
+    );
   }
 
   async function reset(ctx: Context, token: string): Promise<void> {
     assertSameOrigin(ctx);
     const form = await readForm(ctx, config.bodyLimitBytes);
     const password = form.get('password') ?? '';
-    if (password.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (password.length > MAX_PASSWORD_LENGTH)
+      throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     // The policy is checked before the link is spent, so a refused password leaves the link usable.
     try {
       deps.policy.check(password);
@@ -481,7 +560,10 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const all = Object.keys(await deps.store.sessionIndex.list(account.id));
     await endSessions(sessions, account.id, all, 'password_reset');
     deps.audit('account.password_reset', { sub: account.id, ip: ctx.ip });
-    page(ctx, 'account-notice', 'account.reset.doneTitle', { heading: views.messages(language(ctx)).html('account.reset.doneTitle'), message: views.messages(language(ctx)).html('account.reset.done') });
+    page(ctx, 'account-notice', 'account.reset.doneTitle', {
+      heading: views.messages(language(ctx)).html('account.reset.doneTitle'),
+      message: views.messages(language(ctx)).html('account.reset.done'),
+    });
   }
 
   return async (ctx, next) => {

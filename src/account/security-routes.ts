@@ -35,13 +35,23 @@ export interface AccountSecurityDeps {
 }
 
 const BASE = '/account/security';
-const ACTIONS = new Set(['passkeys/add', 'passkeys/rename', 'passkeys/remove', 'totp/start', 'totp/confirm', 'totp/disable', 'recovery']);
+const ACTIONS = new Set([
+  'passkeys/add',
+  'passkeys/rename',
+  'passkeys/remove',
+  'totp/start',
+  'totp/confirm',
+  'totp/disable',
+  'recovery',
+]);
 
 export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
   const { config, provider, views, mfa } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
   const sessionCookie = new URL(config.issuer).protocol === 'https:' ? '__Host-session' : '_session';
-  const csrfKey = createHmac('sha256', deps.cookieKeys[0] as string).update('gatehouse account security form').digest();
+  const csrfKey = createHmac('sha256', deps.cookieKeys[0] as string)
+    .update('gatehouse account security form')
+    .digest();
   const formToken = (sessionId: string) => createHmac('sha256', csrfKey).update(sessionId).digest('base64url');
 
   async function signedIn(ctx: Context): Promise<{ sessionId: string; account: Account } | undefined> {
@@ -63,11 +73,21 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
     const m = views.messages(lang);
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('account-security', { language: lang, nonce: cspNonce(ctx.res), title: m.html(title) }, { body });
+    ctx.body = views.render(
+      'account-security',
+      { language: lang, nonce: cspNonce(ctx.res), title: m.html(title) },
+      { body },
+    );
   }
 
   function date(ms: number | undefined, lang: string): string {
-    return ms === undefined ? '' : new Date(ms).toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB', { year: 'numeric', month: 'short', day: 'numeric' });
+    return ms === undefined
+      ? ''
+      : new Date(ms).toLocaleDateString(lang === 'de' ? 'de-DE' : 'en-GB', {
+          year: 'numeric',
+          month: 'short',
+          day: 'numeric',
+        });
   }
 
   async function overview(ctx: Context, who: { sessionId: string; account: Account }, notice: string): Promise<void> {
@@ -80,7 +100,9 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
     const passkeys = (a.mfa?.passkeys ?? [])
       .map((p) => {
         const id = escapeHtml(p.id);
-        const used = p.lastUsedAt ? m.html('security.lastUsed', { date: date(p.lastUsedAt, lang) }) : m.html('security.neverUsed');
+        const used = p.lastUsedAt
+          ? m.html('security.lastUsed', { date: date(p.lastUsedAt, lang) })
+          : m.html('security.neverUsed');
         return `<li data-passkey-id="${id}"><strong>${escapeHtml(p.name)}</strong> <small>${m.html('security.created', { date: date(p.createdAt, lang) })}, ${used}</small>
 <form method="post" action="${BASE}/passkeys/rename">${hidden}<input type="hidden" name="id" value="${id}"><label for="name-${id}">${m.html('security.passkeyName')}</label><input id="name-${id}" name="name" maxlength="64" value="${escapeHtml(p.name)}"><button type="submit">${m.html('security.rename')}</button></form>
 <form method="post" action="${BASE}/passkeys/remove">${hidden}<input type="hidden" name="id" value="${id}"><button type="submit" class="link">${m.html('security.remove')}</button></form></li>`;
@@ -119,24 +141,41 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
       .join('')}</ul></section>`;
   }
 
-  async function totpSetup(ctx: Context, who: { sessionId: string; account: Account }, failed: boolean, setup: { secret: string; qrSvg: string }): Promise<void> {
+  async function totpSetup(
+    ctx: Context,
+    who: { sessionId: string; account: Account },
+    failed: boolean,
+    setup: { secret: string; qrSvg: string },
+  ): Promise<void> {
     const lang = language(ctx);
     const m = views.messages(lang);
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('totp-setup', { language: lang, nonce: cspNonce(ctx.res), title: m.html('totp.setupTitle') }, {
-      action: `${BASE}/totp/confirm`,
-      qr: setup.qrSvg,
-      secret: setup.secret,
-      errorBlock: failed ? `<p class="alert" role="alert">${m.html('mfa.failed')}</p>` : '',
-      footer: `<input form="totp-confirm" type="hidden" name="csrf" value="${escapeHtml(formToken(who.sessionId))}"><p class="secondary"><a href="${BASE}">${m.html('login.cancel')}</a></p>`,
-    }).replace(`<form method="post" action="${BASE}/totp/confirm"`, `<form id="totp-confirm" method="post" action="${BASE}/totp/confirm"`);
+    ctx.body = views
+      .render(
+        'totp-setup',
+        { language: lang, nonce: cspNonce(ctx.res), title: m.html('totp.setupTitle') },
+        {
+          action: `${BASE}/totp/confirm`,
+          qr: setup.qrSvg,
+          secret: setup.secret,
+          errorBlock: failed ? `<p class="alert" role="alert">${m.html('mfa.failed')}</p>` : '',
+          footer: `<input form="totp-confirm" type="hidden" name="csrf" value="${escapeHtml(formToken(who.sessionId))}"><p class="secondary"><a href="${BASE}">${m.html('login.cancel')}</a></p>`,
+        },
+      )
+      .replace(
+        `<form method="post" action="${BASE}/totp/confirm"`,
+        `<form id="totp-confirm" method="post" action="${BASE}/totp/confirm"`,
+      );
   }
 
   async function post(ctx: Context, action: string): Promise<void> {
     const site = ctx.get('sec-fetch-site');
     const origin = ctx.get('origin');
-    if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== issuerOrigin)) {
+    if (
+      (site && site !== 'same-origin' && site !== 'none') ||
+      (origin && origin !== 'null' && origin !== issuerOrigin)
+    ) {
       throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
     }
     const who = await signedIn(ctx);
@@ -144,9 +183,11 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
     const form = await readForm(ctx, config.bodyLimitBytes);
     const token = Buffer.from(form.get('csrf') ?? '');
     const expected = Buffer.from(formToken(who.sessionId));
-    if (token.length !== expected.length || !timingSafeEqual(token, expected)) throw new HttpError(403, 'invalid_request', 'the form expired, reload the page');
+    if (token.length !== expected.length || !timingSafeEqual(token, expected))
+      throw new HttpError(403, 'invalid_request', 'the form expired, reload the page');
     const sub = who.account.id;
-    const reload = async (notice: string) => overview(ctx, { ...who, account: (await mfa.account(sub)) ?? who.account }, notice);
+    const reload = async (notice: string) =>
+      overview(ctx, { ...who, account: (await mfa.account(sub)) ?? who.account }, notice);
     try {
       switch (action) {
         case 'passkeys/add': {
@@ -164,7 +205,8 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
           await mfa.renamePasskey(sub, form.get('id') ?? '', form.get('name') ?? '');
           return reload(codesBlock(ctx, []));
         case 'passkeys/remove':
-          if (!(await mfa.removePasskey(sub, form.get('id') ?? ''))) throw new HttpError(404, 'invalid_request', 'no such passkey');
+          if (!(await mfa.removePasskey(sub, form.get('id') ?? '')))
+            throw new HttpError(404, 'invalid_request', 'no such passkey');
           deps.audit('mfa.removed', { sub, factor: 'passkey' });
           return reload(codesBlock(ctx, []));
         case 'totp/start':

@@ -46,7 +46,13 @@ type Session = NonNullable<Awaited<ReturnType<Provider['Session']['findByUid']>>
 
 const MAX_USER_AGENT = 512;
 
-export function touchSession(deps: SessionDeps, accountId: string, uid: string, userAgent: string, ip: string): Promise<void> {
+export function touchSession(
+  deps: SessionDeps,
+  accountId: string,
+  uid: string,
+  userAgent: string,
+  ip: string,
+): Promise<void> {
   const activity: SessionActivity = { userAgent: userAgent.slice(0, MAX_USER_AGENT), ip, lastSeenAt: Date.now() };
   return deps.index.touch(accountId, uid, activity, deps.ttlSeconds);
 }
@@ -61,7 +67,9 @@ function describe(userAgent: string): { browser: string; os: string } {
 /** The live sessions of `accountId`, newest activity first; ended ones are pruned from the index. */
 export async function listSessions(deps: SessionDeps, accountId: string): Promise<DeviceSession[]> {
   const recorded = await deps.index.list(accountId);
-  const found = await Promise.all(Object.keys(recorded).map(async (uid) => [uid, await deps.provider.Session.findByUid(uid)] as const));
+  const found = await Promise.all(
+    Object.keys(recorded).map(async (uid) => [uid, await deps.provider.Session.findByUid(uid)] as const),
+  );
   const gone = found.filter(([, s]) => s?.accountId !== accountId).map(([uid]) => uid);
   if (gone.length > 0) await deps.index.remove(accountId, gone);
   return found
@@ -84,7 +92,13 @@ export async function listSessions(deps: SessionDeps, accountId: string): Promis
  * Ends the sessions `uids` of `accountId` (others' sessions are ignored): every session ending of the account
  * center goes through here. Returns how many ended.
  */
-export async function endSessions(deps: SessionDeps, accountId: string, uids: readonly string[], reason: EndReason, options: { keepOffline?: boolean } = {}): Promise<number> {
+export async function endSessions(
+  deps: SessionDeps,
+  accountId: string,
+  uids: readonly string[],
+  reason: EndReason,
+  options: { keepOffline?: boolean } = {},
+): Promise<number> {
   let ended = 0;
   const notices: LogoutNotice[] = [];
   for (const uid of uids) {

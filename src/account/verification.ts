@@ -29,14 +29,22 @@ export interface VerificationDeps {
 /** Mails a verification link for the account's current email. Returns false when the account's limit is reached. */
 export async function sendVerification(deps: VerificationDeps, account: Account, language: Language): Promise<boolean> {
   if (!account.email) return false;
-  if ((await deps.store.throttle.hit(`verify-account:${account.id}`, VERIFY_WINDOW_SECONDS)) > VERIFY_PER_ACCOUNT) return false;
+  if ((await deps.store.throttle.hit(`verify-account:${account.id}`, VERIFY_WINDOW_SECONDS)) > VERIFY_PER_ACCOUNT)
+    return false;
   const { token, hash } = newToken();
-  await deps.store.oneTimeTokens.put(hash, { purpose: 'verify', accountId: account.id, data: { email: account.email } }, VERIFY_TTL_SECONDS);
+  await deps.store.oneTimeTokens.put(
+    hash,
+    { purpose: 'verify', accountId: account.id, data: { email: account.email } },
+    VERIFY_TTL_SECONDS,
+  );
   await deps.mailer.send({
     to: account.email,
     name: 'verify',
     language,
-    values: { link: new URL(`/account/verify/${token}`, deps.config.issuer).href, hours: String(VERIFY_TTL_SECONDS / 3600) },
+    values: {
+      link: new URL(`/account/verify/${token}`, deps.config.issuer).href,
+      hours: String(VERIFY_TTL_SECONDS / 3600),
+    },
   });
   return true;
 }
@@ -46,7 +54,8 @@ export async function confirmVerification(deps: VerificationDeps, token: string)
   const record = await deps.store.oneTimeTokens.consume(hashToken(token));
   if (record?.purpose !== 'verify') return undefined;
   const account = await deps.store.accounts.findById(record.accountId);
-  if (!account?.email || account.disabled || account.email.toLowerCase() !== record.data?.email?.toLowerCase()) return undefined;
+  if (!account?.email || account.disabled || account.email.toLowerCase() !== record.data?.email?.toLowerCase())
+    return undefined;
   const verified: Account = { ...account, emailVerified: true, updatedAt: Date.now() };
   await deps.store.accounts.update(verified);
   return verified;

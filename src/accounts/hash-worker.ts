@@ -53,7 +53,10 @@ function run(job: HashJob): HashResult {
       parallelism: job.parallelism,
       tagLength: HASH_BYTES,
     });
-    return { id: job.id, phc: formatPhc({ memoryCost: job.memoryCost, timeCost: job.timeCost, parallelism: job.parallelism, salt, hash }) };
+    return {
+      id: job.id,
+      phc: formatPhc({ memoryCost: job.memoryCost, timeCost: job.timeCost, parallelism: job.parallelism, salt, hash }),
+    };
   }
   const stored = parsePhc(job.phc);
   if (!stored) return { id: job.id, ok: false };

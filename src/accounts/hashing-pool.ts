@@ -115,7 +115,8 @@ export class HashingPool {
     const { maxQueuedPerThread, signal } = options;
     this.#grow();
     if (signal?.aborted) return Promise.reject(new HashingAborted());
-    if (maxQueuedPerThread !== undefined && this.#queue.length >= maxQueuedPerThread * this.#size) return Promise.reject(new HashingBusy());
+    if (maxQueuedPerThread !== undefined && this.#queue.length >= maxQueuedPerThread * this.#size)
+      return Promise.reject(new HashingBusy());
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         const i = this.#queue.indexOf(pending);
@@ -177,7 +178,8 @@ export class HashingPool {
   }
 
   #dispatch(): void {
-    while (this.#idle.length > 0 && this.#queue.length > 0) (this.#idle.shift() as HashingThread).run(this.#queue.shift() as Pending);
+    while (this.#idle.length > 0 && this.#queue.length > 0)
+      (this.#idle.shift() as HashingThread).run(this.#queue.shift() as Pending);
   }
 }
 

@@ -6,7 +6,9 @@
  * calling `failed`. `locked` means the username is locked: the caller spends a dummy check (a locked account must
  * take the time any other failure takes) and records the failure.
  */
-export type GuardVerdict = { allowed: true } | { allowed: false; reason: 'locked' | 'throttled'; retryAfterSeconds: number };
+export type GuardVerdict =
+  | { allowed: true }
+  | { allowed: false; reason: 'locked' | 'throttled'; retryAfterSeconds: number };
 
 export interface LoginGuard {
   check(username: string, ip: string): Promise<GuardVerdict>;

@@ -51,14 +51,19 @@ export class PasswordPolicy {
   /** Throws PasswordRejected with a message fit to show the person choosing the password (never the password). */
   check(password: string, username?: string): void {
     const length = [...password].length;
-    if (length < this.minLength) throw new PasswordRejected('too_short', `password must be at least ${this.minLength} characters`);
-    if (password.length > MAX_PASSWORD_LENGTH) throw new PasswordRejected('too_long', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (length < this.minLength)
+      throw new PasswordRejected('too_short', `password must be at least ${this.minLength} characters`);
+    if (password.length > MAX_PASSWORD_LENGTH)
+      throw new PasswordRejected('too_long', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     const folded = password.toLowerCase();
     if (username !== undefined && folded === username.toLowerCase()) {
       throw new PasswordRejected('same_as_username', 'password must not be the username');
     }
     if (commonPasswords().has(folded)) {
-      throw new PasswordRejected('common', 'password is one of the most commonly used passwords: choose another (a few unrelated words make a good one)');
+      throw new PasswordRejected(
+        'common',
+        'password is one of the most commonly used passwords: choose another (a few unrelated words make a good one)',
+      );
     }
   }
 }

@@ -52,7 +52,10 @@ export const MAX_PASSWORD_LENGTH = 1024;
 type Check = (phc: string, password: string, signal?: AbortSignal) => Promise<boolean>;
 
 /** Hash and check on the hashing threads, or with the `argon2` package where Node cannot (unbounded there). */
-function engine(params: Argon2Params, options: HasherOptions): { hash: (password: string) => Promise<string>; check: Check } {
+function engine(
+  params: Argon2Params,
+  options: HasherOptions,
+): { hash: (password: string) => Promise<string>; check: Check } {
   const { memoryCost, timeCost, parallelism } = params;
   if (typeof (crypto as { argon2Sync?: unknown }).argon2Sync !== 'function') {
     return {
@@ -62,9 +65,11 @@ function engine(params: Argon2Params, options: HasherOptions): { hash: (password
   }
   const pool = hashingPool();
   return {
-    hash: async (password) => (await pool.run({ kind: 'hash', password, memoryCost, timeCost, parallelism })).phc as string,
+    hash: async (password) =>
+      (await pool.run({ kind: 'hash', password, memoryCost, timeCost, parallelism })).phc as string,
     check: async (phc, password, signal) =>
-      (await pool.run({ kind: 'verify', phc, password }, { signal, maxQueuedPerThread: options.maxQueuedPerThread })).ok === true,
+      (await pool.run({ kind: 'verify', phc, password }, { signal, maxQueuedPerThread: options.maxQueuedPerThread }))
+        .ok === true,
   };
 }
 
@@ -74,10 +79,16 @@ export async function createPasswordHasher(params: Argon2Params, options: Hasher
   const { hash, check } = engine(params, options);
   const outdated = (phc: string) => {
     const p = parsePhc(phc);
-    return !p || p.memoryCost !== params.memoryCost || p.timeCost !== params.timeCost || p.parallelism !== params.parallelism;
+    return (
+      !p || p.memoryCost !== params.memoryCost || p.timeCost !== params.timeCost || p.parallelism !== params.parallelism
+    );
   };
   /** Whether `password` matches `phc`, as NFC or (for hashes from before normalisation) as typed. */
-  const matches = async (phc: string, password: string, signal?: AbortSignal): Promise<{ ok: boolean; raw: boolean }> => {
+  const matches = async (
+    phc: string,
+    password: string,
+    signal?: AbortSignal,
+  ): Promise<{ ok: boolean; raw: boolean }> => {
     if (password.length > MAX_PASSWORD_LENGTH) return { ok: false, raw: false };
     const nfc = password.normalize('NFC');
     const ok = await check(phc, nfc, signal).catch((err: unknown) => {

@@ -34,6 +34,12 @@ export function parsePhc(phc: string): Argon2idHash | undefined {
   if (!B64.test(salt) || !B64.test(hash)) return undefined;
   const [memoryCost, timeCost, parallelism] = [params.get('m'), params.get('t'), params.get('p')];
   if (!memoryCost || !timeCost || !parallelism) return undefined;
-  const out = { memoryCost, timeCost, parallelism, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+  const out = {
+    memoryCost,
+    timeCost,
+    parallelism,
+    salt: Buffer.from(salt, 'base64'),
+    hash: Buffer.from(hash, 'base64'),
+  };
   return out.salt.length >= 8 && out.hash.length >= 4 ? out : undefined;
 }

@@ -90,7 +90,8 @@ export class AccountService {
     try {
       await this.store.create(account);
     } catch (err) {
-      if (err instanceof StorageConflict) throw new AccountError('USERNAME_TAKEN', `username ${input.username} is taken`);
+      if (err instanceof StorageConflict)
+        throw new AccountError('USERNAME_TAKEN', `username ${input.username} is taken`);
       throw err;
     }
     return account;
@@ -171,7 +172,11 @@ export class AccountService {
    * in): always the same argon2 work for the same password, so the outcome cannot be told apart by timing.
    * Fails with HashingBusy / HashingAborted (src/accounts/hashing-pool.ts) when the check could not be made.
    */
-  async verify(account: Account | undefined, password: string, signal?: AbortSignal): Promise<{ account?: Account; failure?: AuthFailure }> {
+  async verify(
+    account: Account | undefined,
+    password: string,
+    signal?: AbortSignal,
+  ): Promise<{ account?: Account; failure?: AuthFailure }> {
     if (!account) {
       await this.hasher.verifyDummy(password, signal);
       return { failure: 'unknown' };

@@ -23,10 +23,15 @@ export interface ThrottlePolicy {
   readonly lockCapSeconds: number;
 }
 
-export function createLoginThrottle(store: ThrottleStore, policy: ThrottlePolicy, onLock?: (kind: 'user' | 'ip') => void): LoginGuard {
+export function createLoginThrottle(
+  store: ThrottleStore,
+  policy: ThrottlePolicy,
+  onLock?: (kind: 'user' | 'ip') => void,
+): LoginGuard {
   const userKey = (u: string) => `login:user:${u.toLowerCase().slice(0, 64)}`;
   const ipKey = (ip: string) => `login:ip:${addressKey(ip)}`;
-  const lockFor = (count: number, max: number) => Math.min(policy.lockCapSeconds, policy.lockBaseSeconds * 2 ** Math.min(count - max, 20));
+  const lockFor = (count: number, max: number) =>
+    Math.min(policy.lockCapSeconds, policy.lockBaseSeconds * 2 ** Math.min(count - max, 20));
 
   return {
     async check(username, ip) {
@@ -36,7 +41,10 @@ export function createLoginThrottle(store: ThrottleStore, policy: ThrottlePolicy
       return { allowed: true };
     },
     async failed(username, ip) {
-      const [u, i] = await Promise.all([store.hit(userKey(username), policy.windowSeconds), store.hit(ipKey(ip), policy.windowSeconds)]);
+      const [u, i] = await Promise.all([
+        store.hit(userKey(username), policy.windowSeconds),
+        store.hit(ipKey(ip), policy.windowSeconds),
+      ]);
       if (u >= policy.maxFailures) {
         await store.lock(userKey(username), lockFor(u, policy.maxFailures));
         onLock?.('user');

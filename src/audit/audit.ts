@@ -98,7 +98,18 @@ export interface AuditFields {
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = ['clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip', 'audience', 'attempts', 'factor'] as const;
+const FIELDS = [
+  'clientId',
+  'sub',
+  'reason',
+  'kind',
+  'grantType',
+  'tokenType',
+  'ip',
+  'audience',
+  'attempts',
+  'factor',
+] as const;
 
 function short(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined;

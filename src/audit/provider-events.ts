@@ -74,7 +74,10 @@ export function auditProviderEvents(provider: Provider, audit: Audit): void {
     if (ctx.oidc.route === 'token') return;
     audit('grant.revoked', {
       clientId: ctx.oidc.client?.clientId,
-      sub: ctx.oidc.entities.RefreshToken?.accountId ?? ctx.oidc.entities.AccessToken?.accountId ?? ctx.oidc.session?.accountId,
+      sub:
+        ctx.oidc.entities.RefreshToken?.accountId ??
+        ctx.oidc.entities.AccessToken?.accountId ??
+        ctx.oidc.session?.accountId,
       reason: ctx.oidc.route,
     });
   });

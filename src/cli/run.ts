@@ -35,7 +35,11 @@ ${KEYS_USAGE}
 Configuration comes from the same place as the server's: config/default.json, CONFIG_FILE, environment (REDIS_URL, ...).
 Every command answers --help.`;
 
-const GROUPS: Record<string, string> = { users: `${USERS_USAGE}\n${USER_SESSIONS_USAGE}`, clients: CLIENTS_USAGE, keys: KEYS_USAGE };
+const GROUPS: Record<string, string> = {
+  users: `${USERS_USAGE}\n${USER_SESSIONS_USAGE}`,
+  clients: CLIENTS_USAGE,
+  keys: KEYS_USAGE,
+};
 
 /**
  * `--help` (or `-h`) anywhere: the usage lines of the command named before it (`users add --help` shows
@@ -58,14 +62,19 @@ function help(argv: readonly string[]): string {
 async function openStore(config: Config): Promise<Store> {
   if (!usesRedis(config)) {
     throw new CliError(
-      'no REDIS_URL configured: the CLI cannot reach a running server\'s in-memory store. Set REDIS_URL (and REDIS_MODE for Sentinel/Cluster) to the server\'s Redis.',
+      "no REDIS_URL configured: the CLI cannot reach a running server's in-memory store. Set REDIS_URL (and REDIS_MODE for Sentinel/Cluster) to the server's Redis.",
     );
   }
   // Account writes keep the email index in step, as the server's do.
   return withEmailIndex(await createStore(config));
 }
 
-export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io, errOut: (line: string) => void): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: Io,
+  errOut: (line: string) => void,
+): Promise<number> {
   try {
     const [command, ...rest] = argv;
     if (!command) {
@@ -91,10 +100,25 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
           async () => {
             const opened = await openStore(config);
             store = opened;
-            const accounts = new AccountService(opened.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
-            const provider = createProvider({ config, store: opened, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views(config) });
+            const accounts = new AccountService(
+              opened.accounts,
+              await createPasswordHasher(config.argon2),
+              new PasswordPolicy(config.passwords),
+            );
+            const provider = createProvider({
+              config,
+              store: opened,
+              accounts,
+              jwks: await generateJwks(),
+              cookieKeys: ['x'.repeat(32)],
+              clients: [],
+              views: new Views(config),
+            });
             const audit = createAudit(createLogger(config.logLevel, pino.destination(2)));
-            return { accounts, sessions: { provider, index: opened.sessionIndex, ttlSeconds: config.ttl.session, audit } };
+            return {
+              accounts,
+              sessions: { provider, index: opened.sessionIndex, ttlSeconds: config.ttl.session, audit },
+            };
           },
           io,
         );
@@ -110,7 +134,11 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
           args,
           async () => {
             store = await openStore(config);
-            return new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
+            return new AccountService(
+              store.accounts,
+              await createPasswordHasher(config.argon2),
+              new PasswordPolicy(config.passwords),
+            );
           },
           io,
           // Audit lines go to stderr, as JSON like the server's: stdout stays the command's answer.
@@ -133,8 +161,20 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     const store = await openStore(config);
     try {
       // A provider built like the server's validates client metadata with the server's own rules.
-      const accounts = new AccountService(store.accounts, await createPasswordHasher(config.argon2), new PasswordPolicy(config.passwords));
-      const provider = createProvider({ config, store, accounts, jwks: await generateJwks(), cookieKeys: ['x'.repeat(32)], clients: [], views: new Views(config) });
+      const accounts = new AccountService(
+        store.accounts,
+        await createPasswordHasher(config.argon2),
+        new PasswordPolicy(config.passwords),
+      );
+      const provider = createProvider({
+        config,
+        store,
+        accounts,
+        jwks: await generateJwks(),
+        cookieKeys: ['x'.repeat(32)],
+        clients: [],
+        views: new Views(config),
+      });
       await clients(args, store, provider, io);
     } finally {
       await store.close();

@@ -47,5 +47,9 @@ export interface AccentShades {
 
 export function accentShades(accent: string): AccentShades {
   const c = rgb(accent);
-  return { accent: accent.toLowerCase(), hover: hex(mix(c, [0, 0, 0], 0.15)), onDark: hex(mix(c, [255, 255, 255], 0.65)) };
+  return {
+    accent: accent.toLowerCase(),
+    hover: hex(mix(c, [0, 0, 0], 0.15)),
+    onDark: hex(mix(c, [255, 255, 255], 0.65)),
+  };
 }

@@ -35,7 +35,8 @@ function describeType(type: SettingType): string {
 
 function defaultOf(defaults: Record<string, unknown>, key: string): unknown {
   let cur: unknown = defaults;
-  for (const part of key.split('.')) cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[part] : undefined;
+  for (const part of key.split('.'))
+    cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[part] : undefined;
   return cur;
 }
 
@@ -55,7 +56,9 @@ function row(setting: Setting, defaults: Record<string, unknown>): string {
   return `| \`${setting.key}\` | ${env} | ${cell(describeType(setting.type))} | ${cell(describeDefault(defaultOf(defaults, setting.key)))} | ${cell(setting.doc)} |`;
 }
 
-export function renderConfigurationReference(defaults: Record<string, unknown> = JSON.parse(readFileSync(new URL('config/default.json', root), 'utf8'))): string {
+export function renderConfigurationReference(
+  defaults: Record<string, unknown> = JSON.parse(readFileSync(new URL('config/default.json', root), 'utf8')),
+): string {
   const groups = new Map<string, Setting[]>();
   for (const setting of settings) {
     const group = setting.key.includes('.') ? (setting.key.split('.')[0] as string) : 'server';

@@ -114,9 +114,13 @@ function check(setting: Setting, value: unknown): string | undefined {
     case 'bool':
       return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'enum':
-      return typeof value === 'string' && t.values.includes(value) ? undefined : `must be one of ${t.values.join(', ')}`;
+      return typeof value === 'string' && t.values.includes(value)
+        ? undefined
+        : `must be one of ${t.values.join(', ')}`;
     case 'strings':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string') ? undefined : 'must be a list of strings';
+      return Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? undefined
+        : 'must be a list of strings';
     case 'json':
       return Array.isArray(value) ? undefined : `must be an ${t.shape}`;
   }
@@ -127,8 +131,12 @@ function checkResourceServers(config: Config): void {
   config.resourceServers.forEach((rs, i) => {
     const at = `resourceServers[${i}]`;
     if (!isObject(rs)) throw new ConfigError(`${at}: must be an object`);
-    if (typeof rs.identifier !== 'string' || !URL.canParse(rs.identifier)) throw new ConfigError(`${at}.identifier: must be an absolute URL`);
-    if (!Array.isArray(rs.scopes) || !rs.scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
+    if (typeof rs.identifier !== 'string' || !URL.canParse(rs.identifier))
+      throw new ConfigError(`${at}.identifier: must be an absolute URL`);
+    if (
+      !Array.isArray(rs.scopes) ||
+      !rs.scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))
+    ) {
       throw new ConfigError(`${at}.scopes: must be a list of scope tokens`);
     }
     if (rs.accessTokenTTL !== undefined && !(Number.isInteger(rs.accessTokenTTL) && rs.accessTokenTTL > 0)) {
@@ -155,7 +163,8 @@ function checkClients(config: Config): void {
 
 function checkBrand(config: Config): void {
   const { accent, logoUrl } = config.brand;
-  if (!ACCENT_PATTERN.test(accent)) throw new ConfigError(`brand.accent (BRAND_ACCENT): must be a colour written #rrggbb, e.g. #2f63d8`);
+  if (!ACCENT_PATTERN.test(accent))
+    throw new ConfigError(`brand.accent (BRAND_ACCENT): must be a colour written #rrggbb, e.g. #2f63d8`);
   const contrast = contrastRatio(accent, '#ffffff');
   if (contrast < MIN_ACCENT_CONTRAST) {
     throw new ConfigError(
@@ -163,11 +172,15 @@ function checkBrand(config: Config): void {
     );
   }
   if (!logoUrl) return;
-  if (!URL.canParse(logoUrl) || !/^https?:$/.test(new URL(logoUrl).protocol)) throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must be an absolute http(s) URL');
+  if (!URL.canParse(logoUrl) || !/^https?:$/.test(new URL(logoUrl).protocol))
+    throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must be an absolute http(s) URL');
   const logo = new URL(logoUrl);
-  if (logo.username || logo.password) throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must not carry credentials');
+  if (logo.username || logo.password)
+    throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must not carry credentials');
   if (logo.protocol === 'http:' && new URL(config.issuer).protocol === 'https:') {
-    throw new ConfigError('brand.logoUrl (BRAND_LOGO_URL): must be https when the issuer is https (browsers block mixed content)');
+    throw new ConfigError(
+      'brand.logoUrl (BRAND_LOGO_URL): must be https when the issuer is https (browsers block mixed content)',
+    );
   }
 }
 
@@ -182,16 +195,22 @@ function checkProduction(config: Config, problems: string[]): void {
     problems.push('redis.url (REDIS_URL): production refuses the in-memory store; configure Redis');
   }
   if (!config.jwksFile && !config.jwks) {
-    problems.push('jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)');
+    problems.push(
+      'jwksFile (JWKS_FILE): production refuses generated signing keys; supply a JWKS (npm run -s cli -- keys generate --out jwks.json)',
+    );
   }
-  if (config.cookieKeys.length === 0) problems.push('cookieKeys (COOKIE_KEYS): production requires cookie signing keys');
+  if (config.cookieKeys.length === 0)
+    problems.push('cookieKeys (COOKIE_KEYS): production requires cookie signing keys');
   if (new URL(config.issuer).protocol !== 'https:' && !isLocalhost(config.issuer)) {
     problems.push('issuer (ISSUER): production requires an https issuer (http is allowed for localhost only)');
   }
   if (!config.mail.smtpUrl && (config.account.passwordResetEnabled || config.account.registrationEnabled)) {
-    problems.push('mail.smtpUrl (SMTP_URL): production needs a mail transport while password reset (PASSWORD_RESET_ENABLED) or registration (REGISTRATION_ENABLED) is on');
+    problems.push(
+      'mail.smtpUrl (SMTP_URL): production needs a mail transport while password reset (PASSWORD_RESET_ENABLED) or registration (REGISTRATION_ENABLED) is on',
+    );
   }
-  if (config.mail.smtpUrl && !/^smtps?:\/\//.test(config.mail.smtpUrl)) problems.push('mail.smtpUrl (SMTP_URL): must be an smtp:// or smtps:// URL');
+  if (config.mail.smtpUrl && !/^smtps?:\/\//.test(config.mail.smtpUrl))
+    problems.push('mail.smtpUrl (SMTP_URL): must be an smtp:// or smtps:// URL');
   // Metrics tell an observer about traffic and failures; on the public port they need a token.
   if (config.metrics.enabled && !config.metrics.token && config.metrics.port === 0) {
     problems.push(
@@ -254,10 +273,12 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   const config = { ...raw, production: nodeEnv === 'production' } as unknown as Config;
   const rules = [
     () => {
-      if (config.cookieKeys.some((k) => k.length < 32)) throw new ConfigError('cookieKeys (COOKIE_KEYS): every key must be at least 32 characters');
+      if (config.cookieKeys.some((k) => k.length < 32))
+        throw new ConfigError('cookieKeys (COOKIE_KEYS): every key must be at least 32 characters');
     },
     () => {
-      if (new URL(config.issuer).search || new URL(config.issuer).hash) throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
+      if (new URL(config.issuer).search || new URL(config.issuer).hash)
+        throw new ConfigError('issuer (ISSUER): must not have a query or fragment');
     },
     () => {
       const host = new URL(config.issuer).hostname;
@@ -268,7 +289,9 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
     },
     () => {
       if (config.ttl.refreshTokenIdle > config.ttl.refreshTokenAbsolute) {
-        throw new ConfigError('ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute');
+        throw new ConfigError(
+          'ttl.refreshTokenIdle (REFRESH_TOKEN_IDLE_TTL): must not exceed ttl.refreshTokenAbsolute',
+        );
       }
     },
     () => {
@@ -287,11 +310,16 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
       }
     },
     () => {
-      if (/[{}]/.test(config.redis.keyPrefix)) throw new ConfigError('redis.keyPrefix (REDIS_KEY_PREFIX): may not contain { or }: they would change the hash tags');
+      if (/[{}]/.test(config.redis.keyPrefix))
+        throw new ConfigError(
+          'redis.keyPrefix (REDIS_KEY_PREFIX): may not contain { or }: they would change the hash tags',
+        );
     },
     () => {
       if (config.metrics.port !== 0 && config.metrics.port === config.port) {
-        throw new ConfigError('metrics.port (METRICS_PORT): must differ from port (PORT); 0 serves /metrics on the main port');
+        throw new ConfigError(
+          'metrics.port (METRICS_PORT): must differ from port (PORT); 0 serves /metrics on the main port',
+        );
       }
     },
     () => checkResourceServers(config),

@@ -64,13 +64,30 @@ export interface Config {
     readonly browserPerIp: number;
     readonly parPerIp: number;
   };
-  readonly clientRegistration: { readonly mode: 'off' | 'open' | 'token'; readonly perIp: number; readonly idleDays: number };
-  readonly backchannelLogout: { readonly allowPrivateNetworks: boolean; readonly timeoutSeconds: number; readonly retryBaseSeconds: number };
+  readonly clientRegistration: {
+    readonly mode: 'off' | 'open' | 'token';
+    readonly perIp: number;
+    readonly idleDays: number;
+  };
+  readonly backchannelLogout: {
+    readonly allowPrivateNetworks: boolean;
+    readonly timeoutSeconds: number;
+    readonly retryBaseSeconds: number;
+  };
   readonly deviceFlow: { readonly pollIntervalSeconds: number; readonly codeTtlSeconds: number };
   readonly passwords: { readonly minLength: number };
-  readonly account: { readonly passwordResetEnabled: boolean; readonly registrationEnabled: boolean; readonly resetLinkTtlSeconds: number };
+  readonly account: {
+    readonly passwordResetEnabled: boolean;
+    readonly registrationEnabled: boolean;
+    readonly resetLinkTtlSeconds: number;
+  };
   readonly mail: { readonly smtpUrl: string; readonly from: string };
-  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number; readonly maxQueuedPerThread: number };
+  readonly argon2: {
+    readonly memoryCost: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+    readonly maxQueuedPerThread: number;
+  };
   readonly signing: { readonly idTokenAlg: SigningAlg; readonly accessTokenAlg: SigningAlg };
   readonly jwksFile: string;
   readonly jwks: string;

@@ -42,7 +42,10 @@ export class ApiClient {
   }
 
   async #send(path: string, accessToken: string): Promise<Response> {
-    return fetch(`${this.#cfg.apiUrl}${path}`, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+    return fetch(`${this.#cfg.apiUrl}${path}`, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(5000),
+    });
   }
 
   /** Refreshes the session's tokens; true when new tokens are in place. Shared by concurrent callers. */
@@ -58,7 +61,11 @@ export class ApiClient {
         return true;
       } catch (err) {
         const code = oauthError(err);
-        record(session, 'error', `Refresh failed (${code ?? 'authorization server unreachable'}): please sign in again`);
+        record(
+          session,
+          'error',
+          `Refresh failed (${code ?? 'authorization server unreachable'}): please sign in again`,
+        );
         if (code) {
           session.tokens = undefined;
           session.user = undefined;
@@ -79,18 +86,27 @@ export class ApiClient {
       res = await this.#send(path, tokens.accessToken);
       record(session, 'api', `GET ${path} → ${res.status}`);
       if (res.status === 401 && bearerError(res) === 'invalid_token') {
-        const why = /error_description="([^"]*)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1] ?? 'invalid token';
+        const why =
+          /error_description="([^"]*)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1] ?? 'invalid token';
         record(session, '401', `The API refused the access token: ${why}`);
         await res.body?.cancel();
         if (!(await this.refresh(session)) || !session.tokens) {
-          return { status: 401, body: { error_description: 'the session ended: sign in again' }, signedIn: session.tokens !== undefined };
+          return {
+            status: 401,
+            body: { error_description: 'the session ended: sign in again' },
+            signedIn: session.tokens !== undefined,
+          };
         }
         res = await this.#send(path, session.tokens.accessToken);
         record(session, 'api', `Retried GET ${path} with the new access token → ${res.status}`);
       }
     } catch (err) {
       record(session, 'error', `The API is unreachable (${(err as Error).name})`);
-      return { status: 502, body: { error: 'bad_gateway', error_description: 'the demo API is unreachable' }, signedIn: true };
+      return {
+        status: 502,
+        body: { error: 'bad_gateway', error_description: 'the demo API is unreachable' },
+        signedIn: true,
+      };
     }
     return { status: res.status, body: await readBody(res), signedIn: true };
   }

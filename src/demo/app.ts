@@ -67,8 +67,22 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
 
   const current = (ctx: Context): Session | undefined => sessions.get(ctx.cookies.get(SESSION_COOKIE));
   const setCookie = (ctx: Context, session: Session) =>
-    ctx.cookies.set(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'lax', secure, path: '/', overwrite: true });
-  const clearCookie = (ctx: Context) => ctx.cookies.set(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 0, overwrite: true });
+    ctx.cookies.set(SESSION_COOKIE, session.id, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      path: '/',
+      overwrite: true,
+    });
+  const clearCookie = (ctx: Context) =>
+    ctx.cookies.set(SESSION_COOKIE, '', {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      path: '/',
+      maxAge: 0,
+      overwrite: true,
+    });
 
   function assertSameOrigin(ctx: Context): void {
     const site = ctx.get('sec-fetch-site');
@@ -79,7 +93,11 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
     }
   }
 
-  function page(ctx: Context, session: Session | undefined, extra: { problem?: string; events?: LifecycleEvent[] } = {}): void {
+  function page(
+    ctx: Context,
+    session: Session | undefined,
+    extra: { problem?: string; events?: LifecycleEvent[] } = {},
+  ): void {
     const nonce = ctx.state.nonce as string;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
@@ -121,7 +139,12 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
       if (shaped.status >= 500) log.error({ err, path: ctx.path }, 'request failed');
       ctx.status = shaped.status;
       ctx.set(shaped.headers);
-      if (ctx.path.startsWith('/call/')) ctx.body = { status: shaped.status, body: { error: shaped.error, error_description: shaped.description }, signedIn: false };
+      if (ctx.path.startsWith('/call/'))
+        ctx.body = {
+          status: shaped.status,
+          body: { error: shaped.error, error_description: shaped.description },
+          signedIn: false,
+        };
       else {
         page(ctx, undefined, { problem: `${shaped.error}: ${shaped.description}` });
         ctx.status = shaped.status;
@@ -134,7 +157,8 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
     if (ctx.method === 'GET' && ctx.path === homePath) {
       const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
       const ended = state ? farewells.take(state) : undefined;
-      if (ended?.reason === 'logout') record(ended, 'logout', 'Back from Gatehouse: its session has ended too. Signing in again needs the password.');
+      if (ended?.reason === 'logout')
+        record(ended, 'logout', 'Back from Gatehouse: its session has ended too. Signing in again needs the password.');
       page(ctx, current(ctx), ended ? { events: ended.events } : {});
       return;
     }
@@ -182,11 +206,23 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
           const code = oauthError(err);
           record(session, 'error', `Sign-in failed: ${code ?? 'the response did not pass the checks'}`);
           if (code === undefined) log.warn({ reason: (err as Error).message }, 'sign-in callback refused');
-          throw new HttpError(400, code ?? 'invalid_request', 'the sign-in did not complete (state, nonce, PKCE or code check failed)');
+          throw new HttpError(
+            400,
+            code ?? 'invalid_request',
+            'the sign-in did not complete (state, nonce, PKCE or code check failed)',
+          );
         }
         const seconds = Math.round((session.tokens.expiresAt - Date.now()) / 1000);
-        record(session, 'login', `Signed in as ${session.user?.username ?? session.user?.sub} (code flow with PKCE, state and nonce checked)`);
-        record(session, 'tokens', `Tokens received: an access token valid ${seconds} s for ${cfg.apiAudience} and a refresh token`);
+        record(
+          session,
+          'login',
+          `Signed in as ${session.user?.username ?? session.user?.sub} (code flow with PKCE, state and nonce checked)`,
+        );
+        record(
+          session,
+          'tokens',
+          `Tokens received: an access token valid ${seconds} s for ${cfg.apiAudience} and a refresh token`,
+        );
         ctx.status = 303;
         ctx.redirect(homePath);
         return;
@@ -195,7 +231,8 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
       case 'POST /call/profile':
       case 'POST /call/admin': {
         assertSameOrigin(ctx);
-        if (ctx.get('x-demo-request') !== '1') throw new HttpError(400, 'invalid_request', 'missing X-Demo-Request header');
+        if (ctx.get('x-demo-request') !== '1')
+          throw new HttpError(400, 'invalid_request', 'missing X-Demo-Request header');
         const session = current(ctx);
         ctx.set('Cache-Control', 'no-store');
         if (!session?.tokens) {
@@ -211,7 +248,12 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
           record(session, 'logout', 'Session cleared here: sign in again');
           next = `${homePath}?state=${farewells.put(session.events, 'refresh_failed')}`;
         }
-        ctx.body = { ...answer, expiresAt: session.tokens?.expiresAt ?? null, events: session.events, ...(next ? { next } : {}) };
+        ctx.body = {
+          ...answer,
+          expiresAt: session.tokens?.expiresAt ?? null,
+          events: session.events,
+          ...(next ? { next } : {}),
+        };
         return;
       }
 
@@ -236,7 +278,11 @@ export function createDemoClient(cfg: DemoClientConfig, log: Logger): DemoClient
           }
         }
         sessions.destroy(session.id);
-        record(session, 'logout', 'Session and cookie cleared here; ending the Gatehouse session (RP-initiated logout)');
+        record(
+          session,
+          'logout',
+          'Session and cookie cleared here; ending the Gatehouse session (RP-initiated logout)',
+        );
         const state = farewells.put(session.events, 'logout');
         ctx.status = 303;
         try {

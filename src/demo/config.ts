@@ -30,14 +30,16 @@ export class DemoClientConfigError extends Error {
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = env[name] || fallback;
-  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) throw new DemoClientConfigError(`${name}: must be an http(s) URL`);
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
+    throw new DemoClientConfigError(`${name}: must be an http(s) URL`);
   return value;
 }
 
 export function loadDemoClientConfig(env: NodeJS.ProcessEnv = process.env): DemoClientConfig {
   const portText = env.DEMO_PORT || '5000';
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65_535) throw new DemoClientConfigError('DEMO_PORT: must be an integer between 0 and 65535');
+  if (!/^\d+$/.test(portText) || port > 65_535)
+    throw new DemoClientConfigError('DEMO_PORT: must be an integer between 0 and 65535');
   const redirectUri = url(env, 'DEMO_REDIRECT_URI', 'http://localhost:5000/callback');
   const postLogoutRedirectUri = url(env, 'DEMO_POST_LOGOUT_REDIRECT_URI', 'http://localhost:5000/');
   if (new URL(postLogoutRedirectUri).origin !== new URL(redirectUri).origin) {

@@ -30,7 +30,11 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || 'warn', ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL || '30' };
+  const env = {
+    ...process.env,
+    LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
+    ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL || '30',
+  };
   let parts: ReturnType<typeof configure>;
   try {
     parts = configure(env);
@@ -79,7 +83,10 @@ async function main(): Promise<void> {
     for (const s of servers) s.closeAllConnections();
     Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
       .then(() => gatehouse.close())
-      .then(() => process.exit(0), () => process.exit(1));
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -94,9 +101,21 @@ function configure(env: NodeJS.ProcessEnv) {
     // as the API's resource-server client so that it may introspect the tokens for the API's audience.
     const audience = env.API_AUDIENCE || 'http://localhost:4000';
     const secret = randomBytes(32).toString('base64url');
-    overrides.resourceServers = [{ identifier: audience, scopes: ['api:read', 'api:write'], default: true, accessTokenFormat: 'opaque' }];
+    overrides.resourceServers = [
+      { identifier: audience, scopes: ['api:read', 'api:write'], default: true, accessTokenFormat: 'opaque' },
+    ];
     const configured = loadConfig({ env, overrides }).clients;
-    overrides.clients = [...configured, { client_id: 'demo-api', client_secret: secret, grant_types: [], response_types: [], redirect_uris: [], resource_server_for: [audience] }];
+    overrides.clients = [
+      ...configured,
+      {
+        client_id: 'demo-api',
+        client_secret: secret,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        resource_server_for: [audience],
+      },
+    ];
     Object.assign(apiEnv, { API_CLIENT_ID: 'demo-api', API_CLIENT_SECRET: secret });
   }
   const gatehouseConfig = loadConfig({ env, overrides });

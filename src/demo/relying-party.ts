@@ -33,7 +33,9 @@ export class RelyingParty {
   async #config(): Promise<oidc.Configuration> {
     const insecure = new URL(this.#cfg.issuer).protocol === 'http:' && isLocal(this.#cfg.issuer);
     this.#discovered ??= oidc
-      .discovery(new URL(this.#cfg.issuer), this.#cfg.clientId, undefined, oidc.None(), { execute: insecure ? [oidc.allowInsecureRequests] : [] })
+      .discovery(new URL(this.#cfg.issuer), this.#cfg.clientId, undefined, oidc.None(), {
+        execute: insecure ? [oidc.allowInsecureRequests] : [],
+      })
       .catch((err: unknown) => {
         this.#discovered = undefined;
         throw err;
@@ -67,7 +69,12 @@ export class RelyingParty {
     const response = await oidc.authorizationCodeGrant(
       config,
       callback,
-      { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true },
+      {
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+      },
       { resource: this.#cfg.apiAudience },
     );
     const claims = response.claims();
@@ -81,9 +88,15 @@ export class RelyingParty {
 
   /** One refresh with the rotating refresh token; the answer carries the next refresh token. */
   async refresh(refreshToken: string, previous: Tokens): Promise<Tokens> {
-    const response = await oidc.refreshTokenGrant(await this.#config(), refreshToken, { resource: this.#cfg.apiAudience });
+    const response = await oidc.refreshTokenGrant(await this.#config(), refreshToken, {
+      resource: this.#cfg.apiAudience,
+    });
     const next = tokensOf(response);
-    return { ...next, refreshToken: next.refreshToken ?? previous.refreshToken, idToken: next.idToken ?? previous.idToken };
+    return {
+      ...next,
+      refreshToken: next.refreshToken ?? previous.refreshToken,
+      idToken: next.idToken ?? previous.idToken,
+    };
   }
 
   /** RFC 7009 revocation of the refresh token (Gatehouse also revokes its grant). */
@@ -93,7 +106,11 @@ export class RelyingParty {
 
   /** RP-initiated logout: where to send the browser so Gatehouse ends its session too. */
   async endSessionUrl(idToken: string | undefined, state: string): Promise<string> {
-    const params: Record<string, string> = { client_id: this.#cfg.clientId, post_logout_redirect_uri: this.#cfg.postLogoutRedirectUri, state };
+    const params: Record<string, string> = {
+      client_id: this.#cfg.clientId,
+      post_logout_redirect_uri: this.#cfg.postLogoutRedirectUri,
+      state,
+    };
     if (idToken) params.id_token_hint = idToken;
     return oidc.buildEndSessionUrl(await this.#config(), params).href;
   }

@@ -19,7 +19,10 @@ export function demoClient(config: Config): ClientMetadata {
     redirect_uris: [config.demo.redirectUri, devCallbackUri(config)],
     post_logout_redirect_uris: [config.demo.postLogoutRedirectUri],
     // Everything it may obtain: its OIDC scopes and the default resource server's scopes (the demo API).
-    scope: ['openid profile email offline_access', ...(config.resourceServers.find((rs) => rs.default)?.scopes ?? [])].join(' '),
+    scope: [
+      'openid profile email offline_access',
+      ...(config.resourceServers.find((rs) => rs.default)?.scopes ?? []),
+    ].join(' '),
     first_party: true,
   };
 }

@@ -34,7 +34,7 @@ export function printDemoHelp(config: Config): void {
       `  Demo client:  ${config.demo.clientId} (public, PKCE)`,
       `  Sign in at:   ${url}`,
       '  Then:         the browser lands on a page here that shows the curl exchanging the code for tokens.',
-      '                That curl needs this URL\'s PKCE code_verifier: first run, in the same terminal as the curl,',
+      "                That curl needs this URL's PKCE code_verifier: first run, in the same terminal as the curl,",
       `                export CODE_VERIFIER=${verifier}`,
       '  Whole demo:   npm run demo (a web client and an API: sign-in, API calls, refresh, sign-out)',
       '',

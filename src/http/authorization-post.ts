@@ -19,12 +19,21 @@ const MAX_REDIRECT_LENGTH = 8192;
 export function authorizationPost(path: string, bodyLimitBytes: number): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== path) return next();
-    if (ctx.querystring) throw new HttpError(400, 'invalid_request', 'authorization parameters must be in the query or in the body, not both');
+    if (ctx.querystring)
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'authorization parameters must be in the query or in the body, not both',
+      );
     const form = await readForm(ctx, bodyLimitBytes);
     const location = `${path}?${new URLSearchParams([...form]).toString()}`;
     // A redirect the browser could not follow (our own server answers 431 past 16 KiB of headers) is refused here.
     if (location.length > MAX_REDIRECT_LENGTH) {
-      throw new HttpError(400, 'invalid_request', 'authorization request too large; send large requests with PAR (/request)');
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'authorization request too large; send large requests with PAR (/request)',
+      );
     }
     ctx.status = 303;
     ctx.set('Cache-Control', 'no-store');

@@ -54,12 +54,17 @@ export function devCallback(config: Config, views: Views): Middleware {
       ].join('\n');
     } else if (error) {
       ctx.status = 400;
-      body = ['<h1>The sign-in did not complete</h1>', `<p class="error" role="alert">${escapeHtml(error)}${description ? `: ${escapeHtml(description)}` : ''}</p>`].join('\n');
+      body = [
+        '<h1>The sign-in did not complete</h1>',
+        `<p class="error" role="alert">${escapeHtml(error)}${description ? `: ${escapeHtml(description)}` : ''}</p>`,
+      ].join('\n');
     } else {
       ctx.status = 400;
-      body = '<h1>Nothing to show</h1>\n<p>This page is where the sign-in URL printed by <code>npm start</code> returns, with a code.</p>';
+      body =
+        '<h1>Nothing to show</h1>\n<p>This page is where the sign-in URL printed by <code>npm start</code> returns, with a code.</p>';
     }
-    body += '\n<p><small>Development only. To see the whole token lifecycle (sign-in, API calls, refresh, sign-out) in a web client, stop this server and run <code>npm run demo</code>.</small></p>';
+    body +=
+      '\n<p><small>Development only. To see the whole token lifecycle (sign-in, API calls, refresh, sign-out) in a web client, stop this server and run <code>npm run demo</code>.</small></p>';
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     ctx.body = views.page(code ? 'Signed in' : 'Sign-in not completed', cspNonce(ctx.res), body);

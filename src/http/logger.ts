@@ -62,7 +62,10 @@ function bufferedStdout(): pino.DestinationStream {
 }
 
 export function createLogger(level: string, destination: pino.DestinationStream = bufferedStdout()): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'gatehouse' } }, destination);
+  return pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'gatehouse' } },
+    destination,
+  );
 }
 
 /** The access log: the same logger and destination, without redaction (its fields carry no secret). */

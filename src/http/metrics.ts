@@ -197,7 +197,9 @@ export class Metrics {
       if (this.#tokenDigest) {
         const given = /^Bearer (\S+)$/i.exec(ctx.get('authorization'))?.[1] ?? '';
         if (!timingSafeEqual(digest(given), this.#tokenDigest)) {
-          throw new HttpError(401, 'invalid_token', 'a valid metrics bearer token is required', { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+          throw new HttpError(401, 'invalid_token', 'a valid metrics bearer token is required', {
+            'WWW-Authenticate': 'Bearer realm="metrics"',
+          });
         }
       }
       ctx.set('Cache-Control', 'no-store');
@@ -211,7 +213,10 @@ export class Metrics {
     switch (event) {
       case 'token.issued':
       case 'token.refreshed':
-        this.#tokens.inc({ grant_type: typeof fields.grantType === 'string' && GRANT_TYPES.has(fields.grantType) ? fields.grantType : 'other' });
+        this.#tokens.inc({
+          grant_type:
+            typeof fields.grantType === 'string' && GRANT_TYPES.has(fields.grantType) ? fields.grantType : 'other',
+        });
         return;
       case 'refresh_token.reuse_detected':
         this.#reuse.inc({ token: 'refresh_token' });
@@ -234,18 +239,27 @@ export class Metrics {
       case 'mfa.removed':
       case 'mfa.success':
       case 'mfa.failure':
-        this.#mfa.inc({ event: event.slice('mfa.'.length), factor: typeof fields.factor === 'string' && MFA_FACTORS.has(fields.factor) ? fields.factor : 'other' });
+        this.#mfa.inc({
+          event: event.slice('mfa.'.length),
+          factor: typeof fields.factor === 'string' && MFA_FACTORS.has(fields.factor) ? fields.factor : 'other',
+        });
         return;
       case 'client_auth.failure':
         this.#clientAuthFailures.inc();
         return;
       case 'rate_limit.exceeded':
         // The audit trail names only registered clients (src/gatehouse.ts), which bounds the label's values.
-        this.#rateLimited.inc({ limit: typeof fields.kind === 'string' ? fields.kind : 'other', client_id: typeof fields.clientId === 'string' ? fields.clientId : 'unknown' });
+        this.#rateLimited.inc({
+          limit: typeof fields.kind === 'string' ? fields.kind : 'other',
+          client_id: typeof fields.clientId === 'string' ? fields.clientId : 'unknown',
+        });
         return;
       case 'account.sessions_ended':
         this.#accountEvents.inc({ event });
-        this.#sessionsEnded.inc({ reason: typeof fields.reason === 'string' && END_REASONS.has(fields.reason) ? fields.reason : 'other' }, Number(fields.kind) || 1);
+        this.#sessionsEnded.inc(
+          { reason: typeof fields.reason === 'string' && END_REASONS.has(fields.reason) ? fields.reason : 'other' },
+          Number(fields.kind) || 1,
+        );
         return;
       default:
         // Every account.* event is one of the audit trail's closed union, which bounds the label's values.
@@ -268,7 +282,11 @@ export class Metrics {
    * The labelled children of one HTTP series, kept so that a request does not hash its labels again; as bounded
    * as the labels themselves.
    */
-  #httpSeries(route: string, method: string, status: string): { requests: Counter.Internal; duration: Histogram.Internal<string> } {
+  #httpSeries(
+    route: string,
+    method: string,
+    status: string,
+  ): { requests: Counter.Internal; duration: Histogram.Internal<string> } {
     const key = `${route} ${method} ${status}`;
     let series = this.#http.get(key);
     if (!series) {

@@ -44,10 +44,12 @@ export interface RateLimitPolicy {
   readonly perIp: number;
 }
 
-
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 
-type ProviderMiddleware = (ctx: { path: string; req: IncomingMessage; oidc?: { client?: { clientId: string } } }, next: () => Promise<unknown>) => Promise<void>;
+type ProviderMiddleware = (
+  ctx: { path: string; req: IncomingMessage; oidc?: { client?: { clientId: string } } },
+  next: () => Promise<unknown>,
+) => Promise<void>;
 
 export interface RateLimit {
   /** Host-app middleware, right before the provider. */
@@ -77,24 +79,34 @@ function windowOf(windowSeconds: number): { bucket: number; retryAfter: number }
 function refusal(onLimit: OnLimit | undefined) {
   return async (kind: LimitKind, retryAfter: number, clientId: string | undefined): Promise<never> => {
     await onLimit?.(kind, clientId);
-    throw new HttpError(429, 'temporarily_unavailable', `too many requests, retry in ${retryAfter} seconds`, { 'Retry-After': String(retryAfter) });
+    throw new HttpError(429, 'temporarily_unavailable', `too many requests, retry in ${retryAfter} seconds`, {
+      'Retry-After': String(retryAfter),
+    });
   };
 }
 
-export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLimit: number, onLimit?: OnLimit): RateLimit {
+export function rateLimit(
+  store: ThrottleStore,
+  policy: RateLimitPolicy,
+  bodyLimit: number,
+  onLimit?: OnLimit,
+): RateLimit {
   /** The client the provider authenticated, per request (the IncomingMessage both apps share). */
   const authenticated = new WeakMap<IncomingMessage, string>();
   const refuse = refusal(onLimit);
 
   const host: Middleware = async (ctx, next) => {
-    if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path) || (policy.perIp === 0 && policy.perClient === 0)) return next();
+    if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path) || (policy.perIp === 0 && policy.perClient === 0))
+      return next();
     const { bucket, retryAfter } = windowOf(policy.windowSeconds);
     const address = addressKey(ctx.ip);
     const named = await namedClient(ctx, bodyLimit);
     const id = named !== undefined && CLIENT_ID.test(named) ? named : undefined;
     let clientKey: string | undefined;
     if (id !== undefined && policy.perClient > 0) {
-      clientKey = (await hasCredentials(ctx, bodyLimit)) ? `rate:client:${id}:${bucket}` : `rate:client:${id}@${address}:${bucket}`;
+      clientKey = (await hasCredentials(ctx, bodyLimit))
+        ? `rate:client:${id}:${bucket}`
+        : `rate:client:${id}@${address}:${bucket}`;
     }
     const [perIp, perClient] = await Promise.all([
       policy.perIp > 0 ? store.hit(`rate:ip:${address}:${bucket}`, policy.windowSeconds) : 0,
@@ -125,7 +137,8 @@ export function rateLimit(store: ThrottleStore, policy: RateLimitPolicy, bodyLim
       // oidc-provider sets the client entity once it found the client, before it checks the credentials; every
       // failed check is then an `invalid_client` (401). Errors after authentication keep the client counted.
       const client = LIMITED_PATHS.has(ctx.path) ? ctx.oidc?.client : undefined;
-      const status = failed === undefined ? (ctx as unknown as Context).status : (failed as { statusCode?: number }).statusCode;
+      const status =
+        failed === undefined ? (ctx as unknown as Context).status : (failed as { statusCode?: number }).statusCode;
       if (client && status !== 401) authenticated.set(ctx.req, client.clientId);
     }
   };
@@ -160,7 +173,12 @@ function browserKind(method: string, path: string): 'browser' | 'par' | undefine
  * `bodyLimit`, handed on intact): a body broken while the counter is being incremented then is a 400 here, not a
  * stream the provider finds already failed.
  */
-export function browserRateLimit(store: ThrottleStore, policy: BrowserLimitPolicy, bodyLimit: number, onLimit?: OnLimit): Middleware {
+export function browserRateLimit(
+  store: ThrottleStore,
+  policy: BrowserLimitPolicy,
+  bodyLimit: number,
+  onLimit?: OnLimit,
+): Middleware {
   const refuse = refusal(onLimit);
   return async (ctx, next) => {
     const kind = browserKind(ctx.method, ctx.path);

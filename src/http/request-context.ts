@@ -23,7 +23,16 @@ export function requestContext(log: Logger): Middleware {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      access.info({ reqId: id, method: ctx.method, path: ctx.path.replace(LINK_PATH, '$1[redacted]'), status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms }, 'request');
+      access.info(
+        {
+          reqId: id,
+          method: ctx.method,
+          path: ctx.path.replace(LINK_PATH, '$1[redacted]'),
+          status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
+          ms,
+        },
+        'request',
+      );
     }
   };
 }

@@ -60,11 +60,16 @@ export function consentItems(missing: MissingConsent): ConsentItem[] {
   const scopes = [...new Set(missing.missingOIDCScope ?? [])];
   const released = claimsOf(scopes);
   const items = scopes.map(
-    (s): ConsentItem => (SCOPES_WITH_TEXT.has(s) ? { key: `scope.${s}`, values: {}, code: s } : { key: 'consent.otherScope', values: { name: s }, code: s }),
+    (s): ConsentItem =>
+      SCOPES_WITH_TEXT.has(s)
+        ? { key: `scope.${s}`, values: {}, code: s }
+        : { key: 'consent.otherScope', values: { name: s }, code: s },
   );
   for (const claim of new Set(missing.missingOIDCClaims ?? [])) {
     if (released.has(claim)) continue;
-    const item: ConsentItem = CLAIMS_WITH_TEXT.has(claim) ? { key: `claim.${claim}`, values: {}, code: claim } : { key: 'consent.otherClaim', values: { name: claim }, code: claim };
+    const item: ConsentItem = CLAIMS_WITH_TEXT.has(claim)
+      ? { key: `claim.${claim}`, values: {}, code: claim }
+      : { key: 'consent.otherClaim', values: { name: claim }, code: claim };
     items.push(item);
   }
   for (const [indicator, granted] of Object.entries(missing.missingResourceScopes ?? {})) {

@@ -28,7 +28,12 @@ interface ResourceScopes {
 }
 
 /** The resource server and its requested scopes, null when it cannot be resolved with certainty. */
-function requestedResource(config: Config, client: Client, requested: string[], resource: unknown): ResourceScopes | undefined | null {
+function requestedResource(
+  config: Config,
+  client: Client,
+  requested: string[],
+  resource: unknown,
+): ResourceScopes | undefined | null {
   let rs: Config['resourceServers'][number] | undefined;
   if (resource !== undefined) {
     if (typeof resource !== 'string') return null;
@@ -53,7 +58,13 @@ function requestedResource(config: Config, client: Client, requested: string[], 
  * Saves the first-party Grant for this sign-in and returns its id, or undefined when the regular consent step
  * must decide (see the rules above).
  */
-export async function firstPartyGrant(provider: Provider, config: Config, d: Details, client: Client | undefined, accountId: string): Promise<string | undefined> {
+export async function firstPartyGrant(
+  provider: Provider,
+  config: Config,
+  d: Details,
+  client: Client | undefined,
+  accountId: string,
+): Promise<string | undefined> {
   if (client?.metadata().first_party !== true || d.session || d.grantId) return undefined;
   if (d.params.claims !== undefined) return undefined;
   const requested = typeof d.params.scope === 'string' ? d.params.scope.split(' ').filter(Boolean) : [];

@@ -76,7 +76,10 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const origin = ctx.get('origin');
     // Our pages send `Referrer-Policy: no-referrer`, so browsers send `Origin: null` on their own form posts
     // (Fetch spec); then Sec-Fetch-Site and the SameSite interaction cookie are what tell same-site from cross-site.
-    if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== issuerOrigin)) {
+    if (
+      (site && site !== 'same-origin' && site !== 'none') ||
+      (origin && origin !== 'null' && origin !== issuerOrigin)
+    ) {
       throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
     }
   }
@@ -91,7 +94,13 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const clientId = record?.params.client_id;
     const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
     const lang = views.language({ uiLocales: record?.params.ui_locales, acceptLanguage: ctx.get('accept-language') });
-    return new HttpError(400, 'invalid_request', description, {}, { kind: 'expired', back: clientSite(client), language: lang });
+    return new HttpError(
+      400,
+      'invalid_request',
+      description,
+      {},
+      { kind: 'expired', back: clientSite(client), language: lang },
+    );
   }
 
   async function details(ctx: Context, uid: string): Promise<Details> {
@@ -99,15 +108,29 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     try {
       d = await provider.interactionDetails(ctx.req, ctx.res);
     } catch (err) {
-      if ((err as Error).name === 'SessionNotFound') throw await expired(ctx, uid, (err as { error_description?: string }).error_description ?? 'interaction not found');
+      if ((err as Error).name === 'SessionNotFound')
+        throw await expired(
+          ctx,
+          uid,
+          (err as { error_description?: string }).error_description ?? 'interaction not found',
+        );
       throw err;
     }
     if (d.uid !== uid) throw await expired(ctx, uid, 'interaction mismatch, start the sign-in again');
     return d;
   }
 
-
-  const steps = secondFactor({ config, provider, views, mfa: deps.mfa, guard: deps.guard, audit: deps.audit, language, finish: finishInteraction, findAccount: (id) => deps.accounts.findById(id) });
+  const steps = secondFactor({
+    config,
+    provider,
+    views,
+    mfa: deps.mfa,
+    guard: deps.guard,
+    audit: deps.audit,
+    language,
+    finish: finishInteraction,
+    findAccount: (id) => deps.accounts.findById(id),
+  });
 
   function clientName(d: Details, client: { clientName?: string; clientId: string } | undefined): string {
     return client?.clientName ?? client?.clientId ?? String(d.params.client_id);
@@ -115,34 +138,50 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
 
   // After a failed sign-in the password field takes the focus (the username is kept), and both fields point at the
   // message. On a first visit the username field has it, or the password field when login_hint filled the username.
-  async function renderLogin(ctx: Context, d: Details, client: { clientName?: string; clientId: string } | undefined, username: string, failed: boolean): Promise<void> {
+  async function renderLogin(
+    ctx: Context,
+    d: Details,
+    client: { clientName?: string; clientId: string } | undefined,
+    username: string,
+    failed: boolean,
+  ): Promise<void> {
     const lang = language(ctx, d);
     const m = views.messages(lang);
     const invalid = failed ? ' aria-invalid="true" aria-describedby="login-error"' : '';
     const passwordFirst = failed || username !== '';
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('login', { language: lang, nonce: cspNonce(ctx.res), title: m.html('login.title') }, {
-      client: clientName(d, client),
-      action: `/interaction/${d.uid}/login`,
-      abortAction: `/interaction/${d.uid}/abort`,
-      passkeyAction: `/interaction/${d.uid}/passkey`,
-      passkeyOptions: await steps.passkeyOptions(d),
-      username,
-      usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
-      passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
-      errorBlock: failed ? `<p class="alert" id="login-error" role="alert">${m.html('login.failed')}</p>` : '',
-      forgotBlock:
-        (config.account.passwordResetEnabled ? `<p class="secondary"><a href="/account/forgot">${m.html('account.forgot.link')}</a></p>` : '') +
-        (config.account.registrationEnabled ? `<p class="secondary"><a href="/account/register">${m.html('account.register.link')}</a></p>` : ''),
-    });
+    ctx.body = views.render(
+      'login',
+      { language: lang, nonce: cspNonce(ctx.res), title: m.html('login.title') },
+      {
+        client: clientName(d, client),
+        action: `/interaction/${d.uid}/login`,
+        abortAction: `/interaction/${d.uid}/abort`,
+        passkeyAction: `/interaction/${d.uid}/passkey`,
+        passkeyOptions: await steps.passkeyOptions(d),
+        username,
+        usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
+        passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
+        errorBlock: failed ? `<p class="alert" id="login-error" role="alert">${m.html('login.failed')}</p>` : '',
+        forgotBlock:
+          (config.account.passwordResetEnabled
+            ? `<p class="secondary"><a href="/account/forgot">${m.html('account.forgot.link')}</a></p>`
+            : '') +
+          (config.account.registrationEnabled
+            ? `<p class="secondary"><a href="/account/register">${m.html('account.register.link')}</a></p>`
+            : ''),
+      },
+    );
   }
 
   async function grantConsent(d: Details): Promise<InteractionResults> {
     const { details: missing } = d.prompt;
     const accountId = d.session?.accountId;
     if (!accountId) throw new HttpError(400, 'invalid_request', 'no signed-in user for this consent');
-    const grant = d.grantId ? await provider.Grant.find(d.grantId) : new provider.Grant({ accountId, clientId: String(d.params.client_id) });
+    const grant = d.grantId
+      ? await provider.Grant.find(d.grantId)
+      : new provider.Grant({ accountId, clientId: String(d.params.client_id) });
     if (!grant) throw new HttpError(400, 'invalid_request', 'the grant expired, start the sign-in again');
     const scopes = missing.missingOIDCScope as string[] | undefined;
     if (scopes) grant.addOIDCScope(scopes.join(' '));
@@ -172,14 +211,18 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       const m = views.messages(lang);
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = views.render('consent', { language: lang, nonce: cspNonce(ctx.res), title: m.html('consent.title') }, {
-        client: clientName(d, client),
-        host: returnHost(d.params.redirect_uri, client?.redirectUris ?? []),
-        action: `/interaction/${d.uid}/confirm`,
-        scopeItems: consentItems(missing)
-          .map((i) => `<li>${m.html(i.key, i.values)} <small>(${escapeHtml(i.code)})</small></li>`)
-          .join('\n'),
-      });
+      ctx.body = views.render(
+        'consent',
+        { language: lang, nonce: cspNonce(ctx.res), title: m.html('consent.title') },
+        {
+          client: clientName(d, client),
+          host: returnHost(d.params.redirect_uri, client?.redirectUris ?? []),
+          action: `/interaction/${d.uid}/confirm`,
+          scopeItems: consentItems(missing)
+            .map((i) => `<li>${m.html(i.key, i.values)} <small>(${escapeHtml(i.code)})</small></li>`)
+            .join('\n'),
+        },
+      );
       return undefined;
     }
     throw new HttpError(400, 'invalid_request', `unsupported interaction ${d.prompt.name}`);
@@ -192,12 +235,17 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     const form = await readForm(ctx, config.bodyLimitBytes);
     const username = (form.get('username') ?? '').trim();
     const password = form.get('password') ?? '';
-    if (password.length > MAX_PASSWORD_LENGTH) throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+    if (password.length > MAX_PASSWORD_LENGTH)
+      throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     const clientId = String(d.params.client_id);
     const ip = ctx.ip;
     // The throttle's counters, the account and the client's record are read in the same tick (one Redis round
     // trip with auto-pipelining); the account is only used when the guard allows the attempt.
-    const [verdict, found, client] = await Promise.all([deps.guard.check(username, ip), deps.accounts.lookup(username), provider.Client.find(clientId)]);
+    const [verdict, found, client] = await Promise.all([
+      deps.guard.check(username, ip),
+      deps.accounts.lookup(username),
+      provider.Client.find(clientId),
+    ]);
     if (!verdict.allowed && verdict.reason === 'throttled') {
       deps.audit('login.failure', { clientId, reason: verdict.reason, ip });
       ctx.status = 401;
@@ -219,7 +267,9 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     } catch (err) {
       if (err instanceof HashingBusy) {
         deps.audit('login.busy', { clientId, ip });
-        throw new HttpError(503, 'temporarily_unavailable', 'too many sign-ins right now, try again in a moment', { 'Retry-After': String(BUSY_RETRY_SECONDS) });
+        throw new HttpError(503, 'temporarily_unavailable', 'too many sign-ins right now, try again in a moment', {
+          'Retry-After': String(BUSY_RETRY_SECONDS),
+        });
       }
       // Nobody is waiting for this answer any more.
       if (err instanceof HashingAborted) throw new HttpError(400, 'invalid_request', 'the request was abandoned');
@@ -237,7 +287,10 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
       return undefined;
     }
     // Clearing the username's failures and saving a first-party client's grant go out together.
-    const [, grantId] = await Promise.all([deps.guard.succeeded(username, ip), firstPartyGrant(provider, config, d, client, accountId)]);
+    const [, grantId] = await Promise.all([
+      deps.guard.succeeded(username, ip),
+      firstPartyGrant(provider, config, d, client, accountId),
+    ]);
     if (grantId) deps.audit('consent.granted', { clientId, sub: accountId, reason: 'first_party' });
     const login = { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true };
     return finishInteraction(ctx, d, grantId ? { login, consent: { grantId } } : { login }, false);
@@ -255,7 +308,12 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     }
     if (decision === 'deny') {
       deps.audit('consent.denied', { clientId: d.params.client_id, sub: d.session?.accountId });
-      return finishInteraction(ctx, d, { error: 'access_denied', error_description: 'the user denied the request' }, false);
+      return finishInteraction(
+        ctx,
+        d,
+        { error: 'access_denied', error_description: 'the user denied the request' },
+        false,
+      );
     }
     throw new HttpError(400, 'invalid_request', 'decision must be allow or deny');
   }
@@ -263,7 +321,12 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
   async function abort(ctx: Context, uid: string): Promise<void> {
     assertSameOrigin(ctx);
     const d = await details(ctx, uid);
-    return finishInteraction(ctx, d, { error: 'access_denied', error_description: 'the user cancelled the sign-in' }, false);
+    return finishInteraction(
+      ctx,
+      d,
+      { error: 'access_denied', error_description: 'the user cancelled the sign-in' },
+      false,
+    );
   }
 
   return async (ctx, next) => {
@@ -279,7 +342,8 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     if (action === 'mfa' || action === 'passkey') {
       assertSameOrigin(ctx);
       const d = await details(ctx, uid);
-      if (d.prompt.name !== 'login') throw new HttpError(400, 'invalid_request', 'this sign-in step is already complete');
+      if (d.prompt.name !== 'login')
+        throw new HttpError(400, 'invalid_request', 'this sign-in step is already complete');
       return action === 'mfa' ? steps.verify(ctx, d) : steps.passkey(ctx, d);
     }
     if (action === 'confirm') return confirm(ctx, uid);

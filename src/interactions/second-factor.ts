@@ -65,11 +65,22 @@ export function secondFactor(deps: SecondFactorDeps) {
   }
 
   function needs(d: Details, client: Client, account: Account): boolean {
-    return needsSecondFactor({ required: config.mfa.required, clientRequires: client?.metadata().require_mfa === true, params: d.params }, account);
+    return needsSecondFactor(
+      { required: config.mfa.required, clientRequires: client?.metadata().require_mfa === true, params: d.params },
+      account,
+    );
   }
 
   /** The sign-in is complete: the login result, and a first-party client's grant with it. */
-  async function complete(ctx: Context, d: Details, client: Client, accountId: string, acr: string, amr: string[], codes?: string[]): Promise<void> {
+  async function complete(
+    ctx: Context,
+    d: Details,
+    client: Client,
+    accountId: string,
+    acr: string,
+    amr: string[],
+    codes?: string[],
+  ): Promise<void> {
     const clientId = String(d.params.client_id);
     const grantId = await firstPartyGrant(provider, config, d, client, accountId);
     if (grantId) deps.audit('consent.granted', { clientId, sub: accountId, reason: 'first_party' });
@@ -88,10 +99,14 @@ export function secondFactor(deps: SecondFactorDeps) {
 
   function recoveryPage(lang: Language, next: string, codes: string[], ctx: Context): string {
     const m = views.messages(lang);
-    return views.render('recovery-codes', { language: lang, nonce: cspNonce(ctx.res), title: m.html('recovery.title') }, {
-      codes: codes.map((c) => `<li>${escapeHtml(c)}</li>`).join(''),
-      next,
-    });
+    return views.render(
+      'recovery-codes',
+      { language: lang, nonce: cspNonce(ctx.res), title: m.html('recovery.title') },
+      {
+        codes: codes.map((c) => `<li>${escapeHtml(c)}</li>`).join(''),
+        next,
+      },
+    );
   }
 
   /** Called by the password step once the password was right. Returns false when no second factor is needed. */
@@ -114,7 +129,8 @@ export function secondFactor(deps: SecondFactorDeps) {
     }
     if (!p) return false;
     const account = await deps.findAccount(p.accountId);
-    if (!account || account.disabled) throw new HttpError(400, 'invalid_request', 'the sign-in expired, start it again');
+    if (!account || account.disabled)
+      throw new HttpError(400, 'invalid_request', 'the sign-in expired, start it again');
     await render(ctx, d, account, false);
     return true;
   }
@@ -171,14 +187,21 @@ export function secondFactor(deps: SecondFactorDeps) {
     const code = (form.get('code') ?? '').slice(0, 16);
     const recovery = (form.get('recovery_code') ?? '').slice(0, 32);
     const account = await deps.findAccount(p.accountId);
-    if (!account || account.disabled) throw new HttpError(400, 'invalid_request', 'the sign-in expired, start it again');
+    if (!account || account.disabled)
+      throw new HttpError(400, 'invalid_request', 'the sign-in expired, start it again');
     const clientId = String(d.params.client_id);
     const ip = ctx.ip;
     const client = await provider.Client.find(clientId);
     const verdict = await deps.guard.check(account.username, ip);
     const fail = async (factor: string) => {
       if (verdict.allowed) await deps.guard.failed(account.username, ip);
-      deps.audit('mfa.failure', { clientId, sub: account.id, factor, ip, ...(verdict.allowed ? {} : { reason: verdict.reason }) });
+      deps.audit('mfa.failure', {
+        clientId,
+        sub: account.id,
+        factor,
+        ip,
+        ...(verdict.allowed ? {} : { reason: verdict.reason }),
+      });
       ctx.status = 401;
       await render(ctx, d, account, true);
     };
@@ -198,7 +221,9 @@ export function secondFactor(deps: SecondFactorDeps) {
       return complete(ctx, d, client, account.id, ACR_MFA, [...p.amr, 'otp', 'mfa'], codes);
     }
     const factor = recovery ? 'recovery_code' : 'totp';
-    const ok = verdict.allowed && (recovery ? await mfa.useRecoveryCode(account, recovery) : await mfa.verifyTotp(account, code));
+    const ok =
+      verdict.allowed &&
+      (recovery ? await mfa.useRecoveryCode(account, recovery) : await mfa.verifyTotp(account, code));
     if (!ok) return fail(factor);
     deps.audit('mfa.success', { clientId, sub: account.id, factor, ip });
     await deps.guard.succeeded(account.username, ip);

@@ -42,10 +42,30 @@ const REUSE = /^(refresh token|authorization code) already (used|consumed)$/;
 
 const SPECIAL = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 3],
-] as const) SPECIAL.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) SPECIAL.addSubnet(net, bits, 'ipv6');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 3],
+] as const)
+  SPECIAL.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 127],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+  ['2001:db8::', 32],
+] as const)
+  SPECIAL.addSubnet(net, bits, 'ipv6');
 
 /** True for an address no back-channel request may reach (loopback, private, link-local, ...). */
 export function isSpecialAddress(address: string): boolean {
@@ -60,14 +80,18 @@ export function isSpecialAddress(address: string): boolean {
 /** Validates a `backchannel_logout_uri` (client metadata); throws with the reason. */
 export function validateBackchannelUri(value: unknown, allowPrivate: boolean): void {
   if (value === undefined) return;
-  if (typeof value !== 'string' || !URL.canParse(value)) throw new Error('backchannel_logout_uri must be an absolute URL');
+  if (typeof value !== 'string' || !URL.canParse(value))
+    throw new Error('backchannel_logout_uri must be an absolute URL');
   const url = new URL(value);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('backchannel_logout_uri must be http(s)');
-  if (url.username || url.password || url.hash) throw new Error('backchannel_logout_uri must not carry credentials or a fragment');
+  if (url.username || url.password || url.hash)
+    throw new Error('backchannel_logout_uri must not carry credentials or a fragment');
   if (allowPrivate) return;
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
   if (host === 'localhost' || host.endsWith('.localhost') || isSpecialAddress(host)) {
-    throw new Error('backchannel_logout_uri points at a loopback or private address (set BACKCHANNEL_ALLOW_PRIVATE_NETWORKS=true to allow it)');
+    throw new Error(
+      'backchannel_logout_uri points at a loopback or private address (set BACKCHANNEL_ALLOW_PRIVATE_NETWORKS=true to allow it)',
+    );
   }
 }
 
@@ -147,13 +171,17 @@ interface LogoutClient {
   idTokenSignedResponseAlg?: string;
 }
 
-export function installBackchannelLogout(provider: Provider, { config, queue, jwks, audit, log }: BackchannelDeps): BackchannelLogout {
+export function installBackchannelLogout(
+  provider: Provider,
+  { config, queue, jwks, audit, log }: BackchannelDeps,
+): BackchannelLogout {
   const settings = config.backchannelLogout;
   const timeoutMs = settings.timeoutSeconds * 1000;
   const leaseMs = timeoutMs + 5000;
   const keys = new Map<string, ReturnType<typeof importJWK>>();
   const keyFor = (alg: string) => {
-    const jwk = jwks.keys.find((k) => k.alg === alg) ?? (jwks.keys.find((k) => k.alg === config.signing.idTokenAlg) as JWK);
+    const jwk =
+      jwks.keys.find((k) => k.alg === alg) ?? (jwks.keys.find((k) => k.alg === config.signing.idTokenAlg) as JWK);
     let key = keys.get(jwk.kid as string);
     if (!key) {
       key = importJWK(jwk, jwk.alg);
@@ -182,13 +210,23 @@ export function installBackchannelLogout(provider: Provider, { config, queue, jw
     if (!client || !uri) {
       // Removed, changed or no longer valid under this instance's rules: nothing to deliver to.
       await queue.remove(job.id);
-      audit('backchannel_logout.abandoned', { clientId: job.clientId, sub: job.sub, reason: 'client gone or without a valid back-channel URI', attempts: String(job.attempts) });
+      audit('backchannel_logout.abandoned', {
+        clientId: job.clientId,
+        sub: job.sub,
+        reason: 'client gone or without a valid back-channel URI',
+        attempts: String(job.attempts),
+      });
       return;
     }
     const attempts = job.attempts + 1;
     let reason: string;
     try {
-      const status = await post(uri, new URLSearchParams({ logout_token: await logoutToken(client, job) }).toString(), timeoutMs, settings.allowPrivateNetworks);
+      const status = await post(
+        uri,
+        new URLSearchParams({ logout_token: await logoutToken(client, job) }).toString(),
+        timeoutMs,
+        settings.allowPrivateNetworks,
+      );
       if (status === 200 || status === 204) {
         await queue.remove(job.id);
         audit('backchannel_logout.delivered', { clientId: job.clientId, sub: job.sub, attempts: String(attempts) });
@@ -197,12 +235,22 @@ export function installBackchannelLogout(provider: Provider, { config, queue, jw
       reason = `answered ${status}`;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timed out' : e instanceof RefusedAddress ? 'private address refused' : `unreachable (${e.code ?? e.name})`;
+      reason =
+        e.name === 'TimeoutError' || e.name === 'AbortError'
+          ? 'timed out'
+          : e instanceof RefusedAddress
+            ? 'private address refused'
+            : `unreachable (${e.code ?? e.name})`;
     }
     const retryAt = Date.now() + settings.retryBaseSeconds * 1000 * 4 ** (attempts - 1);
     if (attempts >= MAX_ATTEMPTS || retryAt >= job.deadline) {
       await queue.remove(job.id);
-      audit('backchannel_logout.abandoned', { clientId: job.clientId, sub: job.sub, reason, attempts: String(attempts) });
+      audit('backchannel_logout.abandoned', {
+        clientId: job.clientId,
+        sub: job.sub,
+        reason,
+        attempts: String(attempts),
+      });
       return;
     }
     await queue.push({ ...job, attempts }, retryAt);
@@ -217,7 +265,11 @@ export function installBackchannelLogout(provider: Provider, { config, queue, jw
     const jobs = await queue.claim(Date.now(), BATCH, leaseMs);
     if (unavailable) log.info('back-channel logout queue available again');
     unavailable = false;
-    await Promise.all(jobs.map((job) => deliver(job).catch((err) => log.warn({ err, clientId: job.clientId }, 'back-channel logout delivery failed'))));
+    await Promise.all(
+      jobs.map((job) =>
+        deliver(job).catch((err) => log.warn({ err, clientId: job.clientId }, 'back-channel logout delivery failed')),
+      ),
+    );
   };
   /** Runs a round now (unless one is running), then keeps polling. */
   const kick = () => {
@@ -225,7 +277,11 @@ export function installBackchannelLogout(provider: Provider, { config, queue, jw
     clearTimeout(timer);
     running = tick()
       .catch((err) => {
-        if (!unavailable) log.warn({ errorCode: (err as NodeJS.ErrnoException).code, error: (err as Error).message }, 'back-channel logout queue unavailable');
+        if (!unavailable)
+          log.warn(
+            { errorCode: (err as NodeJS.ErrnoException).code, error: (err as Error).message },
+            'back-channel logout queue unavailable',
+          );
         unavailable = true;
       })
       .finally(() => {
@@ -237,17 +293,18 @@ export function installBackchannelLogout(provider: Provider, { config, queue, jw
   async function notifyLogout(notices: readonly LogoutNotice[]): Promise<void> {
     const now = Date.now();
     for (const n of notices) {
-      await queue.push({ id: randomUUID(), clientId: n.clientId, sub: n.sub, sid: n.sid, attempts: 0, deadline: now + DEADLINE_MS }, now);
+      await queue.push(
+        { id: randomUUID(), clientId: n.clientId, sub: n.sub, sid: n.sid, attempts: 0, deadline: now + DEADLINE_MS },
+        now,
+      );
     }
     if (notices.length > 0) kick();
   }
 
   // oidc-provider calls this for each client of a session ending by RP-initiated logout; it only enqueues.
-  (provider.Client.prototype as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout = async function (
-    this: LogoutClient,
-    sub: string,
-    sid: string,
-  ) {
+  (
+    provider.Client.prototype as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }
+  ).backchannelLogout = async function (this: LogoutClient, sub: string, sid: string) {
     await notifyLogout([{ clientId: this.clientId, sub, sid }]);
   };
   // Reuse detection revoked a family (whichever of oidc-provider or the store caught it, both end in this
@@ -255,9 +312,13 @@ export function installBackchannelLogout(provider: Provider, { config, queue, jw
   provider.on('grant.error', (ctx, err) => {
     if (!REUSE.test((err as { error_detail?: string }).error_detail ?? '')) return;
     const client = ctx.oidc.client as unknown as LogoutClient | undefined;
-    const token = (ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode) as { accountId?: string; sid?: string } | undefined;
+    const token = (ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode) as
+      | { accountId?: string; sid?: string }
+      | undefined;
     if (!client?.backchannelLogoutUri || !token?.accountId) return;
-    notifyLogout([{ clientId: client.clientId, sub: token.accountId, sid: token.sid }]).catch((e) => log.warn({ err: e }, 'back-channel logout after reuse detection not queued'));
+    notifyLogout([{ clientId: client.clientId, sub: token.accountId, sid: token.sid }]).catch((e) =>
+      log.warn({ err: e }, 'back-channel logout after reuse detection not queued'),
+    );
   });
 
   timer = setTimeout(kick, POLL_MS).unref();

@@ -29,14 +29,22 @@ type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 /** OIDC scopes oidc-provider knows; everything else in `scope` must be a resource server's. */
 export type OidcScopes = readonly string[];
 
-const PROPERTIES = ['resource_scopes', 'first_party', 'default_resource', 'allowed_resources', 'resource_server_for', 'require_mfa'] as const;
+const PROPERTIES = [
+  'resource_scopes',
+  'first_party',
+  'default_resource',
+  'allowed_resources',
+  'resource_server_for',
+  'require_mfa',
+] as const;
 
 function identifierList(config: Config, key: string, value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
     throw new Error(`${key} must be a non-empty array of resource server identifiers`);
   }
   for (const v of value) {
-    if (!config.resourceServers.some((rs) => rs.identifier === v)) throw new Error(`${key}: ${v.slice(0, 200)} is not a configured resource server`);
+    if (!config.resourceServers.some((rs) => rs.identifier === v))
+      throw new Error(`${key}: ${v.slice(0, 200)} is not a configured resource server`);
   }
   return value as string[];
 }
@@ -64,7 +72,8 @@ export function clientMetadataExtension(config: Config, oidcScopes: OidcScopes) 
     validator(_ctx: unknown, key: string, value: unknown, metadata: ClientMetadata) {
       switch (key) {
         case 'resource_scopes':
-          if (value !== undefined) throw new Error('resource_scopes is not registered: list resource-server scopes in scope');
+          if (value !== undefined)
+            throw new Error('resource_scopes is not registered: list resource-server scopes in scope');
           splitScope(config, oidcScopes, metadata as Record<string, unknown>);
           return;
         case 'first_party':
@@ -74,7 +83,10 @@ export function clientMetadataExtension(config: Config, oidcScopes: OidcScopes) 
           if (value !== undefined && typeof value !== 'boolean') throw new Error('require_mfa must be a boolean');
           return;
         case 'default_resource':
-          if (value !== undefined && (typeof value !== 'string' || !config.resourceServers.some((rs) => rs.identifier === value))) {
+          if (
+            value !== undefined &&
+            (typeof value !== 'string' || !config.resourceServers.some((rs) => rs.identifier === value))
+          ) {
             throw new Error('default_resource must name a configured resource server');
           }
           return;
@@ -89,7 +101,8 @@ export function clientMetadataExtension(config: Config, oidcScopes: OidcScopes) 
         case 'resource_server_for':
           if (value !== undefined) {
             identifierList(config, key, value);
-            if (metadata.token_endpoint_auth_method === 'none') throw new Error('resource_server_for needs a confidential client');
+            if (metadata.token_endpoint_auth_method === 'none')
+              throw new Error('resource_server_for needs a confidential client');
           }
           return;
       }
@@ -98,13 +111,19 @@ export function clientMetadataExtension(config: Config, oidcScopes: OidcScopes) 
 }
 
 /** The scopes of `resource` (its configured list) this client may obtain; throws when it may not use it at all. */
-export function allowedResourceScopes(ctx: KoaContextWithOIDC, client: Client, resource: string, serverScopes: readonly string[]): string[] {
+export function allowedResourceScopes(
+  ctx: KoaContextWithOIDC,
+  client: Client,
+  resource: string,
+  serverScopes: readonly string[],
+): string[] {
   const meta = client.metadata();
   const own = new Set((meta.resource_scopes as string[] | undefined) ?? []);
   const allowed = serverScopes.filter((s) => own.has(s));
   const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ') : [];
   const refused = requested.filter((s) => serverScopes.includes(s) && !own.has(s));
-  if (refused.length > 0) throw new errors.InvalidScope('requested scope is not allowed for this client', refused.join(' '));
+  if (refused.length > 0)
+    throw new errors.InvalidScope('requested scope is not allowed for this client', refused.join(' '));
   const listed = meta.allowed_resources as string[] | undefined;
   if (listed ? !listed.includes(resource) : allowed.length === 0) {
     throw new errors.InvalidTarget('this client is not allowed tokens for this resource');
@@ -119,7 +138,11 @@ interface IntrospectedToken {
 }
 
 /** features.introspection.allowedPolicy (see the rules above). */
-export async function introspectionAllowed(_ctx: KoaContextWithOIDC, client: Client, token: IntrospectedToken): Promise<boolean> {
+export async function introspectionAllowed(
+  _ctx: KoaContextWithOIDC,
+  client: Client,
+  token: IntrospectedToken,
+): Promise<boolean> {
   if (token.clientId === client.clientId) return true;
   if (token.kind === 'RefreshToken' || client.clientAuthMethod === 'none') return false;
   const served = (client.metadata().resource_server_for as string[] | undefined) ?? [];

@@ -59,7 +59,10 @@ export interface ProviderDeps {
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
 function originsOf(client: Client): Set<string> {
-  const uris = [...(client.redirectUris ?? []), ...((client.metadata().post_logout_redirect_uris as string[] | undefined) ?? [])];
+  const uris = [
+    ...(client.redirectUris ?? []),
+    ...((client.metadata().post_logout_redirect_uris as string[] | undefined) ?? []),
+  ];
   return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
 }
 
@@ -72,8 +75,10 @@ function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadat
     properties: [...base.properties, 'token_exchange', 'backchannel_logout_uri'],
     validator(ctx: unknown, key: string, value: unknown, metadata: ClientMetadata) {
       try {
-        if (key === 'token_exchange') return validateTokenExchangePolicy(config, value, metadata as Record<string, unknown>);
-        if (key === 'backchannel_logout_uri') return validateBackchannelUri(value, config.backchannelLogout.allowPrivateNetworks);
+        if (key === 'token_exchange')
+          return validateTokenExchangePolicy(config, value, metadata as Record<string, unknown>);
+        if (key === 'backchannel_logout_uri')
+          return validateBackchannelUri(value, config.backchannelLogout.allowPrivateNetworks);
         return base.validator(ctx, key, value, metadata);
       } catch (err) {
         // oidc-provider answers its own error class (400 invalid_client_metadata at registration); anything
@@ -85,7 +90,16 @@ function withTokenExchange(config: Config, base: ReturnType<typeof clientMetadat
   };
 }
 
-export function createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit }: ProviderDeps): Provider {
+export function createProvider({
+  config,
+  store,
+  accounts,
+  jwks,
+  cookieKeys,
+  clients,
+  views,
+  audit,
+}: ProviderDeps): Provider {
   const secure = new URL(config.issuer).protocol === 'https:';
   const configuration: Configuration = {
     adapter: (name: string) => {
@@ -129,7 +143,10 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       // can verify ES256 should register it (docs/protocol.md; the cost is measured in docs/performance.md).
       id_token_signed_response_alg: config.signing.idTokenAlg,
     },
-    extraClientMetadata: withTokenExchange(config, clientMetadataExtension(config, SCOPES)) as Configuration['extraClientMetadata'],
+    extraClientMetadata: withTokenExchange(
+      config,
+      clientMetadataExtension(config, SCOPES),
+    ) as Configuration['extraClientMetadata'],
     async findAccount(_ctx, sub) {
       const account = await accounts.findById(sub);
       if (!account || account.disabled) return undefined;
@@ -141,11 +158,15 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       const account = await accounts.findById(accountId);
       return account ? { roles: [...account.roles], ...sessionAuthClaims(_ctx) } : undefined;
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: mfaLoginPolicy(config, accounts) },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: mfaLoginPolicy(config, accounts),
+    },
     ttl: ttl(config) as Configuration['ttl'],
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || client.metadata().first_party === true),
+      client.grantTypeAllowed('refresh_token') &&
+      (code.scopes.has('offline_access') || client.metadata().first_party === true),
     // Without offline_access, tokens are bound to the Gatehouse session: logout (or session expiry) ends them.
     // With it, they are independent of the session and survive logout (OIDC Core 11).
     expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
@@ -156,7 +177,9 @@ export function createProvider({ config, store, accounts, jwks, cookieKeys, clie
       introspection: {
         enabled: true,
         // Its own tokens, and a resource server's client the access tokens for its audience (client-access.ts).
-        allowedPolicy: introspectionAllowed as NonNullable<NonNullable<Configuration['features']>['introspection']>['allowedPolicy'],
+        allowedPolicy: introspectionAllowed as NonNullable<
+          NonNullable<Configuration['features']>['introspection']
+        >['allowedPolicy'],
       },
       revocation: {
         enabled: true,

@@ -101,7 +101,13 @@ export function deviceFlowFeature(views: Views) {
         },
       );
     },
-    async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientId: string; clientName?: string }, _info: unknown, userCode: string) {
+    async userCodeConfirmSource(
+      ctx: KoaContextWithOIDC,
+      form: string,
+      client: { clientId: string; clientName?: string },
+      _info: unknown,
+      userCode: string,
+    ) {
       const language = languageOf(ctx, views);
       const m = views.messages(language);
       ctx.type = 'html';
@@ -145,7 +151,12 @@ export function deviceAuthorizationAnswers(config: Pick<Config, 'deviceFlow'>) {
     if (ctx.oidc?.route !== 'device_authorization' || !ctx.body || typeof ctx.body !== 'object') return;
     const body = ctx.body as Record<string, unknown>;
     if (ctx.status === 200) body.interval = config.deviceFlow.pollIntervalSeconds;
-    else if (ctx.status === 400 && body.error === 'invalid_request' && ctx.oidc.client && !ctx.oidc.client.grantTypeAllowed(DEVICE_CODE_GRANT)) {
+    else if (
+      ctx.status === 400 &&
+      body.error === 'invalid_request' &&
+      ctx.oidc.client &&
+      !ctx.oidc.client.grantTypeAllowed(DEVICE_CODE_GRANT)
+    ) {
       body.error = 'unauthorized_client';
     }
   };
@@ -155,7 +166,10 @@ export function deviceAuthorizationAnswers(config: Pick<Config, 'deviceFlow'>) {
  * Host-app middleware before the provider: a device-code poll within `interval` of the previous poll of the same
  * code is answered 400 `slow_down` without reaching the provider. The store keeps only a hash of the code.
  */
-export function devicePollingPace(store: ThrottleStore, config: Pick<Config, 'deviceFlow' | 'bodyLimitBytes'>): Middleware {
+export function devicePollingPace(
+  store: ThrottleStore,
+  config: Pick<Config, 'deviceFlow' | 'bodyLimitBytes'>,
+): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
     const form = await tokenForm(ctx, config.bodyLimitBytes);
@@ -165,7 +179,10 @@ export function devicePollingPace(store: ThrottleStore, config: Pick<Config, 'de
     if ((await store.hit(key, config.deviceFlow.pollIntervalSeconds)) > 1) {
       ctx.status = 400;
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: 'slow_down', error_description: 'you are polling too quickly; wait the interval between polls' };
+      ctx.body = {
+        error: 'slow_down',
+        error_description: 'you are polling too quickly; wait the interval between polls',
+      };
       return;
     }
     return next();

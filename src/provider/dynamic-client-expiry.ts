@@ -27,7 +27,12 @@ export interface DynamicClientExpiry {
   stop(): void;
 }
 
-export function dynamicClientExpiry(provider: Provider, store: Store, config: Pick<Config, 'clientRegistration'>, audit: Audit): DynamicClientExpiry {
+export function dynamicClientExpiry(
+  provider: Provider,
+  store: Store,
+  config: Pick<Config, 'clientRegistration'>,
+  audit: Audit,
+): DynamicClientExpiry {
   const idleDays = config.clientRegistration.idleDays;
   const keepSeconds = Math.max(idleDays, MIN_KEEP_DAYS) * 86_400;
   const uses = store.adapter(USE_MODEL);

@@ -64,7 +64,10 @@ function selected(keys: Key[], algs: readonly SigningAlg[] | undefined): Signing
   return [...algs];
 }
 
-export async function stageAdd(jwks: PrivateJwks, algs?: readonly SigningAlg[]): Promise<{ jwks: PrivateJwks; added: string[] }> {
+export async function stageAdd(
+  jwks: PrivateJwks,
+  algs?: readonly SigningAlg[],
+): Promise<{ jwks: PrivateJwks; added: string[] }> {
   const keys = jwks.keys as Key[];
   const out: Key[] = [...keys];
   const added: string[] = [];
@@ -81,7 +84,12 @@ export async function stageAdd(jwks: PrivateJwks, algs?: readonly SigningAlg[]):
   return { jwks: { keys: out }, added };
 }
 
-export function stagePromote(jwks: PrivateJwks, lifetimeSeconds: number, now: number, algs?: readonly SigningAlg[]): { jwks: PrivateJwks; promoted: string[] } {
+export function stagePromote(
+  jwks: PrivateJwks,
+  lifetimeSeconds: number,
+  now: number,
+  algs?: readonly SigningAlg[],
+): { jwks: PrivateJwks; promoted: string[] } {
   let keys = [...(jwks.keys as Key[])];
   const promoted: string[] = [];
   for (const alg of selected(keys, algs)) {
@@ -98,7 +106,11 @@ export function stagePromote(jwks: PrivateJwks, lifetimeSeconds: number, now: nu
   return { jwks: { keys }, promoted };
 }
 
-export function stageRetire(jwks: PrivateJwks, now: number, force: boolean): { jwks: PrivateJwks; retired: string[]; waiting: Array<{ kid: string; at: number }> } {
+export function stageRetire(
+  jwks: PrivateJwks,
+  now: number,
+  force: boolean,
+): { jwks: PrivateJwks; retired: string[]; waiting: Array<{ kid: string; at: number }> } {
   const keys = jwks.keys as Key[];
   const retired: string[] = [];
   const waiting: Array<{ kid: string; at: number }> = [];

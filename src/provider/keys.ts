@@ -19,7 +19,10 @@ export interface PrivateJwks {
 const ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
 
 export async function generateKey(alg: SigningAlg): Promise<JWK> {
-  const { privateKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true, modulusLength: 2048 });
+  const { privateKey } = await generateKeyPair(
+    alg,
+    alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true, modulusLength: 2048 },
+  );
   const jwk = await exportJWK(privateKey);
   return { ...jwk, kid: `${alg.toLowerCase()}-${randomUUID()}`, alg, use: 'sig' };
 }
@@ -43,7 +46,8 @@ export function validateJwks(jwks: unknown, source: string): PrivateJwks {
       throw new ConfigError(`${source}: keys[${i}] (${k.kid}) needs alg, one of ${ALGS.join(', ')}`);
     }
   });
-  if (!keys.some((k) => k.alg === 'RS256')) throw new ConfigError(`${source}: needs an RS256 key (OpenID conformance requires RS256 ID tokens)`);
+  if (!keys.some((k) => k.alg === 'RS256'))
+    throw new ConfigError(`${source}: needs an RS256 key (OpenID conformance requires RS256 ID tokens)`);
   return { keys };
 }
 
@@ -62,7 +66,9 @@ export async function loadKeys(config: Config): Promise<PrivateJwks> {
     try {
       text = readFileSync(config.jwksFile, 'utf8');
     } catch (err) {
-      throw new ConfigError(`jwksFile (JWKS_FILE): cannot read ${config.jwksFile} (${(err as NodeJS.ErrnoException).code})`);
+      throw new ConfigError(
+        `jwksFile (JWKS_FILE): cannot read ${config.jwksFile} (${(err as NodeJS.ErrnoException).code})`,
+      );
     }
     try {
       return validateJwks(JSON.parse(text), 'jwksFile (JWKS_FILE)');
@@ -89,9 +95,11 @@ export function loadCookieKeys(config: Config): string[] {
   const path = join(config.dataDir, 'dev-cookie-keys.json');
   try {
     const keys: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => typeof k === 'string' && k.length >= 32)) return keys;
+    if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => typeof k === 'string' && k.length >= 32))
+      return keys;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`${path}: unreadable development cookie keys`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new ConfigError(`${path}: unreadable development cookie keys`);
   }
   const keys = [randomBytes(32).toString('base64url')];
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

@@ -19,8 +19,14 @@ export function mfaLoginPolicy(config: Config, accounts: AccountService): intera
       const { session, client, params } = ctx.oidc;
       if (!session?.accountId || session.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const account = await accounts.findById(session.accountId);
-      const demand = { required: config.mfa.required, clientRequires: client?.metadata().require_mfa === true, params: (params ?? {}) as Record<string, unknown> };
-      return needsSecondFactor(demand, account) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const demand = {
+        required: config.mfa.required,
+        clientRequires: client?.metadata().require_mfa === true,
+        params: (params ?? {}) as Record<string, unknown>,
+      };
+      return needsSecondFactor(demand, account)
+        ? interactionPolicy.Check.REQUEST_PROMPT
+        : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
   );
   return policy;

@@ -34,7 +34,6 @@ import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-
 interface Minted {
   grantId?: string;
 }
@@ -45,7 +44,9 @@ export function mintRefreshTokenIds(provider: Provider, store: Store): void {
   RefreshToken.prototype.generateTokenId = function generateTokenId(this: Minted): string {
     const grantId = this.grantId;
     if (typeof grantId !== 'string') throw new TypeError('a refresh token is always issued for a grant');
-    const rotated = (Provider.ctx?.oidc.entities as { RotatedRefreshToken?: { jti?: string; grantId?: string } } | undefined)?.RotatedRefreshToken;
+    const rotated = (
+      Provider.ctx?.oidc.entities as { RotatedRefreshToken?: { jti?: string; grantId?: string } } | undefined
+    )?.RotatedRefreshToken;
     if (rotated?.grantId === grantId && typeof rotated.jti === 'string') {
       const previous = codec.parse(rotated.jti);
       if (previous) return codec.mint({ ...previous, gen: previous.gen + 1 });
@@ -92,7 +93,8 @@ export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
     return withStorageScope(async () => {
       const form = await tokenForm(ctx, bodyLimit);
       const clientId = await namedClient(ctx, bodyLimit);
-      const tokens = ctx.path === '/token' && form?.get('grant_type') === 'refresh_token' ? form.getAll('refresh_token') : [];
+      const tokens =
+        ctx.path === '/token' && form?.get('grant_type') === 'refresh_token' ? form.getAll('refresh_token') : [];
       store.prefetch({ clientId, refreshToken: tokens.length === 1 ? tokens[0] : undefined });
       await next();
     });

@@ -26,7 +26,8 @@ function webUrl(value: unknown): URL | undefined {
 /** A registered client's site: its `client_uri`, else the origin of its first web redirect URI. */
 export function clientSite(client: RegisteredClient | undefined): ClientSite | undefined {
   if (!client) return undefined;
-  const url = webUrl(client.metadata().client_uri)?.href ?? client.redirectUris?.map(webUrl).find((u) => u !== undefined)?.origin;
+  const url =
+    webUrl(client.metadata().client_uri)?.href ?? client.redirectUris?.map(webUrl).find((u) => u !== undefined)?.origin;
   return url ? { name: client.clientName ?? client.clientId, url } : undefined;
 }
 
@@ -60,7 +61,12 @@ export function pageRenderers(views: Views) {
         ctx.body = views.render(
           'logout',
           { language, nonce: cspNonce(ctx.res), title: m.html('logout.title') },
-          { form, question: client ? m.html('logout.questionWithClient', { brand, client }) : m.html('logout.question', { brand }) },
+          {
+            form,
+            question: client
+              ? m.html('logout.questionWithClient', { brand, client })
+              : m.html('logout.question', { brand }),
+          },
         );
       },
       // Reached after "Yes, sign me out" and after "No, stay signed in" alike: the page says what is true, so it
@@ -79,7 +85,9 @@ export function pageRenderers(views: Views) {
             { language, nonce: cspNonce(ctx.res), title: m.html('stillSignedIn.title') },
             {
               heading: m.html('stillSignedIn.title'),
-              message: client ? m.html('stillSignedIn.messageWithClient', { brand, client }) : m.html('stillSignedIn.message', { brand }),
+              message: client
+                ? m.html('stillSignedIn.messageWithClient', { brand, client })
+                : m.html('stillSignedIn.message', { brand }),
               close: '',
             },
           );
@@ -90,7 +98,9 @@ export function pageRenderers(views: Views) {
           { language, nonce: cspNonce(ctx.res), title: m.html('loggedOut.title') },
           {
             heading: m.html('loggedOut.title'),
-            message: client ? m.html('loggedOut.messageWithClient', { brand, client }) : m.html('loggedOut.message', { brand }),
+            message: client
+              ? m.html('loggedOut.messageWithClient', { brand, client })
+              : m.html('loggedOut.message', { brand }),
             close: m.html('loggedOut.close'),
           },
         );

@@ -57,22 +57,34 @@ function refuse(error: 'invalid_client_metadata' | 'invalid_redirect_uri', descr
 /** Checks registration or update metadata against the policy; throws the RFC 7591 error. */
 export function checkRegistrationPolicy(metadata: Record<string, unknown>, mode: RegistrationMode): void {
   for (const key of PRIVILEGED) {
-    if (metadata[key] !== undefined) refuse('invalid_client_metadata', `${key} is set by the operator, not by registration`);
+    if (metadata[key] !== undefined)
+      refuse('invalid_client_metadata', `${key} is set by the operator, not by registration`);
   }
-  const allowed = new Set(['authorization_code', 'refresh_token', DEVICE_CODE_GRANT, ...(mode === 'token' ? ['client_credentials'] : [])]);
+  const allowed = new Set([
+    'authorization_code',
+    'refresh_token',
+    DEVICE_CODE_GRANT,
+    ...(mode === 'token' ? ['client_credentials'] : []),
+  ]);
   const grants = metadata.grant_types ?? ['authorization_code'];
-  if (!Array.isArray(grants) || grants.some((g) => typeof g !== 'string')) refuse('invalid_client_metadata', 'grant_types must be an array of strings');
+  if (!Array.isArray(grants) || grants.some((g) => typeof g !== 'string'))
+    refuse('invalid_client_metadata', 'grant_types must be an array of strings');
   const refused = (grants as string[]).filter((g) => !allowed.has(g));
-  if (refused.length > 0) refuse('invalid_client_metadata', `grant type not allowed for registered clients: ${refused.join(' ')}`);
+  if (refused.length > 0)
+    refuse('invalid_client_metadata', `grant type not allowed for registered clients: ${refused.join(' ')}`);
   const uris = metadata.redirect_uris ?? [];
   if (!Array.isArray(uris)) refuse('invalid_redirect_uri', 'redirect_uris must be an array');
   const native = metadata.application_type === 'native';
   for (const uri of uris as unknown[]) {
-    if (typeof uri !== 'string' || !URL.canParse(uri)) refuse('invalid_redirect_uri', 'redirect_uris must be absolute URLs');
+    if (typeof uri !== 'string' || !URL.canParse(uri))
+      refuse('invalid_redirect_uri', 'redirect_uris must be absolute URLs');
     const url = new URL(uri as string);
     if (url.protocol === 'https:') continue;
     if (url.protocol === 'http:' && native && LOOPBACK.has(url.hostname)) continue;
-    refuse('invalid_redirect_uri', 'redirect_uris must be https (plain http only to a loopback address for native clients)');
+    refuse(
+      'invalid_redirect_uri',
+      'redirect_uris must be https (plain http only to a loopback address for native clients)',
+    );
   }
 }
 
@@ -87,7 +99,10 @@ function windowBucket(windowSeconds: number): number {
 }
 
 /** Host-app middleware in front of oidc-provider's registration endpoints. */
-export function registrationPolicy(store: Store, config: Pick<Config, 'clientRegistration' | 'rateLimit' | 'bodyLimitBytes'>): Middleware {
+export function registrationPolicy(
+  store: Store,
+  config: Pick<Config, 'clientRegistration' | 'rateLimit' | 'bodyLimitBytes'>,
+): Middleware {
   const { mode, perIp } = config.clientRegistration;
   return async (ctx, next) => {
     if (mode === 'off') return next();
@@ -98,7 +113,10 @@ export function registrationPolicy(store: Store, config: Pick<Config, 'clientReg
     if (create && perIp > 0) {
       const window = config.rateLimit.windowSeconds;
       const count = await store.throttle.hit(`rate:reg:${addressKey(ctx.ip)}:${windowBucket(window)}`, window);
-      if (count > perIp) throw new HttpError(429, 'temporarily_unavailable', 'too many registrations from this address', { 'Retry-After': String(window) });
+      if (count > perIp)
+        throw new HttpError(429, 'temporarily_unavailable', 'too many registrations from this address', {
+          'Retry-After': String(window),
+        });
     }
 
     if (ctx.is('application/json')) {
@@ -111,17 +129,22 @@ export function registrationPolicy(store: Store, config: Pick<Config, 'clientReg
         throw new HttpError(400, 'invalid_request', 'the request body is not valid JSON');
       }
       // Non-objects are oidc-provider's to refuse (invalid_request).
-      if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)) checkRegistrationPolicy(metadata as Record<string, unknown>, mode);
+      if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata))
+        checkRegistrationPolicy(metadata as Record<string, unknown>, mode);
     }
 
     const token = create && mode === 'token' ? bearer(ctx.get('authorization')) : undefined;
-    const quota = token ? ((await store.adapter(QUOTA_MODEL).find(token)) as { uses?: number; exp?: number } | undefined) : undefined;
+    const quota = token
+      ? ((await store.adapter(QUOTA_MODEL).find(token)) as { uses?: number; exp?: number } | undefined)
+      : undefined;
     if (!token || !quota?.uses || !quota.exp) return next();
     const counter = `reg:iat:${hashed(token)}`;
     const left = Math.max(1, quota.exp - Math.floor(Date.now() / 1000));
     if ((await store.throttle.hit(counter, left)) > quota.uses) {
       await store.throttle.release(counter);
-      throw new HttpError(401, 'invalid_token', 'this initial access token has registered all the clients it may', { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      throw new HttpError(401, 'invalid_token', 'this initial access token has registered all the clients it may', {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
     }
     let created = false;
     try {
@@ -134,7 +157,12 @@ export function registrationPolicy(store: Store, config: Pick<Config, 'clientReg
 }
 
 /** Issues an initial access token that may register `uses` clients within `ttlSeconds` (the CLI's `clients token create`). */
-export async function createInitialAccessToken(provider: Provider, store: Store, ttlSeconds: number, uses: number): Promise<string> {
+export async function createInitialAccessToken(
+  provider: Provider,
+  store: Store,
+  ttlSeconds: number,
+  uses: number,
+): Promise<string> {
   const iat = new provider.InitialAccessToken({ expiresIn: ttlSeconds });
   const value = await iat.save();
   await store.adapter(QUOTA_MODEL).upsert(value, { uses, exp: Math.floor(Date.now() / 1000) + ttlSeconds }, ttlSeconds);
@@ -150,7 +178,10 @@ export async function createInitialAccessToken(provider: Provider, store: Store,
 export function registeredClientAdapter(adapter: Adapter): Adapter {
   const asRegistered = (payload: AdapterPayload): AdapterPayload => {
     const { resource_scopes, ...rest } = payload as AdapterPayload & { resource_scopes?: string[] };
-    if (resource_scopes?.length) rest.scope = [...new Set([...(typeof rest.scope === 'string' ? rest.scope.split(' ') : []), ...resource_scopes])].join(' ');
+    if (resource_scopes?.length)
+      rest.scope = [
+        ...new Set([...(typeof rest.scope === 'string' ? rest.scope.split(' ') : []), ...resource_scopes]),
+      ].join(' ');
     return rest;
   };
   return {

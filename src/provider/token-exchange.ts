@@ -32,7 +32,16 @@ import type { PrivateJwks } from './keys.ts';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-const PARAMETERS = ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'audience', 'resource', 'scope', 'requested_token_type'];
+const PARAMETERS = [
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'audience',
+  'resource',
+  'scope',
+  'requested_token_type',
+];
 
 export interface TokenExchangePolicy {
   readonly audiences: readonly string[];
@@ -47,8 +56,11 @@ export function validateTokenExchangePolicy(config: Config, value: unknown, meta
   if (typeof value !== 'object' || value === null || !isList(policy.audiences) || !isList(policy.scopes)) {
     throw new Error('token_exchange must be { "audiences": [string], "scopes": [string] }');
   }
-  const unknown = (policy.audiences as string[]).filter((a) => !config.resourceServers.some((rs) => rs.identifier === a));
-  if (unknown.length > 0) throw new Error(`token_exchange.audiences must name configured resource servers: ${unknown.join(', ')}`);
+  const unknown = (policy.audiences as string[]).filter(
+    (a) => !config.resourceServers.some((rs) => rs.identifier === a),
+  );
+  if (unknown.length > 0)
+    throw new Error(`token_exchange.audiences must name configured resource servers: ${unknown.join(', ')}`);
   if (metadata.token_endpoint_auth_method === 'none') throw new Error('token_exchange needs a confidential client');
 }
 
@@ -76,7 +88,11 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
 
   async function ourAccessToken(value: string, what: string): Promise<Claims> {
     try {
-      const { payload } = await jwtVerify<Claims>(value, publicKeys, { issuer: config.issuer, typ: 'at+jwt', requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify<Claims>(value, publicKeys, {
+        issuer: config.issuer,
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'sub'],
+      });
       return payload;
     } catch {
       throw new errors.InvalidGrant(`${what} is not a valid access token of this issuer`);
@@ -90,27 +106,34 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       if (!client) throw new errors.InvalidClient('client not found');
       const meta = client.metadata() as Record<string, unknown>;
       const policy = meta.token_exchange as TokenExchangePolicy | undefined;
-      if (!policy || client.clientAuthMethod === 'none') throw new errors.UnauthorizedClient('this client has no token exchange policy');
+      if (!policy || client.clientAuthMethod === 'none')
+        throw new errors.UnauthorizedClient('this client has no token exchange policy');
 
       const subjectToken = single(ctx, 'subject_token');
       if (!subjectToken) throw new errors.InvalidRequest('missing subject_token');
-      if (single(ctx, 'subject_token_type') !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+      if (single(ctx, 'subject_token_type') !== ACCESS_TOKEN_TYPE)
+        throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
       const requestedType = single(ctx, 'requested_token_type');
-      if (requestedType !== undefined && requestedType !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+      if (requestedType !== undefined && requestedType !== ACCESS_TOKEN_TYPE)
+        throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
 
       const subject = await ourAccessToken(subjectToken, 'subject_token');
       const served = (meta.resource_server_for as string[] | undefined) ?? [];
       const subjectAudiences = Array.isArray(subject.aud) ? subject.aud : subject.aud ? [subject.aud] : [];
-      if (!subjectAudiences.some((a) => served.includes(a))) throw new errors.InvalidGrant('subject_token was not issued for a resource server this client serves');
+      if (!subjectAudiences.some((a) => served.includes(a)))
+        throw new errors.InvalidGrant('subject_token was not issued for a resource server this client serves');
       const account = await deps.accounts.findById(subject.sub as string);
-      if (!account || account.disabled) throw new errors.InvalidGrant('subject_token does not belong to an active account');
+      if (!account || account.disabled)
+        throw new errors.InvalidGrant('subject_token does not belong to an active account');
 
       let act: Record<string, unknown> | undefined;
       const actorToken = single(ctx, 'actor_token');
       if (actorToken) {
-        if (single(ctx, 'actor_token_type') !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
+        if (single(ctx, 'actor_token_type') !== ACCESS_TOKEN_TYPE)
+          throw new errors.InvalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
         const actor = await ourAccessToken(actorToken, 'actor_token');
-        if (actor.client_id !== client.clientId) throw new errors.InvalidGrant('actor_token was not issued to this client');
+        if (actor.client_id !== client.clientId)
+          throw new errors.InvalidGrant('actor_token was not issued to this client');
         act = { sub: client.clientId, ...(subject.act ? { act: subject.act } : {}) };
       } else if (single(ctx, 'actor_token_type')) {
         throw new errors.InvalidRequest('actor_token_type without actor_token');
@@ -120,14 +143,17 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       if (targets.length !== 1) throw new errors.InvalidTarget('name exactly one target: audience or resource');
       const target = targets[0] as string;
       const server = config.resourceServers.find((rs) => rs.identifier === target);
-      if (!server || !policy.audiences.includes(target)) throw new errors.InvalidTarget('this client may not obtain tokens for this target');
+      if (!server || !policy.audiences.includes(target))
+        throw new errors.InvalidTarget('this client may not obtain tokens for this target');
 
       const grantable = (s: string) => policy.scopes.includes(s) && server.scopes.includes(s);
       const requested = single(ctx, 'scope')?.split(' ').filter(Boolean);
       const refused = requested?.filter((s) => !grantable(s)) ?? [];
-      if (refused.length > 0) throw new errors.InvalidScope('requested scope is outside this client\'s exchange policy', refused.join(' '));
+      if (refused.length > 0)
+        throw new errors.InvalidScope("requested scope is outside this client's exchange policy", refused.join(' '));
       const scopes = requested ?? server.scopes.filter(grantable);
-      if (scopes.length === 0) throw new errors.InvalidScope('no scope of the target may be exchanged for', server.scopes.join(' '));
+      if (scopes.length === 0)
+        throw new errors.InvalidScope('no scope of the target may be exchanged for', server.scopes.join(' '));
 
       const now = Math.floor(Date.now() / 1000);
       const lifetime = Math.min(server.accessTokenTTL ?? config.ttl.accessToken, (subject.exp as number) - now);
@@ -142,9 +168,20 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
         .setJti(randomUUID())
         .sign(await signingKey);
 
-      deps.audit('token.exchanged', { clientId: client.clientId, sub: subject.sub, audience: target, kind: act ? 'delegation' : 'impersonation' });
+      deps.audit('token.exchanged', {
+        clientId: client.clientId,
+        sub: subject.sub,
+        audience: target,
+        kind: act ? 'delegation' : 'impersonation',
+      });
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = { access_token: token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: lifetime, scope: scopes.join(' ') };
+      ctx.body = {
+        access_token: token,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: 'Bearer',
+        expires_in: lifetime,
+        scope: scopes.join(' '),
+      };
     },
     PARAMETERS,
   );

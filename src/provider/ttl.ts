@@ -25,12 +25,16 @@ export function ttl(config: Config) {
   const t = config.ttl;
   return {
     AccessToken: (_ctx: unknown, token: HasResourceServer) => token.resourceServer?.accessTokenTTL ?? t.accessToken,
-    ClientCredentials: (_ctx: unknown, token: HasResourceServer) => token.resourceServer?.accessTokenTTL ?? t.clientCredentials,
+    ClientCredentials: (_ctx: unknown, token: HasResourceServer) =>
+      token.resourceServer?.accessTokenTTL ?? t.clientCredentials,
     AuthorizationCode: t.authorizationCode,
     IdToken: t.idToken,
     Interaction: (_ctx: unknown, interaction: HasAccount) =>
-      interaction.accountId || interaction.session?.accountId ? t.interaction : Math.min(t.interaction, t.unauthenticated),
-    Session: (_ctx: unknown, session: HasAccount) => (session.accountId ? t.session : Math.min(t.session, t.unauthenticated)),
+      interaction.accountId || interaction.session?.accountId
+        ? t.interaction
+        : Math.min(t.interaction, t.unauthenticated),
+    Session: (_ctx: unknown, session: HasAccount) =>
+      session.accountId ? t.session : Math.min(t.session, t.unauthenticated),
     Grant: t.refreshTokenAbsolute,
     DeviceCode: config.deviceFlow.codeTtlSeconds,
     BackchannelAuthenticationRequest: 600,

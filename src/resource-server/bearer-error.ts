@@ -106,7 +106,10 @@ export function bearerErrorRenderer(realm: string, log: Logger): Middleware {
       log.warn({ reason: err.message }, 'authorization server unavailable');
       ctx.status = 503;
       ctx.set('Retry-After', '5');
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'cannot verify tokens right now, try again shortly' };
+      ctx.body = {
+        error: 'temporarily_unavailable',
+        error_description: 'cannot verify tokens right now, try again shortly',
+      };
       return;
     }
     const shaped = shapeError(err);

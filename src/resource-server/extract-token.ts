@@ -57,12 +57,14 @@ function bearerHeader(ctx: Context): string | undefined {
   const scheme = space === -1 ? header : header.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') return undefined;
   const value = space === -1 ? '' : header.slice(space + 1);
-  if (!B64TOKEN.test(value)) throw new BearerError('invalid_request', 'malformed Authorization header: expected Bearer and one token');
+  if (!B64TOKEN.test(value))
+    throw new BearerError('invalid_request', 'malformed Authorization header: expected Bearer and one token');
   return value;
 }
 
 function chosen(fromHeader: string | undefined, fromBody: string | undefined): string {
-  if (fromHeader !== undefined && fromBody !== undefined) throw new BearerError('invalid_request', 'the access token must be sent in exactly one place');
+  if (fromHeader !== undefined && fromBody !== undefined)
+    throw new BearerError('invalid_request', 'the access token must be sent in exactly one place');
   const token = fromHeader ?? fromBody;
   if (token === undefined) throw new BearerError(undefined, 'an access token is required');
   if (token.length > MAX_TOKEN_LENGTH) throw new BearerError('invalid_token', 'access token too long');
@@ -73,7 +75,8 @@ async function withFormBody(ctx: Context, fromHeader: string | undefined, bodyLi
   const form = await readForm(ctx, bodyLimit);
   ctx.state.form = form;
   const value = form.get('access_token');
-  if (value !== undefined && !B64TOKEN.test(value)) throw new BearerError('invalid_request', 'malformed access_token parameter');
+  if (value !== undefined && !B64TOKEN.test(value))
+    throw new BearerError('invalid_request', 'malformed access_token parameter');
   return chosen(fromHeader, value);
 }
 
@@ -83,6 +86,7 @@ export function extractBearerToken(ctx: Context, bodyLimit = 65_536): string | P
   if (ctx.query.access_token !== undefined) {
     throw new BearerError('invalid_request', 'access tokens in the URL are not accepted; use the Authorization header');
   }
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.is('application/x-www-form-urlencoded')) return withFormBody(ctx, fromHeader, bodyLimit);
+  if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.is('application/x-www-form-urlencoded'))
+    return withFormBody(ctx, fromHeader, bodyLimit);
   return chosen(fromHeader, undefined);
 }

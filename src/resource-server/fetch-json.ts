@@ -14,7 +14,10 @@ export interface FetchJsonOptions {
   init?: RequestInit;
 }
 
-export async function fetchJson(url: string, { timeoutMs, init = {} }: FetchJsonOptions): Promise<Record<string, unknown>> {
+export async function fetchJson(
+  url: string,
+  { timeoutMs, init = {} }: FetchJsonOptions,
+): Promise<Record<string, unknown>> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
@@ -37,7 +40,8 @@ export async function fetchJson(url: string, { timeoutMs, init = {} }: FetchJson
   } catch {
     throw new AuthorizationServerUnavailable(`${new URL(url).pathname} body could not be read`);
   }
-  if (text.length > MAX_BYTES) throw new AuthorizationServerUnavailable(`${new URL(url).pathname} answered a body that is too large`);
+  if (text.length > MAX_BYTES)
+    throw new AuthorizationServerUnavailable(`${new URL(url).pathname} answered a body that is too large`);
   let value: unknown;
   try {
     value = JSON.parse(text);

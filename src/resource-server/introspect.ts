@@ -35,23 +35,32 @@ function basic(id: string, secret: string): string {
 }
 
 export async function introspectAccessToken(token: string, opts: IntrospectionOptions): Promise<AccessToken> {
-  if (JWT_SHAPE.test(token)) throw new BearerError('invalid_token', 'this resource server accepts opaque access tokens only');
+  if (JWT_SHAPE.test(token))
+    throw new BearerError('invalid_token', 'this resource server accepts opaque access tokens only');
   const body = await fetchJson(await opts.endpoint(), {
     timeoutMs: opts.timeoutMs ?? 5000,
     init: {
       method: 'POST',
-      headers: { authorization: basic(opts.clientId, opts.clientSecret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: {
+        authorization: basic(opts.clientId, opts.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
       body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
     },
   });
-  if (body.active !== true) throw new BearerError('invalid_token', 'the access token is not active (expired, revoked or unknown)');
+  if (body.active !== true)
+    throw new BearerError('invalid_token', 'the access token is not active (expired, revoked or unknown)');
   if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
     throw new BearerError('invalid_token', 'not a bearer access token');
   }
-  if (body.iss !== undefined && body.iss !== opts.issuer) throw new BearerError('invalid_token', 'the access token was not issued by the trusted issuer (iss)');
+  if (body.iss !== undefined && body.iss !== opts.issuer)
+    throw new BearerError('invalid_token', 'the access token was not issued by the trusted issuer (iss)');
   const aud = Array.isArray(body.aud) ? body.aud : [body.aud];
-  if (!aud.includes(opts.audience)) throw new BearerError('invalid_token', 'the access token is not meant for this resource server (aud)');
-  if (body.cnf !== undefined) throw new BearerError('invalid_token', 'sender-constrained access tokens are not accepted here');
+  if (!aud.includes(opts.audience))
+    throw new BearerError('invalid_token', 'the access token is not meant for this resource server (aud)');
+  if (body.cnf !== undefined)
+    throw new BearerError('invalid_token', 'sender-constrained access tokens are not accepted here');
   if (typeof body.sub !== 'string' || typeof body.client_id !== 'string' || typeof body.exp !== 'number') {
     throw new BearerError('invalid_token', 'the introspection response lacks sub, client_id or exp');
   }

@@ -26,7 +26,11 @@ export function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
 }
 
-export function createMetadataSource({ issuer, timeoutMs = 5000, retryAfterMs = 1000 }: MetadataSourceOptions): () => Promise<IssuerMetadata> {
+export function createMetadataSource({
+  issuer,
+  timeoutMs = 5000,
+  retryAfterMs = 1000,
+}: MetadataSourceOptions): () => Promise<IssuerMetadata> {
   let known: IssuerMetadata | undefined;
   let inFlight: Promise<IssuerMetadata> | undefined;
   let failedAt = Number.NEGATIVE_INFINITY;
@@ -35,7 +39,8 @@ export function createMetadataSource({ issuer, timeoutMs = 5000, retryAfterMs = 
   async function load(): Promise<IssuerMetadata> {
     const doc = await fetchJson(discoveryUrl(issuer), { timeoutMs, init: { headers: { accept: 'application/json' } } });
     if (doc.issuer !== issuer) throw new AuthorizationServerUnavailable('discovery document names a different issuer');
-    if (typeof doc.jwks_uri !== 'string' || !URL.canParse(doc.jwks_uri)) throw new AuthorizationServerUnavailable('discovery document has no jwks_uri');
+    if (typeof doc.jwks_uri !== 'string' || !URL.canParse(doc.jwks_uri))
+      throw new AuthorizationServerUnavailable('discovery document has no jwks_uri');
     const introspection = typeof doc.introspection_endpoint === 'string' ? doc.introspection_endpoint : undefined;
     return { issuer, jwks_uri: doc.jwks_uri, ...(introspection ? { introspection_endpoint: introspection } : {}) };
   }

@@ -84,8 +84,13 @@ export class KeySet {
     this.#inFlight ??= (async () => {
       try {
         this.fetches += 1;
-        const doc = await fetchJson(await this.#opts.jwksUri(), { timeoutMs: this.#opts.timeoutMs, init: { headers: { accept: 'application/json' } } });
-        const keys = Array.isArray(doc.keys) ? (doc.keys as jose.JWK[]).filter((k) => typeof k === 'object' && k !== null && usable(k)) : [];
+        const doc = await fetchJson(await this.#opts.jwksUri(), {
+          timeoutMs: this.#opts.timeoutMs,
+          init: { headers: { accept: 'application/json' } },
+        });
+        const keys = Array.isArray(doc.keys)
+          ? (doc.keys as jose.JWK[]).filter((k) => typeof k === 'object' && k !== null && usable(k))
+          : [];
         const kept = new Set(keys.map((k) => JSON.stringify(k)));
         const retired = this.#jwks.some((k) => !kept.has(JSON.stringify(k)));
         this.#jwks = keys;
@@ -102,7 +107,10 @@ export class KeySet {
   #candidates(header: jose.JWSHeaderParameters): jose.JWK[] {
     const alg = header.alg ?? '';
     return this.#jwks.filter(
-      (k) => (header.kid === undefined || k.kid === header.kid) && (k.alg === undefined || k.alg === alg) && k.kty === ktyFor(alg),
+      (k) =>
+        (header.kid === undefined || k.kid === header.kid) &&
+        (k.alg === undefined || k.alg === alg) &&
+        k.kty === ktyFor(alg),
     );
   }
 
@@ -137,7 +145,8 @@ export class KeySet {
         if (this.#jwks.length === 0) throw err;
       }
     }
-    if (this.#jwks.length === 0 && this.#failedAt > this.#loadedAt) throw new AuthorizationServerUnavailable('signing keys are unavailable');
+    if (this.#jwks.length === 0 && this.#failedAt > this.#loadedAt)
+      throw new AuthorizationServerUnavailable('signing keys are unavailable');
     let found = this.#candidates(header);
     const cooled = performance.now() - this.#lastUnknownKidRefetch >= this.#opts.unknownKidCooldownMs;
     if (found.length === 0 && header.kid !== undefined && !stale && cooled) {

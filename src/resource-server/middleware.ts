@@ -72,7 +72,8 @@ function current(state: Record<string, unknown>): AccessToken {
 export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
   const mode = opts.mode ?? 'jwt';
   const credentials = opts.introspection;
-  if (mode === 'introspection' && !credentials) throw new Error('introspection mode needs the resource server client credentials');
+  if (mode === 'introspection' && !credentials)
+    throw new Error('introspection mode needs the resource server client credentials');
   const clockToleranceSeconds = opts.clockToleranceSeconds ?? 5;
   const metadata = createMetadataSource({ issuer: opts.issuer, timeoutMs: opts.timeoutMs });
   const cache = new VerifiedTokenCache({
@@ -125,7 +126,12 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
       // goes straight to the route without waiting a microtask. Errors always come back as a rejection.
       try {
         const raw = extractBearerToken(ctx);
-        const checked = mode !== 'jwt' ? Promise.resolve(raw).then(check) : typeof raw === 'string' ? checkJwt(raw) : raw.then(checkJwt);
+        const checked =
+          mode !== 'jwt'
+            ? Promise.resolve(raw).then(check)
+            : typeof raw === 'string'
+              ? checkJwt(raw)
+              : raw.then(checkJwt);
         if (checked instanceof Promise) {
           return checked.then((token) => {
             ctx.state.accessToken = token;
@@ -145,14 +151,17 @@ export function createTokenGuard(opts: TokenGuardOptions): TokenGuard {
       return (ctx, next) => {
         const token = current(ctx.state);
         if (!scopes.every((s) => token.scopes.has(s))) {
-          return Promise.reject(new BearerError('insufficient_scope', `this endpoint requires scope ${needed}`, needed));
+          return Promise.reject(
+            new BearerError('insufficient_scope', `this endpoint requires scope ${needed}`, needed),
+          );
         }
         return next();
       };
     },
     requireRole(role) {
       return (ctx, next) => {
-        if (!current(ctx.state).roles.includes(role)) return Promise.reject(new BearerError('insufficient_scope', `this endpoint requires the ${role} role`));
+        if (!current(ctx.state).roles.includes(role))
+          return Promise.reject(new BearerError('insufficient_scope', `this endpoint requires the ${role} role`));
         return next();
       };
     },

@@ -71,7 +71,8 @@ export class VerifiedTokenCache {
   generation = 0;
 
   constructor(opts: TokenCacheOptions) {
-    if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 0) throw new Error('token cache maxEntries must be an integer >= 0');
+    if (!Number.isInteger(opts.maxEntries) || opts.maxEntries < 0)
+      throw new Error('token cache maxEntries must be an integer >= 0');
     if (!(opts.maxAgeMs > 0)) throw new Error('token cache maxAgeMs must be > 0');
     this.#opts = opts;
   }

@@ -16,7 +16,19 @@ import { rolesOf, scopesOf, type AccessToken } from './access-token.ts';
 import { AuthorizationServerUnavailable, BearerError } from './bearer-error.ts';
 import type { KeySet } from './key-set.ts';
 
-export const ASYMMETRIC_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
+export const ASYMMETRIC_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+  'Ed25519',
+];
 
 export interface JwtCheckOptions {
   issuer: string;
@@ -43,7 +55,8 @@ function describe(err: unknown): string {
         return `the access token lacks a valid ${err.claim} claim`;
     }
   }
-  if (err instanceof jose.errors.JOSEAlgNotAllowed) return 'the access token is signed with an algorithm that is not accepted';
+  if (err instanceof jose.errors.JOSEAlgNotAllowed)
+    return 'the access token is signed with an algorithm that is not accepted';
   if (err instanceof jose.errors.JWSSignatureVerificationFailed) return 'the access token signature is invalid';
   return 'the access token is malformed';
 }
@@ -70,9 +83,11 @@ export async function verifyJwtAccessToken(token: string, opts: JwtCheckOptions)
   if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') {
     throw new BearerError('invalid_token', 'the access token has malformed claims');
   }
-  if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new BearerError('invalid_token', 'the access token has a malformed scope');
+  if (payload.scope !== undefined && typeof payload.scope !== 'string')
+    throw new BearerError('invalid_token', 'the access token has a malformed scope');
   // A sender-constrained (DPoP / mTLS) token is only good with its proof, which this middleware does not check.
-  if (payload.cnf !== undefined) throw new BearerError('invalid_token', 'sender-constrained access tokens are not accepted here');
+  if (payload.cnf !== undefined)
+    throw new BearerError('invalid_token', 'sender-constrained access tokens are not accepted here');
   return {
     sub: payload.sub,
     clientId: payload.client_id,

@@ -51,7 +51,10 @@ export interface KeyValue {
 
 /** `keyspace` is read on each call (the store builds its keyspace after its fields). */
 export function memorySessionIndex(keyspace: () => KeyValue): SessionIndexStore {
-  const ks = { get: <T>(key: string) => keyspace().get<T>(key), set: (key: string, v: unknown, ttl?: number) => keyspace().set(key, v, ttl) };
+  const ks = {
+    get: <T>(key: string) => keyspace().get<T>(key),
+    set: (key: string, v: unknown, ttl?: number) => keyspace().set(key, v, ttl),
+  };
   const k = (accountId: string) => `sessions:${accountId}`;
   return {
     touch: async (accountId, uid, activity, ttlSeconds) => {
@@ -68,7 +71,11 @@ export function memorySessionIndex(keyspace: () => KeyValue): SessionIndexStore 
 }
 
 export function memoryOneTimeTokens(keyspace: () => KeyValue): OneTimeTokenStore {
-  const ks = { get: <T>(key: string) => keyspace().get<T>(key), set: (key: string, v: unknown, ttl?: number) => keyspace().set(key, v, ttl), delete: (key: string) => keyspace().delete(key) };
+  const ks = {
+    get: <T>(key: string) => keyspace().get<T>(key),
+    set: (key: string, v: unknown, ttl?: number) => keyspace().set(key, v, ttl),
+    delete: (key: string) => keyspace().delete(key),
+  };
   const k = (hash: string) => `ott:${hash}`;
   return {
     put: async (hash, record, ttlSeconds) => {
@@ -100,7 +107,9 @@ export function memoryGrantIndex(keyspace: () => KeyValue): GrantIndexStore {
   const k = (accountId: string) => `grants:${accountId}`;
   const live = (accountId: string): Record<string, number> => {
     const now = Date.now();
-    return Object.fromEntries(Object.entries(keyspace().get<Record<string, number>>(k(accountId)) ?? {}).filter(([, exp]) => exp > now));
+    return Object.fromEntries(
+      Object.entries(keyspace().get<Record<string, number>>(k(accountId)) ?? {}).filter(([, exp]) => exp > now),
+    );
   };
   const save = (accountId: string, entries: Record<string, number>) => {
     const latest = Math.max(...Object.values(entries));

@@ -69,7 +69,11 @@ export function instrumentStore<S extends Store>(inner: S, observe: StorageObser
   // it (a class's #private fields need the real `this`), untimed: it is not a storage round trip of its own.
   for (const name of methodNames(inner)) {
     const fn = (inner as unknown as Record<string, unknown>)[name];
-    if (typeof fn === 'function') Object.defineProperty(wrapper, name, { value: (...args: unknown[]) => fn.apply(inner, args), configurable: true });
+    if (typeof fn === 'function')
+      Object.defineProperty(wrapper, name, {
+        value: (...args: unknown[]) => fn.apply(inner, args),
+        configurable: true,
+      });
   }
   Object.defineProperties(wrapper, {
     kind: { value: inner.kind, enumerable: true },

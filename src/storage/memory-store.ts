@@ -63,7 +63,8 @@ class Keyspace {
 
   sweep(): void {
     const now = this.now();
-    for (const [key, entry] of this.#map) if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.#map.delete(key);
+    for (const [key, entry] of this.#map)
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.#map.delete(key);
   }
 
   /** Keys with no expiry; the contract test uses it to prove that only durable records lack a TTL. */
@@ -169,7 +170,8 @@ export class MemoryStore implements Store {
     return {
       async upsert(id, payload, expiresIn) {
         const token = parse(id);
-        if (!token || token.grantId !== payload.grantId) throw new TypeError('refresh token ids are minted by the store (refreshTokens.mint)');
+        if (!token || token.grantId !== payload.grantId)
+          throw new TypeError('refresh token ids are minted by the store (refreshTokens.mint)');
         const k = lineageKey(token.lineage);
         const state = ks.get<Lineage>(k);
         const outcome = saveOutcome(state, token.gen);
@@ -177,7 +179,9 @@ export class MemoryStore implements Store {
         const ttlMs = typeof expiresIn === 'number' ? expiresIn * 1000 : undefined;
         const now = store.#now();
         const next: Lineage =
-          outcome === 'rewrite' && state ? { ...state, p: clone(payload) } : { n: token.gen, r: now, c: undefined, p: clone(payload) };
+          outcome === 'rewrite' && state
+            ? { ...state, p: clone(payload) }
+            : { n: token.gen, r: now, c: undefined, p: clone(payload) };
         ks.set(k, next, ttlMs);
         store.#addToGrant(token.grantId, k, ttlMs === undefined ? undefined : now + ttlMs);
       },
@@ -203,7 +207,8 @@ export class MemoryStore implements Store {
         const k = token && lineageKey(token.lineage);
         const state = k ? ks.get<Lineage>(k) : undefined;
         const now = store.#now();
-        const outcome = token && state?.p.grantId === token.grantId ? consumeOutcome(state, token.gen, now, grace) : 'missing';
+        const outcome =
+          token && state?.p.grantId === token.grantId ? consumeOutcome(state, token.gen, now, grace) : 'missing';
         if (outcome === 'missing') throw new errors.InvalidGrant('grant request is invalid');
         if (outcome === 'grace') return;
         if (outcome === 'ok' && k && state) {
@@ -274,7 +279,9 @@ export class MemoryStore implements Store {
           if (payload.grantId) store.#revokeGrant(payload.grantId);
           ks.delete(k);
           store.#emitReuse(model, payload);
-          throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`);
+          throw new errors.InvalidGrant(
+            `${model === 'RefreshToken' ? 'refresh token' : 'authorization code'} already used`,
+          );
         }
         payload.consumed = Math.floor(now / 1000);
         payload.consumedAtMs = now;
@@ -297,7 +304,12 @@ export class MemoryStore implements Store {
   }
 
   #emitReuse(model: string, payload: Payload): void {
-    const event: ReuseEvent = { model, grantId: payload.grantId, clientId: payload.clientId, accountId: payload.accountId };
+    const event: ReuseEvent = {
+      model,
+      grantId: payload.grantId,
+      clientId: payload.clientId,
+      accountId: payload.accountId,
+    };
     for (const listener of this.#listeners) listener(event);
   }
 
@@ -357,7 +369,8 @@ export class MemoryStore implements Store {
       const full = `throttle:${k}`;
       const count = this.#ks.get<number>(full);
       const exp = this.#ks.expiresAt(full);
-      if (count !== undefined && count > 0) this.#ks.set(full, count - 1, exp === undefined ? undefined : exp - this.#now());
+      if (count !== undefined && count > 0)
+        this.#ks.set(full, count - 1, exp === undefined ? undefined : exp - this.#now());
     },
     reset: async (k: string) => {
       this.#ks.delete(`throttle:${k}`);

@@ -54,7 +54,8 @@ export class RefreshTokenCodec {
   }
 
   mint({ grantId, lineage, gen }: LineageToken): string {
-    if (!Number.isSafeInteger(gen) || gen < 0 || gen > MAX_GEN) throw new RangeError('refresh-token generation out of range');
+    if (!Number.isSafeInteger(gen) || gen < 0 || gen > MAX_GEN)
+      throw new RangeError('refresh-token generation out of range');
     if (!/^[A-Za-z0-9_-]{8,128}$/.test(grantId)) throw new TypeError('a refresh token needs a well-formed grantId');
     return `${grantId}.${lineage}.${gen.toString(36)}.${this.#mac(grantId, lineage, gen).toString('base64url')}`;
   }
@@ -123,7 +124,12 @@ export function standing(state: LineageState, gen: number, nowMs: number, graceM
 
 export type ConsumeOutcome = 'ok' | 'grace' | 'reuse' | 'missing';
 
-export function consumeOutcome(state: LineageState | undefined, gen: number, nowMs: number, graceMs: number): ConsumeOutcome {
+export function consumeOutcome(
+  state: LineageState | undefined,
+  gen: number,
+  nowMs: number,
+  graceMs: number,
+): ConsumeOutcome {
   if (!state || gen > state.n) return 'missing';
   if (gen === state.n && state.c === undefined) return 'ok';
   return standing(state, gen, nowMs, graceMs).kind === 'live' ? 'grace' : 'reuse';

@@ -25,7 +25,12 @@ export const GRANT_MEMBER_MODELS: ReadonlySet<string> = new Set([
 ]);
 
 export function inGrace(model: string, consumedAtMs: number | undefined, nowMs: number, policy: ReusePolicy): boolean {
-  return model === 'RefreshToken' && consumedAtMs !== undefined && policy.reuseIntervalMs > 0 && nowMs - consumedAtMs < policy.reuseIntervalMs;
+  return (
+    model === 'RefreshToken' &&
+    consumedAtMs !== undefined &&
+    policy.reuseIntervalMs > 0 &&
+    nowMs - consumedAtMs < policy.reuseIntervalMs
+  );
 }
 
 /**

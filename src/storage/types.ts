@@ -110,7 +110,10 @@ export interface Store {
  * routes. Never carries Redis internals to the client: the description is fixed, the cause stays for the log.
  */
 /** What a client is told when storage does not answer, and when to try again: the one home of both. */
-export const STORAGE_UNAVAILABLE = Object.freeze({ description: 'storage is unavailable, try again shortly', retryAfterSeconds: 2 });
+export const STORAGE_UNAVAILABLE = Object.freeze({
+  description: 'storage is unavailable, try again shortly',
+  retryAfterSeconds: 2,
+});
 
 export class StorageUnavailable extends errors.OIDCProviderError {
   readonly code = 'STORAGE_UNAVAILABLE';

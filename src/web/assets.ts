@@ -37,10 +37,14 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 export function createAssets(accent: string): Assets {
   const shades = accentShades(accent);
   const css =
-    `:root{--accent:${shades.accent};--accent-hover:${shades.hover};--accent-on-dark:${shades.onDark}}\n` + readFileSync(`${assetsDir}pages.css`, 'utf8');
+    `:root{--accent:${shades.accent};--accent-hover:${shades.hover};--accent-on-dark:${shades.onDark}}\n` +
+    readFileSync(`${assetsDir}pages.css`, 'utf8');
   const svg = readFileSync(`${assetsDir}favicon.svg`, 'utf8').replaceAll('{{accent}}', shades.accent);
   const js = readFileSync(`${assetsDir}pages.js`, 'utf8');
-  const webauthn = readFileSync(fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser'))), 'utf8');
+  const webauthn = readFileSync(
+    fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser'))),
+    'utf8',
+  );
   const mfa = readFileSync(`${assetsDir}mfa.js`, 'utf8');
 
   const files = new Map<string, Asset>();
@@ -52,7 +56,10 @@ export function createAssets(accent: string): Assets {
   };
   const stylesheet = add('pages', 'css', css, 'text/css; charset=utf-8');
   const script = add('pages', 'js', js, 'text/javascript; charset=utf-8');
-  const passkeyScripts = [add('webauthn', 'js', webauthn, 'text/javascript; charset=utf-8'), add('mfa', 'js', mfa, 'text/javascript; charset=utf-8')];
+  const passkeyScripts = [
+    add('webauthn', 'js', webauthn, 'text/javascript; charset=utf-8'),
+    add('mfa', 'js', mfa, 'text/javascript; charset=utf-8'),
+  ];
   const favicon = add('favicon', 'svg', svg, 'image/svg+xml');
   files.set('/favicon.ico', { body: Buffer.from(svg), type: 'image/svg+xml', cacheControl: 'public, max-age=86400' });
 

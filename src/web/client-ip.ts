@@ -15,7 +15,10 @@ function groups(ip: string): number[] | undefined {
   let text = ip.split('%')[0] as string;
   if (!isIPv6(text)) return undefined;
   // A trailing dotted quad (::ffff:192.0.2.1) is two groups.
-  text = text.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) => `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`);
+  text = text.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_m, a, b, c, d) => `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
+  );
   const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => Number.parseInt(h, 16)));
   const gap = text.indexOf('::');
   if (gap < 0) return parse(text);
@@ -29,7 +32,8 @@ export function addressKey(ip: string): string {
   const g = groups(ip);
   if (g?.length !== 8) return ip.slice(0, 64);
   const isMapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  if (isMapped) return [(g[6] as number) >> 8, (g[6] as number) & 255, (g[7] as number) >> 8, (g[7] as number) & 255].join('.');
+  if (isMapped)
+    return [(g[6] as number) >> 8, (g[6] as number) & 255, (g[7] as number) >> 8, (g[7] as number) & 255].join('.');
   return `${g
     .slice(0, 4)
     .map((x) => x.toString(16))

@@ -21,7 +21,14 @@ import type { Language } from '../config/languages.ts';
 import type { Views } from './views.ts';
 
 /** What the error page explains; each has a heading, a "what happened" and a "what to do" in the catalogues. */
-export type ErrorKind = 'expired' | 'unknownClient' | 'badRedirect' | 'notFound' | 'unavailable' | 'server' | 'badRequest';
+export type ErrorKind =
+  | 'expired'
+  | 'unknownClient'
+  | 'badRedirect'
+  | 'notFound'
+  | 'unavailable'
+  | 'server'
+  | 'badRequest';
 
 /** A registered client's site, for the error page's way back. */
 export interface ClientSite {
@@ -43,7 +50,13 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
   /** How the error page explains it, when the code alone does not say. */
   readonly page: ErrorPageHints;
-  constructor(status: number, error: string, description: string, headers: Record<string, string> = {}, page: ErrorPageHints = {}) {
+  constructor(
+    status: number,
+    error: string,
+    description: string,
+    headers: Record<string, string> = {},
+    page: ErrorPageHints = {},
+  ) {
     super(description);
     this.name = 'HttpError';
     this.status = status;
@@ -62,11 +75,24 @@ interface Shaped {
 }
 
 export function shapeError(err: unknown): Shaped {
-  if (err instanceof HttpError) return { status: err.status, error: err.error, description: err.description, headers: err.headers };
+  if (err instanceof HttpError)
+    return { status: err.status, error: err.error, description: err.description, headers: err.headers };
   if (err instanceof StorageUnavailable) {
-    return { status: 503, error: 'temporarily_unavailable', description: STORAGE_UNAVAILABLE.description, headers: RETRY_AFTER };
+    return {
+      status: 503,
+      error: 'temporarily_unavailable',
+      description: STORAGE_UNAVAILABLE.description,
+      headers: RETRY_AFTER,
+    };
   }
-  const e = err as { status?: number; statusCode?: number; expose?: boolean; error?: string; error_description?: string; message?: string };
+  const e = err as {
+    status?: number;
+    statusCode?: number;
+    expose?: boolean;
+    error?: string;
+    error_description?: string;
+    message?: string;
+  };
   const status = e.status ?? e.statusCode ?? 500;
   if (status >= 400 && status < 500 && e.expose !== false) {
     return {
@@ -76,7 +102,8 @@ export function shapeError(err: unknown): Shaped {
       headers: {},
     };
   }
-  if (status === 503) return { status, error: 'temporarily_unavailable', description: 'try again shortly', headers: RETRY_AFTER };
+  if (status === 503)
+    return { status, error: 'temporarily_unavailable', description: 'try again shortly', headers: RETRY_AFTER };
   return { status: 500, error: 'server_error', description: 'an unexpected error occurred', headers: {} };
 }
 
@@ -112,7 +139,9 @@ export function renderErrorPage(ctx: Context, views: Views, page: ErrorPage): vo
       heading: m.html(`error.${page.kind}.heading`),
       what: m.html(`error.${page.kind}.what`, { brand }),
       todo: m.html(`error.${page.kind}.todo`, { brand }),
-      backLink: page.back ? `<p><a class="primary" href="${escapeHtml(page.back.url)}">${m.html('error.back', { client: page.back.name })}</a></p>` : '',
+      backLink: page.back
+        ? `<p><a class="primary" href="${escapeHtml(page.back.url)}">${m.html('error.back', { client: page.back.name })}</a></p>`
+        : '',
       error: page.error,
       description: page.description ? ` — ${escapeHtml(page.description)}` : '',
       requestId: ctx.get('x-request-id') || ctx.response.get('x-request-id'),

@@ -14,14 +14,18 @@ import { fileURLToPath } from 'node:url';
 import { LANGUAGES, type Language } from '../config/languages.ts';
 import { escapeHtml } from './html.ts';
 
-
 const i18nDir = fileURLToPath(new URL('../../views/i18n/', import.meta.url));
 
 export type Catalogue = Readonly<Record<string, string>>;
 
 export function readCatalogue(language: string): Catalogue {
   const parsed: unknown = JSON.parse(readFileSync(`${i18nDir}${language}.json`, 'utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    !Object.values(parsed).every((v) => typeof v === 'string')
+  ) {
     throw new Error(`views/i18n/${language}.json must be an object of strings`);
   }
   return Object.freeze(parsed as Record<string, string>);
@@ -57,7 +61,8 @@ export function loadMessages(): ReadonlyMap<Language, Messages> {
   for (const language of LANGUAGES) all.set(language, new Messages(language, readCatalogue(language)));
   const keys = (l: Language) => Object.keys(readCatalogue(l)).sort().join('\n');
   for (const language of LANGUAGES) {
-    if (keys(language) !== keys(LANGUAGES[0])) throw new Error(`views/i18n/${language}.json does not have the same keys as ${LANGUAGES[0]}.json`);
+    if (keys(language) !== keys(LANGUAGES[0]))
+      throw new Error(`views/i18n/${language}.json does not have the same keys as ${LANGUAGES[0]}.json`);
   }
   return all;
 }

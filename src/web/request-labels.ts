@@ -32,7 +32,10 @@ export function requestScope(): Middleware {
  * oidc-provider middleware: after the provider handled a request, copy its route name (`authorization`,
  * `token`, `userinfo`, …) into the scope. Requests it did not route keep no name.
  */
-export function reportProviderRoute(): (ctx: { oidc?: { route?: string } }, next: () => Promise<unknown>) => Promise<void> {
+export function reportProviderRoute(): (
+  ctx: { oidc?: { route?: string } },
+  next: () => Promise<unknown>,
+) => Promise<void> {
   return async (ctx, next) => {
     try {
       await next();

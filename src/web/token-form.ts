@@ -18,7 +18,12 @@ import { readBytes } from './body.ts';
  * oidc-provider's default routes for the back-channel endpoints whose form is read before the provider reads it
  * (rate limited per client, and prefetched from storage).
  */
-export const LIMITED_PATHS: ReadonlySet<string> = new Set(['/token', '/token/introspection', '/token/revocation', '/device/auth']);
+export const LIMITED_PATHS: ReadonlySet<string> = new Set([
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/device/auth',
+]);
 
 const FORM = Symbol('gatehouse.tokenForm');
 

@@ -35,8 +35,21 @@ export type ViewName =
   | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
-export type AccountView = 'account' | 'account-forgot' | 'account-reset' | 'account-notice' | 'account-verify' | 'account-register';
-const ACCOUNT_VIEWS: readonly AccountView[] = ['account', 'account-forgot', 'account-reset', 'account-notice', 'account-verify', 'account-register'];
+export type AccountView =
+  | 'account'
+  | 'account-forgot'
+  | 'account-reset'
+  | 'account-notice'
+  | 'account-verify'
+  | 'account-register';
+const ACCOUNT_VIEWS: readonly AccountView[] = [
+  'account',
+  'account-forgot',
+  'account-reset',
+  'account-notice',
+  'account-verify',
+  'account-register',
+];
 
 /** Views that need the script (progressive enhancement only). */
 const SCRIPTED: ReadonlySet<ViewName> = new Set(['login', 'second-factor', 'totp-setup', 'account-security']);
@@ -45,11 +58,14 @@ const PASSKEYS: ReadonlySet<ViewName> = new Set(['login', 'second-factor', 'acco
 
 /** Fills `{{{raw}}}`, `{{escaped}}` and `[[message.key]]` (from `messages`, placeholders from `values`). */
 function fill(messages: Messages, template: string, values: Record<string, unknown>): string {
-  return template.replace(/\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g, (_, raw?: string, escaped?: string, key?: string) => {
-    if (raw) return String(values[raw] ?? '');
-    if (escaped) return escapeHtml(values[escaped]);
-    return messages.html(key as string, values);
-  });
+  return template.replace(
+    /\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}|\[\[([\w.]+)\]\]/g,
+    (_, raw?: string, escaped?: string, key?: string) => {
+      if (raw) return String(values[raw] ?? '');
+      if (escaped) return escapeHtml(values[escaped]);
+      return messages.html(key as string, values);
+    },
+  );
 }
 
 export interface Page {
@@ -67,7 +83,20 @@ export class Views {
   readonly #defaultLanguage: Language;
 
   constructor(config: Pick<Config, 'brand' | 'pages'>) {
-    const names = ['layout', 'login', 'consent', 'error', 'logout', 'logged-out', 'device', 'device-confirm', 'second-factor', 'totp-setup', 'account-security', 'recovery-codes'];
+    const names = [
+      'layout',
+      'login',
+      'consent',
+      'error',
+      'logout',
+      'logged-out',
+      'device',
+      'device-confirm',
+      'second-factor',
+      'totp-setup',
+      'account-security',
+      'recovery-codes',
+    ];
     for (const name of [...names, ...ACCOUNT_VIEWS]) {
       this.#templates.set(name, readFileSync(`${viewsDir}${name}.html`, 'utf8'));
     }

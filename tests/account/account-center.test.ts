@@ -56,7 +56,9 @@ async function shoot(page: Page, name: string): Promise<void> {
 test('two devices: the other one is signed out, its next page load asks to sign in; password change signs out others', async (t) => {
   const gh = await startGatehouse(t);
   await gh.gatehouse.accounts.create({ username: 'alice', password: PASSWORD, email: 'alice@example.com' });
-  const laptop = await browser.newContext({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0' });
+  const laptop = await browser.newContext({
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
+  });
   const phone = await browser.newContext();
   t.teardown(() => laptop.close());
   t.teardown(() => phone.close());
@@ -129,7 +131,13 @@ test('forgotten password: from the sign-in page, a mailed single-use link sets a
 
   await page.goto(link);
   await page.fill('#password', 'yet another secret for bob');
-  const [again] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button[type=submit]')]);
+  const [again] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.click('button[type=submit]'),
+  ]);
   t.is(again.status(), 400, 'the link works once');
-  t.truthy((await gh.gatehouse.accounts.authenticate('bob', 'an entirely new secret for bob')).account, 'the second use changed nothing');
+  t.truthy(
+    (await gh.gatehouse.accounts.authenticate('bob', 'an entirely new secret for bob')).account,
+    'the second use changed nothing',
+  );
 });

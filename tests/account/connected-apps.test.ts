@@ -12,7 +12,13 @@ import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
 
 async function connect(issuer: string, config: oidc.Configuration, jar: CookieJar, scope: string) {
   const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', prompt: 'consent' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    prompt: 'consent',
+  });
   const { callback } = await loginThroughPages(url, issuer, { username: 'demo', password: 'demo-password', jar });
   return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
 }
@@ -26,11 +32,17 @@ async function accountPage(issuer: string, jar: CookieJar): Promise<{ html: stri
 }
 
 function appItems(html: string): string[] {
-  return [...html.matchAll(/<li class="app">([\s\S]*?)<\/form>\s*<\/li>/g)].map((m) => (m[1] as string).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '));
+  return [...html.matchAll(/<li class="app">([\s\S]*?)<\/form>\s*<\/li>/g)].map((m) =>
+    (m[1] as string).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
+  );
 }
 
 function post(issuer: string, jar: CookieJar, path: string, form: Record<string, string>): Promise<Response> {
-  return request(`${issuer}${path}`, jar, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: issuer }, body: new URLSearchParams(form).toString() });
+  return request(`${issuer}${path}`, jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: issuer },
+    body: new URLSearchParams(form).toString(),
+  });
 }
 
 test('connected applications are listed in plain words; "Remove access" revokes that application\'s grant and every token of it', async (t) => {
@@ -54,9 +66,16 @@ test('connected applications are listed in plain words; "Remove access" revokes 
   t.regex(itemA, /keeps access while you are away: yes/);
   t.regex(itemA, /Access given \d/);
   t.regex(itemB, /See your name and username/);
-  t.false(html.includes('gatehouse-account'), 'Gatehouse\'s own account client is not an application the user connected');
+  t.false(
+    html.includes('gatehouse-account'),
+    "Gatehouse's own account client is not an application the user connected",
+  );
 
-  t.is((await post(gh.issuer, jar, '/account/apps/remove', { client: 'client-b' })).status, 403, 'no form token, no removal');
+  t.is(
+    (await post(gh.issuer, jar, '/account/apps/remove', { client: 'client-b' })).status,
+    403,
+    'no form token, no removal',
+  );
   const removed = await post(gh.issuer, jar, '/account/apps/remove', { csrf, client: 'client-b' });
   t.is(removed.status, 200);
   const after = await removed.text();
@@ -66,18 +85,37 @@ test('connected applications are listed in plain words; "Remove access" revokes 
     [true],
   );
 
-  for (const rt of [tokensB.refresh_token as string]) await t.throwsAsync(oidc.refreshTokenGrant(b, rt), { code: 'OAUTH_RESPONSE_BODY_ERROR' }, 'the refresh token is refused');
+  for (const rt of [tokensB.refresh_token as string])
+    await t.throwsAsync(
+      oidc.refreshTokenGrant(b, rt),
+      { code: 'OAUTH_RESPONSE_BODY_ERROR' },
+      'the refresh token is refused',
+    );
   t.false((await oidc.tokenIntrospection(b, tokensB.access_token)).active, 'the access token is revoked');
-  t.false((await oidc.tokenIntrospection(b, tokensB2.access_token)).active, 'the grant of the other session is revoked too');
-  t.truthy((await oidc.refreshTokenGrant(a, tokensA.refresh_token as string)).access_token, 'the other application keeps its access');
+  t.false(
+    (await oidc.tokenIntrospection(b, tokensB2.access_token)).active,
+    'the grant of the other session is revoked too',
+  );
+  t.truthy(
+    (await oidc.refreshTokenGrant(a, tokensA.refresh_token as string)).access_token,
+    'the other application keeps its access',
+  );
 
-  t.is((await post(gh.issuer, jar, '/account/apps/remove', { csrf, client: 'client-b' })).status, 400, 'nothing left to remove');
+  t.is(
+    (await post(gh.issuer, jar, '/account/apps/remove', { csrf, client: 'client-b' })).status,
+    400,
+    'nothing left to remove',
+  );
   t.is((await post(gh.issuer, jar, '/account/apps/remove', { csrf, client: '' })).status, 400);
   t.is((await post(gh.issuer, jar, '/account/apps/remove', { csrf, client: 'x'.repeat(5000) })).status, 400);
   t.is((await request(`${gh.issuer}/account/apps/remove`, jar)).status, 405);
 
   t.is(gh.logs.filter((l) => l.audit === 'account.access_removed' && l.clientId === 'client-b').length, 1);
-  t.is(gh.logs.filter((l) => l.audit === 'grant.revoked' && l.reason === 'access_removed' && l.clientId === 'client-b').length, 2);
+  t.is(
+    gh.logs.filter((l) => l.audit === 'grant.revoked' && l.reason === 'access_removed' && l.clientId === 'client-b')
+      .length,
+    2,
+  );
   const metrics = parseExposition(await (await fetch(`${gh.issuer}/metrics`)).text());
   t.is(sampleSum(metrics, 'gatehouse_account_events_total', { event: 'account.access_removed' }), 1);
 });

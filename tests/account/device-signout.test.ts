@@ -16,17 +16,33 @@ test('two devices: the one signed out from the other loses its refresh token; th
   const refresh: string[] = [];
   for (const jar of [laptop, phone]) {
     const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid offline_access', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', prompt: 'consent' });
+    const url = oidc.buildAuthorizationUrl(a, {
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      prompt: 'consent',
+    });
     const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', jar });
-    refresh.push((await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).refresh_token as string);
+    refresh.push(
+      (await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).refresh_token as string,
+    );
   }
   const page = await (await request(`${gh.issuer}/account`, phone)).text();
   const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] as string;
   const other = /<li class="device">[\s\S]*?name="session" value="([^"]+)"/.exec(page)?.[1] as string;
   t.truthy(other, 'the laptop is listed with a sign-out button');
-  const res = await request(`${gh.issuer}/account/sessions/end`, phone, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer }, body: new URLSearchParams({ csrf, session: other }).toString() });
+  const res = await request(`${gh.issuer}/account/sessions/end`, phone, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer },
+    body: new URLSearchParams({ csrf, session: other }).toString(),
+  });
   t.is(res.status, 200);
-  await t.throwsAsync(oidc.refreshTokenGrant(a, refresh[0] as string), { code: 'OAUTH_RESPONSE_BODY_ERROR' }, 'the signed-out device\'s refresh token is refused');
+  await t.throwsAsync(
+    oidc.refreshTokenGrant(a, refresh[0] as string),
+    { code: 'OAUTH_RESPONSE_BODY_ERROR' },
+    "the signed-out device's refresh token is refused",
+  );
   t.truthy((await oidc.refreshTokenGrant(a, refresh[1] as string)).access_token, 'the phone keeps its access');
   t.is((await request(`${gh.issuer}/account`, laptop)).status, 303, 'the laptop must sign in again');
 });

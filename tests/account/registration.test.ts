@@ -23,7 +23,11 @@ test.after.always(async () => {
 
 const smtp = startSmtp;
 
-function register(gh: TestGatehouse, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+function register(
+  gh: TestGatehouse,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${gh.issuer}/account/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer, ...headers },
@@ -91,18 +95,33 @@ test('sign-up from the sign-in page in Chromium: the account exists, its email u
 test('a taken email answers like a free one (no account made, the owner is told); bad input is a clear 400; the IP limit answers 429', async (t) => {
   const mail = await smtp(t);
   const gh = await startGatehouse(t, { 'account.registrationEnabled': true, 'mail.smtpUrl': mail.url });
-  await gh.gatehouse.accounts.create({ username: 'paul', password: PASSWORD, email: 'paul@example.com', emailVerified: true });
-  const normalise = async (res: Response) => ({ status: res.status, body: (await res.text()).replace(/nonce="[^"]+"/g, '') });
+  await gh.gatehouse.accounts.create({
+    username: 'paul',
+    password: PASSWORD,
+    email: 'paul@example.com',
+    emailVerified: true,
+  });
+  const normalise = async (res: Response) => ({
+    status: res.status,
+    body: (await res.text()).replace(/nonce="[^"]+"/g, ''),
+  });
 
-  const free = await normalise(await register(gh, { username: 'quinn', email: 'quinn@example.com', password: PASSWORD }));
-  const taken = await normalise(await register(gh, { username: 'rose', email: 'PAUL@example.com', password: PASSWORD }));
+  const free = await normalise(
+    await register(gh, { username: 'quinn', email: 'quinn@example.com', password: PASSWORD }),
+  );
+  const taken = await normalise(
+    await register(gh, { username: 'rose', email: 'PAUL@example.com', password: PASSWORD }),
+  );
   t.is(free.status, 200);
   t.deepEqual(taken, free, 'the same answer, byte for byte');
   await t.throwsAsync(gh.gatehouse.accounts.find('rose'), undefined, 'no account was made for a taken address');
   const mails = [await mail.next(), await mail.next()];
   t.true(mails.some((m) => /To: quinn@example.com/.test(m) && /\/account\/verify\//.test(m)));
-  t.true(mails.some((m) => /To: paul@example.com/.test(m) && /already belongs to an account/.test(m)), 'the owner is told');
-  t.true((await gh.gatehouse.accounts.find('paul')).emailVerified, 'the owner\'s account is untouched');
+  t.true(
+    mails.some((m) => /To: paul@example.com/.test(m) && /already belongs to an account/.test(m)),
+    'the owner is told',
+  );
+  t.true((await gh.gatehouse.accounts.find('paul')).emailVerified, "the owner's account is untouched");
 
   // Invalid input: the same 400 with a taken or a free address.
   for (const email of ['paul@example.com', 'new@example.com']) {
@@ -112,7 +131,16 @@ test('a taken email answers like a free one (no account made, the owner is told)
   }
   t.is((await register(gh, { username: 'sam', email: 'not an address', password: PASSWORD })).status, 400);
   t.is((await register(gh, { username: 'sam', email: 'sam@example.com', password: 'x'.repeat(2000) })).status, 400);
-  t.is((await register(gh, { username: 'sam', email: 'sam@example.com', password: PASSWORD }, { origin: 'https://evil.example' })).status, 403);
+  t.is(
+    (
+      await register(
+        gh,
+        { username: 'sam', email: 'sam@example.com', password: PASSWORD },
+        { origin: 'https://evil.example' },
+      )
+    ).status,
+    403,
+  );
   // Ten sign-up requests per IP per hour: this is the eleventh.
   const limited = await register(gh, { username: 'tina', email: 'tina@example.com', password: PASSWORD });
   t.is(limited.status, 429);

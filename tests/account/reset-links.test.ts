@@ -63,7 +63,9 @@ test('forgot password: the same answer for known and unknown accounts; lookup-de
   smtp.listen(0, '127.0.0.1');
   await once(smtp.server, 'listening');
   t.teardown(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
-  const gh = await startGatehouse(t, { 'mail.smtpUrl': `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}` });
+  const gh = await startGatehouse(t, {
+    'mail.smtpUrl': `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+  });
   await gh.gatehouse.accounts.create({ username: 'erin', password: PASSWORD, email: 'erin@example.com' });
   await gh.gatehouse.accounts.create({ username: 'frank', password: PASSWORD });
 
@@ -109,7 +111,11 @@ test('forgot password: the same answer for known and unknown accounts; lookup-de
   t.is(received.length, 2);
   t.true(received.every((raw) => /To: erin@example.com/.test(raw)));
   const metricsText = await (await fetch(`${gh.issuer}/metrics`)).text();
-  t.regex(metricsText, /gatehouse_account_events_total\{event="account.reset_requested"\} 5/, 'counted alike, without a reason label');
+  t.regex(
+    metricsText,
+    /gatehouse_account_events_total\{event="account.reset_requested"\} 5/,
+    'counted alike, without a reason label',
+  );
 });
 
 test('a reset link works once; a tampered or malformed one is refused; each refusal is audited', async (t) => {
@@ -118,7 +124,11 @@ test('a reset link works once; a tampered or malformed one is refused; each refu
   const token = await resetToken(gh, 'gina');
   const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
   t.is((await form(gh, `/account/reset/${tampered}`, { password: 'tampered link password 1' })).status, 400);
-  t.is((await form(gh, `/account/reset/${token.slice(1)}`, { password: 'tampered link password 1' })).status, 400, 'malformed');
+  t.is(
+    (await form(gh, `/account/reset/${token.slice(1)}`, { password: 'tampered link password 1' })).status,
+    400,
+    'malformed',
+  );
   t.is((await form(gh, `/account/reset/${token}%00`, { password: 'tampered link password 1' })).status, 400);
   t.falsy((await gh.gatehouse.accounts.authenticate('gina', 'tampered link password 1')).account);
 
@@ -130,7 +140,10 @@ test('a reset link works once; a tampered or malformed one is refused; each refu
   t.truthy((await gh.gatehouse.accounts.authenticate('gina', 'the first new password')).account);
   t.falsy((await gh.gatehouse.accounts.authenticate('gina', 'the second new password')).account);
   t.is(gh.logs.filter((l) => l.audit === 'account.link_refused').length, 4);
-  t.false(JSON.stringify(gh.logs.filter((l) => l.mail !== 'reset')).includes(token), 'the token is logged only as the development mail line');
+  t.false(
+    JSON.stringify(gh.logs.filter((l) => l.mail !== 'reset')).includes(token),
+    'the token is logged only as the development mail line',
+  );
 });
 
 test('a reset link expires with account.resetLinkTtlSeconds', async (t) => {
@@ -158,7 +171,10 @@ test('20 concurrent uses of one reset link: exactly one wins, and its password i
   );
   const winners = results.filter((r) => r.status === 200);
   t.is(winners.length, 1);
-  t.true(results.every((r) => r.status === 200 || r.status === 400), 'every loser gets a clear 400');
+  t.true(
+    results.every((r) => r.status === 200 || r.status === 400),
+    'every loser gets a clear 400',
+  );
   const winner = winners[0]?.i as number;
   t.truthy((await gh.gatehouse.accounts.authenticate('ivy', `concurrent password number ${winner}`)).account);
   t.falsy((await gh.gatehouse.accounts.authenticate('ivy', `concurrent password number ${(winner + 1) % 20}`)).account);

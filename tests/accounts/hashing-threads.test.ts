@@ -53,9 +53,20 @@ test('hashes are interchangeable with the argon2 package, both ways; malformed h
   const theirs = await argon2.hash('correct horse', { type: argon2.argon2id, ...params });
   t.deepEqual(await hasher.verify(theirs, 'correct horse'), { ok: true, rehash: false });
   t.deepEqual(await hasher.verify(theirs, 'wrong horse'), { ok: false, rehash: false });
-  const older = await argon2.hash('correct horse', { type: argon2.argon2id, memoryCost: 2048, timeCost: 1, parallelism: 1 });
+  const older = await argon2.hash('correct horse', {
+    type: argon2.argon2id,
+    memoryCost: 2048,
+    timeCost: 1,
+    parallelism: 1,
+  });
   t.deepEqual(await hasher.verify(older, 'correct horse'), { ok: true, rehash: true });
-  for (const bad of ['', 'plain', '$argon2i$v=19$m=1024,p=1,t=1$c2FsdHNhbHQ$aGFzaGhhc2g', '$argon2id$v=19$m=1024,t=1$c2FsdHNhbHQ$aGFzaGhhc2g', `${ours}$x`]) {
+  for (const bad of [
+    '',
+    'plain',
+    '$argon2i$v=19$m=1024,p=1,t=1$c2FsdHNhbHQ$aGFzaGhhc2g',
+    '$argon2id$v=19$m=1024,t=1$c2FsdHNhbHQ$aGFzaGhhc2g',
+    `${ours}$x`,
+  ]) {
     t.deepEqual(await hasher.verify(bad, 'correct horse'), { ok: false, rehash: false }, bad);
   }
   const parsed = parsePhc(ours);

@@ -24,13 +24,24 @@ test('hashes are argon2id with the configured parameters and never the password'
 
 test('usernames and passwords are validated', async (t) => {
   const { accounts } = await service();
-  await t.throwsAsync(accounts.create({ username: 'has space', password: 'long enough!' }), { code: 'INVALID_USERNAME' } as never);
-  await t.throwsAsync(accounts.create({ username: '', password: 'long enough!' }), { code: 'INVALID_USERNAME' } as never);
+  await t.throwsAsync(accounts.create({ username: 'has space', password: 'long enough!' }), {
+    code: 'INVALID_USERNAME',
+  } as never);
+  await t.throwsAsync(accounts.create({ username: '', password: 'long enough!' }), {
+    code: 'INVALID_USERNAME',
+  } as never);
   await t.throwsAsync(accounts.create({ username: 'dave', password: 'short' }), { code: 'INVALID_PASSWORD' } as never);
-  await t.throwsAsync(accounts.create({ username: 'dave', password: 'eleven char' }), { code: 'INVALID_PASSWORD', message: 'password must be at least 12 characters' } as never);
-  await t.throwsAsync(accounts.create({ username: 'dave', password: 'x'.repeat(1025) }), { code: 'INVALID_PASSWORD' } as never);
+  await t.throwsAsync(accounts.create({ username: 'dave', password: 'eleven char' }), {
+    code: 'INVALID_PASSWORD',
+    message: 'password must be at least 12 characters',
+  } as never);
+  await t.throwsAsync(accounts.create({ username: 'dave', password: 'x'.repeat(1025) }), {
+    code: 'INVALID_PASSWORD',
+  } as never);
   await accounts.create({ username: 'Dave', password: 'long enough!' });
-  await t.throwsAsync(accounts.create({ username: 'dave', password: 'long enough!' }), { code: 'USERNAME_TAKEN' } as never);
+  await t.throwsAsync(accounts.create({ username: 'dave', password: 'long enough!' }), {
+    code: 'USERNAME_TAKEN',
+  } as never);
 });
 
 test('unknown user, wrong password and disabled account all fail without an account; the reason is internal', async (t) => {
@@ -38,7 +49,11 @@ test('unknown user, wrong password and disabled account all fail without an acco
   await accounts.create({ username: 'erin', password: 'right password' });
   t.deepEqual(await accounts.authenticate('nobody', 'whatever1'), { failure: 'unknown' });
   t.deepEqual(await accounts.authenticate('erin', 'wrong password'), { failure: 'bad_password' });
-  t.is((await accounts.authenticate('ERIN', 'right password')).account?.username, 'erin', 'usernames are case-insensitive');
+  t.is(
+    (await accounts.authenticate('ERIN', 'right password')).account?.username,
+    'erin',
+    'usernames are case-insensitive',
+  );
   await accounts.setDisabled('erin', true);
   t.deepEqual(await accounts.authenticate('erin', 'right password'), { failure: 'disabled' });
   t.deepEqual(await accounts.authenticate('bad name!', 'x'), { failure: 'unknown' });
@@ -47,7 +62,11 @@ test('unknown user, wrong password and disabled account all fail without an acco
 test('a successful login re-hashes a password made with older parameters', async (t) => {
   const { store, accounts: old } = await service({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
   const account = await old.create({ username: 'frank', password: 'frank password' });
-  const upgraded = new AccountService(store.accounts, await createPasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 }), policy);
+  const upgraded = new AccountService(
+    store.accounts,
+    await createPasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 }),
+    policy,
+  );
   t.truthy((await upgraded.authenticate('frank', 'wrong one')).failure);
   t.is((await store.accounts.findById(account.id))?.passwordHash, account.passwordHash, 'no re-hash on failure');
   t.truthy((await upgraded.authenticate('frank', 'frank password')).account);

@@ -36,7 +36,9 @@ function sourceFiles(dir: string): string[] {
 
 /** The src/ files a file imports (static imports, re-exports and dynamic `import('…')` with a literal path). */
 function importsIn(file: string, text: string): string[] {
-  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']+)'/gm)].map((m) => m[1] as string);
+  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']+)'/gm)].map(
+    (m) => m[1] as string,
+  );
   return specifiers.map((s) => normalize(join(dirname(file), s)).replaceAll('\\', '/'));
 }
 
@@ -64,7 +66,8 @@ function upwardImports(graph: ReadonlyMap<string, readonly string[]>): string[] 
     const from = layerOf(file);
     for (const target of targets) {
       if (target.startsWith(STANDALONE)) {
-        if (LAYERS[from]?.name !== 'apps') upward.push(`${file} (${LAYERS[from]?.name}) imports the resource server ${target}: only apps may`);
+        if (LAYERS[from]?.name !== 'apps')
+          upward.push(`${file} (${LAYERS[from]?.name}) imports the resource server ${target}: only apps may`);
         continue;
       }
       const to = layerOf(target);
@@ -97,7 +100,11 @@ test('the check names an import that points up', (t) => {
 test('the resource-server guard imports nothing from the rest of Gatehouse', (t) => {
   const guard = files.filter((f) => f.startsWith(STANDALONE));
   t.true(guard.length > 5);
-  const outside = guard.flatMap((file) => localImports(file).filter((target) => !target.startsWith(STANDALONE)).map((target) => `${file} imports ${target}`));
+  const outside = guard.flatMap((file) =>
+    localImports(file)
+      .filter((target) => !target.startsWith(STANDALONE))
+      .map((target) => `${file} imports ${target}`),
+  );
   t.deepEqual(outside, []);
 });
 

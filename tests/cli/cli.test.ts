@@ -15,7 +15,7 @@ import { freePort, startRedis } from '../helpers/redis.ts';
 const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
   runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);
 
-test('without Redis the CLI refuses: it cannot reach a server\'s memory store', async (t) => {
+test("without Redis the CLI refuses: it cannot reach a server's memory store", async (t) => {
   const run = await cli(['users', 'list'], {});
   t.is(run.code, 1);
   t.regex(run.stderr, /cannot reach a running server's in-memory store/);
@@ -40,7 +40,10 @@ test('keys generate writes a private JWKS the server accepts', async (t) => {
   const gh = await startGatehouse(t, {}, { JWKS: run.stdout });
   const published = (await (await fetch(`${gh.issuer}/jwks`)).json()) as { keys: Array<{ kid: string; d?: string }> };
   t.deepEqual(published.keys.map((k) => k.kid).sort(), jwks.keys.map((k) => k.kid).sort());
-  t.true(published.keys.every((k) => k.d === undefined), 'private parts never published');
+  t.true(
+    published.keys.every((k) => k.d === undefined),
+    'private parts never published',
+  );
 });
 
 test('users and clients created with the CLI work in a server on the same Redis', async (t) => {
@@ -48,7 +51,24 @@ test('users and clients created with the CLI work in a server on the same Redis'
   const env = { REDIS_URL: redis.url };
   const password = 'correct horse battery staple';
 
-  const add = await cli(['users', 'add', 'alice', '--password-stdin', '--email', 'alice@example.com', '--name', 'Alice', '--role', 'admin', '--role', 'user'], env, `${password}\n`);
+  const add = await cli(
+    [
+      'users',
+      'add',
+      'alice',
+      '--password-stdin',
+      '--email',
+      'alice@example.com',
+      '--name',
+      'Alice',
+      '--role',
+      'admin',
+      '--role',
+      'user',
+    ],
+    env,
+    `${password}\n`,
+  );
   t.is(add.code, 0, add.stderr);
   t.regex(add.stdout, /created user alice/);
   t.notRegex(add.stdout + add.stderr, new RegExp(password));
@@ -65,14 +85,24 @@ test('users and clients created with the CLI work in a server on the same Redis'
 
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
   const file = join(dir, 'client.json');
-  writeFileSync(file, JSON.stringify({ client_id: 'cli-app', redirect_uris: ['https://cli-app.example/cb'], grant_types: ['authorization_code', 'refresh_token'] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      client_id: 'cli-app',
+      redirect_uris: ['https://cli-app.example/cb'],
+      grant_types: ['authorization_code', 'refresh_token'],
+    }),
+  );
   const created = await cli(['clients', 'add', '--file', file], env);
   t.is(created.code, 0, created.stderr);
   const secret = /client_secret: (\S+)/.exec(created.stdout)?.[1] as string;
   t.true(Buffer.from(secret, 'base64url').length >= 32, '256-bit generated secret');
   t.regex((await cli(['clients', 'list'], env)).stdout, /^cli-app\t/m);
 
-  writeFileSync(join(dir, 'weak.json'), JSON.stringify({ client_id: 'weak', client_secret: 'password123', redirect_uris: ['https://w.example/cb'] }));
+  writeFileSync(
+    join(dir, 'weak.json'),
+    JSON.stringify({ client_id: 'weak', client_secret: 'password123', redirect_uris: ['https://w.example/cb'] }),
+  );
   const refused = await cli(['clients', 'add', '--file', join(dir, 'weak.json')], env);
   t.is(refused.code, 2);
   t.regex(refused.stderr, /client_secret is too weak/);
@@ -82,8 +112,14 @@ test('users and clients created with the CLI work in a server on the same Redis'
   t.regex(bad.stderr, /invalid client metadata: redirect_uris/);
 
   const gh = await startGatehouse(t, { ...FAST_ARGON2, 'redis.url': redis.url });
-  const config = await oidc.discovery(new URL(gh.issuer), 'cli-app', secret, undefined, { execute: [oidc.allowInsecureRequests] });
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: 'https://cli-app.example/cb', scope: 'openid email', state: 's' });
+  const config = await oidc.discovery(new URL(gh.issuer), 'cli-app', secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: 'https://cli-app.example/cb',
+    scope: 'openid email',
+    state: 's',
+  });
   const { callback } = await loginThroughPages(url, gh.issuer, { username: 'alice', password });
   const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 's' });
   // The ID token carries only `sub` when an access token is issued; profile claims come from userinfo (OIDC Core 5.4).
@@ -135,7 +171,10 @@ test('an unreachable Redis: one line naming its host, never its password, exit 1
   const run = await cli(['users', 'list'], { REDIS_URL: `redis://admin:s3cret-Passw0rd@127.0.0.1:${port}/0` });
   t.is(run.code, 1);
   t.is(run.stdout, '');
-  t.regex(run.stderr, new RegExp(`^gatehouse: storage unavailable: Redis \\(redis://127\\.0\\.0\\.1:${port}\\) [^\n]+\n$`));
+  t.regex(
+    run.stderr,
+    new RegExp(`^gatehouse: storage unavailable: Redis \\(redis://127\\.0\\.0\\.1:${port}\\) [^\n]+\n$`),
+  );
   t.notRegex(run.stderr, /s3cret|admin|temporarily_unavailable/);
   const clients = await cli(['clients', 'list'], { REDIS_URL: `redis://:s3cret-Passw0rd@127.0.0.1:${port}` });
   t.is(clients.code, 1);
@@ -150,7 +189,16 @@ test('lists have headers and say when they are empty; show and update never prin
   t.is((await cli(['clients', 'list'], env)).stdout, '(no clients)\n');
 
   const password = 'a passphrase of several words';
-  t.is((await cli(['users', 'add', 'bob', '--password-stdin', '--email', 'bob@example.com', '--role', 'user'], env, password)).code, 0);
+  t.is(
+    (
+      await cli(
+        ['users', 'add', 'bob', '--password-stdin', '--email', 'bob@example.com', '--role', 'user'],
+        env,
+        password,
+      )
+    ).code,
+    0,
+  );
   const list = await cli(['users', 'list'], env);
   t.regex(list.stdout, /^USERNAME\tSUB\tEMAIL\tROLES\tSTATUS\nbob\t[0-9a-f-]{36}\tbob@example\.com\tuser\tactive\n$/);
 
@@ -164,7 +212,22 @@ test('lists have headers and say when they are empty; show and update never prin
   t.is(missing.code, 1);
   t.is(missing.stderr, 'gatehouse: no user nobody\n');
 
-  const update = await cli(['users', 'update', 'bob', '--name', 'Bob Builder', '--role', 'admin', '--role', 'user', '--email', 'b@example.org'], env);
+  const update = await cli(
+    [
+      'users',
+      'update',
+      'bob',
+      '--name',
+      'Bob Builder',
+      '--role',
+      'admin',
+      '--role',
+      'user',
+      '--email',
+      'b@example.org',
+    ],
+    env,
+  );
   t.is(update.code, 0, update.stderr);
   const after = (await cli(['users', 'show', 'bob'], env)).stdout;
   t.regex(after, /^name: +Bob Builder$/m);
@@ -182,12 +245,18 @@ test('lists have headers and say when they are empty; show and update never prin
 
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
   const file = join(dir, 'client.json');
-  writeFileSync(file, JSON.stringify({ client_id: 'web', client_name: 'Web', redirect_uris: ['https://web.example/cb'] }));
+  writeFileSync(
+    file,
+    JSON.stringify({ client_id: 'web', client_name: 'Web', redirect_uris: ['https://web.example/cb'] }),
+  );
   const created = await cli(['clients', 'add', '--file', file], env);
   const secret = /client_secret: (\S+)/.exec(created.stdout)?.[1] as string;
   t.truthy(secret);
   const clientList = await cli(['clients', 'list'], env);
-  t.is(clientList.stdout, 'CLIENT_ID\tAUTH_METHOD\tGRANT_TYPES\tREDIRECT_URIS\tCREATED_BY\nweb\tclient_secret_basic\tauthorization_code\thttps://web.example/cb\tcli\n');
+  t.is(
+    clientList.stdout,
+    'CLIENT_ID\tAUTH_METHOD\tGRANT_TYPES\tREDIRECT_URIS\tCREATED_BY\nweb\tclient_secret_basic\tauthorization_code\thttps://web.example/cb\tcli\n',
+  );
 
   const shown = await cli(['clients', 'show', 'web'], env);
   t.is(shown.code, 0, shown.stderr);
@@ -198,7 +267,14 @@ test('lists have headers and say when they are empty; show and update never prin
   t.is(json.client_secret, undefined);
 
   // show → edit → update: the stored secret is kept, the new metadata applies.
-  writeFileSync(file, JSON.stringify({ ...json, client_name: 'Web renamed', redirect_uris: ['https://web.example/cb', 'https://web.example/cb2'] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...json,
+      client_name: 'Web renamed',
+      redirect_uris: ['https://web.example/cb', 'https://web.example/cb2'],
+    }),
+  );
   const updated = await cli(['clients', 'update', 'web', '--file', file], env);
   t.is(updated.code, 0, updated.stderr);
   t.is(updated.stdout, 'updated client web\n', 'no new secret when the stored one is kept');
@@ -206,12 +282,22 @@ test('lists have headers and say when they are empty; show and update never prin
   const gh = await startGatehouse(t, { ...FAST_ARGON2, 'redis.url': redis.url });
   const token = await fetch(`${gh.issuer}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`web:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`web:${secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=authorization_code&code=nope&redirect_uri=https%3A%2F%2Fweb.example%2Fcb2',
   });
-  t.is(((await token.json()) as { error: string }).error, 'invalid_grant', 'the kept secret still authenticates the client');
+  t.is(
+    ((await token.json()) as { error: string }).error,
+    'invalid_grant',
+    'the kept secret still authenticates the client',
+  );
 
-  writeFileSync(join(dir, 'other.json'), JSON.stringify({ client_id: 'other', redirect_uris: ['https://web.example/cb'] }));
+  writeFileSync(
+    join(dir, 'other.json'),
+    JSON.stringify({ client_id: 'other', redirect_uris: ['https://web.example/cb'] }),
+  );
   const mismatch = await cli(['clients', 'update', 'web', '--file', join(dir, 'other.json')], env);
   t.is(mismatch.code, 2);
   t.regex(mismatch.stderr, /names client_id other, not web/);
@@ -224,7 +310,8 @@ test('lists have headers and say when they are empty; show and update never prin
 test('passwords: at least 12 characters by default, configurable; common passwords refused; no composition rules', async (t) => {
   const redis = await startRedis(t);
   const env = { REDIS_URL: redis.url };
-  const add = (name: string, password: string, extra: NodeJS.ProcessEnv = {}) => cli(['users', 'add', name, '--password-stdin'], { ...env, ...extra }, `${password}\n`);
+  const add = (name: string, password: string, extra: NodeJS.ProcessEnv = {}) =>
+    cli(['users', 'add', name, '--password-stdin'], { ...env, ...extra }, `${password}\n`);
 
   const short = await add('u1', 'elevenchars');
   t.is(short.code, 2);
@@ -239,7 +326,11 @@ test('passwords: at least 12 characters by default, configurable; common passwor
   t.is((await add('u3', 'lowercase words only')).code, 0, 'no composition rules');
   t.is((await add('u4', 'sixteen-is-long', { PASSWORD_MIN_LENGTH: '16' })).code, 2);
   t.is((await add('u4', 'sixteen-is-long!', { PASSWORD_MIN_LENGTH: '16' })).code, 0);
-  t.is((await cli(['users', 'passwd', 'u3', '--password-stdin'], env, '1qaz2wsx3edc\n')).code, 2, 'a change passes the same rules');
+  t.is(
+    (await cli(['users', 'passwd', 'u3', '--password-stdin'], env, '1qaz2wsx3edc\n')).code,
+    2,
+    'a change passes the same rules',
+  );
   t.is((await cli(['users', 'passwd', 'u3', '--password-stdin'], env, 'short\n')).code, 2);
   t.is((await add('u5', 'x', { PASSWORD_MIN_LENGTH: '6' })).code, 2, 'NIST: never below 8');
 });

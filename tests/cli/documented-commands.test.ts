@@ -16,19 +16,29 @@ const root = process.cwd();
 function documentedLines(file: string, needle: string): string[] {
   return readFileSync(join(root, file), 'utf8')
     .split('\n')
-    .map((line) => line.replace(/^#\s+/, '').replace(/\s+#\s.*$/, '').trim())
+    .map((line) =>
+      line
+        .replace(/^#\s+/, '')
+        .replace(/\s+#\s.*$/, '')
+        .trim(),
+    )
     .filter((line) => line.startsWith('npm ') && line.includes(needle));
 }
 
 /** A directory laid out like a fresh clone (the project's files linked in), so what a command writes lands there. */
 function cloneDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-'));
-  for (const entry of ['package.json', 'src', 'config', 'node_modules']) symlinkSync(join(root, entry), join(dir, entry));
+  for (const entry of ['package.json', 'src', 'config', 'node_modules'])
+    symlinkSync(join(root, entry), join(dir, entry));
   return dir;
 }
 
 function shell(line: string, cwd: string) {
-  return spawnSync('sh', ['-c', line], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8' });
+  return spawnSync('sh', ['-c', line], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    encoding: 'utf8',
+  });
 }
 
 const keyCommands = [
@@ -68,11 +78,23 @@ for (const [i, line] of keyCommands.entries()) {
 }
 
 test('files a user is told to create are ignored by git', (t) => {
-  for (const name of ['jwks.json', 'prod.jwks.json', 'client-secret.txt', 'tls.pem', 'tls.key', '.env', '.env.production']) {
+  for (const name of [
+    'jwks.json',
+    'prod.jwks.json',
+    'client-secret.txt',
+    'tls.pem',
+    'tls.key',
+    '.env',
+    '.env.production',
+  ]) {
     const run = spawnSync('git', ['check-ignore', '-q', name], { cwd: root });
     t.is(run.status, 0, `${name} is gitignored`);
   }
-  t.is(spawnSync('git', ['check-ignore', '-q', 'docs/examples/clients/web-app.json'], { cwd: root }).status, 1, 'the shipped examples are not');
+  t.is(
+    spawnSync('git', ['check-ignore', '-q', 'docs/examples/clients/web-app.json'], { cwd: root }).status,
+    1,
+    'the shipped examples are not',
+  );
 });
 
 test('lint ignores a jwks.json or client.json left in the checkout, and still checks the project', (t) => {
@@ -80,7 +102,10 @@ test('lint ignores a jwks.json or client.json left in the checkout, and still ch
   copyFileSync(join(root, 'biome.json'), join(dir, 'biome.json'));
   writeFileSync(join(dir, 'package.json'), '{ "name": "x" }\n');
   // What `npm run cli -- keys generate > jwks.json` used to leave: npm's banner in front of the JSON.
-  writeFileSync(join(dir, 'jwks.json'), '\n> gatehouse@0.1.0 cli\n> node src/cli/main.ts keys generate\n\n{ "keys": [] }\n');
+  writeFileSync(
+    join(dir, 'jwks.json'),
+    '\n> gatehouse@0.1.0 cli\n> node src/cli/main.ts keys generate\n\n{ "keys": [] }\n',
+  );
   writeFileSync(join(dir, 'client.json'), '{ "client_id": "x", }\n');
   const biome = join(root, 'node_modules/.bin/biome');
   const clean = spawnSync(biome, ['check', '.'], { cwd: dir, encoding: 'utf8' });

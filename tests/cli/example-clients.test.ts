@@ -39,7 +39,9 @@ test('the README names every example, and there is one per kind', (t) => {
 test('web-app.json: a confidential client gets a generated secret, signs a user in and refreshes', async (t) => {
   const { gh, secret } = await setup(t, 'web-app.json');
   t.truthy(secret, 'a secret was generated and printed once');
-  const rp = await oidc.discovery(new URL(gh.issuer), 'my-web-app', secret as string, undefined, { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'my-web-app', secret as string, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(rp, {
     redirect_uri: 'https://app.example.com/callback',
@@ -60,7 +62,9 @@ test('web-app.json: a confidential client gets a generated secret, signs a user 
 test('spa.json: a public client with PKCE and no secret signs a user in', async (t) => {
   const { gh, secret } = await setup(t, 'spa.json');
   t.is(secret, undefined, 'a public client has no secret');
-  const rp = await oidc.discovery(new URL(gh.issuer), 'my-spa', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'my-spa', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(rp, {
     redirect_uri: 'https://spa.example.com/callback',
@@ -73,7 +77,11 @@ test('spa.json: a public client with PKCE and no secret signs a user in', async 
   const tokens = await oidc.authorizationCodeGrant(rp, callback, { expectedState: 's', pkceCodeVerifier: verifier });
   t.truthy(tokens.claims()?.sub);
   // Without PKCE the same client is refused.
-  const bare = oidc.buildAuthorizationUrl(rp, { redirect_uri: 'https://spa.example.com/callback', scope: 'openid', state: 's' });
+  const bare = oidc.buildAuthorizationUrl(rp, {
+    redirect_uri: 'https://spa.example.com/callback',
+    scope: 'openid',
+    state: 's',
+  });
   const { callback: refused } = await loginThroughPages(bare, gh.issuer, USER);
   t.is(refused.searchParams.get('error'), 'invalid_request');
 });
@@ -81,11 +89,19 @@ test('spa.json: a public client with PKCE and no secret signs a user in', async 
 test('service.json: a service gets an API access token with client_credentials and cannot sign users in', async (t) => {
   const { gh, secret } = await setup(t, 'service.json');
   t.truthy(secret);
-  const rp = await oidc.discovery(new URL(gh.issuer), 'my-service', secret as string, undefined, { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'my-service', secret as string, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const cc = await oidc.clientCredentialsGrant(rp, { scope: 'api:read', resource: API });
-  const { payload } = await jose.jwtVerify(cc.access_token, jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)), { audience: API, typ: 'at+jwt', issuer: gh.issuer });
+  const { payload } = await jose.jwtVerify(cc.access_token, jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)), {
+    audience: API,
+    typ: 'at+jwt',
+    issuer: gh.issuer,
+  });
   t.is(payload.client_id, 'my-service');
   t.is(payload.scope, 'api:read');
-  const res = await fetch(`${gh.issuer}/auth?client_id=my-service&response_type=code&scope=openid`, { redirect: 'manual' });
+  const res = await fetch(`${gh.issuer}/auth?client_id=my-service&response_type=code&scope=openid`, {
+    redirect: 'manual',
+  });
   t.is(res.status, 400);
 });

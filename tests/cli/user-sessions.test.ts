@@ -11,9 +11,10 @@ import { startRedis } from '../helpers/redis.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') => runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);
+const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
+  runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);
 
-test('users sessions lists a user\'s devices; users signout ends them all and revokes their tokens', async (t) => {
+test("users sessions lists a user's devices; users signout ends them all and revokes their tokens", async (t) => {
   const redis = await startRedis(t);
   const env = { REDIS_URL: redis.url };
   const gh = await startGatehouse(t, { ...FAST_ARGON2, 'redis.url': redis.url, clients: CLIENTS });
@@ -24,12 +25,32 @@ test('users sessions lists a user\'s devices; users signout ends them all and re
   const refreshTokens: string[] = [];
   for (const [i, jar] of devices.entries()) {
     const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid offline_access', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', prompt: 'consent' });
-    const { callback } = await loginThroughPages(url, gh.issuer, { username: 'carol', password: PASSWORD, jar, headers: { 'user-agent': i === 0 ? 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0' : 'curl/8.0' } });
-    refreshTokens.push((await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).refresh_token as string);
+    const url = oidc.buildAuthorizationUrl(a, {
+      redirect_uri: REDIRECT,
+      scope: 'openid offline_access',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      prompt: 'consent',
+    });
+    const { callback } = await loginThroughPages(url, gh.issuer, {
+      username: 'carol',
+      password: PASSWORD,
+      jar,
+      headers: {
+        'user-agent': i === 0 ? 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0' : 'curl/8.0',
+      },
+    });
+    refreshTokens.push(
+      (await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).refresh_token as string,
+    );
   }
   const daveJar = new CookieJar();
-  await loginThroughPages(`${gh.issuer}/account`, gh.issuer, { username: 'dave', password: PASSWORD, jar: daveJar, callbackPrefix: `${gh.issuer}/account/callback` });
+  await loginThroughPages(`${gh.issuer}/account`, gh.issuer, {
+    username: 'dave',
+    password: PASSWORD,
+    jar: daveJar,
+    callbackPrefix: `${gh.issuer}/account/callback`,
+  });
 
   const listed = await cli(['users', 'sessions', 'carol'], env);
   t.is(listed.code, 0, listed.stderr);
@@ -41,12 +62,19 @@ test('users sessions lists a user\'s devices; users signout ends them all and re
   const out = await cli(['users', 'signout', 'carol'], env);
   t.is(out.code, 0, out.stderr);
   t.is(out.stdout.trim(), 'ended 2 sessions of carol');
-  const audit = out.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  const audit = out.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string>);
   t.true(audit.some((l) => l.audit === 'account.sessions_ended' && l.reason === 'admin_signout' && l.kind === '2'));
   t.is(audit.filter((l) => l.audit === 'grant.revoked' && l.reason === 'admin_signout').length, 2);
   for (const rt of refreshTokens) {
     t.false(out.stderr.includes(rt));
-    await t.throwsAsync(oidc.refreshTokenGrant(a, rt), { code: 'OAUTH_RESPONSE_BODY_ERROR' }, 'offline tokens of the signed-out sessions are refused');
+    await t.throwsAsync(
+      oidc.refreshTokenGrant(a, rt),
+      { code: 'OAUTH_RESPONSE_BODY_ERROR' },
+      'offline tokens of the signed-out sessions are refused',
+    );
   }
   for (const jar of devices) {
     const res = await request(`${gh.issuer}/account`, jar);
@@ -67,22 +95,38 @@ test('users add --email-verified marks the email verified; --send-verification m
   const redis = await startRedis(t);
   const env = { REDIS_URL: redis.url };
   const gh = await startGatehouse(t, { ...FAST_ARGON2, 'redis.url': redis.url });
-  const verified = await cli(['users', 'add', 'liam', '--password-stdin', '--email', 'liam@example.com', '--email-verified'], env, `${PASSWORD}\n`);
+  const verified = await cli(
+    ['users', 'add', 'liam', '--password-stdin', '--email', 'liam@example.com', '--email-verified'],
+    env,
+    `${PASSWORD}\n`,
+  );
   t.is(verified.code, 0, verified.stderr);
   t.true((await gh.gatehouse.accounts.find('liam')).emailVerified);
 
   // No SMTP_URL in development: the mail is a log line on stderr with its link.
-  const sent = await cli(['users', 'add', 'mia', '--password-stdin', '--email', 'mia@example.com', '--send-verification'], { ...env, ISSUER: gh.issuer }, `${PASSWORD}\n`);
+  const sent = await cli(
+    ['users', 'add', 'mia', '--password-stdin', '--email', 'mia@example.com', '--send-verification'],
+    { ...env, ISSUER: gh.issuer },
+    `${PASSWORD}\n`,
+  );
   t.is(sent.code, 0, sent.stderr);
   t.regex(sent.stdout, /verification link sent to mia@example\.com/);
   t.false((await gh.gatehouse.accounts.find('mia')).emailVerified);
   const link = /"link":"([^"]+)"/.exec(sent.stderr)?.[1] as string;
   t.true(link.startsWith(`${gh.issuer}/account/verify/`));
-  const res = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer }, body: '' });
+  const res = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer },
+    body: '',
+  });
   t.is(res.status, 200);
   t.true((await gh.gatehouse.accounts.find('mia')).emailVerified);
 
-  const both = await cli(['users', 'add', 'noah', '--password-stdin', '--email', 'n@example.com', '--email-verified', '--send-verification'], env, `${PASSWORD}\n`);
+  const both = await cli(
+    ['users', 'add', 'noah', '--password-stdin', '--email', 'n@example.com', '--email-verified', '--send-verification'],
+    env,
+    `${PASSWORD}\n`,
+  );
   t.is(both.code, 2);
   const noEmail = await cli(['users', 'add', 'noah', '--password-stdin', '--email-verified'], env, `${PASSWORD}\n`);
   t.is(noEmail.code, 2);

@@ -36,15 +36,32 @@ test('a supplied JWKS is validated: private, unique kids, known algs, RS256 pres
     [{ keys: good.keys.filter((k) => k.alg !== 'RS256') }, /needs an RS256 key/],
   ];
   for (const [jwks, message] of cases) {
-    await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS: JSON.stringify(jwks) } })), { instanceOf: ConfigError, message });
+    await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS: JSON.stringify(jwks) } })), {
+      instanceOf: ConfigError,
+      message,
+    });
   }
-  await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS: '{' } })), { instanceOf: ConfigError, message: /^jwks \(JWKS\): not valid JSON/ });
-  await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS_FILE: join(dir(), 'none.json') } })), { instanceOf: ConfigError, message: /ENOENT/ });
+  await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS: '{' } })), {
+    instanceOf: ConfigError,
+    message: /^jwks \(JWKS\): not valid JSON/,
+  });
+  await t.throwsAsync(loadKeys(loadConfig({ env: { JWKS_FILE: join(dir(), 'none.json') } })), {
+    instanceOf: ConfigError,
+    message: /ENOENT/,
+  });
 });
 
 test('a key file the rotation cannot use is refused with a stable code', (t) => {
   const d = dir();
-  t.throws(() => readJwksFile(join(d, 'missing.json')), { instanceOf: RotationError, code: 'KEY_ROTATION_REFUSED', message: /cannot read/ });
+  t.throws(() => readJwksFile(join(d, 'missing.json')), {
+    instanceOf: RotationError,
+    code: 'KEY_ROTATION_REFUSED',
+    message: /cannot read/,
+  });
   writeFileSync(join(d, 'broken.json'), '{');
-  t.throws(() => readJwksFile(join(d, 'broken.json')), { instanceOf: RotationError, code: 'KEY_ROTATION_REFUSED', message: /not valid JSON/ });
+  t.throws(() => readJwksFile(join(d, 'broken.json')), {
+    instanceOf: RotationError,
+    code: 'KEY_ROTATION_REFUSED',
+    message: /not valid JSON/,
+  });
 });

@@ -42,16 +42,25 @@ test.after.always(async () => {
 test('oidcc-server', async (t) => {
   const run = conformanceModule(t, PLAN);
   // The relying party here is openid-client (client_secret_basic, state and nonce checked by it too).
-  const config = await oidc.discovery(new URL(op.issuer), CLIENT.client_id, {}, oidc.ClientSecretBasic(CLIENT.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await oidc.discovery(
+    new URL(op.issuer),
+    CLIENT.client_id,
+    {},
+    oidc.ClientSecretBasic(CLIENT.client_secret),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', state, nonce });
   const auth = await authorize(op, { url, params: url.searchParams, state, nonce });
   checkAuthorizationResponse(t, op, { url, params: url.searchParams, state, nonce }, auth);
   checkCode(t, auth.response.get('code'));
-  const tokens = await oidc.authorizationCodeGrant(config, auth.callback, { expectedState: state, expectedNonce: nonce });
+  const tokens = await oidc.authorizationCodeGrant(config, auth.callback, {
+    expectedState: state,
+    expectedNonce: nonce,
+  });
   const claims = await checkIdToken(t, op, tokens.id_token as string, { nonce, accessToken: tokens.access_token });
   // OIDCCServerTest: EnsureIdTokenDoesNotContainName / ...NonRequestedClaims are WARNINGs (scope=openid only).
   run.warn(claims.name === undefined, 'ID token contains name although only openid was requested');
@@ -86,10 +95,14 @@ test('oidcc-response-type-missing', async (t) => {
   // Gatehouse redirects (the client and redirect_uri are valid, so the client can be told).
   t.is(res.status, 303);
   const callback = new URL(res.headers.get('location') as string);
-  checkAuthorizationError(t, run, op, built, { callback, response: callback.searchParams, jar: new CookieJar(), pages: [] }, [
-    'invalid_request',
-    'unsupported_response_type',
-  ]);
+  checkAuthorizationError(
+    t,
+    run,
+    op,
+    built,
+    { callback, response: callback.searchParams, jar: new CookieJar(), pages: [] },
+    ['invalid_request', 'unsupported_response_type'],
+  );
 });
 
 for (const how of ['get', 'post-header', 'post-body'] as const) {
@@ -118,9 +131,16 @@ for (const [module, scope] of Object.entries(SCOPE_MODULES)) {
   test(module, async (t) => {
     const run = conformanceModule(t, PLAN);
     // OIDCCCheckScopesSupportedContainScopeTest: the scopes are advertised.
-    for (const s of scope.split(' ')) t.true((op.discovery.scopes_supported as string[]).includes(s), `${s} advertised`);
-    const { tokens, claims, pages } = await happyFlow(t, run, op, { params: { scope } }).then((r) => ({ ...r, pages: r.auth.pages }));
-    t.true(pages.some((p) => p.includes('/confirm')), 'the user was asked to consent to the scopes');
+    for (const s of scope.split(' '))
+      t.true((op.discovery.scopes_supported as string[]).includes(s), `${s} advertised`);
+    const { tokens, claims, pages } = await happyFlow(t, run, op, { params: { scope } }).then((r) => ({
+      ...r,
+      pages: r.auth.pages,
+    }));
+    t.true(
+      pages.some((p) => p.includes('/confirm')),
+      'the user was asked to consent to the scopes',
+    );
     const info = checkUserinfo(t, await userinfo(op, tokens.accessToken, 'get'), claims.sub);
     warnMissingScopeClaims(run, scope, info);
     // What Gatehouse does store must be there, whatever the suite's full list.
@@ -130,7 +150,8 @@ for (const [module, scope] of Object.entries(SCOPE_MODULES)) {
       address: ['address'],
       phone: ['phone_number', 'phone_number_verified'],
     };
-    for (const s of scope.split(' ')) for (const c of stored[s] ?? []) t.true(c in info, `${c} returned for scope ${s}`);
+    for (const s of scope.split(' '))
+      for (const c of stored[s] ?? []) t.true(c in info, `${c} returned for scope ${s}`);
   });
 }
 
@@ -152,7 +173,10 @@ for (const display of ['page', 'popup']) {
   test(`oidcc-display-${display}`, async (t) => {
     const run = conformanceModule(t, PLAN);
     const { auth } = await happyFlow(t, run, op, { params: { display } });
-    t.true(auth.pages.some((p) => p.includes('/login')), 'a sign-in page was shown');
+    t.true(
+      auth.pages.some((p) => p.includes('/login')),
+      'a sign-in page was shown',
+    );
   });
 }
 
@@ -165,7 +189,10 @@ test('oidcc-login-hint', async (t) => {
   const run = conformanceModule(t, PLAN);
   const hint = `buffy@${new URL(op.issuer).hostname}`;
   const { auth } = await happyFlow(t, run, op, { params: { login_hint: hint } });
-  t.true(auth.pages.some((p) => p.includes(`value="${hint}"`)), 'the sign-in page pre-fills the hinted username');
+  t.true(
+    auth.pages.some((p) => p.includes(`value="${hint}"`)),
+    'the sign-in page pre-fills the hinted username',
+  );
 });
 
 test('oidcc-ui-locales', async (t) => {
@@ -186,7 +213,10 @@ test('oidcc-ensure-request-with-acr-values-succeeds', async (t) => {
   const acrValues = (advertised as string[]).join(' ');
   const { claims } = await happyFlow(t, run, op, { params: { acr_values: acrValues } });
   // The suite: the returned acr SHOULD be one of the requested values (a WARNING otherwise).
-  run.warn(typeof claims.acr === 'string' && (advertised as string[]).includes(claims.acr as string), `ID token acr ${String(claims.acr)} is not one requested`);
+  run.warn(
+    typeof claims.acr === 'string' && (advertised as string[]).includes(claims.acr as string),
+    `ID token acr ${String(claims.acr)} is not one requested`,
+  );
 });
 
 test('oidcc-ensure-registered-redirect-uri', async (t) => {
@@ -228,7 +258,9 @@ test('oidcc-ensure-request-with-valid-pkce-succeeds', async (t) => {
   const run = conformanceModule(t, PLAN);
   t.true((op.discovery.code_challenge_methods_supported as string[]).includes('S256'));
   const verifier = oidc.randomPKCECodeVerifier();
-  const built = buildAuthorizationRequest(op, { params: { code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' } });
+  const built = buildAuthorizationRequest(op, {
+    params: { code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' },
+  });
   const auth = await authorize(op, built);
   checkAuthorizationResponse(t, op, built, auth);
   const code = checkCode(t, auth.response.get('code'));

@@ -41,7 +41,15 @@ test.after.always(async () => {
 });
 
 function requestObjectClaims(state: string, nonce: string, extra: Record<string, unknown> = {}) {
-  return { client_id: CLIENT.client_id, redirect_uri: REDIRECT_URI, scope: 'openid', response_type: 'code', state, nonce, ...extra };
+  return {
+    client_id: CLIENT.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    response_type: 'code',
+    state,
+    nonce,
+    ...extra,
+  };
 }
 
 function unsigned(claims: Record<string, unknown>): string {
@@ -61,7 +69,13 @@ function signedWithSecret(claims: Record<string, unknown>): Promise<string> {
 /** The suite's outer parameters: the request object plus what OIDC Core 6.1 wants outside it too. */
 function authUrl(params: Record<string, string>): URL {
   const url = new URL(op.discovery.authorization_endpoint);
-  url.search = new URLSearchParams({ client_id: CLIENT.client_id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, ...params }).toString();
+  url.search = new URLSearchParams({
+    client_id: CLIENT.client_id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: REDIRECT_URI,
+    ...params,
+  }).toString();
   return url;
 }
 
@@ -71,7 +85,9 @@ function noneUnsupported(t: ExecutionContext, run: ModuleRun): void {
   t.true(Array.isArray(algs));
   t.false(algs.includes('none'), 'none is not advertised');
   run.warn(algs.includes('RS256'), 'request_object_signing_alg_values_supported lacks RS256');
-  run.skippedBySuite("'none' is not in request_object_signing_alg_values_supported: the suite skips; unsigned objects are refused, signed ones work");
+  run.skippedBySuite(
+    "'none' is not in request_object_signing_alg_values_supported: the suite skips; unsigned objects are refused, signed ones work",
+  );
 }
 
 /** A signed request object by value completes a normal code flow with the values from inside it. */
@@ -144,6 +160,9 @@ test('oidcc-claims-essential', async (t) => {
   const { tokens, claims } = await happyFlow(t, run, op, { params: { claims: claimsParam } });
   const info = checkUserinfo(t, await userinfo(op, tokens.accessToken, 'get'), claims.sub);
   run.warn(typeof info.name === 'string', 'userinfo lacks the essential name claim (EnsureUserInfoContainsName)');
-  run.warn(claims.name === undefined, 'ID token contains name, requested for userinfo only (EnsureIdTokenDoesNotContainName)');
+  run.warn(
+    claims.name === undefined,
+    'ID token contains name, requested for userinfo only (EnsureIdTokenDoesNotContainName)',
+  );
   t.is(info.name, 'Demo User');
 });

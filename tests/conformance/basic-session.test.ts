@@ -29,7 +29,12 @@ import {
 } from './harness.ts';
 
 const PLAN = 'oidcc-basic-certification-test-plan';
-const USER_INTERFACE_ERRORS = ['login_required', 'interaction_required', 'consent_required', 'account_selection_required'];
+const USER_INTERFACE_ERRORS = [
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+];
 let op: Op;
 test.before(async () => {
   op = await startOp();
@@ -92,10 +97,17 @@ test('oidcc-max-age-1', async (t) => {
   checkAuthorizationResponse(t, op, built, second);
   const tokens = checkTokenResponse(t, run, await exchangeCode(op, CLIENT, checkCode(t, second.response.get('code'))));
   const claims = await checkIdToken(t, op, tokens.idToken, { nonce: built.nonce, accessToken: tokens.accessToken });
-  t.is(typeof claims.auth_time, 'number', 'auth_time present because max_age was requested (CheckIdTokenAuthTimeClaimPresentDueToMaxAge)');
+  t.is(
+    typeof claims.auth_time,
+    'number',
+    'auth_time present because max_age was requested (CheckIdTokenAuthTimeClaimPresentDueToMaxAge)',
+  );
   t.is(typeof first.claims.auth_time, 'number', 'the first ID token carries auth_time');
   t.true((claims.auth_time as number) > (first.claims.auth_time as number), 'later auth_time');
-  t.true(Math.abs(Date.now() / 1000 - (claims.auth_time as number)) < 5 * 60, 'auth_time is recent (CheckIdTokenAuthTimeIsRecentIfPresent)');
+  t.true(
+    Math.abs(Date.now() / 1000 - (claims.auth_time as number)) < 5 * 60,
+    'auth_time is recent (CheckIdTokenAuthTimeIsRecentIfPresent)',
+  );
 });
 
 test('oidcc-max-age-10000', async (t) => {
@@ -128,7 +140,10 @@ test('oidcc-codereuse', async (t) => {
   const run = conformanceModule(t, PLAN);
   const { code, tokens } = await happyFlow(t, run, op);
   const again = await exchangeCode(op, CLIENT, code);
-  run.warn(again.status !== 200, 'the server allowed the code to be used twice (ServerAllowedReusingAuthorizationCode)');
+  run.warn(
+    again.status !== 200,
+    'the server allowed the code to be used twice (ServerAllowedReusingAuthorizationCode)',
+  );
   checkTokenError(t, run, again, 'invalid_grant');
   // RFC 6749 4.1.2: the tokens issued for the code SHOULD be revoked; Gatehouse does.
   const info = await userinfo(op, tokens.accessToken, 'get');
@@ -141,12 +156,22 @@ test('oidcc-refresh-token', async (t) => {
   const req = { params: { scope: 'openid offline_access', prompt: 'consent' } };
   const first = await happyFlow(t, run, op, req);
   t.truthy(first.tokens.refreshToken, 'a refresh token was issued');
-  run.warn((op.discovery.grant_types_supported as string[]).includes('refresh_token'), 'grant_types_supported lacks refresh_token');
+  run.warn(
+    (op.discovery.grant_types_supported as string[]).includes('refresh_token'),
+    'grant_types_supported lacks refresh_token',
+  );
   await sleep(1000); // WaitForOneSecond: the new ID token's iat must differ
-  const refreshed = await tokenRequest(op, CLIENT, { grant_type: 'refresh_token', refresh_token: first.tokens.refreshToken as string, scope: 'openid offline_access' });
+  const refreshed = await tokenRequest(op, CLIENT, {
+    grant_type: 'refresh_token',
+    refresh_token: first.tokens.refreshToken as string,
+    scope: 'openid offline_access',
+  });
   const tokens = checkTokenResponse(t, run, refreshed);
   t.not(tokens.accessToken, first.tokens.accessToken);
-  const second = await checkIdToken(t, op, tokens.idToken, { nonce: first.claims.nonce as string | undefined, accessToken: tokens.accessToken });
+  const second = await checkIdToken(t, op, tokens.idToken, {
+    nonce: first.claims.nonce as string | undefined,
+    accessToken: tokens.accessToken,
+  });
   // CompareIdTokenClaims (OIDC Core 12.2)
   for (const claim of ['iss', 'sub'] as const) t.is(second[claim], first.claims[claim], `${claim} unchanged`);
   t.deepEqual(second.aud, first.claims.aud, 'aud unchanged');
@@ -159,10 +184,16 @@ test('oidcc-refresh-token', async (t) => {
   // Client 2 obtains its own refresh token; client 1 may not use it.
   const other = await happyFlow(t, run, op, { ...req, client: CLIENT2 });
   t.truthy(other.tokens.refreshToken);
-  const stolen = await tokenRequest(op, CLIENT, { grant_type: 'refresh_token', refresh_token: other.tokens.refreshToken as string });
+  const stolen = await tokenRequest(op, CLIENT, {
+    grant_type: 'refresh_token',
+    refresh_token: other.tokens.refreshToken as string,
+  });
   checkTokenError(t, run, stolen, 'invalid_grant');
   // And it still works for its owner.
-  const own = await tokenRequest(op, CLIENT2, { grant_type: 'refresh_token', refresh_token: other.tokens.refreshToken as string });
+  const own = await tokenRequest(op, CLIENT2, {
+    grant_type: 'refresh_token',
+    refresh_token: other.tokens.refreshToken as string,
+  });
   t.is(own.status, 200);
 });
 
@@ -174,9 +205,19 @@ test('oidcc-codereuse and oidcc-refresh-token client binding, on the Redis store
   const run = conformanceModule(t, PLAN);
   const { code, tokens } = await happyFlow(t, run, onRedis);
   checkTokenError(t, run, await exchangeCode(onRedis, CLIENT, code), 'invalid_grant');
-  t.is((await userinfo(onRedis, tokens.accessToken, 'get')).status, 401, 'the access token of the first use is revoked');
-  const other = await happyFlow(t, run, onRedis, { params: { scope: 'openid offline_access', prompt: 'consent' }, client: CLIENT2 });
-  const stolen = await tokenRequest(onRedis, CLIENT, { grant_type: 'refresh_token', refresh_token: other.tokens.refreshToken as string });
+  t.is(
+    (await userinfo(onRedis, tokens.accessToken, 'get')).status,
+    401,
+    'the access token of the first use is revoked',
+  );
+  const other = await happyFlow(t, run, onRedis, {
+    params: { scope: 'openid offline_access', prompt: 'consent' },
+    client: CLIENT2,
+  });
+  const stolen = await tokenRequest(onRedis, CLIENT, {
+    grant_type: 'refresh_token',
+    refresh_token: other.tokens.refreshToken as string,
+  });
   checkTokenError(t, run, stolen, 'invalid_grant');
   t.deepEqual(run.warnings, []);
 });

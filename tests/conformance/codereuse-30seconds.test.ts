@@ -5,7 +5,16 @@
  * delete on consume) would still answer invalid_grant but could no longer revoke the tokens issued for the code.
  */
 import test from 'ava';
-import { checkTokenError, conformanceModule, exchangeCode, happyFlow, type Op, startOp, userinfo, CLIENT } from './harness.ts';
+import {
+  checkTokenError,
+  conformanceModule,
+  exchangeCode,
+  happyFlow,
+  type Op,
+  startOp,
+  userinfo,
+  CLIENT,
+} from './harness.ts';
 
 const PLAN = 'oidcc-basic-certification-test-plan';
 let op: Op;

@@ -20,22 +20,66 @@ test.after.always(async () => {
 
 /** Registered authorization server metadata names (IANA "OAuth Authorization Server Metadata", RFC 8414 + OIDC Discovery). */
 const KNOWN_METADATA = new Set([
-  'issuer', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'registration_endpoint', 'scopes_supported',
-  'response_types_supported', 'response_modes_supported', 'grant_types_supported', 'acr_values_supported', 'subject_types_supported',
-  'id_token_signing_alg_values_supported', 'id_token_encryption_alg_values_supported', 'id_token_encryption_enc_values_supported',
-  'userinfo_signing_alg_values_supported', 'userinfo_encryption_alg_values_supported', 'userinfo_encryption_enc_values_supported',
-  'request_object_signing_alg_values_supported', 'request_object_encryption_alg_values_supported', 'request_object_encryption_enc_values_supported',
-  'token_endpoint_auth_methods_supported', 'token_endpoint_auth_signing_alg_values_supported', 'display_values_supported', 'claim_types_supported',
-  'claims_supported', 'service_documentation', 'claims_locales_supported', 'ui_locales_supported', 'claims_parameter_supported',
-  'request_parameter_supported', 'request_uri_parameter_supported', 'require_request_uri_registration', 'op_policy_uri', 'op_tos_uri',
-  'revocation_endpoint', 'revocation_endpoint_auth_methods_supported', 'revocation_endpoint_auth_signing_alg_values_supported',
-  'introspection_endpoint', 'introspection_endpoint_auth_methods_supported', 'introspection_endpoint_auth_signing_alg_values_supported',
-  'code_challenge_methods_supported', 'end_session_endpoint', 'check_session_iframe', 'frontchannel_logout_supported',
-  'frontchannel_logout_session_supported', 'backchannel_logout_supported', 'backchannel_logout_session_supported',
-  'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests', 'require_signed_request_object',
-  'authorization_response_iss_parameter_supported', 'dpop_signing_alg_values_supported', 'tls_client_certificate_bound_access_tokens',
-  'mtls_endpoint_aliases', 'device_authorization_endpoint', 'introspection_signing_alg_values_supported',
-  'authorization_signing_alg_values_supported', 'authorization_details_types_supported', 'signed_metadata',
+  'issuer',
+  'authorization_endpoint',
+  'token_endpoint',
+  'userinfo_endpoint',
+  'jwks_uri',
+  'registration_endpoint',
+  'scopes_supported',
+  'response_types_supported',
+  'response_modes_supported',
+  'grant_types_supported',
+  'acr_values_supported',
+  'subject_types_supported',
+  'id_token_signing_alg_values_supported',
+  'id_token_encryption_alg_values_supported',
+  'id_token_encryption_enc_values_supported',
+  'userinfo_signing_alg_values_supported',
+  'userinfo_encryption_alg_values_supported',
+  'userinfo_encryption_enc_values_supported',
+  'request_object_signing_alg_values_supported',
+  'request_object_encryption_alg_values_supported',
+  'request_object_encryption_enc_values_supported',
+  'token_endpoint_auth_methods_supported',
+  'token_endpoint_auth_signing_alg_values_supported',
+  'display_values_supported',
+  'claim_types_supported',
+  'claims_supported',
+  'service_documentation',
+  'claims_locales_supported',
+  'ui_locales_supported',
+  'claims_parameter_supported',
+  'request_parameter_supported',
+  'request_uri_parameter_supported',
+  'require_request_uri_registration',
+  'op_policy_uri',
+  'op_tos_uri',
+  'revocation_endpoint',
+  'revocation_endpoint_auth_methods_supported',
+  'revocation_endpoint_auth_signing_alg_values_supported',
+  'introspection_endpoint',
+  'introspection_endpoint_auth_methods_supported',
+  'introspection_endpoint_auth_signing_alg_values_supported',
+  'code_challenge_methods_supported',
+  'end_session_endpoint',
+  'check_session_iframe',
+  'frontchannel_logout_supported',
+  'frontchannel_logout_session_supported',
+  'backchannel_logout_supported',
+  'backchannel_logout_session_supported',
+  'pushed_authorization_request_endpoint',
+  'require_pushed_authorization_requests',
+  'require_signed_request_object',
+  'authorization_response_iss_parameter_supported',
+  'dpop_signing_alg_values_supported',
+  'tls_client_certificate_bound_access_tokens',
+  'mtls_endpoint_aliases',
+  'device_authorization_endpoint',
+  'introspection_signing_alg_values_supported',
+  'authorization_signing_alg_values_supported',
+  'authorization_details_types_supported',
+  'signed_metadata',
 ]);
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -64,21 +108,41 @@ async function verifyDiscovery(t: ExecutionContext, run: ModuleRun, issuer: stri
 
   // CheckDiscEndpointIssuer / CheckDiscEndpointIssuerIsValidUrl
   t.is(doc.issuer, issuer);
-  t.is(`${doc.issuer}/.well-known/openid-configuration`, discoveryUrl, 'issuer + /.well-known/openid-configuration is the discovery URL');
+  t.is(
+    `${doc.issuer}/.well-known/openid-configuration`,
+    discoveryUrl,
+    'issuer + /.well-known/openid-configuration is the discovery URL',
+  );
   const iss = new URL(doc.issuer as string);
   t.is(iss.search, '');
   t.is(iss.hash, '');
 
   // OIDCCCheckDiscEndpointResponseTypesSupported: at least one OIDC response type.
-  const oidcResponseTypes = ['code', 'code id_token', 'id_token', 'token id_token', 'code id_token token', 'code token'];
+  const oidcResponseTypes = [
+    'code',
+    'code id_token',
+    'id_token',
+    'token id_token',
+    'code id_token token',
+    'code token',
+  ];
   t.true((doc.response_types_supported as string[]).some((r) => oidcResponseTypes.includes(r)));
 
   // ValidateServerMetadataAgainstSchema (types) + CheckForUnexpectedParametersInServerMetadata (WARNING)
   for (const [key, value] of Object.entries(doc)) {
-    if (key.endsWith('_supported') && !key.endsWith('parameter_supported') && !key.endsWith('logout_supported') && !key.endsWith('session_supported')) {
-      t.true(Array.isArray(value) && (value as unknown[]).every((v) => typeof v === 'string'), `${key} is an array of strings`);
+    if (
+      key.endsWith('_supported') &&
+      !key.endsWith('parameter_supported') &&
+      !key.endsWith('logout_supported') &&
+      !key.endsWith('session_supported')
+    ) {
+      t.true(
+        Array.isArray(value) && (value as unknown[]).every((v) => typeof v === 'string'),
+        `${key} is an array of strings`,
+      );
     }
-    if (key.endsWith('parameter_supported') || key.startsWith('require_')) t.is(typeof value, 'boolean', `${key} is a boolean`);
+    if (key.endsWith('parameter_supported') || key.startsWith('require_'))
+      t.is(typeof value, 'boolean', `${key} is a boolean`);
   }
   const unexpected = Object.keys(doc).filter((k) => !KNOWN_METADATA.has(k));
   run.warn(unexpected.length === 0, `unexpected metadata members: ${unexpected.join(', ')}`);
@@ -97,12 +161,18 @@ async function verifyDiscovery(t: ExecutionContext, run: ModuleRun, issuer: stri
 
   // CheckDiscEndpointRequestObjectSigningAlgValuesSupportedIncludesRS256 (WARNING), claims_supported (WARNING)
   if (doc.request_object_signing_alg_values_supported) {
-    run.warn((doc.request_object_signing_alg_values_supported as string[]).includes('RS256'), 'request_object_signing_alg_values_supported lacks RS256');
+    run.warn(
+      (doc.request_object_signing_alg_values_supported as string[]).includes('RS256'),
+      'request_object_signing_alg_values_supported lacks RS256',
+    );
   }
   run.warn(Array.isArray(doc.claims_supported) && (doc.claims_supported as string[]).length > 0, 'no claims_supported');
 
   // OIDCCCheckDiscEndpointGrantTypesSupported
-  t.true(Array.isArray(doc.grant_types_supported) && (doc.grant_types_supported as string[]).length > 0, 'grant_types_supported is published');
+  t.true(
+    Array.isArray(doc.grant_types_supported) && (doc.grant_types_supported as string[]).length > 0,
+    'grant_types_supported is published',
+  );
 
   // CheckDiscEndpointScopesSupportedContainsOpenId + CheckDiscEndpointScopesSupportedSyntax (RFC 6749 3.3)
   run.warn(doc.scopes_supported !== undefined, 'no scopes_supported');
@@ -132,21 +202,36 @@ async function verifyDiscovery(t: ExecutionContext, run: ModuleRun, issuer: stri
   for (const key of jwks.keys) {
     t.is(typeof key.kty, 'string');
     t.not(key.kty, 'oct', 'no symmetric key is published');
-    for (const m of PRIVATE_MEMBERS) t.false(m in key, `no private member ${m} (EnsureJwksHasNoPrivateOrSymmetricKeyMaterial)`);
+    for (const m of PRIVATE_MEMBERS)
+      t.false(m in key, `no private member ${m} (EnsureJwksHasNoPrivateOrSymmetricKeyMaterial)`);
     for (const m of ['n', 'e', 'x', 'y']) if (m in key) t.regex(key[m] as string, B64URL, `${m} is unpadded base64url`);
     t.true(typeof key.kid === 'string' && key.kid !== '', 'every key has a kid (CheckForKeyIdInServerJWKs)');
     t.false(kids.has(key.kid as string), 'kids are distinct (CheckDistinctKeyIdValueInServerJWKs)');
     kids.add(key.kid as string);
     run.warn(key.use === undefined || key.use === 'sig', `key ${String(key.kid)} has use ${String(key.use)}`);
-    await t.notThrowsAsync(jose.importJWK(key as jose.JWK, key.alg as string | undefined), `key ${String(key.kid)} is usable (ParseUsableJwksKeys)`);
+    await t.notThrowsAsync(
+      jose.importJWK(key as jose.JWK, key.alg as string | undefined),
+      `key ${String(key.kid)} is usable (ParseUsableJwksKeys)`,
+    );
   }
-  t.true(jwks.keys.some((k) => k.kty === 'RSA' && (k.alg === undefined || k.alg === 'RS256')), 'an RS256 key for ID tokens');
+  t.true(
+    jwks.keys.some((k) => k.kty === 'RSA' && (k.alg === undefined || k.alg === 'RS256')),
+    'an RS256 key for ID tokens',
+  );
 }
 
 function canonicalCase(tag: string): string {
   return tag
     .split('-')
-    .map((part, i) => (i === 0 ? part.toLowerCase() : part.length === 2 ? part.toUpperCase() : part.length === 4 ? part[0]?.toUpperCase() + part.slice(1).toLowerCase() : part.toLowerCase()))
+    .map((part, i) =>
+      i === 0
+        ? part.toLowerCase()
+        : part.length === 2
+          ? part.toUpperCase()
+          : part.length === 4
+            ? part[0]?.toUpperCase() + part.slice(1).toLowerCase()
+            : part.toLowerCase(),
+    )
     .join('-');
 }
 
@@ -161,15 +246,28 @@ test('oidcc-discovery-endpoint-verification', async (t) => {
   await verifyDiscovery(t, run, 'https://gatehouse.example.test', local);
 });
 
-test('docs/conformance-clients.json: the clients these tests use, with the suite\'s URIs, and Gatehouse starts with it', async (t) => {
+test("docs/conformance-clients.json: the clients these tests use, with the suite's URIs, and Gatehouse starts with it", async (t) => {
   const file = new URL('../../docs/conformance-clients.json', import.meta.url);
   const documented = JSON.parse(readFileSync(file, 'utf8')) as { clients: Array<Record<string, unknown>> };
-  const strip = ({ client_secret, client_name, redirect_uris, post_logout_redirect_uris, ...rest }: Record<string, unknown>) => rest;
-  t.deepEqual(documented.clients.map(strip), STATIC_CLIENTS.map((c) => strip(c as unknown as Record<string, unknown>)));
+  const strip = ({
+    client_secret,
+    client_name,
+    redirect_uris,
+    post_logout_redirect_uris,
+    ...rest
+  }: Record<string, unknown>) => rest;
+  t.deepEqual(
+    documented.clients.map(strip),
+    STATIC_CLIENTS.map((c) => strip(c as unknown as Record<string, unknown>)),
+  );
   for (const c of documented.clients) {
-    t.regex((c.redirect_uris as string[])[0] as string, /^https:\/\/www\.certification\.openid\.net\/test\/a\/gatehouse\/callback$/);
+    t.regex(
+      (c.redirect_uris as string[])[0] as string,
+      /^https:\/\/www\.certification\.openid\.net\/test\/a\/gatehouse\/callback$/,
+    );
     t.regex((c.post_logout_redirect_uris as string[])[0] as string, /\/post_logout_redirect$/);
   }
   const gh = await startGatehouse(t, { issuer: 'https://gatehouse.example.test' }, { CONFIG_FILE: file.pathname });
-  for (const c of documented.clients) t.truthy(await gh.gatehouse.provider.Client.find(c.client_id as string), `${String(c.client_id)} loads`);
+  for (const c of documented.clients)
+    t.truthy(await gh.gatehouse.provider.Client.find(c.client_id as string), `${String(c.client_id)} loads`);
 });

@@ -61,12 +61,22 @@ export const CLIENT_POST: StaticClient = {
   token_endpoint_auth_method: 'client_secret_post',
 };
 
-export const STATIC_CLIENTS = [CLIENT, CLIENT2, CLIENT_POST].map((c) => ({ ...common, ...c, client_name: c.client_id }));
+export const STATIC_CLIENTS = [CLIENT, CLIENT2, CLIENT_POST].map((c) => ({
+  ...common,
+  ...c,
+  client_name: c.client_id,
+}));
 
 export interface Op {
   gh: TestGatehouse;
   issuer: string;
-  discovery: Record<string, unknown> & { authorization_endpoint: string; token_endpoint: string; userinfo_endpoint: string; end_session_endpoint: string; jwks_uri: string };
+  discovery: Record<string, unknown> & {
+    authorization_endpoint: string;
+    token_endpoint: string;
+    userinfo_endpoint: string;
+    end_session_endpoint: string;
+    jwks_uri: string;
+  };
   jwks: jose.JSONWebKeySet;
   stop(): Promise<void>;
 }
@@ -96,7 +106,10 @@ export async function startOp(overrides: Record<string, unknown> = {}): Promise<
 // ---------------------------------------------------------------------------------------------------------------
 // Verdicts
 
-export type Plan = 'oidcc-basic-certification-test-plan' | 'oidcc-config-certification-test-plan' | 'oidcc-rp-initiated-logout-certification-test-plan';
+export type Plan =
+  | 'oidcc-basic-certification-test-plan'
+  | 'oidcc-config-certification-test-plan'
+  | 'oidcc-rp-initiated-logout-certification-test-plan';
 
 export interface ModuleVerdict {
   module: string;
@@ -173,7 +186,12 @@ export function buildAuthorizationRequest(op: Op, req: AuthRequest = {}): BuiltR
   const client = req.client ?? CLIENT;
   const state = req.state === null ? undefined : (req.state ?? randomValue());
   const nonce = req.nonce === null ? undefined : (req.nonce ?? randomValue());
-  const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: REDIRECT_URI, scope: 'openid', response_type: 'code' });
+  const params = new URLSearchParams({
+    client_id: client.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    response_type: 'code',
+  });
   if (state) params.set('state', state);
   if (nonce) params.set('nonce', nonce);
   for (const [k, v] of Object.entries(req.params ?? {})) {
@@ -206,7 +224,8 @@ export async function authorizeSilently(op: Op, built: BuiltRequest, jar: Cookie
     const res = await request(url, jar);
     if (res.status < 300 || res.status >= 400) throw new Error(`expected a redirect, got ${res.status}`);
     url = new URL(res.headers.get('location') as string, url).toString();
-    if (!url.startsWith(op.issuer)) return { callback: new URL(url), response: new URL(url).searchParams, jar, pages: [] };
+    if (!url.startsWith(op.issuer))
+      return { callback: new URL(url), response: new URL(url).searchParams, jar, pages: [] };
   }
   throw new Error('too many redirects');
 }
@@ -234,7 +253,10 @@ async function readJson(res: Response): Promise<HttpJson> {
 /** A token request authenticated as the client authenticates (basic or post), like the suite's token calls. */
 export async function tokenRequest(op: Op, client: StaticClient, form: Record<string, string>): Promise<HttpJson> {
   const body = new URLSearchParams(form);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+  };
   if (client.token_endpoint_auth_method === 'client_secret_basic') {
     // RFC 6749 2.3.1: form-urlencode id and secret before base64.
     const id = encodeURIComponent(client.client_id);
@@ -247,14 +269,24 @@ export async function tokenRequest(op: Op, client: StaticClient, form: Record<st
   return readJson(await fetch(op.discovery.token_endpoint, { method: 'POST', headers, body }));
 }
 
-export function exchangeCode(op: Op, client: StaticClient, code: string, extra: Record<string, string> = {}): Promise<HttpJson> {
+export function exchangeCode(
+  op: Op,
+  client: StaticClient,
+  code: string,
+  extra: Record<string, string> = {},
+): Promise<HttpJson> {
   return tokenRequest(op, client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, ...extra });
 }
 
-export async function userinfo(op: Op, accessToken: string, how: 'get' | 'post-header' | 'post-body'): Promise<HttpJson> {
+export async function userinfo(
+  op: Op,
+  accessToken: string,
+  how: 'get' | 'post-header' | 'post-body',
+): Promise<HttpJson> {
   const url = op.discovery.userinfo_endpoint;
   if (how === 'get') return readJson(await fetch(url, { headers: { authorization: `Bearer ${accessToken}` } }));
-  if (how === 'post-header') return readJson(await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } }));
+  if (how === 'post-header')
+    return readJson(await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } }));
   return readJson(
     await fetch(url, {
       method: 'POST',
@@ -301,8 +333,19 @@ const ERROR_CHARS = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/;
 const EXPECTED_ERROR_PARAMS = new Set(['error', 'error_description', 'error_uri', 'state', 'session_state', 'iss']);
 
 /** performGenericAuthorizationEndpointErrorResponseValidation, with its warnings. */
-export function checkAuthorizationError(t: ExecutionContext, run: ModuleRun, op: Op, built: BuiltRequest, res: AuthResult, expected: string[]): void {
-  t.is(`${res.callback.origin}${res.callback.pathname}`, REDIRECT_URI, 'error redirected to the registered redirect_uri');
+export function checkAuthorizationError(
+  t: ExecutionContext,
+  run: ModuleRun,
+  op: Op,
+  built: BuiltRequest,
+  res: AuthResult,
+  expected: string[],
+): void {
+  t.is(
+    `${res.callback.origin}${res.callback.pathname}`,
+    REDIRECT_URI,
+    'error redirected to the registered redirect_uri',
+  );
   t.is(res.response.get('state') ?? undefined, built.state, 'state returned with the error');
   const iss = res.response.get('iss');
   t.is(iss, op.issuer, 'iss in the error response is the issuer (RFC 9207)');
@@ -320,7 +363,11 @@ export function checkAuthorizationError(t: ExecutionContext, run: ModuleRun, op:
 }
 
 /** CheckTokenEndpointHttpStatus200 + ReturnedJsonContentType + CacheHeaders + token type/expiry checks. */
-export function checkTokenResponse(t: ExecutionContext, run: ModuleRun, res: HttpJson): { accessToken: string; idToken: string; refreshToken?: string } {
+export function checkTokenResponse(
+  t: ExecutionContext,
+  run: ModuleRun,
+  res: HttpJson,
+): { accessToken: string; idToken: string; refreshToken?: string } {
   t.is(res.status, 200, `token endpoint answered 200: ${JSON.stringify(res.body.error ?? '')}`);
   t.regex(res.headers.get('content-type') ?? '', /^application\/json/);
   t.regex(res.headers.get('cache-control') ?? '', /no-store/, 'token response is not cacheable');
@@ -328,9 +375,13 @@ export function checkTokenResponse(t: ExecutionContext, run: ModuleRun, res: Htt
   t.is(typeof res.body.access_token, 'string');
   t.regex(res.body.access_token as string, /^[\x20-\x7E]+$/, 'access_token uses the RFC 6749 A.12 character set');
   run.warn(typeof res.body.expires_in === 'number', 'token response has no expires_in');
-  t.true(Number.isInteger(res.body.expires_in) && (res.body.expires_in as number) > 0, 'expires_in is a positive integer');
+  t.true(
+    Number.isInteger(res.body.expires_in) && (res.body.expires_in as number) > 0,
+    'expires_in is a positive integer',
+  );
   t.is(typeof res.body.id_token, 'string', 'token response has an id_token');
-  if (res.body.refresh_token !== undefined) t.regex(res.body.refresh_token as string, /^[\x20-\x7E]+$/, 'refresh_token uses the RFC 6749 A.17 character set');
+  if (res.body.refresh_token !== undefined)
+    t.regex(res.body.refresh_token as string, /^[\x20-\x7E]+$/, 'refresh_token uses the RFC 6749 A.17 character set');
   return {
     accessToken: res.body.access_token as string,
     idToken: res.body.id_token as string,
@@ -352,7 +403,24 @@ export function checkTokenError(t: ExecutionContext, run: ModuleRun, res: HttpJs
 }
 
 const SKEW_S = 5 * 60;
-const ID_TOKEN_NON_IDENTITY = new Set(['iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'c_hash', 'at_hash', 's_hash', 'jti', 'nbf', 'sid', 'sub']);
+const ID_TOKEN_NON_IDENTITY = new Set([
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'auth_time',
+  'nonce',
+  'acr',
+  'amr',
+  'azp',
+  'c_hash',
+  'at_hash',
+  's_hash',
+  'jti',
+  'nbf',
+  'sid',
+  'sub',
+]);
 
 export interface IdTokenExpectations {
   client?: StaticClient;
@@ -365,7 +433,12 @@ export interface IdTokenExpectations {
  * PerformStandardIdTokenChecks: ValidateIdToken (iss, aud, exp, iat, auth_time, acr), ValidateIdTokenNonce,
  * ValidateIdTokenSignature (by kid against jwks_uri), CheckForSubjectInIdToken, ExtractAtHash + ValidateAtHash.
  */
-export async function checkIdToken(t: ExecutionContext, op: Op, idToken: string, want: IdTokenExpectations): Promise<jose.JWTPayload> {
+export async function checkIdToken(
+  t: ExecutionContext,
+  op: Op,
+  idToken: string,
+  want: IdTokenExpectations,
+): Promise<jose.JWTPayload> {
   const clientId = (want.client ?? CLIENT).client_id;
   const header = jose.decodeProtectedHeader(idToken);
   t.is(header.alg, 'RS256', 'ID token signed with the default RS256');
@@ -387,7 +460,10 @@ export async function checkIdToken(t: ExecutionContext, op: Op, idToken: string,
   t.true((claims.iat as number) + SKEW_S >= now, 'iat not more than 5 minutes in the past');
   if (claims.auth_time !== undefined) {
     t.is(typeof claims.auth_time, 'number');
-    t.true((claims.auth_time as number) > now - 365 * 86400 && (claims.auth_time as number) - SKEW_S <= now, 'auth_time within a year and not in the future');
+    t.true(
+      (claims.auth_time as number) > now - 365 * 86400 && (claims.auth_time as number) - SKEW_S <= now,
+      'auth_time within a year and not in the future',
+    );
   }
   if (claims.acr !== undefined) t.not(claims.acr, '', 'acr is not an empty string');
   if (want.nonce === undefined) t.is(claims.nonce, undefined, 'no nonce sent, none returned');
@@ -400,7 +476,11 @@ export async function checkIdToken(t: ExecutionContext, op: Op, idToken: string,
 
   if (claims.at_hash !== undefined && want.accessToken) {
     const digest = createHash('sha256').update(want.accessToken).digest();
-    t.is(claims.at_hash, jose.base64url.encode(digest.subarray(0, digest.length / 2)), 'at_hash matches the access token');
+    t.is(
+      claims.at_hash,
+      jose.base64url.encode(digest.subarray(0, digest.length / 2)),
+      'at_hash matches the access token',
+    );
   }
   return claims;
 }
@@ -413,7 +493,22 @@ export function identityClaims(claims: jose.JWTPayload): string[] {
 /** The suite's scope → standard claims table (AbstractVerifyScopesReturnedInClaims). */
 export const SCOPE_STANDARD_CLAIMS: Record<string, string[]> = {
   openid: ['sub'],
-  profile: ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at', 'preferred_username'],
+  profile: [
+    'name',
+    'given_name',
+    'family_name',
+    'middle_name',
+    'nickname',
+    'profile',
+    'picture',
+    'website',
+    'gender',
+    'birthdate',
+    'zoneinfo',
+    'locale',
+    'updated_at',
+    'preferred_username',
+  ],
   email: ['email', 'email_verified'],
   address: ['address'],
   phone: ['phone_number', 'phone_number_verified'],
@@ -427,18 +522,36 @@ export function checkUserinfo(t: ExecutionContext, res: HttpJson, idTokenSub: un
   const info = res.body;
   t.is(info.sub, idTokenSub, 'userinfo sub equals the ID token sub');
   for (const k of ['name', 'given_name', 'family_name', 'preferred_username', 'email', 'phone_number']) {
-    if (k in info) t.true(typeof info[k] === 'string' && (info[k] as string).trim() !== '' && (info[k] as string).toLowerCase() !== 'null', `${k} is a string with content`);
+    if (k in info)
+      t.true(
+        typeof info[k] === 'string' &&
+          (info[k] as string).trim() !== '' &&
+          (info[k] as string).toLowerCase() !== 'null',
+        `${k} is a string with content`,
+      );
   }
-  for (const k of ['email_verified', 'phone_number_verified']) if (k in info) t.is(typeof info[k], 'boolean', `${k} is a boolean`);
-  if ('updated_at' in info) t.true(Number.isInteger(info.updated_at) && (info.updated_at as number) > 0, 'updated_at is a number of seconds');
-  if ('address' in info) t.true(typeof info.address === 'object' && info.address !== null && !Array.isArray(info.address), 'address is an object');
+  for (const k of ['email_verified', 'phone_number_verified'])
+    if (k in info) t.is(typeof info[k], 'boolean', `${k} is a boolean`);
+  if ('updated_at' in info)
+    t.true(Number.isInteger(info.updated_at) && (info.updated_at as number) > 0, 'updated_at is a number of seconds');
+  if ('address' in info)
+    t.true(
+      typeof info.address === 'object' && info.address !== null && !Array.isArray(info.address),
+      'address is an object',
+    );
   return info;
 }
 
 /** VerifyScopesReturnedInUserInfoClaims (a WARNING in the suite). */
 export function warnMissingScopeClaims(run: ModuleRun, scope: string, info: Record<string, unknown>): void {
-  const missing = scope.split(' ').flatMap((s) => SCOPE_STANDARD_CLAIMS[s] ?? []).filter((c) => !(c in info));
-  run.warn(missing.length === 0, `userinfo lacks standard claims of the requested scopes: ${missing.join(', ')} (VerifyScopesReturnedInUserInfoClaims)`);
+  const missing = scope
+    .split(' ')
+    .flatMap((s) => SCOPE_STANDARD_CLAIMS[s] ?? [])
+    .filter((c) => !(c in info));
+  run.warn(
+    missing.length === 0,
+    `userinfo lacks standard claims of the requested scopes: ${missing.join(', ')} (VerifyScopesReturnedInUserInfoClaims)`,
+  );
 }
 
 /** A full happy flow: pages, code checks, token exchange, ID token checks, protected resource call. */
@@ -450,14 +563,22 @@ export async function happyFlow(t: ExecutionContext, run: ModuleRun, op: Op, req
   const code = checkCode(t, auth.response.get('code'));
   const tokenRes = await exchangeCode(op, client, code);
   const tokens = checkTokenResponse(t, run, tokenRes);
-  const claims = await checkIdToken(t, op, tokens.idToken, { client, nonce: built.nonce, accessToken: tokens.accessToken });
+  const claims = await checkIdToken(t, op, tokens.idToken, {
+    client,
+    nonce: built.nonce,
+    accessToken: tokens.accessToken,
+  });
   // requestProtectedResource: the suite's protected resource for these plans is the userinfo endpoint.
   t.is((await userinfo(op, tokens.accessToken, 'get')).status, 200, 'the access token is accepted by userinfo');
   return { built, auth, code, tokens, claims, jar: auth.jar };
 }
 
 /** The suite's ExpectRedirectUriErrorPage & co: Gatehouse shows its own error page and does not redirect. */
-export async function expectErrorPage(t: ExecutionContext, url: URL | string, jar = new CookieJar()): Promise<{ status: number; html: string }> {
+export async function expectErrorPage(
+  t: ExecutionContext,
+  url: URL | string,
+  jar = new CookieJar(),
+): Promise<{ status: number; html: string }> {
   const res = await request(String(url), jar);
   t.true(res.status >= 400 && res.status < 500, `an error page (4xx), not a redirect: got ${res.status}`);
   t.is(res.headers.get('location'), null, 'no redirect');

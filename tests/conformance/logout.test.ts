@@ -59,7 +59,8 @@ async function endSession(jar: CookieJar, params: Record<string, string>): Promi
     const html = await res.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
-    if (res.status !== 200 || !action || !xsrf || confirmed) return { final: undefined, html, status: res.status, confirmed };
+    if (res.status !== 200 || !action || !xsrf || confirmed)
+      return { final: undefined, html, status: res.status, confirmed };
     confirmed = true;
     res = await request(new URL(action.replaceAll('&amp;', '&'), op.issuer).toString(), jar, {
       method: 'POST',
@@ -79,7 +80,12 @@ async function signIn(t: ExecutionContext, run: ModuleRun) {
 async function assertSignedOut(t: ExecutionContext, run: ModuleRun, jar: CookieJar): Promise<void> {
   const built = buildAuthorizationRequest(op, { params: { prompt: 'none' } });
   const res = await authorizeSilently(op, built, jar);
-  checkAuthorizationError(t, run, op, built, res, ['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
+  checkAuthorizationError(t, run, op, built, res, [
+    'login_required',
+    'interaction_required',
+    'consent_required',
+    'account_selection_required',
+  ]);
 }
 
 async function assertStillSignedIn(t: ExecutionContext, jar: CookieJar): Promise<void> {
@@ -97,18 +103,30 @@ function assertLoggedOutPage(t: ExecutionContext, out: LogoutOutcome): void {
 
 /** The Expect...ErrorPage placeholders: an error page, never the post_logout_redirect_uri. */
 function assertErrorPage(t: ExecutionContext, out: LogoutOutcome, pattern: RegExp): void {
-  t.false(out.final?.toString().startsWith(POST_LOGOUT_REDIRECT_URI) ?? false, 'the post_logout_redirect_uri is not called');
+  t.false(
+    out.final?.toString().startsWith(POST_LOGOUT_REDIRECT_URI) ?? false,
+    'the post_logout_redirect_uri is not called',
+  );
   t.is(out.final, undefined);
   t.is(out.status, 400, 'an error page');
   t.false(out.confirmed, 'refused before any confirmation');
   t.regex(out.html, pattern);
 }
 
-function checkPostLogoutRedirect(t: ExecutionContext, run: ModuleRun, out: LogoutOutcome, state: string | undefined): void {
+function checkPostLogoutRedirect(
+  t: ExecutionContext,
+  run: ModuleRun,
+  out: LogoutOutcome,
+  state: string | undefined,
+): void {
   t.truthy(out.final, 'redirected back to the client');
   const final = out.final as URL;
   t.is(`${final.origin}${final.pathname}`, POST_LOGOUT_REDIRECT_URI);
-  t.is(final.searchParams.get('state') ?? undefined, state, state ? 'state returned (CheckPostLogoutState)' : 'no state (CheckNoPostLogoutState)');
+  t.is(
+    final.searchParams.get('state') ?? undefined,
+    state,
+    state ? 'state returned (CheckPostLogoutState)' : 'no state (CheckNoPostLogoutState)',
+  );
   const unexpected = [...final.searchParams.keys()].filter((k) => k !== 'state');
   run.warn(unexpected.length === 0, `post_logout_redirect has unexpected parameters: ${unexpected.join(', ')}`);
 }
@@ -125,7 +143,11 @@ test('oidcc-rp-initiated-logout', async (t) => {
   const run = conformanceModule(t, PLAN);
   const { idToken, jar } = await signIn(t, run);
   const state = randomValue();
-  const out = await endSession(jar, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state });
+  const out = await endSession(jar, {
+    id_token_hint: idToken,
+    post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+    state,
+  });
   checkPostLogoutRedirect(t, run, out, state);
   await assertSignedOut(t, run, jar);
 });
@@ -146,7 +168,11 @@ test('oidcc-rp-initiated-logout-modified-id-token-hint', async (t) => {
   // ChangeIdTokenToAlgNone: same payload, header alg none, no signature.
   const [, payload] = idToken.split('.');
   const header = jose.base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
-  const out = await endSession(jar, { id_token_hint: `${header}.${payload}.`, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state: randomValue() });
+  const out = await endSession(jar, {
+    id_token_hint: `${header}.${payload}.`,
+    post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+    state: randomValue(),
+  });
   assertErrorPage(t, out, /id_token_hint/);
   await assertStillSignedIn(t, jar);
 });
@@ -156,17 +182,32 @@ test('oidcc-rp-initiated-logout-bad-id-token-hint', async (t) => {
   const { idToken, jar, claims } = await signIn(t, run);
   const now = Math.floor(Date.now() / 1000);
   // GenerateFakeIdTokenClaims + SignFakeIdToken: signed with the client's own key (its secret, HS256).
-  const fake = await new jose.SignJWT({ iss: CLIENT.client_id, sub: 'SubjectID', aud: op.issuer, nonce: 'flibble', iat: now, exp: now + 300 })
+  const fake = await new jose.SignJWT({
+    iss: CLIENT.client_id,
+    sub: 'SubjectID',
+    aud: op.issuer,
+    nonce: 'flibble',
+    iat: now,
+    exp: now + 300,
+  })
     .setProtectedHeader({ alg: 'HS256' })
     .sign(new TextEncoder().encode(CLIENT.client_secret));
-  const out = await endSession(jar, { id_token_hint: fake, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state: randomValue() });
+  const out = await endSession(jar, {
+    id_token_hint: fake,
+    post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+    state: randomValue(),
+  });
   assertErrorPage(t, out, /id_token_hint/);
   // Also: the real claims, signed by someone else's RSA key under Gatehouse's kid.
   const { privateKey } = await jose.generateKeyPair('RS256');
   const forged = await new jose.SignJWT({ ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: jose.decodeProtectedHeader(idToken).kid as string })
     .sign(privateKey);
-  const out2 = await endSession(jar, { id_token_hint: forged, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state: randomValue() });
+  const out2 = await endSession(jar, {
+    id_token_hint: forged,
+    post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+    state: randomValue(),
+  });
   assertErrorPage(t, out2, /id_token_hint/);
   await assertStillSignedIn(t, jar);
 });
@@ -178,7 +219,10 @@ test('oidcc-rp-initiated-logout-no-id-token-hint', async (t) => {
   // Without id_token_hint (or client_id) the post_logout_redirect_uri cannot be checked against a client, so it
   // is not used: the user confirms and lands on Gatehouse's own page, which the suite accepts.
   t.true(out.confirmed, 'the user was asked to confirm');
-  t.false(out.final?.toString().startsWith(POST_LOGOUT_REDIRECT_URI) ?? false, 'the post_logout_redirect_uri is not called');
+  t.false(
+    out.final?.toString().startsWith(POST_LOGOUT_REDIRECT_URI) ?? false,
+    'the post_logout_redirect_uri is not called',
+  );
   assertLoggedOutPage(t, out);
   await assertSignedOut(t, run, jar);
 });
@@ -219,7 +263,11 @@ test('oidcc-rp-initiated-logout-only-state', async (t) => {
 test('oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri', async (t) => {
   const run = conformanceModule(t, PLAN);
   const { idToken, jar } = await signIn(t, run);
-  const out = await endSession(jar, { id_token_hint: idToken, post_logout_redirect_uri: `${POST_LOGOUT_REDIRECT_URI}?foo=bar`, state: randomValue() });
+  const out = await endSession(jar, {
+    id_token_hint: idToken,
+    post_logout_redirect_uri: `${POST_LOGOUT_REDIRECT_URI}?foo=bar`,
+    state: randomValue(),
+  });
   assertErrorPage(t, out, /post_logout_redirect_uri/);
   await assertStillSignedIn(t, jar);
 });

@@ -71,7 +71,11 @@ export const PLANS: Record<string, string[]> = {
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(rows[0] as string[]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  return [
+    line(rows[0] as string[]),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-conformance-'));
@@ -103,5 +107,7 @@ const planVerdicts = Object.values(PLANS)
   .flat()
   .flatMap((m) => verdicts.get(m) ?? []);
 const count = (r: string) => planVerdicts.filter((v) => v.result === r).length;
-console.log(`${planVerdicts.length} modules: ${count('PASSED')} passed, ${count('WARNING')} with warnings, ${count('SKIPPED')} skipped (as the real suite would), ${count('FAILED')} failed`);
+console.log(
+  `${planVerdicts.length} modules: ${count('PASSED')} passed, ${count('WARNING')} with warnings, ${count('SKIPPED')} skipped (as the real suite would), ${count('FAILED')} failed`,
+);
 process.exit(ava.status !== 0 || bad > 0 ? 1 : 0);

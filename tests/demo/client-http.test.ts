@@ -19,7 +19,9 @@ async function setup(t: ExecutionContext, issuer?: string) {
     bff.closeAllConnections();
     bff.close();
   });
-  const gh = issuer ? undefined : await startGatehouse(t, { 'demo.redirectUri': `${origin}/callback`, 'demo.postLogoutRedirectUri': `${origin}/` });
+  const gh = issuer
+    ? undefined
+    : await startGatehouse(t, { 'demo.redirectUri': `${origin}/callback`, 'demo.postLogoutRedirectUri': `${origin}/` });
   const api = gh ? await startApi(t, { issuer: gh.issuer }) : undefined;
   const cfg = loadDemoClientConfig({
     ISSUER: issuer ?? gh?.issuer,
@@ -38,7 +40,11 @@ const sessionId = (jar: CookieJar) => new RegExp(`${SESSION_COOKIE}=([^;]+)`).ex
 async function signIn(origin: string, issuer: string): Promise<CookieJar> {
   const jar = new CookieJar();
   const start = await request(`${origin}/login`, jar);
-  const { callback } = await loginThroughPages(start.headers.get('location') as string, issuer, { username: 'demo', password: 'demo-password', jar });
+  const { callback } = await loginThroughPages(start.headers.get('location') as string, issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    jar,
+  });
   const before = sessionId(jar);
   const back = await request(callback.href, jar);
   if (back.status !== 303) throw new Error(`callback answered ${back.status}`);
@@ -70,7 +76,10 @@ test('a signed-in session (new id at sign-in): no token in the page, API call th
   const html = await page.text();
   t.regex(html, /Signed in as <strong id="user-name">Demo User<\/strong>/);
   t.notRegex(html, /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/, 'no JWT in the page');
-  const called = await request(`${origin}/call/profile`, jar, { method: 'POST', headers: { 'x-demo-request': '1', origin } });
+  const called = await request(`${origin}/call/profile`, jar, {
+    method: 'POST',
+    headers: { 'x-demo-request': '1', origin },
+  });
   t.is(called.status, 200);
   const body = (await called.json()) as { status: number; body: { client_id: string } };
   t.is(body.status, 200);
@@ -92,13 +101,22 @@ test('the session cookie is HttpOnly and SameSite=Lax', async (t) => {
 test('cross-site calls and logouts are refused; API calls need the X-Demo-Request header', async (t) => {
   const { origin, gh } = await setup(t);
   const jar = await signIn(origin, gh?.issuer as string);
-  const evil = await request(`${origin}/call/profile`, jar, { method: 'POST', headers: { 'x-demo-request': '1', origin: 'http://evil.example' } });
+  const evil = await request(`${origin}/call/profile`, jar, {
+    method: 'POST',
+    headers: { 'x-demo-request': '1', origin: 'http://evil.example' },
+  });
   t.is(evil.status, 403);
-  const crossSite = await request(`${origin}/logout`, jar, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' } });
+  const crossSite = await request(`${origin}/logout`, jar, {
+    method: 'POST',
+    headers: { 'sec-fetch-site': 'cross-site' },
+  });
   t.is(crossSite.status, 403);
   const noHeader = await request(`${origin}/call/profile`, jar, { method: 'POST', headers: { origin } });
   t.is(noHeader.status, 400);
-  const stillIn = await request(`${origin}/call/profile`, jar, { method: 'POST', headers: { 'x-demo-request': '1', origin } });
+  const stillIn = await request(`${origin}/call/profile`, jar, {
+    method: 'POST',
+    headers: { 'x-demo-request': '1', origin },
+  });
   t.is(stillIn.status, 200, 'the refused requests did not end the session');
 });
 

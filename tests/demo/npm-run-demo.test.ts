@@ -11,7 +11,6 @@ import { CookieJar, loginThroughPages, request } from '../helpers/browserless-lo
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-
 async function refused(url: string): Promise<boolean> {
   try {
     await fetch(url);
@@ -53,14 +52,30 @@ function startDemo(ports: { gh: number; api: number; web: number }, extra: NodeJ
 async function signInAndCall(origin: string, issuer: string) {
   const jar = new CookieJar();
   const start = await request(`${origin}/login`, jar);
-  const { callback } = await loginThroughPages(start.headers.get('location') as string, issuer, { username: 'demo', password: 'demo-password', jar });
+  const { callback } = await loginThroughPages(start.headers.get('location') as string, issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    jar,
+  });
   const back = await request(callback.href, jar);
-  const called = await request(`${origin}/call/profile`, jar, { method: 'POST', headers: { 'x-demo-request': '1', origin } });
-  return { back, answer: (await called.json()) as { status: number; body: { client_id: string; checked_by: string; expires_at: number } } };
+  const called = await request(`${origin}/call/profile`, jar, {
+    method: 'POST',
+    headers: { 'x-demo-request': '1', origin },
+  });
+  return {
+    back,
+    answer: (await called.json()) as {
+      status: number;
+      body: { client_id: string; checked_by: string; expires_at: number };
+    },
+  };
 }
 
 test('API_TOKEN_CHECK=introspection npm run demo: opaque tokens, introspected by the API', async (t) => {
-  const demo = startDemo({ gh: await freePort(), api: await freePort(), web: await freePort() }, { API_TOKEN_CHECK: 'introspection' });
+  const demo = startDemo(
+    { gh: await freePort(), api: await freePort(), web: await freePort() },
+    { API_TOKEN_CHECK: 'introspection' },
+  );
   t.teardown(() => demo.child.kill('SIGKILL'));
   await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'), 'the demo to start');
   t.regex(demo.io.out, /checks tokens by introspection/);

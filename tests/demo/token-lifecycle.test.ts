@@ -59,7 +59,8 @@ async function sessionOf(page: Page, client: DemoClient): Promise<Session | unde
 function watchPage(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (msg) => {
-    if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(`${page.url().split('?')[0]}: ${msg.text()}`); // no query: it can carry an ID token
+    if (/Content Security Policy|Refused to/i.test(msg.text()))
+      problems.push(`${page.url().split('?')[0]}: ${msg.text()}`); // no query: it can carry an ID token
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   return problems;
@@ -67,7 +68,8 @@ function watchPage(page: Page): string[] {
 
 test.serial('sign in, call the API, silent refresh after expiry, sign out: tokens stop working', async (t) => {
   mkdirSync(SHOTS, { recursive: true });
-  const shot = (page: Page, name: string) => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
   const { gh, api, origin, client } = await setup(t);
   const browser = await launchChromium();
   t.teardown(() => browser.close());
@@ -122,7 +124,10 @@ test.serial('sign in, call the API, silent refresh after expiry, sign out: token
   const from = kinds.lastIndexOf('401');
   t.true(from > 0, 'the API refused the expired token');
   t.deepEqual(kinds.slice(from, from + 4), ['401', 'refresh', 'tokens', 'api']);
-  t.regex((await page.textContent('#log li:first-child')) ?? '', /Retried GET \/api\/profile with the new access token → 200/);
+  t.regex(
+    (await page.textContent('#log li:first-child')) ?? '',
+    /Retried GET \/api\/profile with the new access token → 200/,
+  );
   const second = (await sessionOf(page, client))?.tokens;
   if (!second?.refreshToken) throw new Error('no tokens after the refresh');
   t.not(second.accessToken, first.accessToken);
@@ -139,7 +144,10 @@ test.serial('sign in, call the API, silent refresh after expiry, sign out: token
   await page.locator('#signed-out').waitFor();
   t.regex((await page.textContent('#log')) ?? '', /Refresh token revoked at Gatehouse/);
   t.regex((await page.textContent('#log')) ?? '', /its session has ended too/);
-  t.falsy((await page.context().cookies()).find((c) => c.name === SESSION_COOKIE), 'the session cookie is cleared');
+  t.falsy(
+    (await page.context().cookies()).find((c) => c.name === SESSION_COOKIE),
+    'the session cookie is cleared',
+  );
   await shot(page, '08-signed-out');
 
   // 8. Afterwards: the client cannot call the API, the old refresh token is rejected, and once the last access
@@ -150,7 +158,9 @@ test.serial('sign in, call the API, silent refresh after expiry, sign out: token
   });
   t.is(viaClient.status, 401);
   t.false(viaClient.body.signedIn);
-  const rp = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   for (const old of [first.refreshToken, second.refreshToken]) {
     const refused = await t.throwsAsync(oidc.refreshTokenGrant(rp, old));
     t.is((refused as oidc.ResponseBodyError).error, 'invalid_grant');
@@ -169,37 +179,45 @@ test.serial('sign in, call the API, silent refresh after expiry, sign out: token
   t.deepEqual(problems, [], 'no CSP violation or script error on any page');
 });
 
-test.serial('when the silent refresh fails (refresh token revoked elsewhere), the session ends and the login button is back', async (t) => {
-  mkdirSync(SHOTS, { recursive: true });
-  const { gh, origin, client } = await setup(t);
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  const problems = watchPage(page);
+test.serial(
+  'when the silent refresh fails (refresh token revoked elsewhere), the session ends and the login button is back',
+  async (t) => {
+    mkdirSync(SHOTS, { recursive: true });
+    const { gh, origin, client } = await setup(t);
+    const browser = await launchChromium();
+    t.teardown(() => browser.close());
+    const page = await browser.newPage();
+    const problems = watchPage(page);
 
-  await page.goto(`${origin}/login`);
-  await page.waitForURL((u) => u.href.startsWith(`${gh.issuer}/interaction/`));
-  await page.fill('#username', 'demo');
-  await page.fill('#password', 'demo-password');
-  await page.click('button[type=submit]:has-text("Sign in")');
-  await page.waitForURL(`${origin}/`);
-  const tokens = (await sessionOf(page, client))?.tokens;
-  if (!tokens?.refreshToken) throw new Error('no tokens in the session after sign-in');
+    await page.goto(`${origin}/login`);
+    await page.waitForURL((u) => u.href.startsWith(`${gh.issuer}/interaction/`));
+    await page.fill('#username', 'demo');
+    await page.fill('#password', 'demo-password');
+    await page.click('button[type=submit]:has-text("Sign in")');
+    await page.waitForURL(`${origin}/`);
+    const tokens = (await sessionOf(page, client))?.tokens;
+    if (!tokens?.refreshToken) throw new Error('no tokens in the session after sign-in');
 
-  // Someone (an admin, another device's logout) revokes the grant behind the client's back.
-  const rp = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
-  await oidc.tokenRevocation(rp, tokens.refreshToken);
+    // Someone (an admin, another device's logout) revokes the grant behind the client's back.
+    const rp = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    await oidc.tokenRevocation(rp, tokens.refreshToken);
 
-  await page.locator('#countdown[data-expired="true"]').waitFor({ timeout: (ACCESS_TOKEN_TTL + 5) * 1000 });
-  await page.click('#call-profile');
-  await page.waitForURL((u) => u.href.startsWith(`${origin}/?state=`));
-  await page.locator('#login').waitFor();
-  const log = (await page.textContent('#log')) ?? '';
-  t.regex(log, /The API refused the access token: the access token has expired/);
-  t.regex(log, /Refresh failed \(invalid_grant\)/);
-  t.regex(log, /Session cleared here/);
-  t.falsy((await page.context().cookies()).find((c) => c.name === SESSION_COOKIE), 'the session cookie is cleared');
-  t.is(client.sessions.size, 0);
-  await page.screenshot({ path: new URL('10-refresh-failed-sign-in-again.png', SHOTS).pathname, fullPage: true });
-  t.deepEqual(problems, []);
-});
+    await page.locator('#countdown[data-expired="true"]').waitFor({ timeout: (ACCESS_TOKEN_TTL + 5) * 1000 });
+    await page.click('#call-profile');
+    await page.waitForURL((u) => u.href.startsWith(`${origin}/?state=`));
+    await page.locator('#login').waitFor();
+    const log = (await page.textContent('#log')) ?? '';
+    t.regex(log, /The API refused the access token: the access token has expired/);
+    t.regex(log, /Refresh failed \(invalid_grant\)/);
+    t.regex(log, /Session cleared here/);
+    t.falsy(
+      (await page.context().cookies()).find((c) => c.name === SESSION_COOKIE),
+      'the session cookie is cleared',
+    );
+    t.is(client.sessions.size, 0);
+    await page.screenshot({ path: new URL('10-refresh-failed-sign-in-again.png', SHOTS).pathname, fullPage: true });
+    t.deepEqual(problems, []);
+  },
+);

@@ -27,9 +27,15 @@ async function setup(t: Parameters<typeof startGatehouse>[0], overrides: Record<
     ],
     ...overrides,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'web', 'web-secret-that-is-long-enough-0123456789abcdef', undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await oidc.discovery(
+    new URL(gh.issuer),
+    'web',
+    'web-secret-that-is-long-enough-0123456789abcdef',
+    undefined,
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
   return { gh, config };
 }
 
@@ -48,7 +54,11 @@ async function codeFlow(gh: { issuer: string }, config: oidc.Configuration, para
     ...params,
   });
   const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+  });
   return { tokens, jar };
 }
 
@@ -61,7 +71,11 @@ test('code flow with PKCE issues an RFC 9068 access token, an ID token and a rot
   t.truthy(claims?.sub);
 
   const jwks = jose.createRemoteJWKSet(new URL('/jwks', gh.issuer));
-  const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, { issuer: gh.issuer, audience: API, typ: 'at+jwt' });
+  const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jwks, {
+    issuer: gh.issuer,
+    audience: API,
+    typ: 'at+jwt',
+  });
   t.is(protectedHeader.alg, 'ES256');
   for (const claim of ['iss', 'sub', 'aud', 'client_id', 'iat', 'exp', 'jti', 'scope']) t.truthy(payload[claim], claim);
   t.is(payload.client_id, 'web');
@@ -106,7 +120,10 @@ test('userinfo, introspection, revocation and client credentials', async (t) => 
   t.false(after.active);
 
   const cc = await oidc.clientCredentialsGrant(config, { scope: 'api:read', resource: API });
-  const { payload } = await jose.jwtVerify(cc.access_token, jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)), { audience: API, typ: 'at+jwt' });
+  const { payload } = await jose.jwtVerify(cc.access_token, jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)), {
+    audience: API,
+    typ: 'at+jwt',
+  });
   t.is(payload.client_id, 'web');
   t.is(payload.sub, 'web');
 });

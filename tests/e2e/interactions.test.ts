@@ -22,14 +22,20 @@ async function setup(t: import('ava').ExecutionContext) {
       },
     ],
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'third', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), 'third', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { gh, config };
 }
 
 test('a third-party client gets a consent page listing the scopes, escaped; allow completes the flow', async (t) => {
   const { gh, config } = await setup(t);
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid email', state: 'st' });
-  const { callback, pages } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
+  const { callback, pages } = await loginThroughPages(url, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'allow',
+  });
   t.is(pages.length, 2, 'login page, then consent page');
   t.regex(pages[1] as string, /Third &lt;Party&gt;/);
   t.notRegex(pages[1] as string, /Third <Party>/);
@@ -41,7 +47,11 @@ test('a third-party client gets a consent page listing the scopes, escaped; allo
 test('deny on the consent page returns access_denied to the client', async (t) => {
   const { gh, config } = await setup(t);
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'st' });
-  const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'deny' });
+  const { callback } = await loginThroughPages(url, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'deny',
+  });
   t.is(callback.searchParams.get('error'), 'access_denied');
   t.is(callback.searchParams.get('code'), null);
 });
@@ -64,7 +74,11 @@ test('a first-party client skips consent', async (t) => {
 });
 
 /** Every Gatehouse path a browser visits (GETs and form posts) from the authorization request to the client. */
-async function walk(gh: { issuer: string }, start: URL, jar = new CookieJar()): Promise<{ paths: string[]; callback: URL; jar: CookieJar }> {
+async function walk(
+  gh: { issuer: string },
+  start: URL,
+  jar = new CookieJar(),
+): Promise<{ paths: string[]; callback: URL; jar: CookieJar }> {
   const paths: string[] = [];
   let url = start.toString();
   for (let hop = 0; hop < 12; hop++) {
@@ -76,7 +90,9 @@ async function walk(gh: { issuer: string }, start: URL, jar = new CookieJar()): 
       const action = /action="([^"]*\/(?:login|confirm))"/.exec(html)?.[1] as string;
       must(action, `a form on ${new URL(url).pathname}`);
       paths.push(`POST ${action.replace(/[^/]+\/(login|confirm)$/, ':uid/$1')}`);
-      const form: Record<string, string> = action.endsWith('/login') ? { username: 'demo', password: 'demo-password' } : { decision: 'allow' };
+      const form: Record<string, string> = action.endsWith('/login')
+        ? { username: 'demo', password: 'demo-password' }
+        : { decision: 'allow' };
       const post = await request(new URL(action, gh.issuer).toString(), jar, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer },
@@ -105,7 +121,9 @@ async function firstPartyRequest(gh: { issuer: string }, params: Record<string, 
     code_challenge_method: 'S256',
     ...params,
   }).toString();
-  const config = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { url, verifier, config };
 }
 
@@ -113,10 +131,17 @@ test('a first-party client gets its consent with a fresh sign-in: no consent int
   const gh = await startGatehouse(t);
   const { url, verifier, config } = await firstPartyRequest(gh, { scope: 'openid profile offline_access api:read' });
   const { paths, callback, jar } = await walk(gh, url);
-  t.is(paths.filter((p) => p.startsWith('GET /interaction/')).length, 1, `one interaction (the sign-in page): ${paths.join(', ')}`);
+  t.is(
+    paths.filter((p) => p.startsWith('GET /interaction/')).length,
+    1,
+    `one interaction (the sign-in page): ${paths.join(', ')}`,
+  );
   t.is(paths.length, 4, 'GET /auth, sign-in page, POST login, resume straight to the client');
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
-  const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+  const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] as string, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
   t.is(claims.aud, 'http://localhost:4000', 'a JWT for the default resource server');
   t.is(claims.scope, 'api:read');
   t.truthy(tokens.refresh_token);
@@ -124,7 +149,10 @@ test('a first-party client gets its consent with a fresh sign-in: no consent int
   // The grant holds everything asked for: the same request with prompt=none needs no consent.
   const again = await firstPartyRequest(gh, { scope: 'openid profile offline_access api:read', prompt: 'none' });
   const silent = await walk(gh, again.url, jar);
-  t.truthy(silent.callback.searchParams.get('code'), `no consent_required: ${silent.callback.searchParams.get('error')}`);
+  t.truthy(
+    silent.callback.searchParams.get('code'),
+    `no consent_required: ${silent.callback.searchParams.get('error')}`,
+  );
   t.is(silent.paths.length, 1);
   const audit = gh.logs.filter((l) => l.audit === 'consent.granted');
   t.is(audit.length, 1, 'the consent is audited once');
@@ -133,10 +161,20 @@ test('a first-party client gets its consent with a fresh sign-in: no consent int
 
 test('a first-party request the early grant cannot resolve (claims parameter) still gets consent without a page, from the consent step', async (t) => {
   const gh = await startGatehouse(t);
-  const { url, verifier, config } = await firstPartyRequest(gh, { scope: 'openid email', claims: JSON.stringify({ userinfo: { name: null } }) });
+  const { url, verifier, config } = await firstPartyRequest(gh, {
+    scope: 'openid email',
+    claims: JSON.stringify({ userinfo: { name: null } }),
+  });
   const { paths, callback } = await walk(gh, url);
-  t.is(paths.filter((p) => p.startsWith('GET /interaction/')).length, 2, `sign-in, then the consent step without a page: ${paths.join(', ')}`);
-  t.false(paths.some((p) => p.endsWith('/confirm')), 'no consent form');
+  t.is(
+    paths.filter((p) => p.startsWith('GET /interaction/')).length,
+    2,
+    `sign-in, then the consent step without a page: ${paths.join(', ')}`,
+  );
+  t.false(
+    paths.some((p) => p.endsWith('/confirm')),
+    'no consent form',
+  );
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
   const info = await oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck);
   t.is(info.email, 'demo@example.com');
@@ -145,23 +183,37 @@ test('a first-party request the early grant cannot resolve (claims parameter) st
 
 test('a public client without PKCE, or with plain PKCE, is refused', async (t) => {
   const gh = await startGatehouse(t);
-  const base = { client_id: 'demo-client', response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost:5000/callback' };
+  const base = {
+    client_id: 'demo-client',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'http://localhost:5000/callback',
+  };
   const noPkce = await fetch(`${gh.issuer}/auth?${new URLSearchParams(base)}`, { redirect: 'manual' });
   t.is(new URL(noPkce.headers.get('location') as string).searchParams.get('error'), 'invalid_request');
-  const plain = await fetch(`${gh.issuer}/auth?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })}`, { redirect: 'manual' });
+  const plain = await fetch(
+    `${gh.issuer}/auth?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })}`,
+    { redirect: 'manual' },
+  );
   t.is(new URL(plain.headers.get('location') as string).searchParams.get('error'), 'invalid_request');
 });
 
 test('a failed sign-in shows one generic message and keeps the escaped username', async (t) => {
   const { gh, config } = await setup(t);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', login_hint: '"><script>x</script>' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    login_hint: '"><script>x</script>',
+  });
   const err = await t.throwsAsync(loginThroughPages(url, gh.issuer, { username: 'demo', password: 'wrong-password' }));
   const html = (err as unknown as { html: string }).html;
   t.regex(html, /Invalid username or password, or the account cannot sign in right now/);
   t.notRegex(html, /wrong-password/);
   const jar = new CookieJar();
   const first = await request(url.toString(), jar);
-  const page = await (await request(new URL(first.headers.get('location') as string, gh.issuer).toString(), jar)).text();
+  const page = await (
+    await request(new URL(first.headers.get('location') as string, gh.issuer).toString(), jar)
+  ).text();
   t.regex(page, /value="&quot;&gt;&lt;script&gt;x&lt;\/script&gt;"/, 'login_hint prefilled, escaped');
 });
 
@@ -178,16 +230,28 @@ test('prompt=none without a session answers login_required; with one it succeeds
   t.truthy(silent.searchParams.get('code'));
 
   const again = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'login' });
-  const { pages: relogin } = await loginThroughPages(again, gh.issuer, { username: 'demo', password: 'demo-password', jar });
+  const { pages: relogin } = await loginThroughPages(again, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    jar,
+  });
   t.regex(relogin[0] as string, /<h1>Sign in<\/h1>/);
 });
 
 test('RP-initiated logout ends the session and returns to the registered URI with state', async (t) => {
   const { gh, config } = await setup(t);
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
-  const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
+  const { callback, jar } = await loginThroughPages(url, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'allow',
+  });
   const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
-  const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: 'https://third.example/bye', state: 'bye-state' });
+  const end = oidc.buildEndSessionUrl(config, {
+    id_token_hint: tokens.id_token as string,
+    post_logout_redirect_uri: 'https://third.example/bye',
+    state: 'bye-state',
+  });
   const confirmPage = await request(end.toString(), jar);
   t.is(confirmPage.status, 200);
   const html = await confirmPage.text();
@@ -227,7 +291,8 @@ async function stayOnLogoutPage(endSessionUrl: string, issuer: string, jar: Cook
 }
 
 function assertStayButton(html: string): void {
-  if (!/<button type="submit" form="op.logoutForm" class="link">No, stay signed in<\/button>/.test(html)) throw new Error('no "No, stay signed in" button');
+  if (!/<button type="submit" form="op.logoutForm" class="link">No, stay signed in<\/button>/.test(html))
+    throw new Error('no "No, stay signed in" button');
 }
 
 /** A silent (prompt=none) authorization of `third`: 'code', or the error (login_required: no session). */
@@ -239,11 +304,15 @@ async function silentAuthorization(config: oidc.Configuration, issuer: string, j
 
 test('"No, stay signed in" keeps the session and the page says so', async (t) => {
   const { gh, config } = await setup(t);
-  const { jar } = await loginThroughPages(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, {
-    username: 'demo',
-    password: 'demo-password',
-    consent: 'allow',
-  });
+  const { jar } = await loginThroughPages(
+    oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }),
+    gh.issuer,
+    {
+      username: 'demo',
+      password: 'demo-password',
+      consent: 'allow',
+    },
+  );
   t.is(await silentAuthorization(config, gh.issuer, jar), 'code');
 
   const page = await stayOnLogoutPage(new URL('/session/end', gh.issuer).toString(), gh.issuer, jar);
@@ -258,7 +327,11 @@ test('"No, stay signed in" keeps the session and the page says so', async (t) =>
 test('"No, stay signed in" from a client\'s logout: signed out of that client only, and the page says so', async (t) => {
   const { gh, config } = await setup(t);
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
-  const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
+  const { callback, jar } = await loginThroughPages(url, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'allow',
+  });
   const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
   const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string });
   const html = await (await stayOnLogoutPage(end.toString(), gh.issuer, jar)).text();
@@ -272,9 +345,14 @@ test('"No, stay signed in" from a client\'s logout: signed out of that client on
   const done = await request(new URL(/action="([^"]+)"/.exec(confirm)?.[1] as string, gh.issuer).toString(), jar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf: /name="xsrf" value="([^"]+)"/.exec(confirm)?.[1] as string, logout: 'yes' }).toString(),
+    body: new URLSearchParams({
+      xsrf: /name="xsrf" value="([^"]+)"/.exec(confirm)?.[1] as string,
+      logout: 'yes',
+    }).toString(),
   });
-  const signedOut = await (await request(new URL(done.headers.get('location') as string, gh.issuer).toString(), jar)).text();
+  const signedOut = await (
+    await request(new URL(done.headers.get('location') as string, gh.issuer).toString(), jar)
+  ).text();
   t.regex(signedOut, /<h1>Signed out<\/h1>/);
   t.regex(signedOut, /You are signed out of Gatehouse\./);
   t.is(await silentAuthorization(config, gh.issuer, jar), 'login_required');

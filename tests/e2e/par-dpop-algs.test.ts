@@ -11,12 +11,21 @@ const REDIRECT = 'https://rp.example/cb';
 const SECRET = 'par-dpop-secret-0123456789abcdef0123456789abcdef';
 
 function client(id: string, extra: Record<string, unknown> = {}) {
-  return { client_id: id, client_secret: SECRET, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid offline_access api:read', ...extra };
+  return {
+    client_id: id,
+    client_secret: SECRET,
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token'],
+    scope: 'openid offline_access api:read',
+    ...extra,
+  };
 }
 
 test('pushed authorization request, then a DPoP-bound access and refresh token', async (t) => {
   const gh = await startGatehouse(t, { clients: [client('par')] });
-  const config = await oidc.discovery(new URL(gh.issuer), 'par', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), 'par', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
   const verifier = oidc.randomPKCECodeVerifier();
   const url = await oidc.buildAuthorizationUrlWithPAR(
@@ -32,8 +41,18 @@ test('pushed authorization request, then a DPoP-bound access and refresh token',
     { DPoP: dpop },
   );
   t.regex(url.searchParams.get('request_uri') ?? '', /^urn:ietf:params:oauth:request_uri:/);
-  const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'p' }, undefined, { DPoP: dpop });
+  const { callback } = await loginThroughPages(url, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'allow',
+  });
+  const tokens = await oidc.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: 'p' },
+    undefined,
+    { DPoP: dpop },
+  );
   t.is(tokens.token_type.toLowerCase(), 'dpop');
   const claims = jose.decodeJwt(tokens.access_token) as { cnf?: { jkt?: string } };
   t.truthy(claims.cnf?.jkt, 'access token bound to the DPoP key');
@@ -47,21 +66,40 @@ test('pushed authorization request, then a DPoP-bound access and refresh token',
 for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
   test(`ID tokens signed with ${alg} when the client registers it`, async (t) => {
     const gh = await startGatehouse(t, { clients: [client('rp', { id_token_signed_response_alg: alg })] });
-    const config = await oidc.discovery(new URL(gh.issuer), 'rp', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 's', nonce: 'n', prompt: 'consent' });
-    const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'allow' });
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 's', expectedNonce: 'n' });
-    const { protectedHeader } = await jose.jwtVerify(tokens.id_token as string, jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)), {
-      issuer: gh.issuer,
-      audience: 'rp',
+    const config = await oidc.discovery(new URL(gh.issuer), 'rp', SECRET, undefined, {
+      execute: [oidc.allowInsecureRequests],
     });
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      state: 's',
+      nonce: 'n',
+      prompt: 'consent',
+    });
+    const { callback } = await loginThroughPages(url, gh.issuer, {
+      username: 'demo',
+      password: 'demo-password',
+      consent: 'allow',
+    });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 's', expectedNonce: 'n' });
+    const { protectedHeader } = await jose.jwtVerify(
+      tokens.id_token as string,
+      jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)),
+      {
+        issuer: gh.issuer,
+        audience: 'rp',
+      },
+    );
     t.is(protectedHeader.alg, alg);
   });
 }
 
 test('ID tokens default to RS256', async (t) => {
   const gh = await startGatehouse(t);
-  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
+  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as Record<
+    string,
+    string[]
+  >;
   t.true(discovery.id_token_signing_alg_values_supported?.includes('RS256'));
   t.deepEqual(discovery.code_challenge_methods_supported, ['S256']);
   t.deepEqual(discovery.response_types_supported, ['code']);

@@ -14,11 +14,25 @@ const SECRET = 'lifetime-secret-0123456789abcdef0123456789abcdef';
 
 async function login(overrides: Record<string, unknown>, t: import('ava').ExecutionContext) {
   const gh = await startGatehouse(t, {
-    clients: [{ client_id: 'app', client_secret: SECRET, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'] }],
+    clients: [
+      {
+        client_id: 'app',
+        client_secret: SECRET,
+        redirect_uris: [REDIRECT],
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+    ],
     ...overrides,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'app', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid offline_access', prompt: 'consent', state: 's' });
+  const config = await oidc.discovery(new URL(gh.issuer), 'app', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access',
+    prompt: 'consent',
+    state: 's',
+  });
   const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
   const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 's' });
   return { gh, config, tokens };
@@ -37,7 +51,10 @@ test('the idle lifetime applies to each refresh token, capped by the absolute li
   const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
   const second = await oidc.tokenIntrospection(config, rotated.refresh_token as string);
   t.true(second.active);
-  t.true(Math.abs((second.exp as number) - (loginAt + 63)) <= 2, 'rotated token: capped by the absolute lifetime, not now + idle');
+  t.true(
+    Math.abs((second.exp as number) - (loginAt + 63)) <= 2,
+    'rotated token: capped by the absolute lifetime, not now + idle',
+  );
 });
 
 test('a refresh token outlives the browser session at Gatehouse', async (t) => {

@@ -11,8 +11,8 @@ import { CookieJar, loginThroughPages, request } from '../helpers/browserless-lo
 import { freePort } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const start = (env: NodeJS.ProcessEnv) => startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });
-
+const start = (env: NodeJS.ProcessEnv) =>
+  startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });
 
 test('npm start serves discovery, prints the demo sign-in and no runtime warning, and stops cleanly', async (t) => {
   const port = await freePort();
@@ -20,8 +20,12 @@ test('npm start serves discovery, prints the demo sign-in and no runtime warning
   const proc = start({ PORT: String(port), ISSUER: issuer });
   t.teardown(() => proc.kill('SIGKILL'));
   await waitFor(() => proc.out().includes('Sign in at:'), 'the sign-in URL', 60_000);
-  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string[]>;
-  for (const g of ['authorization_code', 'refresh_token', 'client_credentials']) t.true(discovery.grant_types_supported?.includes(g), g);
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<
+    string,
+    string[]
+  >;
+  for (const g of ['authorization_code', 'refresh_token', 'client_credentials'])
+    t.true(discovery.grant_types_supported?.includes(g), g);
   t.regex(proc.out(), /Demo user: +demo \/ demo-password/);
   t.regex(proc.out(), new RegExp(`Sign in at: +${issuer}/auth\\?client_id=demo-client&response_type=code`));
   const authUrl = /Sign in at: +(\S+)/.exec(proc.out())?.[1] as string;
@@ -68,7 +72,12 @@ test('production mode refuses to start on the in-memory store', async (t) => {
 });
 
 test('production mode reports every problem at once: Redis, signing keys, cookie keys, issuer, open metrics', async (t) => {
-  const proc = start({ NODE_ENV: 'production', PORT: String(await freePort()), ISSUER: 'http://id.example.com', ACCESS_TOKEN_TTL: '900' });
+  const proc = start({
+    NODE_ENV: 'production',
+    PORT: String(await freePort()),
+    ISSUER: 'http://id.example.com',
+    ACCESS_TOKEN_TTL: '900',
+  });
   t.is(await proc.exited, 1);
   t.is(
     proc.err(),
@@ -110,7 +119,10 @@ test('a mistyped NODE_ENV is refused, not run as development with the demo accou
     const port = await freePort();
     const proc = start({ NODE_ENV: value, PORT: String(port) });
     t.is(await proc.exited, 1, value);
-    t.is(proc.err(), `gatehouse: invalid configuration: NODE_ENV: "${value}" is not one of development, test, production (unset means development)\n`);
+    t.is(
+      proc.err(),
+      `gatehouse: invalid configuration: NODE_ENV: "${value}" is not one of development, test, production (unset means development)\n`,
+    );
     t.is(proc.out(), '', 'no demo account was printed');
   }
 });
@@ -122,13 +134,22 @@ test('a port already in use: one line, exit 1, no stack trace', async (t) => {
   await waitFor(() => first.out().includes('Sign in at:'), 'the sign-in URL', 60_000);
   const second = start({ PORT: String(port), ISSUER: `http://localhost:${port}` });
   t.is(await second.exited, 1);
-  t.is(second.err(), `gatehouse: cannot start: port ${port} is already in use (0.0.0.0:${port}): stop what listens there or set PORT to another port\n`);
+  t.is(
+    second.err(),
+    `gatehouse: cannot start: port ${port} is already in use (0.0.0.0:${port}): stop what listens there or set PORT to another port\n`,
+  );
   t.notRegex(second.out(), /Sign in at/);
   t.is((await fetch(`http://localhost:${port}/healthz`)).status, 200, 'the first instance is untouched');
 });
 
 const unescapeHtml = (html: string) =>
-  html.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&#96;', '`').replaceAll('&amp;', '&');
+  html
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&#96;', '`')
+    .replaceAll('&amp;', '&');
 
 test('the URL npm start prints leads, through the sign-in, to a page whose curl (with the printed export) gets tokens', async (t) => {
   const port = await freePort();
@@ -145,7 +166,11 @@ test('the URL npm start prints leads, through the sign-in, to a page whose curl 
   t.is(authUrl.searchParams.get('scope'), 'openid profile email', 'no scope that would be dropped silently');
 
   // The browser's way: sign in on the pages, land on Gatehouse's callback page.
-  const { callback, jar } = await loginThroughPages(authUrl, issuer, { username: 'demo', password: 'demo-password', callbackPrefix: `${issuer}/dev/callback` });
+  const { callback, jar } = await loginThroughPages(authUrl, issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    callbackPrefix: `${issuer}/dev/callback`,
+  });
   const landing = await request(callback.href, jar);
   t.is(landing.status, 200);
   t.is(landing.headers.get('cache-control'), 'no-store');
@@ -166,9 +191,18 @@ test('the URL npm start prints leads, through the sign-in, to a page whose curl 
   t.deepEqual(tokens.scope?.split(' ').sort(), ['email', 'openid', 'profile']);
 
   // The page alone cannot redeem a code: without the verifier the same curl is refused.
-  const again = await loginThroughPages(authUrl, issuer, { username: 'demo', password: 'demo-password', jar, callbackPrefix: `${issuer}/dev/callback` });
-  const secondCurl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(await (await request(again.callback.href, jar)).text())?.[1] as string);
-  const noVerifier = JSON.parse(spawnSync('sh', ['-c', secondCurl], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout) as Record<string, string>;
+  const again = await loginThroughPages(authUrl, issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    jar,
+    callbackPrefix: `${issuer}/dev/callback`,
+  });
+  const secondCurl = unescapeHtml(
+    /<pre>([\s\S]*?)<\/pre>/.exec(await (await request(again.callback.href, jar)).text())?.[1] as string,
+  );
+  const noVerifier = JSON.parse(
+    spawnSync('sh', ['-c', secondCurl], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout,
+  ) as Record<string, string>;
   t.is(noVerifier.error, 'invalid_grant');
   proc.kill('SIGTERM');
   t.is(await proc.exited, 0);
@@ -185,7 +219,9 @@ test('the development callback page escapes what it is given and answers 400 wit
   t.false(html.includes('<script>'));
   const curl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(html)?.[1] as string);
   t.true(curl.includes(`--data-urlencode code='x'\\''; rm -rf ~; echo '\\''<script>'`), curl);
-  const failed = await fetch(`${issuer}/dev/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}`);
+  const failed = await fetch(
+    `${issuer}/dev/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}`,
+  );
   t.is(failed.status, 400);
   t.regex(await failed.text(), /access_denied: &lt;b&gt;no&lt;\/b&gt;/);
   t.is((await fetch(`${issuer}/dev/callback`)).status, 400);

@@ -25,7 +25,12 @@ export interface LoginResult {
   pages: string[];
 }
 
-export async function request(url: string, jar: CookieJar, init: RequestInit = {}, headers: Record<string, string> = {}): Promise<Response> {
+export async function request(
+  url: string,
+  jar: CookieJar,
+  init: RequestInit = {},
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const res = await fetch(url, {
     ...init,
     redirect: 'manual',
@@ -39,13 +44,18 @@ function formAction(html: string, pattern: RegExp): string | undefined {
   return pattern.exec(html)?.[1]?.replaceAll('&amp;', '&');
 }
 
-export async function loginThroughPages(authorizationUrl: URL | string, issuer: string, opts: LoginOptions): Promise<LoginResult> {
+export async function loginThroughPages(
+  authorizationUrl: URL | string,
+  issuer: string,
+  opts: LoginOptions,
+): Promise<LoginResult> {
   const jar = opts.jar ?? new CookieJar();
   const pages: string[] = [];
   const origin = new URL(issuer).origin;
   let url = String(authorizationUrl);
   for (let hop = 0; hop < 20; hop++) {
-    if (!url.startsWith(origin) || (opts.callbackPrefix !== undefined && url.startsWith(opts.callbackPrefix))) return { callback: new URL(url), jar, pages };
+    if (!url.startsWith(origin) || (opts.callbackPrefix !== undefined && url.startsWith(opts.callbackPrefix)))
+      return { callback: new URL(url), jar, pages };
     const res = await request(url, jar, {}, opts.headers);
     if (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location') as string, url).toString();
@@ -57,22 +67,35 @@ export async function loginThroughPages(authorizationUrl: URL | string, issuer: 
     const confirm = formAction(html, /action="([^"]*\/confirm)"/);
     let post: Response;
     if (login) {
-      post = await request(new URL(login, origin).toString(), jar, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
-        body: new URLSearchParams({ username: opts.username, password: opts.password }).toString(),
-      }, opts.headers);
+      post = await request(
+        new URL(login, origin).toString(),
+        jar,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+          body: new URLSearchParams({ username: opts.username, password: opts.password }).toString(),
+        },
+        opts.headers,
+      );
     } else if (confirm) {
-      post = await request(new URL(confirm, origin).toString(), jar, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
-        body: new URLSearchParams({ decision: opts.consent ?? 'allow' }).toString(),
-      }, opts.headers);
+      post = await request(
+        new URL(confirm, origin).toString(),
+        jar,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+          body: new URLSearchParams({ decision: opts.consent ?? 'allow' }).toString(),
+        },
+        opts.headers,
+      );
     } else {
-      throw new Error(`unexpected page (status ${res.status}): ${(/<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? html).slice(0, 400)}`);
+      throw new Error(
+        `unexpected page (status ${res.status}): ${(/<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? html).slice(0, 400)}`,
+      );
     }
     if (post.status === 401) throw Object.assign(new Error('login failed'), { status: 401, html: await post.text() });
-    if (post.status < 300 || post.status >= 400) throw new Error(`form post answered ${post.status}: ${(await post.text()).slice(0, 300)}`);
+    if (post.status < 300 || post.status >= 400)
+      throw new Error(`form post answered ${post.status}: ${(await post.text()).slice(0, 300)}`);
     url = new URL(post.headers.get('location') as string, url).toString();
   }
   throw new Error('too many redirects');

@@ -23,7 +23,11 @@ export interface ChildOptions {
 }
 
 export function startChild(command: string, args: string[], options: ChildOptions = {}): Child {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d) => {
@@ -34,16 +38,31 @@ export function startChild(command: string, args: string[], options: ChildOption
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-  return { pid: child.pid, exited, exitCode: () => child.exitCode, out: () => out, err: () => err, kill: (signal) => child.kill(signal) };
+  return {
+    pid: child.pid,
+    exited,
+    exitCode: () => child.exitCode,
+    out: () => out,
+    err: () => err,
+    kill: (signal) => child.kill(signal),
+  };
 }
 
 /** A Node script of the project run on the test's own Node, with a minimal environment plus `env`. */
 export function startNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Child {
-  return startChild(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdin });
+  return startChild(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdin,
+  });
 }
 
 /** Runs a Node script to its end. */
-export async function runNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  stdin?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = startNode(script, args, env, stdin);
   const code = await child.exited;
   return { code, stdout: child.out(), stderr: child.err() };

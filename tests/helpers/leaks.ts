@@ -15,7 +15,8 @@ export function findLeaks(lines: readonly unknown[], secrets: Readonly<Record<st
   for (const line of lines) {
     const text = JSON.stringify(line);
     for (const [name, secret] of Object.entries(secrets)) {
-      if (slices(secret).some((s) => text.includes(s) || text.includes(encodeURIComponent(s)))) leaks.push(`${name} in: ${text.slice(0, 200)}`);
+      if (slices(secret).some((s) => text.includes(s) || text.includes(encodeURIComponent(s))))
+        leaks.push(`${name} in: ${text.slice(0, 200)}`);
     }
   }
   return leaks;

@@ -23,7 +23,14 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(
     conf,
-    [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'sentinel monitor gatehouse 127.0.0.1 ' + master.port + ' 1', 'sentinel down-after-milliseconds gatehouse 2000', ''].join('\n'),
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      'sentinel monitor gatehouse 127.0.0.1 ' + master.port + ' 1',
+      'sentinel down-after-milliseconds gatehouse 2000',
+      '',
+    ].join('\n'),
   );
   const sentinel: ChildProcess = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const stop = async () => {
@@ -36,11 +43,17 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
   };
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const probe = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'SENTINEL', 'get-master-addr-by-name', 'gatehouse'], { encoding: 'utf8' });
+    const probe = spawnSync(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(port), 'SENTINEL', 'get-master-addr-by-name', 'gatehouse'],
+      { encoding: 'utf8' },
+    );
     if (probe.stdout?.includes(String(master.port))) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`sentinel on ${port} did not report the master (is redis-cli installed? apt-get install redis-tools)`);
+      throw new Error(
+        `sentinel on ${port} did not report the master (is redis-cli installed? apt-get install redis-tools)`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -25,7 +25,9 @@ export { freePort };
 export function assertRedisInstalled(): void {
   const probe = spawnSync('redis-server', ['--version']);
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-server is not installed: run `apt-get update && apt-get install -y redis-server` (.ci/run does this)');
+    throw new Error(
+      'redis-server is not installed: run `apt-get update && apt-get install -y redis-server` (.ci/run does this)',
+    );
   }
 }
 

@@ -27,7 +27,10 @@ export async function startSmtp(t: ExecutionContext): Promise<TestSmtp> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        const raw = Buffer.concat(chunks)
+          .toString('utf8')
+          .replace(/=\r?\n/g, '')
+          .replace(/=3D/g, '=');
         const waiter = waiting.shift();
         if (waiter) waiter(raw);
         else received.push(raw);
@@ -40,7 +43,10 @@ export async function startSmtp(t: ExecutionContext): Promise<TestSmtp> {
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return {
     url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
-    next: () => new Promise<string>((resolve) => (received.length > 0 ? resolve(received.shift() as string) : waiting.push(resolve))),
+    next: () =>
+      new Promise<string>((resolve) =>
+        received.length > 0 ? resolve(received.shift() as string) : waiting.push(resolve),
+      ),
     pending: () => received.length,
   };
 }

@@ -20,12 +20,22 @@ test('users mfa list / reset: factors listed without secrets, reset removes them
   const gh = await startGatehouse(t, {
     'redis.url': redis.url,
     'redis.keyPrefix': PREFIX,
-    clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [REDIRECT], scope: 'openid', first_party: true }],
+    clients: [
+      { client_id: 'web', client_secret: SECRET, redirect_uris: [REDIRECT], scope: 'openid', first_party: true },
+    ],
   });
   await gh.gatehouse.accounts.create({ username: 'grace', password: PASSWORD });
-  const rp = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const authUrl = (extra: Record<string, string> = {}) =>
-    oidc.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: oidc.randomPKCECodeVerifier(), code_challenge_method: 'S256', ...extra });
+    oidc.buildAuthorizationUrl(rp, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: oidc.randomPKCECodeVerifier(),
+      code_challenge_method: 'S256',
+      ...extra,
+    });
 
   // grace sets up an authenticator app in a sign-in that asks for a second factor, after one wrong first code.
   const jar = new CookieJar();
@@ -33,11 +43,22 @@ test('users mfa list / reset: factors listed without secrets, reset removes them
   const interaction = new URL(start.headers.get('location') as string, gh.issuer).href;
   await request(interaction, jar);
   const post = (path: string, fields: Record<string, string>) =>
-    request(`${interaction}${path}`, jar, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer }, body: new URLSearchParams(fields).toString() });
+    request(`${interaction}${path}`, jar, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gh.issuer },
+      body: new URLSearchParams(fields).toString(),
+    });
   t.is((await post('/login', { username: 'grace', password: PASSWORD })).status, 303);
   const key = /<code>([A-Z2-7]+)<\/code>/.exec(await (await request(interaction, jar)).text())?.[1] as string;
   t.is((await post('/mfa', { code: '000000' })).status, 401);
-  t.is((await post('/mfa', { code: new TOTP({ secret: Secret.fromBase32(key), algorithm: 'SHA1', digits: 6, period: 30 }).generate() })).status, 200);
+  t.is(
+    (
+      await post('/mfa', {
+        code: new TOTP({ secret: Secret.fromBase32(key), algorithm: 'SHA1', digits: 6, period: 30 }).generate(),
+      })
+    ).status,
+    200,
+  );
 
   const metrics = await (await fetch(`${gh.issuer}/metrics`)).text();
   t.regex(metrics, /^gatehouse_mfa_events_total\{event="enrolled",factor="totp"\} 1$/m);

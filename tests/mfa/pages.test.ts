@@ -57,13 +57,23 @@ test('the MFA pages: /account/security, authenticator set-up, recovery codes, th
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
 
   await page.goto(`${gh.issuer}/account/security`);
   await page.fill('#username', 'alice');
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(`${gh.issuer}/account/security`), page.click('form[action$="/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(`${gh.issuer}/account/security`),
+    page.click('form[action$="/login"] button[type=submit]'),
+  ]);
   await check(t, page, 'security-empty');
 
   await page.fill('#new-passkey-name', 'Work laptop');
@@ -95,7 +105,10 @@ test('the MFA pages: /account/security, authenticator set-up, recovery codes, th
   await page.goto(`${gh.issuer}/account/security`);
   await page.fill('#username', 'alice');
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(/\/interaction\/[^/]+$/), page.click('form[action$="/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(/\/interaction\/[^/]+$/),
+    page.click('form[action$="/login"] button[type=submit]'),
+  ]);
   await page.waitForSelector('form[data-passkey="authenticate"] button[type=submit]:not([hidden])');
   await check(t, page, 'second-factor');
   await page.fill('#code', '000000');
@@ -120,7 +133,10 @@ test('the MFA pages: /account/security, authenticator set-up, recovery codes, th
   await fresh.goto(auth.href);
   await fresh.fill('#username', 'dave');
   await fresh.fill('#password', PASSWORD);
-  await Promise.all([fresh.waitForURL(/\/interaction\/[^/]+$/), fresh.click('form[action$="/login"] button[type=submit]')]);
+  await Promise.all([
+    fresh.waitForURL(/\/interaction\/[^/]+$/),
+    fresh.click('form[action$="/login"] button[type=submit]'),
+  ]);
   await check(t, fresh, 'sign-in-totp-setup');
   await fresh.fill('#code', codeFor((await fresh.locator('code').textContent()) ?? ''));
   await submit(fresh, 'button[type=submit].primary');

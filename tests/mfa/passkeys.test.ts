@@ -31,18 +31,28 @@ interface VirtualCredential {
 }
 
 /** A page whose browser has a platform authenticator with user verification (a phone's or laptop's). */
-async function withAuthenticator(context: BrowserContext): Promise<{ page: Page; cdp: CDPSession; authenticatorId: string }> {
+async function withAuthenticator(
+  context: BrowserContext,
+): Promise<{ page: Page; cdp: CDPSession; authenticatorId: string }> {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
   return { page, cdp, authenticatorId };
 }
 
 async function credentials(cdp: CDPSession, authenticatorId: string): Promise<VirtualCredential[]> {
-  return ((await cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: VirtualCredential[] }).credentials;
+  return ((await cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: VirtualCredential[] })
+    .credentials;
 }
 
 async function newContext(t: import('ava').ExecutionContext): Promise<BrowserContext> {
@@ -57,7 +67,10 @@ async function passwordSignIn(page: Page, gh: TestGatehouse, username: string): 
   await page.waitForURL(/\/interaction\//);
   await page.fill('#username', username);
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(`${gh.issuer}/account/security`), page.click('form[action$="/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(`${gh.issuer}/account/security`),
+    page.click('form[action$="/login"] button[type=submit]'),
+  ]);
 }
 
 async function registerPasskey(page: Page, name: string): Promise<void> {
@@ -81,7 +94,10 @@ async function signOut(page: Page, gh: TestGatehouse): Promise<void> {
  * by itself, as a user picking the passkey from the username field's suggestions does; the page posts the answer.
  */
 async function passkeyAutofill(page: Page, gh: TestGatehouse): Promise<number> {
-  const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/passkey')), page.goto(`${gh.issuer}/account`)]);
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/passkey')),
+    page.goto(`${gh.issuer}/account`),
+  ]);
   return answer.status();
 }
 
@@ -102,7 +118,11 @@ test('passkey: registered on /account/security, then a sign-in with it alone; re
   await signOut(page, gh);
   t.is(await passkeyAutofill(page, gh), 303, 'the passkey answer is accepted');
   await page.waitForURL(`${gh.issuer}/account`);
-  t.is(await page.locator('#password').count(), 1, 'signed in with the passkey alone: /account (its password form), no password typed');
+  t.is(
+    await page.locator('#password').count(),
+    1,
+    'signed in with the passkey alone: /account (its password form), no password typed',
+  );
   t.true(gh.logs.some((l) => l.audit === 'mfa.success' && l.factor === 'passkey'));
 
   // Removing it on /account/security: the authenticator still holds the key, Gatehouse no longer accepts it.
@@ -122,7 +142,10 @@ test('passkey autofill is available; the button on the second step uses the pass
   const context = await newContext(t);
   const { page, cdp, authenticatorId } = await withAuthenticator(context);
   await passwordSignIn(page, gh, 'bob');
-  t.true(await inPage<boolean>(page, 'PublicKeyCredential.isConditionalMediationAvailable()'), 'this Chromium offers passkeys in autofill');
+  t.true(
+    await inPage<boolean>(page, 'PublicKeyCredential.isConditionalMediationAvailable()'),
+    'this Chromium offers passkeys in autofill',
+  );
   await registerPasskey(page, 'Phone');
   await signOut(page, gh);
   // The key is taken out of the authenticator until the second step, so the sign-in page's autofill finds none.
@@ -134,7 +157,10 @@ test('passkey autofill is available; the button on the second step uses the pass
   await page.waitForURL(/\/interaction\//);
   await page.fill('#username', 'bob');
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(/\/interaction\/[^/]+$/), page.click('form[action$="/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(/\/interaction\/[^/]+$/),
+    page.click('form[action$="/login"] button[type=submit]'),
+  ]);
   await page.waitForSelector('form[data-passkey="authenticate"] button[type=submit]:not([hidden])');
   await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: key as VirtualCredential });
   const [answer] = await Promise.all([
@@ -164,7 +190,10 @@ test('a cloned authenticator whose counter went backwards is refused', async (t)
   // The clone: the same private key with the counter as it was when copied, in another browser.
   const cloneContext = await newContext(t);
   const clone = await withAuthenticator(cloneContext);
-  await clone.cdp.send('WebAuthn.addCredential', { authenticatorId: clone.authenticatorId, credential: copy as VirtualCredential });
+  await clone.cdp.send('WebAuthn.addCredential', {
+    authenticatorId: clone.authenticatorId,
+    credential: copy as VirtualCredential,
+  });
   t.is(await passkeyAutofill(clone.page, gh), 400, 'the clone is refused');
   t.true(clone.page.url().includes('/interaction/'));
   t.true(gh.logs.some((l) => l.audit === 'mfa.failure' && l.factor === 'passkey'));

@@ -35,10 +35,20 @@ async function follow(issuer: string, jar: CookieJar, res: Response): Promise<UR
 test('step-up: password session asked for the second factor only; acr/amr/auth_time in ID and access tokens; max_age=0 asks again', async (t) => {
   const gh = await startGatehouse(t, {
     resourceServers: [{ identifier: API, scopes: ['api:read'], default: true }],
-    clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [REDIRECT], scope: 'openid api:read', first_party: true }],
+    clients: [
+      {
+        client_id: 'web',
+        client_secret: SECRET,
+        redirect_uris: [REDIRECT],
+        scope: 'openid api:read',
+        first_party: true,
+      },
+    ],
   });
   await gh.gatehouse.accounts.create({ username: 'erin', password: PASSWORD });
-  const rp = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const authorize = async (extra: Record<string, string>) => {
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(rp, {
@@ -52,7 +62,8 @@ test('step-up: password session asked for the second factor only; acr/amr/auth_t
     });
     return { url, verifier };
   };
-  const redeem = (callback: URL, verifier: string) => oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier }, { resource: API });
+  const redeem = (callback: URL, verifier: string) =>
+    oidc.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier }, { resource: API });
 
   // 1. Password only.
   const first = await authorize({});
@@ -87,8 +98,13 @@ test('step-up: password session asked for the second factor only; acr/amr/auth_t
   });
   t.is(confirmed.status, 200, 'recovery codes first');
   const codesPage = await confirmed.text();
-  const next = /href="([^"]+)"/.exec(codesPage.slice(codesPage.indexOf('data-recovery-codes')))?.[1]?.replaceAll('&amp;', '&') as string;
-  const stepped = await redeem(await follow(gh.issuer, jar, await request(new URL(next, gh.issuer).href, jar)), second.verifier);
+  const next = /href="([^"]+)"/
+    .exec(codesPage.slice(codesPage.indexOf('data-recovery-codes')))?.[1]
+    ?.replaceAll('&amp;', '&') as string;
+  const stepped = await redeem(
+    await follow(gh.issuer, jar, await request(new URL(next, gh.issuer).href, jar)),
+    second.verifier,
+  );
   t.is(stepped.claims()?.acr, 'urn:gatehouse:acr:mfa');
   t.deepEqual([...((stepped.claims()?.amr as string[]) ?? [])].sort(), ['mfa', 'otp', 'pwd']);
   const steppedAccess = payload(stepped.access_token);

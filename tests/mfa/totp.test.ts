@@ -19,25 +19,49 @@ type Store = 'memory' | 'redis';
 let prefixes = 0;
 
 async function setup(t: ExecutionContext, store: Store, overrides: Record<string, unknown> = {}) {
-  const redis = store === 'redis' ? { 'redis.url': (await startRedis(t)).url, 'redis.keyPrefix': `totp${prefixes++}:` } : {};
+  const redis =
+    store === 'redis' ? { 'redis.url': (await startRedis(t)).url, 'redis.keyPrefix': `totp${prefixes++}:` } : {};
   const gh = await startGatehouse(t, {
     ...redis,
     ...overrides,
-    clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [REDIRECT], scope: 'openid profile', first_party: true, require_mfa: true }],
+    clients: [
+      {
+        client_id: 'web',
+        client_secret: SECRET,
+        redirect_uris: [REDIRECT],
+        scope: 'openid profile',
+        first_party: true,
+        require_mfa: true,
+      },
+    ],
   });
   await gh.gatehouse.accounts.create({ username: 'frank', password: PASSWORD });
-  const config = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { gh, config };
 }
 
 async function form(url: string, jar: CookieJar, origin: string, fields: Record<string, string>) {
-  return request(url, jar, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: new URLSearchParams(fields).toString() });
+  return request(url, jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+    body: new URLSearchParams(fields).toString(),
+  });
 }
 
 /** Starts a sign-in and posts the password; returns the second step's page. */
 async function passwordStep(gh: { issuer: string }, config: oidc.Configuration, jar: CookieJar) {
   const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 's', acr_values: 'urn:gatehouse:acr:mfa', claims: JSON.stringify({ id_token: { amr: null } }) });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: 's',
+    acr_values: 'urn:gatehouse:acr:mfa',
+    claims: JSON.stringify({ id_token: { amr: null } }),
+  });
   let res = await request(url.href, jar);
   const interaction = new URL(res.headers.get('location') as string, gh.issuer).href;
   res = await request(interaction, jar);
@@ -61,34 +85,53 @@ async function enrol(t: ExecutionContext, gh: { issuer: string }, config: oidc.C
   const jar = new CookieJar();
   const { interaction } = await passwordStep(gh, config, jar);
   const page = await (await request(interaction, jar)).text();
-  const totp = new TOTP({ secret: Secret.fromBase32(/<code>([A-Z2-7]+)<\/code>/.exec(page)?.[1] as string), algorithm: 'SHA1', digits: 6, period: 30 });
+  const totp = new TOTP({
+    secret: Secret.fromBase32(/<code>([A-Z2-7]+)<\/code>/.exec(page)?.[1] as string),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+  });
   t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { code: totp.generate() })).status, 200, 'set up');
   return totp;
 }
 
 for (const store of ['memory', 'redis'] as const) {
   test(`TOTP (${store}): wrong codes lock the account like wrong passwords; then even the right code is refused`, async (t) => {
-    const { gh, config } = await setup(t, store, { 'loginThrottle.maxFailures': 3, 'loginThrottle.lockBaseSeconds': 3600 });
+    const { gh, config } = await setup(t, store, {
+      'loginThrottle.maxFailures': 3,
+      'loginThrottle.lockBaseSeconds': 3600,
+    });
     const totp = await enrol(t, gh, config);
     const jar = new CookieJar();
     const { interaction, login } = await passwordStep(gh, config, jar);
     t.is(login.status, 303);
-    for (let i = 0; i < 3; i++) t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { code: '000000' })).status, 401);
+    for (let i = 0; i < 3; i++)
+      t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { code: '000000' })).status, 401);
     // The next step's code: accepted (one step either side) and never used, unlike the one that set the app up.
-    const right = await form(`${interaction}/mfa`, jar, gh.issuer, { code: totp.generate({ timestamp: Date.now() + 30_000 }) });
+    const right = await form(`${interaction}/mfa`, jar, gh.issuer, {
+      code: totp.generate({ timestamp: Date.now() + 30_000 }),
+    });
     t.is(right.status, 401, 'locked: the right code is refused too');
     t.regex(await right.text(), /id="mfa-error"/, 'with the same message as a wrong code');
     t.true(gh.logs.some((l) => l.audit === 'login.locked'));
     t.true(gh.logs.some((l) => l.audit === 'mfa.failure' && l.reason === 'locked'));
-    t.is((await form(`${interaction}/mfa`, jar, gh.issuer, { recovery_code: 'aaaaa-aaaaa' })).status, 401, 'and so is any recovery code');
+    t.is(
+      (await form(`${interaction}/mfa`, jar, gh.issuer, { recovery_code: 'aaaaa-aaaaa' })).status,
+      401,
+      'and so is any recovery code',
+    );
   });
 
-  test(`TOTP (${store}): set up during sign-in, acr/amr in the ID token, replay and old codes refused, recovery code once`, (t) => fullFlow(t, store));
+  test(`TOTP (${store}): set up during sign-in, acr/amr in the ID token, replay and old codes refused, recovery code once`, (t) =>
+    fullFlow(t, store));
 }
 
 async function fullFlow(t: ExecutionContext, store: Store) {
   const { gh, config } = await setup(t, store);
-  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as { acr_values_supported: string[]; claims_supported: string[] };
+  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as {
+    acr_values_supported: string[];
+    claims_supported: string[];
+  };
   t.true(discovery.acr_values_supported.includes('urn:gatehouse:acr:mfa'));
   t.true(discovery.claims_supported.includes('acr') && discovery.claims_supported.includes('amr'));
 
@@ -100,7 +143,9 @@ async function fullFlow(t: ExecutionContext, store: Store) {
   t.truthy(secret, 'the set-up page shows the key');
   t.regex(page, /<svg[^>]*>/, 'and a QR code rendered on the server');
   const totp = new TOTP({ secret: Secret.fromBase32(secret as string), algorithm: 'SHA1', digits: 6, period: 30 });
-  const wrong = await form(`${first.interaction}/mfa`, jar, gh.issuer, { code: totp.generate({ timestamp: Date.now() - 120_000 }) });
+  const wrong = await form(`${first.interaction}/mfa`, jar, gh.issuer, {
+    code: totp.generate({ timestamp: Date.now() - 120_000 }),
+  });
   t.is(wrong.status, 401, 'a code two steps old is refused');
   const code = totp.generate();
   const confirmed = await form(`${first.interaction}/mfa`, jar, gh.issuer, { code });
@@ -108,9 +153,14 @@ async function fullFlow(t: ExecutionContext, store: Store) {
   const codesPage = await confirmed.text();
   const recovery = [...codesPage.matchAll(/<li>([a-z0-9]{5}-[a-z0-9]{5})<\/li>/g)].map((m) => m[1] as string);
   t.is(recovery.length, 10, 'ten recovery codes, shown once');
-  const next = /href="([^"]+)"/.exec(codesPage.slice(codesPage.indexOf('data-recovery-codes')))?.[1]?.replaceAll('&amp;', '&') as string;
+  const next = /href="([^"]+)"/
+    .exec(codesPage.slice(codesPage.indexOf('data-recovery-codes')))?.[1]
+    ?.replaceAll('&amp;', '&') as string;
   const callback = await follow(gh, jar, await request(new URL(next, gh.issuer).href, jar));
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: first.verifier, expectedState: 's' });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: first.verifier,
+    expectedState: 's',
+  });
   const claims = tokens.claims();
   t.is(claims?.acr, 'urn:gatehouse:acr:mfa');
   t.deepEqual([...((claims?.amr as string[] | undefined) ?? [])].sort(), ['mfa', 'otp', 'pwd']);
@@ -121,15 +171,25 @@ async function fullFlow(t: ExecutionContext, store: Store) {
   t.is(second.login.status, 303);
   const challenge = await (await request(second.interaction, jar2)).text();
   t.regex(challenge, /name="code"/);
-  t.is((await form(`${second.interaction}/mfa`, jar2, gh.issuer, { code })).status, 401, 'a used code cannot be used again');
-  const viaRecovery = await form(`${second.interaction}/mfa`, jar2, gh.issuer, { recovery_code: (recovery[0] as string).toUpperCase() });
+  t.is(
+    (await form(`${second.interaction}/mfa`, jar2, gh.issuer, { code })).status,
+    401,
+    'a used code cannot be used again',
+  );
+  const viaRecovery = await form(`${second.interaction}/mfa`, jar2, gh.issuer, {
+    recovery_code: (recovery[0] as string).toUpperCase(),
+  });
   t.is(viaRecovery.status, 303, 'a recovery code works');
   const cb2 = await follow(gh, jar2, viaRecovery);
   t.truthy(cb2.searchParams.get('code'));
 
   const jar3 = new CookieJar();
   const third = await passwordStep(gh, config, jar3);
-  t.is((await form(`${third.interaction}/mfa`, jar3, gh.issuer, { recovery_code: recovery[0] as string })).status, 401, 'but only once');
+  t.is(
+    (await form(`${third.interaction}/mfa`, jar3, gh.issuer, { recovery_code: recovery[0] as string })).status,
+    401,
+    'but only once',
+  );
   t.true(gh.logs.some((l) => l.audit === 'mfa.enrolled' && l.factor === 'totp'));
   t.true(gh.logs.some((l) => l.audit === 'mfa.failure'));
   t.false(JSON.stringify(gh.logs).includes(secret as string), 'the secret never reaches the log');

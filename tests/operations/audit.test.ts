@@ -19,20 +19,48 @@ const WRONG_SECRET = 'wrong-client-secret-that-must-not-be-audited-0123456789';
 type Line = Record<string, unknown>;
 
 test('every audit event, with request id, client and subject, and no secret in any line', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, logLevel: 'trace', 'refreshTokens.reuseIntervalSeconds': 0, 'loginThrottle.maxFailures': 2 });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    logLevel: 'trace',
+    'refreshTokens.reuseIntervalSeconds': 0,
+    'loginThrottle.maxFailures': 2,
+  });
   const audit = (event: string): Line[] => gh.logs.filter((l) => l.audit === event);
   const a = await rp(gh.issuer, 'client-a');
   const b = await rp(gh.issuer, 'client-b');
   const sub = (await gh.gatehouse.store.accounts.findByUsername('demo'))?.id;
   t.truthy(sub);
-  const secrets: Record<string, string> = { 'demo password': 'demo-password', 'wrong password': WRONG_PASSWORD, 'secret A': SECRET_A, 'secret B': SECRET_B, 'wrong secret': WRONG_SECRET };
+  const secrets: Record<string, string> = {
+    'demo password': 'demo-password',
+    'wrong password': WRONG_PASSWORD,
+    'secret A': SECRET_A,
+    'secret B': SECRET_B,
+    'wrong secret': WRONG_SECRET,
+  };
 
   // login.failure (with the request id we chose); then two failures of an unknown username lock it.
   const url = oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' });
-  await t.throwsAsync(loginThroughPages(url, gh.issuer, { username: 'demo', password: WRONG_PASSWORD, headers: { 'x-request-id': 'audit-failure-1' } }));
-  t.like(audit('login.failure')[0], { audit: 'login.failure', requestId: 'audit-failure-1', clientId: 'client-a', reason: 'bad_password' });
+  await t.throwsAsync(
+    loginThroughPages(url, gh.issuer, {
+      username: 'demo',
+      password: WRONG_PASSWORD,
+      headers: { 'x-request-id': 'audit-failure-1' },
+    }),
+  );
+  t.like(audit('login.failure')[0], {
+    audit: 'login.failure',
+    requestId: 'audit-failure-1',
+    clientId: 'client-a',
+    reason: 'bad_password',
+  });
   for (const id of ['audit-unknown-1', 'audit-unknown-2']) {
-    await t.throwsAsync(loginThroughPages(url, gh.issuer, { username: 'nobody', password: WRONG_PASSWORD, headers: { 'x-request-id': id } }));
+    await t.throwsAsync(
+      loginThroughPages(url, gh.issuer, {
+        username: 'nobody',
+        password: WRONG_PASSWORD,
+        headers: { 'x-request-id': id },
+      }),
+    );
   }
   t.like(audit('login.failure')[1], { requestId: 'audit-unknown-1', clientId: 'client-a', reason: 'unknown' });
   t.is(audit('login.locked').length, 1);
@@ -40,7 +68,13 @@ test('every audit event, with request id, client and subject, and no secret in a
 
   // login.success, consent.granted, token.issued, token.refreshed.
   const flow = await codeFlow(gh.issuer, a, 'openid offline_access api:read');
-  Object.assign(secrets, { code: flow.code, verifier: flow.verifier, 'access token': flow.tokens.access_token, 'refresh token': flow.tokens.refresh_token as string, 'id token': flow.tokens.id_token as string });
+  Object.assign(secrets, {
+    code: flow.code,
+    verifier: flow.verifier,
+    'access token': flow.tokens.access_token,
+    'refresh token': flow.tokens.refresh_token as string,
+    'id token': flow.tokens.id_token as string,
+  });
   t.like(audit('login.success')[0], { clientId: 'client-a', sub });
   t.like(audit('consent.granted')[0], { clientId: 'client-a', sub });
   t.like(audit('token.issued')[0], { clientId: 'client-a', sub, grantType: 'authorization_code' });
@@ -60,8 +94,12 @@ test('every audit event, with request id, client and subject, and no secret in a
   secrets['race refresh token'] = race.tokens.refresh_token as string;
   const storeCaught: unknown[] = [];
   gh.gatehouse.store.onReuse((e) => storeCaught.push(e));
-  const results = await Promise.allSettled([0, 1].map(() => oidc.refreshTokenGrant(a, race.tokens.refresh_token as string)));
-  t.log(`the race was caught by ${storeCaught.length ? "the store's atomic consume" : 'oidc-provider (token found consumed)'}`);
+  const results = await Promise.allSettled(
+    [0, 1].map(() => oidc.refreshTokenGrant(a, race.tokens.refresh_token as string)),
+  );
+  t.log(
+    `the race was caught by ${storeCaught.length ? "the store's atomic consume" : 'oidc-provider (token found consumed)'}`,
+  );
   t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
   t.is(audit('refresh_token.reuse_detected').length, 2, 'one more line for the race, not two');
   t.false(gh.logs.some((l) => l.audit === 'token_family.revoked'));
@@ -70,9 +108,21 @@ test('every audit event, with request id, client and subject, and no secret in a
   const { code, verifier } = await codeOnly(gh.issuer, a);
   secrets['code 2'] = code;
   const exchange = () =>
-    fetch(`${gh.issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', SECRET_A) }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }) });
+    fetch(`${gh.issuer}/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic('client-a', SECRET_A) },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      }),
+    });
   const first = (await (await exchange()).json()) as Record<string, string>;
-  Object.assign(secrets, { 'access token 2': first.access_token as string, 'refresh token 2': first.refresh_token as string });
+  Object.assign(secrets, {
+    'access token 2': first.access_token as string,
+    'refresh token 2': first.refresh_token as string,
+  });
   t.is((await exchange()).status, 400);
   t.is(audit('authorization_code.reuse_detected').length, 1);
   // No `sub` here: oidc-provider revokes the grant before it exposes the code's record to listeners.
@@ -86,54 +136,115 @@ test('every audit event, with request id, client and subject, and no secret in a
   t.like(audit('grant.revoked')[0], { clientId: 'client-a', sub, reason: 'revocation' });
 
   // client_auth.failure, joined to the request by the id the caller sent.
-  const denied = await fetch(`${gh.issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', WRONG_SECRET), 'x-request-id': 'audit-client-auth' }, body: 'grant_type=client_credentials' });
+  const denied = await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { ...FORM, authorization: basic('client-a', WRONG_SECRET), 'x-request-id': 'audit-client-auth' },
+    body: 'grant_type=client_credentials',
+  });
   t.is(denied.status, 401);
   t.like(audit('client_auth.failure')[0], { clientId: 'client-a', requestId: 'audit-client-auth' });
 
   // consent.denied.
   const denyUrl = oidc.buildAuthorizationUrl(b, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'consent' });
-  const { callback } = await loginThroughPages(denyUrl, gh.issuer, { username: 'demo', password: 'demo-password', consent: 'deny' });
+  const { callback } = await loginThroughPages(denyUrl, gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    consent: 'deny',
+  });
   t.is(callback.searchParams.get('error'), 'access_denied');
   t.like(audit('consent.denied')[0], { clientId: 'client-b', sub });
 
   // consent.granted without a page for a first-party client.
   const spa = new URL('/auth', gh.issuer);
-  spa.search = new URLSearchParams({ client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).toString();
+  spa.search = new URLSearchParams({
+    client_id: 'public-c',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'https://spa.example/cb',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  }).toString();
   const firstParty = await loginThroughPages(spa, gh.issuer, { username: 'demo', password: 'demo-password' });
   t.truthy(firstParty.callback.searchParams.get('code'));
   t.is(firstParty.pages.length, 1, 'only the sign-in page was shown');
-  t.like(audit('consent.granted').find((l) => l.clientId === 'public-c'), { sub, reason: 'first_party' });
+  t.like(
+    audit('consent.granted').find((l) => l.clientId === 'public-c'),
+    { sub, reason: 'first_party' },
+  );
 
   // logout: RP-initiated logout confirmed by the user.
   const jar = new CookieJar();
   const signedIn = await codeFlow(gh.issuer, a, 'openid');
   secrets['id token 2'] = signedIn.tokens.id_token as string;
-  await loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, { username: 'demo', password: 'demo-password', jar });
+  await loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, {
+    username: 'demo',
+    password: 'demo-password',
+    jar,
+  });
   for (const pair of jar.header().split('; ')) {
     const name = pair.split('=')[0] as string;
     if (name === '_interaction' || name === '_interaction_resume') continue; // the interaction id is in page URLs by design
     secrets[`cookie ${name}`] = pair.slice(pair.indexOf('=') + 1);
   }
-  const end = await request(`${gh.issuer}/session/end?id_token_hint=${encodeURIComponent(signedIn.tokens.id_token as string)}`, jar);
+  const end = await request(
+    `${gh.issuer}/session/end?id_token_hint=${encodeURIComponent(signedIn.tokens.id_token as string)}`,
+    jar,
+  );
   const html = await end.text();
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
   const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
   t.truthy(xsrf && action);
-  const done = await request(new URL(action, gh.issuer).toString(), jar, { method: 'POST', headers: { ...FORM, origin: gh.issuer }, body: new URLSearchParams({ xsrf, logout: 'yes' }).toString() });
+  const done = await request(new URL(action, gh.issuer).toString(), jar, {
+    method: 'POST',
+    headers: { ...FORM, origin: gh.issuer },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
+  });
   t.true(done.status === 303 || done.status === 200, `logout answered ${done.status}`);
   t.like(audit('logout')[0], { clientId: 'client-a', sub });
 
   // Every audit line: a known event, a request id, only the allowed fields.
   const lines = gh.logs.filter((l) => typeof l.audit === 'string');
   const events = new Set(lines.map((l) => l.audit));
-  for (const e of ['login.failure', 'login.locked', 'login.success', 'consent.granted', 'consent.denied', 'token.issued', 'token.refreshed', 'token.revoked', 'refresh_token.reuse_detected', 'authorization_code.reuse_detected', 'grant.revoked', 'logout', 'client_auth.failure']) {
+  for (const e of [
+    'login.failure',
+    'login.locked',
+    'login.success',
+    'consent.granted',
+    'consent.denied',
+    'token.issued',
+    'token.refreshed',
+    'token.revoked',
+    'refresh_token.reuse_detected',
+    'authorization_code.reuse_detected',
+    'grant.revoked',
+    'logout',
+    'client_auth.failure',
+  ]) {
     t.true(events.has(e), `${e} was audited`);
   }
-  const allowed = new Set(['level', 'time', 'service', 'msg', 'audit', 'requestId', 'clientId', 'sub', 'reason', 'kind', 'grantType', 'tokenType', 'ip']);
+  const allowed = new Set([
+    'level',
+    'time',
+    'service',
+    'msg',
+    'audit',
+    'requestId',
+    'clientId',
+    'sub',
+    'reason',
+    'kind',
+    'grantType',
+    'tokenType',
+    'ip',
+  ]);
   for (const line of lines) {
     t.regex(String(line.requestId), /^[A-Za-z0-9._:-]{1,128}$/, `${line.audit} has a request id`);
     t.is(line.msg, line.audit);
-    t.deepEqual(Object.keys(line).filter((k) => !allowed.has(k)), [], `${line.audit} has only audit fields`);
+    t.deepEqual(
+      Object.keys(line).filter((k) => !allowed.has(k)),
+      [],
+      `${line.audit} has only audit fields`,
+    );
   }
   // The request id of an audit line is the one of its request's access-log line.
   const reqIds = new Set(gh.logs.filter((l) => l.msg === 'request').map((l) => l.reqId));
@@ -145,7 +256,12 @@ test('every audit event, with request id, client and subject, and no secret in a
 
 test('a reuse caught by the store (a race lost in its atomic consume) is one audit line in the losing request', async (t) => {
   const redis = await startRedis(t);
-  const gh = await startGatehouse(t, { clients: CLIENTS, 'refreshTokens.reuseIntervalSeconds': 0, 'redis.url': redis.url, 'redis.keyPrefix': `a${process.pid}:` });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    'refreshTokens.reuseIntervalSeconds': 0,
+    'redis.url': redis.url,
+    'redis.keyPrefix': `a${process.pid}:`,
+  });
   await gh.gatehouse.accounts.create({ username: 'demo', password: 'demo-password', roles: ['user'] });
   const a = await rp(gh.issuer, 'client-a');
   const caughtIn: string[] = [];
@@ -153,7 +269,9 @@ test('a reuse caught by the store (a race lost in its atomic consume) is one aud
   // Several races, until the store (not oidc-provider's consumed check) has caught at least one.
   for (let round = 0; round < 10 && caughtIn.length === 0; round++) {
     const { tokens } = await codeFlow(gh.issuer, a, 'openid offline_access');
-    await Promise.allSettled(Array.from({ length: 10 }, () => oidc.refreshTokenGrant(a, tokens.refresh_token as string)));
+    await Promise.allSettled(
+      Array.from({ length: 10 }, () => oidc.refreshTokenGrant(a, tokens.refresh_token as string)),
+    );
   }
   t.true(caughtIn.length > 0, 'the store caught a race');
   for (const requestId of caughtIn) {

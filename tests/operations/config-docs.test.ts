@@ -26,5 +26,8 @@ test('every setting appears with its env name, type and default', (t) => {
 test('the generator follows the defaults it is given (a changed default changes the document)', (t) => {
   const defaults = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8'));
   defaults.ttl.accessToken = 1234;
-  t.regex(renderConfigurationReference(defaults), /\| `ttl\.accessToken` \| `ACCESS_TOKEN_TTL` \| integer 1–86400 \| `1234` \|/);
+  t.regex(
+    renderConfigurationReference(defaults),
+    /\| `ttl\.accessToken` \| `ACCESS_TOKEN_TTL` \| integer 1–86400 \| `1234` \|/,
+  );
 });

@@ -16,7 +16,6 @@ import { waitFor } from '../helpers/wait.ts';
 
 const CLIENT = { id: 'svc', secret: 'svc-secret-that-is-long-enough-0123456789abcdefghij' };
 
-
 interface Main {
   port: number;
   out: () => string;
@@ -30,8 +29,29 @@ async function startMain(t: ExecutionContext, redisUrl: string, env: NodeJS.Proc
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-stop-'));
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }] }));
-  const child = startNode('src/main.ts', [], { PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`, REDIS_URL: redisUrl, CONFIG_FILE: configFile, DATA_DIR: dir, ...env });
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      clients: [
+        {
+          client_id: CLIENT.id,
+          client_secret: CLIENT.secret,
+          grant_types: ['client_credentials'],
+          redirect_uris: [],
+          response_types: [],
+        },
+      ],
+    }),
+  );
+  const child = startNode('src/main.ts', [], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: `http://127.0.0.1:${port}`,
+    REDIS_URL: redisUrl,
+    CONFIG_FILE: configFile,
+    DATA_DIR: dir,
+    ...env,
+  });
   t.teardown(() => child.kill('SIGKILL'));
   await waitFor(() => child.out().includes('gatehouse listening'), 'start-up');
   return { port, out: child.out, err: child.err, exited: child.exited, kill: (signal) => child.kill(signal) };
@@ -74,7 +94,10 @@ test('SIGTERM: requests in flight finish with 200, new connections are refused, 
   const probe = new Redis(redis.url, { lazyConnect: true });
   await probe.connect();
   t.teardown(() => probe.disconnect());
-  const clients = async () => String(await probe.client('LIST')).trim().split('\n').length;
+  const clients = async () =>
+    String(await probe.client('LIST'))
+      .trim()
+      .split('\n').length;
   t.true((await clients()) > 1, 'Gatehouse is connected to Redis');
 
   // Five token requests over keep-alive connections: headers and part of the body now, the rest after SIGTERM.
@@ -96,14 +119,26 @@ test('SIGTERM: requests in flight finish with 200, new connections are refused, 
   agent.destroy();
 
   t.is(await main.exited, 0);
-  const lines = main.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = main
+    .out()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   // Order by the time each line was logged: on a busy machine a write to a full stdout pipe can be retried after a
   // later line, so the order of the bytes on the pipe is not the order of the log calls.
   const logged = [...lines].sort((x, y) => Number(x.time) - Number(y.time));
-  t.is(logged.at(-1)?.msg, 'stopped', `\`stopped\` is logged last (after closing Redis) and flushed before exit: ${JSON.stringify(logged.slice(-3))}`);
+  t.is(
+    logged.at(-1)?.msg,
+    'stopped',
+    `\`stopped\` is logged last (after closing Redis) and flushed before exit: ${JSON.stringify(logged.slice(-3))}`,
+  );
   t.true(lines.findIndex((l) => l.msg === 'stopping: finishing requests in flight') < lines.length - 1);
   t.false(lines.some((l) => l.msg === 'stop timeout: closing remaining connections'));
-  t.is(lines.filter((l) => l.msg === 'request' && l.path === '/token' && l.status === 200).length, 5, 'all five were logged as answered');
+  t.is(
+    lines.filter((l) => l.msg === 'request' && l.path === '/token' && l.status === 200).length,
+    5,
+    'all five were logged as answered',
+  );
   t.is(main.err(), '', 'nothing on stderr');
   t.is(await clients(), 1, 'only the probe is still connected to Redis');
 });

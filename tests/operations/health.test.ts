@@ -10,7 +10,11 @@ import { startRedis } from '../helpers/redis.ts';
 
 async function get(url: string): Promise<{ status: number; body: Record<string, unknown>; cache: string | null }> {
   const res = await fetch(url);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown>, cache: res.headers.get('cache-control') };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown>,
+    cache: res.headers.get('cache-control'),
+  };
 }
 
 async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
@@ -37,7 +41,11 @@ test('Redis down: /readyz 503 and /healthz still 200; Redis back: /readyz 200 ag
   await redis.stop();
   const down = await get(`${gh.issuer}/readyz`);
   t.is(down.status, 503);
-  t.deepEqual(down.body, { status: 'not_ready', storage: 'unavailable', keys: 'loaded', stopping: false }, 'no Redis address, error or stack');
+  t.deepEqual(
+    down.body,
+    { status: 'not_ready', storage: 'unavailable', keys: 'loaded', stopping: false },
+    'no Redis address, error or stack',
+  );
   t.is((await get(`${gh.issuer}/healthz`)).status, 200, 'alive even when not ready: a restart would not help');
 
   await redis.restart();

@@ -10,14 +10,27 @@ import { startGatehouse } from '../helpers/gatehouse.ts';
 
 function capture(level = 'info') {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger(level, new Writable({ write: (chunk, _e, cb) => cb(void lines.push(JSON.parse(String(chunk)))) }));
+  const log = createLogger(
+    level,
+    new Writable({ write: (chunk, _e, cb) => cb(void lines.push(JSON.parse(String(chunk)))) }),
+  );
   return { log, lines };
 }
 
 test('err.code survives redaction; an OAuth code in query, body, params or form does not', (t) => {
   const { log, lines } = capture();
   log.error({ err: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }, 'upstream failed');
-  log.info({ code: 'c-1', query: { code: 'c-2' }, body: { code: 'c-3' }, params: { code: 'c-4' }, form: { code: 'c-5' }, req: { query: { code: 'c-6' }, body: { code: 'c-7' } } }, 'x');
+  log.info(
+    {
+      code: 'c-1',
+      query: { code: 'c-2' },
+      body: { code: 'c-3' },
+      params: { code: 'c-4' },
+      form: { code: 'c-5' },
+      req: { query: { code: 'c-6' }, body: { code: 'c-7' } },
+    },
+    'x',
+  );
   t.is((lines[0]!.err as { code?: string }).code, 'ECONNRESET');
   t.is((lines[0]!.err as { message?: string }).message, 'socket hang up');
   t.notRegex(JSON.stringify(lines[1]), /c-\d/);
@@ -43,6 +56,10 @@ test('every request gets an id: a well-formed X-Request-Id is kept, anything els
 test('the level comes from config: at warn, no access or audit lines', async (t) => {
   const gh = await startGatehouse(t, { logLevel: 'warn' });
   await fetch(`${gh.issuer}/healthz`);
-  await fetch(`${gh.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=nobody&client_secret=x' });
+  await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&client_id=nobody&client_secret=x',
+  });
   t.deepEqual(gh.logs, []);
 });

@@ -21,14 +21,14 @@ import { waitFor } from '../helpers/wait.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) => startChild(cmd, args, { cwd, env });
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) =>
+  startChild(cmd, args, { cwd, env });
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name));
 }
-
 
 test('the Dockerfile runs the same command as `npm run start:prod`, and ships what the compiled server reads', (t) => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -38,7 +38,15 @@ test('the Dockerfile runs the same command as `npm run start:prod`, and ships wh
   t.is((JSON.parse(cmd as string) as string[]).join(' '), pkg.scripts['start:prod'] as string);
   t.is(pkg.scripts['start:prod'], 'node dist/main.js');
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
-  for (const line of ['COPY --from=build /src/dist ./dist', 'COPY views ./views', 'COPY config/default.json ./config/default.json', 'RUN npm ci --omit=dev', 'USER node', 'HEALTHCHECK', 'EXPOSE 3000']) {
+  for (const line of [
+    'COPY --from=build /src/dist ./dist',
+    'COPY views ./views',
+    'COPY config/default.json ./config/default.json',
+    'RUN npm ci --omit=dev',
+    'USER node',
+    'HEALTHCHECK',
+    'EXPOSE 3000',
+  ]) {
     t.true(runtime.includes(line), `runtime stage: ${line}`);
   }
   t.regex(dockerfile, /^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m, 'a pinned Node 24 base');
@@ -46,22 +54,44 @@ test('the Dockerfile runs the same command as `npm run start:prod`, and ships wh
 
 test('compiled output starts with `node dist/main.js` in production on Redis: ready, discovery, sign-in page, clean stop', async (t) => {
   const app = mkdtempSync(join(tmpdir(), 'gatehouse-prod-'));
-  const build = run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')], root);
+  const build = run(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')],
+    root,
+  );
   t.is(await build.exited, 0, `tsc: ${build.out()}${build.err()}`);
-  for (const entry of ['views', 'config', 'package.json', 'node_modules']) symlinkSync(join(root, entry), join(app, entry));
+  for (const entry of ['views', 'config', 'package.json', 'node_modules'])
+    symlinkSync(join(root, entry), join(app, entry));
 
   const compiled = filesUnder(join(app, 'dist')).filter((f) => f.endsWith('.js'));
   t.true(compiled.includes(join(app, 'dist', 'main.js')));
-  const tsImports = compiled.filter((f) => /(?:from\s*|import\s*\(\s*)["']\.{1,2}\/[^"']*\.ts["']/.test(readFileSync(f, 'utf8')));
+  const tsImports = compiled.filter((f) =>
+    /(?:from\s*|import\s*\(\s*)["']\.{1,2}\/[^"']*\.ts["']/.test(readFileSync(f, 'utf8')),
+  );
   t.deepEqual(tsImports, [], 'every relative .ts import was rewritten to .js');
-  t.false(filesUnder(join(app, 'dist')).some((f) => f.endsWith('.ts')), 'no TypeScript in dist');
+  t.false(
+    filesUnder(join(app, 'dist')).some((f) => f.endsWith('.ts')),
+    'no TypeScript in dist',
+  );
 
   const redis = await startRedis(t);
   const port = await freePort();
   const metricsPort = await freePort();
   const issuer = `http://localhost:${port}`;
   const configFile = join(app, 'clients.json');
-  writeFileSync(configFile, JSON.stringify({ clients: [{ client_id: 'spa', token_endpoint_auth_method: 'none', redirect_uris: ['https://spa.example/cb'], grant_types: ['authorization_code'] }] }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      clients: [
+        {
+          client_id: 'spa',
+          token_endpoint_auth_method: 'none',
+          redirect_uris: ['https://spa.example/cb'],
+          grant_types: ['authorization_code'],
+        },
+      ],
+    }),
+  );
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const [command, ...args] = (pkg.scripts['start:prod'] as string).split(' ');
   t.is(command, 'node', 'start:prod runs node (here: the project’s Node 24)');
@@ -88,14 +118,24 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
   const ready = await fetch(`${issuer}/readyz`);
   t.is(ready.status, 200);
   t.like(await ready.json(), { status: 'ready', storage: 'ok' });
-  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<
+    string,
+    unknown
+  >;
   t.is(discovery.issuer, issuer);
   t.is(discovery.token_endpoint, `${issuer}/token`);
 
   // The sign-in page: the compiled code read views/ from the layout.
   const verifier = oidc.randomPKCECodeVerifier();
   const auth = new URL('/auth', issuer);
-  auth.search = new URLSearchParams({ client_id: 'spa', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString();
+  auth.search = new URLSearchParams({
+    client_id: 'spa',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'https://spa.example/cb',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
   const jar = new CookieJar();
   const toLogin = await request(auth.toString(), jar);
   t.is(toLogin.status, 303);
@@ -107,12 +147,23 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
   t.is(metrics.status, 200);
   t.true(parseExposition(await metrics.text()).has('gatehouse_http_requests_total'));
   t.is((await fetch(`${issuer}/metrics`)).status, 404, 'the main port has no /metrics');
-  t.is((await fetch(`http://127.0.0.1:${metricsPort}/.well-known/openid-configuration`)).status, 404, 'the metrics listener serves nothing else');
+  t.is(
+    (await fetch(`http://127.0.0.1:${metricsPort}/.well-known/openid-configuration`)).status,
+    404,
+    'the metrics listener serves nothing else',
+  );
 
   server.kill('SIGTERM');
   t.is(await server.exited, 0);
   t.is(server.err(), '', 'nothing on stderr: no warning, no stack');
-  const lines = server.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.true(lines.every((l) => l.service === 'gatehouse'), 'stdout is JSON log lines only');
+  const lines = server
+    .out()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.true(
+    lines.every((l) => l.service === 'gatehouse'),
+    'stdout is JSON log lines only',
+  );
   t.true(lines.some((l) => l.msg === 'stopped'));
 });

@@ -31,7 +31,8 @@ function parseValue(text: string, where: string): number {
   if (text === 'NaN') return Number.NaN;
   if (text === '+Inf') return Number.POSITIVE_INFINITY;
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`${where}: bad value ${JSON.stringify(text)}`);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text))
+    throw new Error(`${where}: bad value ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -49,7 +50,7 @@ function parseLabels(text: string, where: string): { labels: Record<string, stri
     if (text[eq + 1] !== '"') throw new Error(`${where}: label value must be quoted`);
     let value = '';
     let j = eq + 2;
-    for (;; j++) {
+    for (; ; j++) {
       const c = text[j];
       if (c === undefined) throw new Error(`${where}: unterminated label value`);
       if (c === '"') break;
@@ -146,7 +147,8 @@ export function parseExposition(text: string): Map<string, Family> {
     let rest = after;
     if (rest.startsWith('{')) ({ labels, rest } = parseLabels(rest.slice(1), where));
     const parts = rest.trim().split(/\s+/);
-    if (!rest.startsWith(' ') || parts.length < 1 || parts.length > 2) throw new Error(`${where}: expected value [timestamp]`);
+    if (!rest.startsWith(' ') || parts.length < 1 || parts.length > 2)
+      throw new Error(`${where}: expected value [timestamp]`);
     const value = parseValue(parts[0] as string, where);
     if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) throw new Error(`${where}: bad timestamp`);
     let f = familyOf(name, families);

@@ -132,10 +132,22 @@ test('language: ui_locales wins over Accept-Language, then Accept-Language by pr
     await page.goto(authorizationUrl(s, params));
     return { lang: await page.getAttribute('html', 'lang'), h1: (await page.textContent('h1'))?.trim(), page };
   };
-  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('en-US,en;q=0.9', { ui_locales: 'de' })), { lang: 'de', h1: de['login.title'] });
-  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('de-DE,de;q=0.9', { ui_locales: 'fr-CA en' })), { lang: 'en', h1: en['login.title'] });
-  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('fr;q=1, de-CH;q=0.8, en;q=0.5', {})), { lang: 'de', h1: de['login.title'] });
-  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('de;q=0, fr', {})), { lang: 'en', h1: en['login.title'] });
+  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('en-US,en;q=0.9', { ui_locales: 'de' })), {
+    lang: 'de',
+    h1: de['login.title'],
+  });
+  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('de-DE,de;q=0.9', { ui_locales: 'fr-CA en' })), {
+    lang: 'en',
+    h1: en['login.title'],
+  });
+  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('fr;q=1, de-CH;q=0.8, en;q=0.5', {})), {
+    lang: 'de',
+    h1: de['login.title'],
+  });
+  t.deepEqual((({ lang, h1 }) => ({ lang, h1 }))(await heading('de;q=0, fr', {})), {
+    lang: 'en',
+    h1: en['login.title'],
+  });
 
   // The language of the request carries through the flow: the failed sign-in and the consent page stay German.
   const { page } = await heading('en', { ui_locales: 'de-AT' });
@@ -168,7 +180,9 @@ test('error pages link back only to a registered client site, never to an addres
   t.false((await page.content()).includes('href="https://evil.example'), 'no link to the address the request named');
   t.is(await page.textContent('.error-code'), 'invalid_redirect_uri', 'the protocol code in the small print');
   // An unknown client: nothing registered to go back to, so no link at all.
-  await page.goto(`${s.gh.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb`);
+  await page.goto(
+    `${s.gh.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb`,
+  );
   t.is(await page.locator('a').count(), 0);
   t.is(await page.textContent('.error-code'), 'invalid_client');
 });

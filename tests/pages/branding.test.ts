@@ -11,7 +11,8 @@ import { launchChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { authorizationUrl, axeViolations, DESKTOP, inPage, screenshot, setup, watch } from './browser.ts';
 
-const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="32" viewBox="0 0 96 32"><rect width="96" height="32" rx="6" fill="#7a1fa2"/></svg>';
+const LOGO =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="32" viewBox="0 0 96 32"><rect width="96" height="32" rx="6" fill="#7a1fa2"/></svg>';
 
 test('brand name, logo and accent appear on the pages; the logo loads under the CSP, which allows only its origin', async (t) => {
   const logoServer = createServer((_req, res) => {
@@ -67,7 +68,10 @@ test('stylesheet, script and favicon: served with their types, immutable under h
   t.regex(await favicon.text(), /^<svg [^>]*>.*#2f63d8/);
   const stale = await fetch(`${gh.issuer}/assets/pages.000000000000.css`, { headers: { accept: 'application/json' } });
   t.is(stale.status, 404);
-  const post = await fetch(`${gh.issuer}${stylesheet?.[1]}`, { method: 'POST', headers: { accept: 'application/json' } });
+  const post = await fetch(`${gh.issuer}${stylesheet?.[1]}`, {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+  });
   t.is(post.status, 404);
 });
 
@@ -87,11 +91,28 @@ test('bad brand settings stop the start with the key and the reason', (t) => {
   t.regex(bad({ BRAND_ACCENT: 'red' }) ?? '', /^brand\.accent \(BRAND_ACCENT\): must be a colour written #rrggbb/);
   t.regex(bad({ BRAND_ACCENT: '#2f63d8;}body{display:none' }) ?? '', /BRAND_ACCENT\): must be a colour/);
   t.regex(bad({ BRAND_ACCENT: '#fff' }) ?? '', /BRAND_ACCENT\): must be a colour/);
-  t.regex(bad({ BRAND_ACCENT: '#ffcc00' }) ?? '', /BRAND_ACCENT\): #ffcc00 has a contrast of 1\.\d\d:1 with the white text of buttons; choose a darker colour \(at least 4\.5:1\)/);
-  t.regex(bad({ BRAND_LOGO_URL: 'javascript:alert(1)' }) ?? '', /^brand\.logoUrl \(BRAND_LOGO_URL\): must be an absolute http\(s\) URL/);
+  t.regex(
+    bad({ BRAND_ACCENT: '#ffcc00' }) ?? '',
+    /BRAND_ACCENT\): #ffcc00 has a contrast of 1\.\d\d:1 with the white text of buttons; choose a darker colour \(at least 4\.5:1\)/,
+  );
+  t.regex(
+    bad({ BRAND_LOGO_URL: 'javascript:alert(1)' }) ?? '',
+    /^brand\.logoUrl \(BRAND_LOGO_URL\): must be an absolute http\(s\) URL/,
+  );
   t.regex(bad({ BRAND_LOGO_URL: '/logo.png' }) ?? '', /BRAND_LOGO_URL\): must be an absolute http\(s\) URL/);
-  t.regex(bad({ BRAND_LOGO_URL: 'https://user:pw@cdn.example/logo.png' }) ?? '', /BRAND_LOGO_URL\): must not carry credentials/);
-  t.regex(bad({ ISSUER: 'https://id.example', BRAND_LOGO_URL: 'http://cdn.example/logo.png' }) ?? '', /BRAND_LOGO_URL\): must be https when the issuer is https/);
+  t.regex(
+    bad({ BRAND_LOGO_URL: 'https://user:pw@cdn.example/logo.png' }) ?? '',
+    /BRAND_LOGO_URL\): must not carry credentials/,
+  );
+  t.regex(
+    bad({ ISSUER: 'https://id.example', BRAND_LOGO_URL: 'http://cdn.example/logo.png' }) ?? '',
+    /BRAND_LOGO_URL\): must be https when the issuer is https/,
+  );
   t.regex(bad({ DEFAULT_LANGUAGE: 'fr' }) ?? '', /^pages\.defaultLanguage \(DEFAULT_LANGUAGE\): must be one of en, de/);
-  t.is(loadConfig({ env: { BRAND_ACCENT: '#0B6E4F', BRAND_LOGO_URL: 'https://cdn.example/logo.svg', DEFAULT_LANGUAGE: 'de' } }).pages.defaultLanguage, 'de');
+  t.is(
+    loadConfig({
+      env: { BRAND_ACCENT: '#0B6E4F', BRAND_LOGO_URL: 'https://cdn.example/logo.svg', DEFAULT_LANGUAGE: 'de' },
+    }).pages.defaultLanguage,
+    'de',
+  );
 });

@@ -51,7 +51,11 @@ export interface Setup {
   redirectUri: string;
 }
 
-export async function setup(t: ExecutionContext, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<Setup> {
+export async function setup(
+  t: ExecutionContext,
+  overrides: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<Setup> {
   const site = await clientSite(t);
   const redirectUri = `${site.origin}/cb`;
   const clientUri = `${site.origin}/home`;
@@ -72,12 +76,19 @@ export async function setup(t: ExecutionContext, overrides: Record<string, unkno
     },
     env,
   );
-  const config = await oidc.discovery(new URL(gh.issuer), 'reader', CLIENT_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), 'reader', CLIENT_SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { gh, site, config, clientUri, redirectUri };
 }
 
 export function authorizationUrl(s: Setup, params: Record<string, string> = {}): string {
-  return oidc.buildAuthorizationUrl(s.config, { redirect_uri: s.redirectUri, scope: 'openid email profile', state: 'st', ...params }).href;
+  return oidc.buildAuthorizationUrl(s.config, {
+    redirect_uri: s.redirectUri,
+    scope: 'openid email profile',
+    state: 'st',
+    ...params,
+  }).href;
 }
 
 /**
@@ -108,11 +119,13 @@ export function watch(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (msg) => {
     // An error page's own 4xx status is logged as "Failed to load resource"; failed sub-resources are caught below.
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`console: ${msg.text()}`);
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource'))
+      problems.push(`console: ${msg.text()}`);
   });
   page.on('requestfailed', (req) => problems.push(`failed: ${req.url()} ${req.failure()?.errorText}`));
   page.on('response', (res) => {
-    if (res.request().resourceType() !== 'document' && res.status() >= 400) problems.push(`${res.status()}: ${res.url()}`);
+    if (res.request().resourceType() !== 'document' && res.status() >= 400)
+      problems.push(`${res.status()}: ${res.url()}`);
   });
   return problems;
 }

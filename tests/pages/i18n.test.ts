@@ -13,7 +13,11 @@ const placeholders = (text: string) => [...text.matchAll(/\{\*?\w+\}/g)].map((m)
 
 test('every catalogue has exactly the same keys, the same placeholders and no empty message', (t) => {
   const files = readdirSync('views/i18n').filter((f) => f.endsWith('.json'));
-  t.deepEqual(files.map((f) => f.replace(/\.json$/, '')).sort(), [...LANGUAGES].sort(), 'one catalogue per language, no stray file');
+  t.deepEqual(
+    files.map((f) => f.replace(/\.json$/, '')).sort(),
+    [...LANGUAGES].sort(),
+    'one catalogue per language, no stray file',
+  );
   const reference = catalogue(LANGUAGES[0]);
   for (const language of LANGUAGES) {
     const messages = catalogue(language);
@@ -41,16 +45,26 @@ test('every [[message]] a template names exists, and templates carry no text out
 
 test('chooseLanguage: ui_locales in order, then Accept-Language by q-value, then the default', (t) => {
   t.is(chooseLanguage({ uiLocales: 'de-CH en' }, 'en'), 'de');
-  t.is(chooseLanguage({ uiLocales: 'fr ja', acceptLanguage: 'de' }, 'en'), 'de', 'no ui_locale spoken: the browser decides');
+  t.is(
+    chooseLanguage({ uiLocales: 'fr ja', acceptLanguage: 'de' }, 'en'),
+    'de',
+    'no ui_locale spoken: the browser decides',
+  );
   t.is(chooseLanguage({ acceptLanguage: 'fr;q=0.9, en;q=0.1, de;q=0.5' }, 'en'), 'de');
   t.is(chooseLanguage({ acceptLanguage: 'DE-de' }, 'en'), 'de', 'tags are case-insensitive');
   t.is(chooseLanguage({ acceptLanguage: 'de;q=0' }, 'en'), 'en', 'q=0 means not this one');
   t.is(chooseLanguage({ acceptLanguage: '*' }, 'de'), 'de');
-  t.is(chooseLanguage({ uiLocales: ['de'], acceptLanguage: 'x'.repeat(10_000) }, 'en'), 'en', 'a non-string ui_locales and junk are ignored');
+  t.is(
+    chooseLanguage({ uiLocales: ['de'], acceptLanguage: 'x'.repeat(10_000) }, 'en'),
+    'en',
+    'a non-string ui_locales and junk are ignored',
+  );
 });
 
 test('discovery lists every shipped language in ui_locales_supported', async (t) => {
   const gh = await startGatehouse(t);
-  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as { ui_locales_supported: string[] };
+  const discovery = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as {
+    ui_locales_supported: string[];
+  };
   t.deepEqual(discovery.ui_locales_supported, [...LANGUAGES]);
 });

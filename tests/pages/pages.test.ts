@@ -6,7 +6,18 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.ts';
-import { authorizationUrl, axeViolations, catalogue, DESKTOP, inPage, PHONE, type Setup, screenshot, setup, watch } from './browser.ts';
+import {
+  authorizationUrl,
+  axeViolations,
+  catalogue,
+  DESKTOP,
+  inPage,
+  PHONE,
+  type Setup,
+  screenshot,
+  setup,
+  watch,
+} from './browser.ts';
 
 let browser: Browser;
 test.before(async () => {
@@ -33,7 +44,15 @@ const VARIANTS: Variant[] = [
 ];
 
 /** `primary`: whether the page has a primary action (a button, or an error page's way back). */
-async function check(t: ExecutionContext, page: Page, problems: string[], v: Variant, name: string, heading: string, primary: boolean): Promise<void> {
+async function check(
+  t: ExecutionContext,
+  page: Page,
+  problems: string[],
+  v: Variant,
+  name: string,
+  heading: string,
+  primary: boolean,
+): Promise<void> {
   await page.waitForLoadState('load');
   await screenshot(page, v.name, name);
   t.is(await page.getAttribute('html', 'lang'), v.language, `${name}: <html lang>`);
@@ -54,12 +73,19 @@ async function check(t: ExecutionContext, page: Page, problems: string[], v: Var
   t.is(widths !== null, primary, `${name}: primary action present or absent as expected`);
   if (widths) t.true(Math.abs(widths[0] - widths[1]) < 1, `${name}: full-width primary action ${widths}`);
   // Nothing is wider than the screen (the phone layout keeps the card inside it).
-  t.true(await inPage<boolean>(page, 'document.documentElement.scrollWidth <= window.innerWidth'), `${name}: no horizontal overflow`);
+  t.true(
+    await inPage<boolean>(page, 'document.documentElement.scrollWidth <= window.innerWidth'),
+    `${name}: no horizontal overflow`,
+  );
 }
 
 async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
   const m = catalogue(v.language);
-  const context = await browser.newContext({ viewport: v.viewport, colorScheme: v.dark ? 'dark' : 'light', extraHTTPHeaders: { 'accept-language': v.language } });
+  const context = await browser.newContext({
+    viewport: v.viewport,
+    colorScheme: v.dark ? 'dark' : 'light',
+    extraHTTPHeaders: { 'accept-language': v.language },
+  });
   t.teardown(() => context.close());
   const page = await context.newPage();
   const problems = watch(page);
@@ -93,7 +119,9 @@ async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
   await Promise.all([page.waitForURL(/\/session\/end\/success/), page.click('button[name=logout][value=yes]')]);
   await check(t, page, problems, v, 'logged-out', m['loggedOut.title'] as string, false);
 
-  await page.goto(`${s.gh.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(s.redirectUri)}`);
+  await page.goto(
+    `${s.gh.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(s.redirectUri)}`,
+  );
   await check(t, page, problems, v, 'error-invalid-client', m['error.unknownClient.heading'] as string, false);
 
   await page.goto(authorizationUrl(s, { redirect_uri: 'https://evil.example/cb' }));

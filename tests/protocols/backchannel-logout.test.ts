@@ -53,7 +53,10 @@ async function relyingParty(t: ExecutionContext) {
   });
   return {
     uri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/backchannel`,
-    next: () => new Promise<Arrival>((resolve) => (queued.length > 0 ? resolve(queued.shift() as Arrival) : waiting.push(resolve))),
+    next: () =>
+      new Promise<Arrival>((resolve) =>
+        queued.length > 0 ? resolve(queued.shift() as Arrival) : waiting.push(resolve),
+      ),
   };
 }
 
@@ -76,8 +79,14 @@ async function setup(t: ExecutionContext, overrides: Record<string, unknown> = {
     ],
     ...overrides,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'rp', SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid offline_access', prompt: 'consent' });
+  const config = await oidc.discovery(new URL(gh.issuer), 'rp', SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access',
+    prompt: 'consent',
+  });
   const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
   const tokens = await oidc.authorizationCodeGrant(config, callback);
   return { gh, rp, config, tokens, jar };
@@ -95,7 +104,10 @@ async function logout(gh: TestGatehouse, jar: CookieJar): Promise<Response> {
 }
 
 /** The first log line matching `match`, once the instance has written it (polled: log lines are not events). */
-async function until(gh: TestGatehouse, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+async function until(
+  gh: TestGatehouse,
+  match: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
   for (;;) {
     const line = gh.logs.find(match);
     if (line) return line;
@@ -104,7 +116,11 @@ async function until(gh: TestGatehouse, match: (line: Record<string, unknown>) =
 }
 
 async function verifyLogoutToken(gh: TestGatehouse, token: string) {
-  const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: 'rp', typ: 'logout+jwt' });
+  const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), {
+    issuer: gh.issuer,
+    audience: 'rp',
+    typ: 'logout+jwt',
+  });
   return payload;
 }
 
@@ -169,7 +185,15 @@ test('reuse detection revoking a family sends a logout token for the user', asyn
 
 test('a back-channel URI on a loopback or private address is refused unless allowed', async (t) => {
   const gh = await startGatehouse(t, { 'clientRegistration.mode': 'open' });
-  for (const uri of ['http://127.0.0.1:9/bcl', 'http://localhost/bcl', 'http://10.1.2.3/bcl', 'http://[::1]/bcl', 'http://169.254.169.254/latest', 'http://[::ffff:127.0.0.1]/x', 'ftp://rp.example/x']) {
+  for (const uri of [
+    'http://127.0.0.1:9/bcl',
+    'http://localhost/bcl',
+    'http://10.1.2.3/bcl',
+    'http://[::1]/bcl',
+    'http://169.254.169.254/latest',
+    'http://[::ffff:127.0.0.1]/x',
+    'ftp://rp.example/x',
+  ]) {
     const res = await fetch(`${gh.issuer}/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -185,7 +209,10 @@ test('a back-channel URI on a loopback or private address is refused unless allo
   });
   t.is(ok.status, 201);
 
-  const allowed = await startGatehouse(t, { 'clientRegistration.mode': 'open', 'backchannelLogout.allowPrivateNetworks': true });
+  const allowed = await startGatehouse(t, {
+    'clientRegistration.mode': 'open',
+    'backchannelLogout.allowPrivateNetworks': true,
+  });
   const res = await fetch(`${allowed.issuer}/reg`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -199,20 +226,37 @@ test('at delivery, a name that resolves to a private address is refused', async 
   // loopback or private address: only the check at delivery stops it.
   const name = hostname();
   const addresses = await lookup(name, { all: true });
-  t.true(addresses.length > 0 && addresses.every((a) => isSpecialAddress(a.address)), `precondition: ${name} resolves to private addresses only`);
+  t.true(
+    addresses.length > 0 && addresses.every((a) => isSpecialAddress(a.address)),
+    `precondition: ${name} resolves to private addresses only`,
+  );
   const rp = await relyingParty(t);
   const gh = await startGatehouse(t, { 'backchannelLogout.retryBaseSeconds': 3600 });
-  await gh.gatehouse.store.clients.save({ client_id: 'inside', client_secret: SECRET, redirect_uris: [REDIRECT], backchannel_logout_uri: rp.uri.replace('127.0.0.1', name) });
+  await gh.gatehouse.store.clients.save({
+    client_id: 'inside',
+    client_secret: SECRET,
+    redirect_uris: [REDIRECT],
+    backchannel_logout_uri: rp.uri.replace('127.0.0.1', name),
+  });
   await gh.gatehouse.backchannel.notifyLogout([{ clientId: 'inside', sub: 'someone' }]);
   const outcome = await until(gh, (l) => typeof l.audit === 'string' && l.audit.startsWith('backchannel_logout.'));
   t.like(outcome, { audit: 'backchannel_logout.failed', clientId: 'inside', reason: 'private address refused' });
-  t.true(isSpecialAddress('127.0.0.1') && isSpecialAddress('::1') && isSpecialAddress('::ffff:10.0.0.1') && !isSpecialAddress('93.184.216.34'));
+  t.true(
+    isSpecialAddress('127.0.0.1') &&
+      isSpecialAddress('::1') &&
+      isSpecialAddress('::ffff:10.0.0.1') &&
+      !isSpecialAddress('93.184.216.34'),
+  );
 });
 
 test('the queue survives a restart: a notification left by one instance is delivered by the next (Redis)', async (t) => {
   const redis = await startRedis(t);
   const rp = await relyingParty(t);
-  const shared = { 'redis.url': redis.url, 'backchannelLogout.allowPrivateNetworks': true, 'backchannelLogout.retryBaseSeconds': 1 };
+  const shared = {
+    'redis.url': redis.url,
+    'backchannelLogout.allowPrivateNetworks': true,
+    'backchannelLogout.retryBaseSeconds': 1,
+  };
   const client = { client_id: 'rp', client_secret: SECRET, redirect_uris: [REDIRECT], backchannel_logout_uri: rp.uri };
   const first = await startGatehouse(undefined, { ...shared, clients: [client] });
   await first.gatehouse.backchannel.notifyLogout([{ clientId: 'rp', sub: 'user-1', sid: 'sid-1' }]);

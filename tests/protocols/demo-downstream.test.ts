@@ -18,7 +18,9 @@ const WEB_SECRET = 'web-secret-that-is-long-enough-0123456789abcdef';
 const API_SECRET = 'api-secret-that-is-long-enough-0123456789abcdef';
 
 async function start(t: ExecutionContext, env: NodeJS.ProcessEnv): Promise<string> {
-  const server: Server = await startDemoApi(loadDemoApiConfig({ API_PORT: '0', API_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }));
+  const server: Server = await startDemoApi(
+    loadDemoApiConfig({ API_PORT: '0', API_HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }),
+  );
   t.teardown(() => {
     server.closeAllConnections();
     server.close();
@@ -33,7 +35,13 @@ test('the demo API calls a second service with an exchanged token', async (t) =>
       { identifier: BACK, scopes: ['api:read'] },
     ],
     clients: [
-      { client_id: 'web', client_secret: WEB_SECRET, redirect_uris: [REDIRECT], scope: 'openid api:read', first_party: true },
+      {
+        client_id: 'web',
+        client_secret: WEB_SECRET,
+        redirect_uris: [REDIRECT],
+        scope: 'openid api:read',
+        first_party: true,
+      },
       {
         client_id: 'demo-api',
         client_secret: API_SECRET,
@@ -55,7 +63,9 @@ test('the demo API calls a second service with an exchanged token', async (t) =>
     API_DOWNSTREAM_AUDIENCE: BACK,
   });
 
-  const web = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const web = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(web, {
     redirect_uri: REDIRECT,
@@ -73,6 +83,10 @@ test('the demo API calls a second service with an exchanged token', async (t) =>
   t.is(body.via, 'token exchange');
   t.is(body.downstream.sub, user.claims()?.sub ?? 'no sub');
   t.is(body.downstream.client_id, 'demo-api', 'the downstream service sees the exchanging API as the client');
-  t.is((await fetch(`${back}/api/profile`, { headers: { authorization: `Bearer ${user.access_token}` } })).status, 401, 'the user token itself is not for the second service');
+  t.is(
+    (await fetch(`${back}/api/profile`, { headers: { authorization: `Bearer ${user.access_token}` } })).status,
+    401,
+    'the user token itself is not for the second service',
+  );
   t.is((await fetch(`${front}/api/downstream`)).status, 401);
 });

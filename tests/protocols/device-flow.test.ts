@@ -23,11 +23,34 @@ test.after.always(async () => {
   await browser?.close();
 });
 
-const TV = { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT, 'refresh_token'], response_types: [], redirect_uris: [] };
+const TV = {
+  client_id: 'tv',
+  client_name: 'Living Room TV',
+  token_endpoint_auth_method: 'none',
+  grant_types: [GRANT, 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+};
 
-async function start(t: ExecutionContext, overrides: Record<string, unknown> = {}): Promise<{ gh: TestGatehouse; device: oidc.Configuration }> {
-  const gh = await startGatehouse(t, { clients: [TV, { client_id: 'web', client_secret: 'web-secret-0123456789abcdef0123456789ab', redirect_uris: ['http://127.0.0.1/cb'] }], 'deviceFlow.pollIntervalSeconds': 1, ...overrides });
-  const device = await oidc.discovery(new URL(gh.issuer), 'tv', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+async function start(
+  t: ExecutionContext,
+  overrides: Record<string, unknown> = {},
+): Promise<{ gh: TestGatehouse; device: oidc.Configuration }> {
+  const gh = await startGatehouse(t, {
+    clients: [
+      TV,
+      {
+        client_id: 'web',
+        client_secret: 'web-secret-0123456789abcdef0123456789ab',
+        redirect_uris: ['http://127.0.0.1/cb'],
+      },
+    ],
+    'deviceFlow.pollIntervalSeconds': 1,
+    ...overrides,
+  });
+  const device = await oidc.discovery(new URL(gh.issuer), 'tv', undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { gh, device };
 }
 
@@ -73,7 +96,10 @@ test('device flow: code entered in the browser, sign-in and consent, polling end
   t.is((await page.textContent('h1')) ?? '', en['deviceConfirm.title'] ?? 'missing message');
   t.true((await page.textContent('.lead'))?.includes('Living Room TV'), 'the confirmation names the client');
   t.true((await page.content()).includes(auth.user_code), 'and shows the code to compare');
-  t.deepEqual((await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical'), []);
+  t.deepEqual(
+    (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical'),
+    [],
+  );
   await Promise.all([page.waitForSelector('#username'), page.click('button.primary')]);
   await page.fill('#username', 'demo');
   await page.fill('#password', 'demo-password');
@@ -160,7 +186,10 @@ test('a client that did not register the device grant cannot start it', async (t
   const { gh } = await start(t);
   const res = await fetch(`${gh.issuer}/device/auth`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('web:web-secret-0123456789abcdef0123456789ab').toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from('web:web-secret-0123456789abcdef0123456789ab').toString('base64')}`,
+    },
     body: new URLSearchParams({ scope: 'openid' }),
   });
   t.is(res.status, 400);

@@ -27,11 +27,27 @@ test('discovery names the client authentication methods of introspection and rev
 
 test('a successful revocation is 200 with an empty body and no Content-Type', async (t) => {
   const secret = 'svc-secret-0123456789abcdef0123456789abcd';
-  const gh = await startGatehouse(t, { clients: [{ client_id: 'svc', client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }] });
+  const gh = await startGatehouse(t, {
+    clients: [
+      {
+        client_id: 'svc',
+        client_secret: secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
+  });
   const basic = `Basic ${Buffer.from(`svc:${secret}`).toString('base64')}`;
   const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: basic };
-  const token = (await (await fetch(`${gh.issuer}/token`, { method: 'POST', headers: form, body: 'grant_type=client_credentials' })).json()) as { access_token: string };
-  const res = await fetch(`${gh.issuer}/token/revocation`, { method: 'POST', headers: form, body: new URLSearchParams({ token: token.access_token }) });
+  const token = (await (
+    await fetch(`${gh.issuer}/token`, { method: 'POST', headers: form, body: 'grant_type=client_credentials' })
+  ).json()) as { access_token: string };
+  const res = await fetch(`${gh.issuer}/token/revocation`, {
+    method: 'POST',
+    headers: form,
+    body: new URLSearchParams({ token: token.access_token }),
+  });
   t.is(res.status, 200);
   t.is(res.headers.get('content-type'), null);
   t.is(await res.text(), '');
@@ -47,8 +63,13 @@ test('oidc-client-ts in Chromium signs in and revokes its tokens', async (t) => 
       return;
     }
     const nonce = 'n0nce';
-    res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src ${issuer}` });
-    res.end(`<!DOCTYPE html><title>spa</title><p id="out"></p><script nonce="${nonce}" src="/oidc-client-ts.js"></script><script nonce="${nonce}">${pages.get(path) ?? ''}</script>`);
+    res.writeHead(200, {
+      'content-type': 'text/html',
+      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; connect-src ${issuer}`,
+    });
+    res.end(
+      `<!DOCTYPE html><title>spa</title><p id="out"></p><script nonce="${nonce}" src="/oidc-client-ts.js"></script><script nonce="${nonce}">${pages.get(path) ?? ''}</script>`,
+    );
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
   t.teardown(() => {
@@ -57,10 +78,24 @@ test('oidc-client-ts in Chromium signs in and revokes its tokens', async (t) => 
   });
   const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
   const gh = await startGatehouse(t, {
-    clients: [{ client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [`${origin}/cb`], first_party: true }],
+    clients: [
+      {
+        client_id: 'spa',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        redirect_uris: [`${origin}/cb`],
+        first_party: true,
+      },
+    ],
   });
   const issuer = gh.issuer;
-  const settings = JSON.stringify({ authority: issuer, client_id: 'spa', redirect_uri: `${origin}/cb`, scope: 'openid offline_access', prompt: 'consent' });
+  const settings = JSON.stringify({
+    authority: issuer,
+    client_id: 'spa',
+    redirect_uri: `${origin}/cb`,
+    scope: 'openid offline_access',
+    prompt: 'consent',
+  });
   pages.set('/', `new oidc.UserManager(${settings}).signinRedirect();`);
   pages.set(
     '/cb',

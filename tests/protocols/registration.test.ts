@@ -11,7 +11,11 @@ import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 
 const REDIRECT_STATIC = 'https://static.example/cb';
-const WEB = { client_name: 'Registered App', redirect_uris: ['https://app.example/cb'], grant_types: ['authorization_code', 'refresh_token'] };
+const WEB = {
+  client_name: 'Registered App',
+  redirect_uris: ['https://app.example/cb'],
+  grant_types: ['authorization_code', 'refresh_token'],
+};
 
 async function register(issuer: string, metadata: Record<string, unknown>, token?: string) {
   const res = await fetch(`${issuer}/reg`, {
@@ -40,13 +44,20 @@ test('open registration, then read, update and delete with the registration acce
 
   const created = await register(gh.issuer, { ...WEB, client_secret: 'chosen-by-the-registrant' });
   t.is(created.status, 201);
-  const { client_id, client_secret, registration_access_token, registration_client_uri } = created.body as Record<string, string>;
+  const { client_id, client_secret, registration_access_token, registration_client_uri } = created.body as Record<
+    string,
+    string
+  >;
   t.truthy(client_id);
   t.not(client_secret, 'chosen-by-the-registrant', 'Gatehouse generates the secret');
   t.true(Buffer.from(client_secret as string, 'base64url').length >= 32);
   t.is(registration_client_uri, `${gh.issuer}/reg/${client_id}`);
   t.is(created.headers.get('cache-control'), 'no-store');
-  t.true((await gh.gatehouse.store.clients.list()).some((c) => c.client_id === client_id && c.client_id_issued_at !== undefined));
+  t.true(
+    (await gh.gatehouse.store.clients.list()).some(
+      (c) => c.client_id === client_id && c.client_id_issued_at !== undefined,
+    ),
+  );
 
   const auth = (token: string) => ({ authorization: `Bearer ${token}` });
   const read = await fetch(registration_client_uri as string, { headers: auth(registration_access_token as string) });
@@ -62,8 +73,16 @@ test('open registration, then read, update and delete with the registration acce
   t.is(update.status, 200);
   const updated = (await update.json()) as Record<string, string>;
   t.is(updated.client_name, 'Renamed App');
-  t.not(updated.registration_access_token, registration_access_token, 'the registration access token rotates on update');
-  t.is((await fetch(registration_client_uri as string, { headers: auth(registration_access_token as string) })).status, 401, 'the old one is gone');
+  t.not(
+    updated.registration_access_token,
+    registration_access_token,
+    'the registration access token rotates on update',
+  );
+  t.is(
+    (await fetch(registration_client_uri as string, { headers: auth(registration_access_token as string) })).status,
+    401,
+    'the old one is gone',
+  );
 
   const privileged = await fetch(registration_client_uri as string, {
     method: 'PUT',
@@ -71,9 +90,16 @@ test('open registration, then read, update and delete with the registration acce
     body: JSON.stringify({ ...WEB, client_id, first_party: true }),
   });
   t.is(privileged.status, 400);
-  t.is(((await privileged.json()) as { error: string }).error, 'invalid_client_metadata', 'the policy applies to updates too');
+  t.is(
+    ((await privileged.json()) as { error: string }).error,
+    'invalid_client_metadata',
+    'the policy applies to updates too',
+  );
 
-  const removed = await fetch(registration_client_uri as string, { method: 'DELETE', headers: auth(updated.registration_access_token as string) });
+  const removed = await fetch(registration_client_uri as string, {
+    method: 'DELETE',
+    headers: auth(updated.registration_access_token as string),
+  });
   t.is(removed.status, 204);
   t.false((await gh.gatehouse.store.clients.list()).some((c) => c.client_id === client_id));
 });
@@ -82,25 +108,43 @@ test('a registered client that lists a resource-server scope reads back as regis
   const gh = await open(t);
   const created = await register(gh.issuer, { ...WEB, scope: 'openid api:read' });
   t.is(created.status, 201);
-  const read = await fetch(created.body.registration_client_uri as string, { headers: { authorization: `Bearer ${created.body.registration_access_token as string}` } });
+  const read = await fetch(created.body.registration_client_uri as string, {
+    headers: { authorization: `Bearer ${created.body.registration_access_token as string}` },
+  });
   t.is(read.status, 200);
   const body = (await read.json()) as { scope: string; resource_scopes?: string[] };
   t.deepEqual([body.scope, body.resource_scopes], ['openid', ['api:read']], 'the provider shows its split form');
   const stored = (await gh.gatehouse.store.clients.list()).find((c) => c.client_id === created.body.client_id);
-  t.deepEqual([stored?.scope, stored?.resource_scopes], ['openid api:read', undefined], 'the store keeps the registered form');
+  t.deepEqual(
+    [stored?.scope, stored?.resource_scopes],
+    ['openid api:read', undefined],
+    'the store keeps the registered form',
+  );
 });
 
 test('every policy rule is refused with the RFC 7591 error', async (t) => {
   const gh = await open(t);
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ['client_credentials by open registration', { ...WEB, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }, 'invalid_client_metadata'],
+    [
+      'client_credentials by open registration',
+      { ...WEB, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+      'invalid_client_metadata',
+    ],
     ['the password grant', { ...WEB, grant_types: ['password'] }, 'invalid_client_metadata'],
-    ['token exchange', { ...WEB, grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'] }, 'invalid_client_metadata'],
+    [
+      'token exchange',
+      { ...WEB, grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'] },
+      'invalid_client_metadata',
+    ],
     ['first_party', { ...WEB, first_party: true }, 'invalid_client_metadata'],
     ['resource_server_for', { ...WEB, resource_server_for: ['http://localhost:4000'] }, 'invalid_client_metadata'],
     ['token_exchange policy', { ...WEB, token_exchange: { audiences: [], scopes: [] } }, 'invalid_client_metadata'],
     ['an http redirect URI', { ...WEB, redirect_uris: ['http://app.example/cb'] }, 'invalid_redirect_uri'],
-    ['a loopback http URI for a web client', { ...WEB, redirect_uris: ['http://127.0.0.1:8080/cb'] }, 'invalid_redirect_uri'],
+    [
+      'a loopback http URI for a web client',
+      { ...WEB, redirect_uris: ['http://127.0.0.1:8080/cb'] },
+      'invalid_redirect_uri',
+    ],
     ['a custom scheme', { ...WEB, redirect_uris: ['com.example.app:/cb'] }, 'invalid_redirect_uri'],
     ['a relative URI', { ...WEB, redirect_uris: ['/cb'] }, 'invalid_redirect_uri'],
   ];
@@ -111,9 +155,17 @@ test('every policy rule is refused with the RFC 7591 error', async (t) => {
   }
   t.deepEqual(await gh.gatehouse.store.clients.list(), [], 'nothing was registered');
 
-  const native = await register(gh.issuer, { application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:51234/cb'] });
+  const native = await register(gh.issuer, {
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['http://127.0.0.1:51234/cb'],
+  });
   t.is(native.status, 201, 'a native client may use a loopback http URI (RFC 8252)');
-  const broken = await fetch(`${gh.issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":' });
+  const broken = await fetch(`${gh.issuer}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"redirect_uris":',
+  });
   t.is(broken.status, 400);
 });
 
@@ -136,7 +188,11 @@ test('token mode: an initial access token is required and registers at most its 
   const bad = await register(gh.issuer, { ...WEB, redirect_uris: ['http://app.example/cb'] }, token);
   t.is(bad.status, 400, 'a refused registration does not use the token up');
   t.is((await register(gh.issuer, WEB, token)).status, 201);
-  const machine = await register(gh.issuer, { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }, token);
+  const machine = await register(
+    gh.issuer,
+    { grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+    token,
+  );
   t.is(machine.status, 201, 'client_credentials is allowed with an initial access token');
   const third = await register(gh.issuer, WEB, token);
   t.is(third.status, 401);
@@ -150,7 +206,11 @@ test('the CLI issues a single-use initial access token; clients list says how ea
   t.is(created.code, 0, created.stderr);
   const token = /initial access token: (\S+)/.exec(created.stdout)?.[1] as string;
   t.truthy(token);
-  t.is((await runNode('src/cli/main.ts', ['clients', 'token', 'create', '--ttl', '5'], env)).code, 2, 'a too short ttl is a usage error');
+  t.is(
+    (await runNode('src/cli/main.ts', ['clients', 'token', 'create', '--ttl', '5'], env)).code,
+    2,
+    'a too short ttl is a usage error',
+  );
 
   const gh = await startGatehouse(t, { 'redis.url': redis.url, 'clientRegistration.mode': 'token' });
   const first = await register(gh.issuer, WEB, token);
@@ -164,12 +224,28 @@ test('DYNAMIC_CLIENT_IDLE_DAYS: a registered client without tokens for that long
   const gh = await startGatehouse(t, {
     'clientRegistration.mode': 'token',
     'clientRegistration.idleDays': 30,
-    clients: [{ client_id: 'static', client_secret: 'static-secret-0123456789abcdef0123456789abc', redirect_uris: [REDIRECT_STATIC] }],
+    clients: [
+      {
+        client_id: 'static',
+        client_secret: 'static-secret-0123456789abcdef0123456789abc',
+        redirect_uris: [REDIRECT_STATIC],
+      },
+    ],
   });
   const token = await createInitialAccessToken(gh.gatehouse.provider, gh.gatehouse.store, 600, 2);
   const idle = (await register(gh.issuer, WEB, token)).body as Record<string, string>;
-  const used = (await register(gh.issuer, { grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'api:read' }, token)).body as Record<string, string>;
-  await gh.gatehouse.store.clients.save({ client_id: 'from-cli', client_secret: 'x'.repeat(43), redirect_uris: [REDIRECT_STATIC] });
+  const used = (
+    await register(
+      gh.issuer,
+      { grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'api:read' },
+      token,
+    )
+  ).body as Record<string, string>;
+  await gh.gatehouse.store.clients.save({
+    client_id: 'from-cli',
+    client_secret: 'x'.repeat(43),
+    redirect_uris: [REDIRECT_STATIC],
+  });
   // Both registered 40 days ago (the record is rewritten as an old registration would be).
   const longAgo = Math.floor(Date.now() / 1000) - 40 * 86_400;
   for (const id of [idle.client_id, used.client_id]) {
@@ -178,7 +254,10 @@ test('DYNAMIC_CLIENT_IDLE_DAYS: a registered client without tokens for that long
   }
   const res = await fetch(`${gh.issuer}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${used.client_id}:${used.client_secret}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${used.client_id}:${used.client_secret}`).toString('base64')}`,
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api:read' }),
   });
   t.is(res.status, 200, 'the second client is used now');
@@ -186,7 +265,14 @@ test('DYNAMIC_CLIENT_IDLE_DAYS: a registered client without tokens for that long
   t.deepEqual(await gh.gatehouse.clientExpiry.sweep(), [idle.client_id]);
   const left = (await gh.gatehouse.store.clients.list()).map((c) => c.client_id).sort();
   t.deepEqual(left, ['from-cli', used.client_id].sort());
-  t.like(gh.logs.find((l) => l.audit === 'client.expired'), { clientId: idle.client_id });
-  t.deepEqual(await gh.gatehouse.clientExpiry.sweep(Date.now() + 29 * 86_400_000), [], 'used today: not idle within 30 days');
+  t.like(
+    gh.logs.find((l) => l.audit === 'client.expired'),
+    { clientId: idle.client_id },
+  );
+  t.deepEqual(
+    await gh.gatehouse.clientExpiry.sweep(Date.now() + 29 * 86_400_000),
+    [],
+    'used today: not idle within 30 days',
+  );
   t.deepEqual(await gh.gatehouse.clientExpiry.sweep(Date.now() + 31 * 86_400_000), [used.client_id]);
 });

@@ -10,7 +10,8 @@ import { runNode } from '../helpers/child.ts';
 import { startRedis } from '../helpers/redis.ts';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const cli = (args: string[], env: NodeJS.ProcessEnv) => runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env });
+const cli = (args: string[], env: NodeJS.ProcessEnv) =>
+  runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env });
 
 test('clients add --file takes a token_exchange policy and refuses a bad one', async (t) => {
   const redis = await startRedis(t);
@@ -22,18 +23,55 @@ test('clients add --file takes a token_exchange policy and refuses a bad one', a
     return file;
   };
   // config/default.json configures http://localhost:4000 (api:read, api:write).
-  const good = await cli(['clients', 'add', '--file', write('good.json', { client_id: 'orders', token_exchange: { audiences: ['http://localhost:4000'], scopes: ['api:read'] } })], env);
+  const good = await cli(
+    [
+      'clients',
+      'add',
+      '--file',
+      write('good.json', {
+        client_id: 'orders',
+        token_exchange: { audiences: ['http://localhost:4000'], scopes: ['api:read'] },
+      }),
+    ],
+    env,
+  );
   t.is(good.code, 0, good.stderr);
   const shown = await cli(['clients', 'show', 'orders'], env);
-  t.deepEqual(JSON.parse(shown.stdout.split('\n(')[0] as string).token_exchange, { audiences: ['http://localhost:4000'], scopes: ['api:read'] });
+  t.deepEqual(JSON.parse(shown.stdout.split('\n(')[0] as string).token_exchange, {
+    audiences: ['http://localhost:4000'],
+    scopes: ['api:read'],
+  });
 
-  const unknown = await cli(['clients', 'add', '--file', write('unknown.json', { client_id: 'x', token_exchange: { audiences: ['https://nowhere.example'], scopes: [] } })], env);
+  const unknown = await cli(
+    [
+      'clients',
+      'add',
+      '--file',
+      write('unknown.json', { client_id: 'x', token_exchange: { audiences: ['https://nowhere.example'], scopes: [] } }),
+    ],
+    env,
+  );
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /token_exchange\.audiences must name configured resource servers/);
-  const shape = await cli(['clients', 'add', '--file', write('shape.json', { client_id: 'y', token_exchange: ['http://localhost:4000'] })], env);
+  const shape = await cli(
+    ['clients', 'add', '--file', write('shape.json', { client_id: 'y', token_exchange: ['http://localhost:4000'] })],
+    env,
+  );
   t.is(shape.code, 2);
   t.regex(shape.stderr, /token_exchange must be/);
-  const pub = await cli(['clients', 'add', '--file', write('pub.json', { client_id: 'z', token_endpoint_auth_method: 'none', token_exchange: { audiences: ['http://localhost:4000'], scopes: ['api:read'] } })], env);
+  const pub = await cli(
+    [
+      'clients',
+      'add',
+      '--file',
+      write('pub.json', {
+        client_id: 'z',
+        token_endpoint_auth_method: 'none',
+        token_exchange: { audiences: ['http://localhost:4000'], scopes: ['api:read'] },
+      }),
+    ],
+    env,
+  );
   t.is(pub.code, 2);
   t.regex(pub.stderr, /confidential client/);
 });

@@ -31,7 +31,13 @@ async function setup(t: ExecutionContext) {
       { identifier: ELSEWHERE, scopes: ['elsewhere:read'] },
     ],
     clients: [
-      { client_id: 'web', client_secret: WEB_SECRET, redirect_uris: [REDIRECT], scope: 'openid orders:read', first_party: true },
+      {
+        client_id: 'web',
+        client_secret: WEB_SECRET,
+        redirect_uris: [REDIRECT],
+        scope: 'openid orders:read',
+        first_party: true,
+      },
       {
         client_id: 'orders',
         client_secret: ORDERS_SECRET,
@@ -42,10 +48,19 @@ async function setup(t: ExecutionContext) {
         resource_server_for: [ORDERS],
         token_exchange: { audiences: [DOWNSTREAM], scopes: ['api:read'] },
       },
-      { client_id: 'plain', client_secret: PLAIN_SECRET, redirect_uris: [], response_types: [], grant_types: [GRANT], resource_server_for: [ORDERS] },
+      {
+        client_id: 'plain',
+        client_secret: PLAIN_SECRET,
+        redirect_uris: [],
+        response_types: [],
+        grant_types: [GRANT],
+        resource_server_for: [ORDERS],
+      },
     ],
   });
-  const web = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const web = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(web, {
     redirect_uri: REDIRECT,
@@ -62,7 +77,10 @@ async function setup(t: ExecutionContext) {
 async function exchange(issuer: string, params: Record<string, string>, client = `orders:${ORDERS_SECRET}`) {
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(client).toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(client).toString('base64')}`,
+    },
     body: new URLSearchParams({ grant_type: GRANT, subject_token_type: AT, ...params }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
@@ -85,30 +103,49 @@ test('a resource server exchanges the user token for the downstream service, whi
   const profile = await call(`${url}/api/profile`, out.body.access_token);
   t.is(profile.status, 200);
   t.is(profile.body.sub, claims.sub);
-  t.is((await call(`${url}/api/profile`, userToken)).status, 401, 'the original token is not for the downstream service');
+  t.is(
+    (await call(`${url}/api/profile`, userToken)).status,
+    401,
+    'the original token is not for the downstream service',
+  );
 
   const line = gh.logs.find((l) => l.audit === 'token.exchanged');
   t.like(line, { clientId: 'orders', sub: claims.sub, audience: DOWNSTREAM, kind: 'impersonation' });
   t.false(JSON.stringify(gh.logs).includes(out.body.access_token as string), 'the issued token is not logged');
 });
 
-test('delegation: with the caller\'s own token as actor_token, the issued token carries act', async (t) => {
+test("delegation: with the caller's own token as actor_token, the issued token carries act", async (t) => {
   const { gh, userToken } = await setup(t);
-  const orders = await oidc.discovery(new URL(gh.issuer), 'orders', ORDERS_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const orders = await oidc.discovery(new URL(gh.issuer), 'orders', ORDERS_SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const own = await oidc.clientCredentialsGrant(orders, { scope: 'orders:read', resource: ORDERS });
-  const out = await exchange(gh.issuer, { subject_token: userToken, audience: DOWNSTREAM, actor_token: own.access_token, actor_token_type: AT });
+  const out = await exchange(gh.issuer, {
+    subject_token: userToken,
+    audience: DOWNSTREAM,
+    actor_token: own.access_token,
+    actor_token_type: AT,
+  });
   t.is(out.status, 200);
   t.deepEqual(decodeJwt(out.body.access_token as string).act, { sub: 'orders' });
   t.is(out.body.scope, 'api:read', 'without scope: every scope the policy allows for the target');
 
-  const someoneElses = await exchange(gh.issuer, { subject_token: userToken, audience: DOWNSTREAM, actor_token: userToken, actor_token_type: AT });
+  const someoneElses = await exchange(gh.issuer, {
+    subject_token: userToken,
+    audience: DOWNSTREAM,
+    actor_token: userToken,
+    actor_token_type: AT,
+  });
   t.is(someoneElses.body.error, 'invalid_grant', 'an actor token issued to another client is refused');
 });
 
 test('targets and scopes outside the policy are refused: invalid_target, invalid_scope', async (t) => {
   const { gh, userToken } = await setup(t);
   t.is((await exchange(gh.issuer, { subject_token: userToken, audience: ELSEWHERE })).body.error, 'invalid_target');
-  t.is((await exchange(gh.issuer, { subject_token: userToken, audience: 'https://unknown.example' })).body.error, 'invalid_target');
+  t.is(
+    (await exchange(gh.issuer, { subject_token: userToken, audience: 'https://unknown.example' })).body.error,
+    'invalid_target',
+  );
   t.is((await exchange(gh.issuer, { subject_token: userToken })).body.error, 'invalid_target', 'a target is required');
   const scope = await exchange(gh.issuer, { subject_token: userToken, audience: DOWNSTREAM, scope: 'api:write' });
   t.is(scope.status, 400);
@@ -137,19 +174,34 @@ test('foreign, expired, mistyped and wrong-audience subject tokens are refused',
   t.is((await exchange(gh.issuer, { subject_token: expired, audience: DOWNSTREAM })).body.error, 'invalid_grant');
 
   const [foreignKey] = (await generateJwks(['ES256'])).keys;
-  const foreign = await sign({ ...(foreignKey as (typeof jwks.keys)[number]), kid: ours.kid }, { ...base, iat: now, exp: now + 60 });
-  t.is((await exchange(gh.issuer, { subject_token: foreign, audience: DOWNSTREAM })).body.error, 'invalid_grant', 'signed by a key that is not ours');
+  const foreign = await sign(
+    { ...(foreignKey as (typeof jwks.keys)[number]), kid: ours.kid },
+    { ...base, iat: now, exp: now + 60 },
+  );
+  t.is(
+    (await exchange(gh.issuer, { subject_token: foreign, audience: DOWNSTREAM })).body.error,
+    'invalid_grant',
+    'signed by a key that is not ours',
+  );
 
   const otherIssuer = await sign(ours, { ...base, iss: 'https://other-issuer.example', iat: now, exp: now + 60 });
   t.is((await exchange(gh.issuer, { subject_token: otherIssuer, audience: DOWNSTREAM })).body.error, 'invalid_grant');
 
   const otherAudience = await sign(ours, { ...base, aud: ELSEWHERE, iat: now, exp: now + 60 });
-  t.is((await exchange(gh.issuer, { subject_token: otherAudience, audience: DOWNSTREAM })).body.error, 'invalid_grant', 'a token for a service the caller does not serve');
+  t.is(
+    (await exchange(gh.issuer, { subject_token: otherAudience, audience: DOWNSTREAM })).body.error,
+    'invalid_grant',
+    'a token for a service the caller does not serve',
+  );
 
   const unknownUser = await sign(ours, { ...base, sub: 'nobody', iat: now, exp: now + 60 });
   t.is((await exchange(gh.issuer, { subject_token: unknownUser, audience: DOWNSTREAM })).body.error, 'invalid_grant');
 
-  const wrongType = await exchange(gh.issuer, { subject_token: userToken, audience: DOWNSTREAM, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' });
+  const wrongType = await exchange(gh.issuer, {
+    subject_token: userToken,
+    audience: DOWNSTREAM,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+  });
   t.is(wrongType.body.error, 'invalid_request');
   t.is((await exchange(gh.issuer, { subject_token: 'garbage', audience: DOWNSTREAM })).body.error, 'invalid_grant');
 });

@@ -15,7 +15,9 @@ const PINNED = '9.13.3';
 
 test(`oidc-provider is the version these checks were made for (${PINNED})`, (t) => {
   const installed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-  const declared = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).dependencies['oidc-provider'];
+  const declared = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).dependencies[
+    'oidc-provider'
+  ];
   t.is(installed, PINNED);
   t.is(declared, PINNED);
 });
@@ -27,12 +29,23 @@ test('refresh-token ids: generateTokenId on the prototype, RotatedRefreshToken r
   const consumed = grant.indexOf('await refreshToken.consume();');
   const recorded = grant.indexOf("ctx.oidc.entity('RotatedRefreshToken', refreshToken);");
   const saved = grant.indexOf('refreshTokenValue = await refreshToken.save();');
-  t.true(consumed > 0 && recorded > consumed && saved > recorded, 'consume, then record the rotated token, then save the successor');
+  t.true(
+    consumed > 0 && recorded > consumed && saved > recorded,
+    'consume, then record the rotated token, then save the successor',
+  );
   t.regex(grant, /grantId: refreshToken\.grantId,/);
   const base = readFileSync(join(root, 'lib/models/base_model.js'), 'utf8');
   t.regex(base, /if \(!this\.jti\) \{\s*this\.jti = this\.generateTokenId\(\);/);
-  t.regex(base, /generateTokenId\(\) \{\s*return opaque\.generateTokenId\(provider, this\);/, 'a prototype method RefreshToken inherits');
-  t.notRegex(readFileSync(join(root, 'lib/models/refresh_token.js'), 'utf8'), /generateTokenId/, 'not overridden by RefreshToken itself');
+  t.regex(
+    base,
+    /generateTokenId\(\) \{\s*return opaque\.generateTokenId\(provider, this\);/,
+    'a prototype method RefreshToken inherits',
+  );
+  t.notRegex(
+    readFileSync(join(root, 'lib/models/refresh_token.js'), 'utf8'),
+    /generateTokenId/,
+    'not overridden by RefreshToken itself',
+  );
 });
 
 // src/storage/reuse-policy.ts REPLAY_CLAIM_MS; proven over HTTP by tests/security/replay.test.ts.
@@ -45,7 +58,10 @@ test('ReplayDetection.unique is find, then save', (t) => {
 // (tests/e2e/code-flow.test.ts) and the consent paths in tests/e2e/interactions.test.ts.
 test('interactionResult: merge with lastSubmission unless an error, save for the remaining lifetime, go to returnTo', (t) => {
   const source = readFileSync(join(root, 'lib/provider.js'), 'utf8');
-  const body = /async interactionResult\(req, res, result, \{ mergeWithLastSubmission = true \} = \{\}\) \{([\s\S]*?)\n {2}\}/.exec(source)?.[1];
+  const body =
+    /async interactionResult\(req, res, result, \{ mergeWithLastSubmission = true \} = \{\}\) \{([\s\S]*?)\n {2}\}/.exec(
+      source,
+    )?.[1];
   t.truthy(body, 'Provider#interactionResult');
   t.is(
     (body ?? '').replace(/\s+/g, ' ').trim(),
@@ -59,7 +75,10 @@ test('interactionResult: merge with lastSubmission unless an error, save for the
 // in tests/e2e/interactions.test.ts.
 test('the default loadExistingGrant takes the consent grantId of the interaction result first', (t) => {
   const defaults = readFileSync(join(root, 'lib/helpers/defaults.js'), 'utf8');
-  t.regex(defaults, /async function loadExistingGrant\(ctx\) \{\s*const grantId = ctx\.oidc\.result\?\.consent\?\.grantId\s*\|\| ctx\.oidc\.session\.grantIdFor\(ctx\.oidc\.client\.clientId\);/);
+  t.regex(
+    defaults,
+    /async function loadExistingGrant\(ctx\) \{\s*const grantId = ctx\.oidc\.result\?\.consent\?\.grantId\s*\|\| ctx\.oidc\.session\.grantIdFor\(ctx\.oidc\.client\.clientId\);/,
+  );
   t.regex(readFileSync(join(root, 'lib/actions/authorization/resume.js'), 'utf8'), /ctx\.oidc\.result = result;/);
   const created = readFileSync(new URL('../../src/provider/create-provider.ts', import.meta.url), 'utf8');
   t.notRegex(created, /loadExistingGrant/, 'Gatehouse keeps the default');

@@ -21,13 +21,20 @@ export async function serve(t: ExecutionContext, app: Koa): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-export async function startApi(t: ExecutionContext, opts: Partial<TokenGuardOptions> & { issuer: string }): Promise<{ url: string; guard: TokenGuard }> {
+export async function startApi(
+  t: ExecutionContext,
+  opts: Partial<TokenGuardOptions> & { issuer: string },
+): Promise<{ url: string; guard: TokenGuard }> {
   const guard = createTokenGuard({ audience: AUDIENCE, ...opts });
   const url = await serve(t, createDemoApi(guard, pino({ level: 'silent' })));
   return { url, guard };
 }
 
-export async function call(url: string, token?: string, init: RequestInit = {}): Promise<{ status: number; challenge: string | null; body: Record<string, unknown> }> {
+export async function call(
+  url: string,
+  token?: string,
+  init: RequestInit = {},
+): Promise<{ status: number; challenge: string | null; body: Record<string, unknown> }> {
   const headers = new Headers(init.headers);
   if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
   const res = await fetch(url, { ...init, headers });

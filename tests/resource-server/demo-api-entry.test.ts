@@ -6,7 +6,10 @@ import test from 'ava';
 import { freePort } from '../helpers/redis.ts';
 
 function run(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['src/demo/api/main.ts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['src/demo/api/main.ts'], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const io = { out: '', err: '' };
   child.stdout.on('data', (d) => {
     io.out += d;

@@ -28,14 +28,29 @@ async function setup(t: Parameters<typeof startGatehouse>[0]) {
         scope: 'openid profile email offline_access api:read',
         first_party: true,
       },
-      { client_id: 'api', client_secret: API_SECRET, redirect_uris: [], grant_types: [], response_types: [], resource_server_for: [LIVE] },
+      {
+        client_id: 'api',
+        client_secret: API_SECRET,
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+        resource_server_for: [LIVE],
+      },
     ],
   });
-  const rp = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  const rp = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { gh, rp };
 }
 
-async function login(gh: { issuer: string }, rp: oidc.Configuration, username: string, password: string, resource: string) {
+async function login(
+  gh: { issuer: string },
+  rp: oidc.Configuration,
+  username: string,
+  password: string,
+  resource: string,
+) {
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(rp, {
     redirect_uri: REDIRECT,
@@ -63,7 +78,13 @@ test('real Gatehouse JWTs: the user token reaches the profile, an ID token does 
   t.regex(String(idToken.body.error_description), /typ/);
   t.is((await call(`${url}/api/profile`, user.refresh_token as string)).status, 401, 'neither is a refresh token');
 
-  await gh.gatehouse.accounts.create({ username: 'root', password: 'root-password-long', email: 'root@example.com', name: 'Root', roles: ['admin'] });
+  await gh.gatehouse.accounts.create({
+    username: 'root',
+    password: 'root-password-long',
+    email: 'root@example.com',
+    name: 'Root',
+    roles: ['admin'],
+  });
   const admin = await login(gh, rp, 'root', 'root-password-long', AUDIENCE);
   const adminAnswer = await call(`${url}/api/admin`, admin.access_token);
   t.is(adminAnswer.status, 200);
@@ -85,18 +106,35 @@ test('introspection mode sees revocation at once; JWT mode trusts the token unti
     mode: 'introspection',
     introspection: { clientId: 'api', clientSecret: API_SECRET },
   });
-  const wrongSecret = await startApi(t, { issuer: gh.issuer, audience: LIVE, mode: 'introspection', introspection: { clientId: 'api', clientSecret: 'wrong' } });
+  const wrongSecret = await startApi(t, {
+    issuer: gh.issuer,
+    audience: LIVE,
+    mode: 'introspection',
+    introspection: { clientId: 'api', clientSecret: 'wrong' },
+  });
 
   const live = await login(gh, rp, 'demo', 'demo-password', LIVE);
   t.notRegex(live.access_token, /^ey/, 'the introspected resource gets an opaque token');
   const ok = await call(`${liveApi.url}/api/profile`, live.access_token);
   t.is(ok.status, 200);
   t.is(ok.body.checked_by, 'introspection');
-  t.is((await call(`${wrongSecret.url}/api/profile`, live.access_token)).status, 503, 'bad API credentials are the server side failing');
+  t.is(
+    (await call(`${wrongSecret.url}/api/profile`, live.access_token)).status,
+    503,
+    'bad API credentials are the server side failing',
+  );
 
   const jwt = await login(gh, rp, 'demo', 'demo-password', AUDIENCE);
-  t.is((await call(`${liveApi.url}/api/profile`, jwt.access_token)).status, 401, 'a JWT for another audience is refused by introspection mode');
-  t.is((await call(`${jwtApi.url}/api/profile`, live.access_token)).status, 401, 'an opaque token is refused by JWT mode');
+  t.is(
+    (await call(`${liveApi.url}/api/profile`, jwt.access_token)).status,
+    401,
+    'a JWT for another audience is refused by introspection mode',
+  );
+  t.is(
+    (await call(`${jwtApi.url}/api/profile`, live.access_token)).status,
+    401,
+    'an opaque token is refused by JWT mode',
+  );
 
   await oidc.tokenRevocation(rp, live.refresh_token as string);
   await oidc.tokenRevocation(rp, jwt.refresh_token as string);

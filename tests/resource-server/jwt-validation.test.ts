@@ -19,18 +19,31 @@ function b64(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-async function expectInvalid(t: Parameters<typeof startTestIssuer>[0], profile: string, token: string, description: RegExp) {
+async function expectInvalid(
+  t: Parameters<typeof startTestIssuer>[0],
+  profile: string,
+  token: string,
+  description: RegExp,
+) {
   const res = await call(profile, token);
   t.is(res.status, 401);
   t.is(res.body.error, 'invalid_token');
   t.regex(String(res.body.error_description), description);
-  t.regex(res.challenge ?? '', /^Bearer realm="http:\/\/localhost:4000", error="invalid_token", error_description="[^"]+"$/);
+  t.regex(
+    res.challenge ?? '',
+    /^Bearer realm="http:\/\/localhost:4000", error="invalid_token", error_description="[^"]+"$/,
+  );
 }
 
 test('expired token: invalid_token; a token a second past exp is still inside the leeway', async (t) => {
   const { iss, profile } = await setup(t);
   const now = Math.floor(Date.now() / 1000);
-  await expectInvalid(t, profile, await iss.sign(iss.goodClaims(AUDIENCE, { iat: now - 120, exp: now - 60 })), /expired/);
+  await expectInvalid(
+    t,
+    profile,
+    await iss.sign(iss.goodClaims(AUDIENCE, { iat: now - 120, exp: now - 60 })),
+    /expired/,
+  );
   const justPast = await call(profile, await iss.sign(iss.goodClaims(AUDIENCE, { iat: now - 60, exp: now - 1 })));
   t.is(justPast.status, 200);
 });
@@ -60,7 +73,9 @@ test('HS256 "signed" with the public key (key confusion) is refused', async (t) 
   const { iss, k1, profile } = await setup(t);
   const pem = createPublicKey({ key: k1.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
   for (const secret of [Buffer.from(pem), Buffer.from(JSON.stringify(k1.publicJwk))]) {
-    const forged = await new jose.SignJWT(iss.goodClaims(AUDIENCE)).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'k1' }).sign(secret);
+    const forged = await new jose.SignJWT(iss.goodClaims(AUDIENCE))
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'k1' })
+      .sign(secret);
     await expectInvalid(t, profile, forged, /algorithm/);
   }
 });
@@ -80,7 +95,12 @@ test('required claims must be present and a sender-constrained token is refused'
     delete claims[claim];
     await expectInvalid(t, profile, await iss.sign(claims), new RegExp(claim));
   }
-  await expectInvalid(t, profile, await iss.sign(iss.goodClaims(AUDIENCE, { cnf: { jkt: 'abc' } })), /sender-constrained/);
+  await expectInvalid(
+    t,
+    profile,
+    await iss.sign(iss.goodClaims(AUDIENCE, { cnf: { jkt: 'abc' } })),
+    /sender-constrained/,
+  );
 });
 
 test('a bad signature and garbage are invalid_token', async (t) => {
@@ -99,10 +119,19 @@ test('unknown kid: one JWKS refetch, then the cooldown stops forged kids from ha
   t.is(iss.jwksFetches(), 1);
   const stranger = await makeKey('k-forged');
   for (let i = 0; i < 10; i++) {
-    await expectInvalid(t, profile, await iss.sign(iss.goodClaims(AUDIENCE), { key: stranger, kid: `forged-${i}` }), /unknown key/);
+    await expectInvalid(
+      t,
+      profile,
+      await iss.sign(iss.goodClaims(AUDIENCE), { key: stranger, kid: `forged-${i}` }),
+      /unknown key/,
+    );
   }
   t.is(iss.jwksFetches(), 2, 'ten forged kids cost one refetch');
-  t.is((await call(profile, await iss.sign(iss.goodClaims(AUDIENCE)))).status, 200, 'known keys keep working from cache');
+  t.is(
+    (await call(profile, await iss.sign(iss.goodClaims(AUDIENCE)))).status,
+    200,
+    'known keys keep working from cache',
+  );
   t.is(iss.jwksFetches(), 2);
 });
 
@@ -114,7 +143,11 @@ test('key rotation: a token signed with a newly published key is accepted after 
   const rotated = await call(profile, await iss.sign(iss.goodClaims(AUDIENCE), { key: k2 }));
   t.is(rotated.status, 200);
   t.is(iss.jwksFetches(), 2);
-  t.is((await call(profile, await iss.sign(iss.goodClaims(AUDIENCE), { key: k1 }))).status, 200, 'the old key still verifies while published');
+  t.is(
+    (await call(profile, await iss.sign(iss.goodClaims(AUDIENCE), { key: k1 }))).status,
+    200,
+    'the old key still verifies while published',
+  );
   t.is(iss.jwksFetches(), 2);
 });
 

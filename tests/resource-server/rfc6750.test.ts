@@ -52,7 +52,10 @@ for (const [name, header] of [
     const res = await call(`${url}/api/profile`, undefined, { headers: { authorization: header as string } });
     t.is(res.status, 400);
     t.is(res.body.error, 'invalid_request');
-    t.regex(res.challenge ?? '', /^Bearer realm="http:\/\/localhost:4000", error="invalid_request", error_description="[^"]+"$/);
+    t.regex(
+      res.challenge ?? '',
+      /^Bearer realm="http:\/\/localhost:4000", error="invalid_request", error_description="[^"]+"$/,
+    );
   });
 }
 
@@ -72,13 +75,19 @@ test('form-body token (RFC 6750 2.2) is accepted; header and body together are i
   app.use(guard.authenticate);
   app.use(guard.requireScope('api:write'));
   app.use(async (ctx) => {
-    ctx.body = { sub: (ctx.state.accessToken as AccessToken).sub, note: (ctx.state.form as Map<string, string>).get('note') };
+    ctx.body = {
+      sub: (ctx.state.accessToken as AccessToken).sub,
+      note: (ctx.state.form as Map<string, string>).get('note'),
+    };
   });
   const url = await serve(t, app);
   const token = await iss.sign(iss.goodClaims(AUDIENCE, { scope: 'api:read api:write' }));
   const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
 
-  const ok = await call(url, undefined, { ...form, body: new URLSearchParams({ access_token: token, note: 'hi' }).toString() });
+  const ok = await call(url, undefined, {
+    ...form,
+    body: new URLSearchParams({ access_token: token, note: 'hi' }).toString(),
+  });
   t.is(ok.status, 200);
   t.deepEqual(ok.body, { sub: 'user-1', note: 'hi' });
 

@@ -187,6 +187,10 @@ test('an entry older than the max age is verified again', async (t) => {
 
 test('introspection mode does not cache', async (t) => {
   const iss = await startTestIssuer(t, [await makeKey('k1')]);
-  const { guard } = await startApi(t, { issuer: iss.issuer, mode: 'introspection', introspection: { clientId: 'rs', clientSecret: 'rs-secret' } });
+  const { guard } = await startApi(t, {
+    issuer: iss.issuer,
+    mode: 'introspection',
+    introspection: { clientId: 'rs', clientSecret: 'rs-secret' },
+  });
   t.is(guard.cacheStats().maxEntries, 0);
 });

@@ -50,7 +50,14 @@ test('50 wrong passwords from one IP: the throttle engages, the lock is bounded,
   // During the lock even the right password is refused — from the attacking IP and for the attacked user.
   t.is((await attacker.attempt('demo', 'demo-password', '10.1.1.1')).status, 401);
   // Nothing else slows down: another user signs in from another IP at once.
-  t.is((await (await openLoginPage(gh.issuer, 'client-a', undefined, '10.3.3.3')).attempt('bob', 'bob-password-123', '10.3.3.3')).status, 303);
+  t.is(
+    (
+      await (
+        await openLoginPage(gh.issuer, 'client-a', undefined, '10.3.3.3')
+      ).attempt('bob', 'bob-password-123', '10.3.3.3')
+    ).status,
+    303,
+  );
 
   await pause(1_100); // lockCapSeconds: the lock is bounded
   const owner = await openLoginPage(gh.issuer, 'client-a', undefined, '10.2.2.2');
@@ -65,11 +72,29 @@ test('50 wrong passwords from 50 IPs: the per-user lock engages (no IP reaches i
   t.is(why.filter((r) => r === 'bad_password').length, 5);
   t.is(why.filter((r) => r === 'locked').length, 45);
   t.false(gh.logs.some((l) => l.audit === 'login.locked' && l.kind === 'ip'));
-  t.is((await attacker.attempt('demo', 'demo-password', '10.8.8.8')).status, 401, 'locked for everyone, for a bounded time');
-  t.is((await (await openLoginPage(gh.issuer, 'client-a', undefined, '10.3.3.4')).attempt('bob', 'bob-password-123', '10.3.3.4')).status, 303);
+  t.is(
+    (await attacker.attempt('demo', 'demo-password', '10.8.8.8')).status,
+    401,
+    'locked for everyone, for a bounded time',
+  );
+  t.is(
+    (
+      await (
+        await openLoginPage(gh.issuer, 'client-a', undefined, '10.3.3.4')
+      ).attempt('bob', 'bob-password-123', '10.3.3.4')
+    ).status,
+    303,
+  );
 
   await pause(1_100);
-  t.is((await (await openLoginPage(gh.issuer, 'client-a', undefined, '10.2.2.3')).attempt('demo', 'demo-password', '10.2.2.3')).status, 303);
+  t.is(
+    (
+      await (
+        await openLoginPage(gh.issuer, 'client-a', undefined, '10.2.2.3')
+      ).attempt('demo', 'demo-password', '10.2.2.3')
+    ).status,
+    303,
+  );
 });
 
 test('unknown usernames are counted and locked like known ones; a success clears the user count', async (t) => {
@@ -91,7 +116,15 @@ test('unknown usernames are counted and locked like known ones; a success clears
 
 test('on Redis, every instance sees the same counts: failures and rate limits add up across instances', async (t) => {
   const redis = await startRedis(t);
-  const common = { ...THROTTLE, 'redis.url': redis.url, 'demo.seed': false, 'loginThrottle.windowSeconds': 60, 'loginThrottle.lockCapSeconds': 60, 'rateLimit.perClient': 3, 'rateLimit.windowSeconds': 3600 };
+  const common = {
+    ...THROTTLE,
+    'redis.url': redis.url,
+    'demo.seed': false,
+    'loginThrottle.windowSeconds': 60,
+    'loginThrottle.lockCapSeconds': 60,
+    'rateLimit.perClient': 3,
+    'rateLimit.windowSeconds': 3600,
+  };
   const one = await startGatehouse(t, common);
   const two = await startGatehouse(t, common);
   await one.gatehouse.accounts.create({ username: 'carol', password: 'carol-password-1' });
@@ -99,11 +132,18 @@ test('on Redis, every instance sees the same counts: failures and rate limits ad
   const p2 = await openLoginPage(two.issuer);
   for (let i = 0; i < 3; i++) t.is((await p1.attempt('carol', `nope-${i}`, `10.20.0.${i}`)).status, 401);
   for (let i = 0; i < 2; i++) t.is((await p2.attempt('carol', `nope-${i}`, `10.21.0.${i}`)).status, 401);
-  t.true(two.logs.some((l) => l.audit === 'login.locked' && l.kind === 'user'), 'the 5th failure, on the second instance, locks');
+  t.true(
+    two.logs.some((l) => l.audit === 'login.locked' && l.kind === 'user'),
+    'the 5th failure, on the second instance, locks',
+  );
   t.is((await p1.attempt('carol', 'carol-password-1', '10.22.0.1')).status, 401, 'locked on the first instance too');
 
   const cc = (issuer: string) =>
-    fetch(`${issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', SECRET_A) }, body: 'grant_type=client_credentials' });
+    fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic('client-a', SECRET_A) },
+      body: 'grant_type=client_credentials',
+    });
   t.is((await cc(one.issuer)).status, 200);
   t.is((await cc(two.issuer)).status, 200);
   t.is((await cc(one.issuer)).status, 200);

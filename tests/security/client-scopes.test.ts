@@ -23,7 +23,13 @@ const RESOURCE_SERVERS = [
 const SECRET = 'client-scopes-secret-0123456789abcdef0123456789abcdef';
 
 function client(id: string, extra: Record<string, unknown> = {}) {
-  return { client_id: id, client_secret: SECRET, redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], ...extra };
+  return {
+    client_id: id,
+    client_secret: SECRET,
+    redirect_uris: [REDIRECT],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    ...extra,
+  };
 }
 
 const READER = client('reader', { scope: 'openid offline_access api:read' });
@@ -31,22 +37,34 @@ const NOTHING = client('nothing');
 const NARROW = client('narrow', { scope: 'api:read other:read', allowed_resources: [OTHER] });
 
 async function token(gh: TestGatehouse, id: string, params: Record<string, string>) {
-  const res = await fetch(`${gh.issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic(id, SECRET) }, body: new URLSearchParams(params) });
+  const res = await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { ...FORM, authorization: basic(id, SECRET) },
+    body: new URLSearchParams(params),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
-const cc = (gh: TestGatehouse, id: string, params: Record<string, string>) => token(gh, id, { grant_type: 'client_credentials', ...params });
+const cc = (gh: TestGatehouse, id: string, params: Record<string, string>) =>
+  token(gh, id, { grant_type: 'client_credentials', ...params });
 
 async function start(t: import('ava').ExecutionContext, store: string): Promise<TestGatehouse> {
   const overrides: Record<string, unknown> = { resourceServers: RESOURCE_SERVERS };
   if (store === 'redis') overrides['redis.url'] = (await startRedis(t)).url;
   const gh = await startGatehouse(t, overrides);
-  if (store === 'redis') await gh.gatehouse.accounts.create({ username: 'demo', password: 'demo-password', email: 'demo@example.com', roles: ['user'] });
+  if (store === 'redis')
+    await gh.gatehouse.accounts.create({
+      username: 'demo',
+      password: 'demo-password',
+      email: 'demo@example.com',
+      roles: ['user'],
+    });
   for (const c of [READER, NOTHING, NARROW]) await gh.gatehouse.store.clients.save(c);
   return gh;
 }
 
-const discover = (gh: TestGatehouse, id: string) => oidc.discovery(new URL(gh.issuer), id, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+const discover = (gh: TestGatehouse, id: string) =>
+  oidc.discovery(new URL(gh.issuer), id, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
 
 for (const store of ['memory', 'redis']) {
   test(`${store}: client credentials get only the resource scopes the client lists`, async (t) => {
@@ -60,7 +78,11 @@ for (const store of ['memory', 'redis']) {
     const defaulted = await cc(gh, 'reader', { scope: 'api:read' });
     t.is(defaulted.body.scope, 'api:read', 'the default resource server, same rule');
     t.is((await cc(gh, 'reader', { scope: 'other:read', resource: OTHER })).body.error, 'invalid_scope');
-    t.is((await cc(gh, 'reader', { resource: OTHER })).body.error, 'invalid_target', 'no scope there: no token for that server at all');
+    t.is(
+      (await cc(gh, 'reader', { resource: OTHER })).body.error,
+      'invalid_target',
+      'no scope there: no token for that server at all',
+    );
 
     // Least privilege: a client that lists no resource scope gets none, and no token for any resource server.
     t.is((await cc(gh, 'nothing', { scope: 'api:read', resource: API })).body.error, 'invalid_scope');
@@ -77,23 +99,48 @@ for (const store of ['memory', 'redis']) {
     const gh = await start(t, store);
     const reader = await discover(gh, 'reader');
     // Asking for more at the authorization endpoint is refused before anyone signs in.
-    const tooMuch = oidc.buildAuthorizationUrl(reader, { redirect_uri: REDIRECT, scope: 'openid api:read api:write', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const tooMuch = oidc.buildAuthorizationUrl(reader, {
+      redirect_uri: REDIRECT,
+      scope: 'openid api:read api:write',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     const refused = await fetch(tooMuch, { redirect: 'manual' });
     t.is(new URL(refused.headers.get('location') as string).searchParams.get('error'), 'invalid_scope');
 
     // A client once allowed both scopes gets both; after its registration drops api:write, the next refresh does not.
     await gh.gatehouse.store.clients.remove('reader');
     await gh.gatehouse.store.clients.save({ ...READER, scope: 'openid offline_access api:read api:write' });
-    const { tokens } = await codeFlow(gh.issuer, await discover(gh, 'reader'), 'openid offline_access api:read api:write');
-    t.is(tokens.scope?.split(' ').filter((s) => s.startsWith('api:')).sort().join(' '), 'api:read api:write');
+    const { tokens } = await codeFlow(
+      gh.issuer,
+      await discover(gh, 'reader'),
+      'openid offline_access api:read api:write',
+    );
+    t.is(
+      tokens.scope
+        ?.split(' ')
+        .filter((s) => s.startsWith('api:'))
+        .sort()
+        .join(' '),
+      'api:read api:write',
+    );
     await gh.gatehouse.store.clients.remove('reader');
     await gh.gatehouse.store.clients.save(READER);
-    const refreshed = await token(gh, 'reader', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string });
+    const refreshed = await token(gh, 'reader', {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token as string,
+    });
     t.is(refreshed.status, 200, JSON.stringify(refreshed.body));
     t.is(refreshed.body.scope, 'api:read');
-    const payload = JSON.parse(Buffer.from((refreshed.body.access_token as string).split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+    const payload = JSON.parse(
+      Buffer.from((refreshed.body.access_token as string).split('.')[1] as string, 'base64url').toString(),
+    ) as Record<string, unknown>;
     t.is(payload.scope, 'api:read', 'the access token itself carries only the allowed scope');
-    const asked = await token(gh, 'reader', { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token as string, scope: 'api:write' });
+    const asked = await token(gh, 'reader', {
+      grant_type: 'refresh_token',
+      refresh_token: refreshed.body.refresh_token as string,
+      scope: 'api:write',
+    });
     t.is(asked.body.error, 'invalid_scope');
   });
 }
@@ -113,9 +160,19 @@ test('clients add accepts resource scopes in scope and resource_server_for; refu
   const add = async (metadata: Record<string, unknown>) => {
     const file = join(dir, `${String(metadata.client_id)}.json`);
     writeFileSync(file, JSON.stringify(metadata));
-    return runNode('src/cli/main.ts', ['clients', 'add', '--file', file], { REDIS_URL: redis.url, CONFIG_FILE: config });
+    return runNode('src/cli/main.ts', ['clients', 'add', '--file', file], {
+      REDIS_URL: redis.url,
+      CONFIG_FILE: config,
+    });
   };
-  const machine = { client_id: 'machine', client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'api:read' };
+  const machine = {
+    client_id: 'machine',
+    client_secret: SECRET,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
+  };
   const ok = await add(machine);
   t.is(ok.code, 0, ok.stderr);
   const computed = await add({ ...machine, client_id: 'sneaky', resource_scopes: ['api:write'] });
@@ -126,9 +183,21 @@ test('clients add accepts resource scopes in scope and resource_server_for; refu
   t.regex(unknown.stderr, /allowed_resources: https:\/\/nowhere\.example is not a configured resource server/);
 
   // A resource server's client (introspection, see introspection-policy.test.ts) must be confidential and real.
-  const rs = { client_id: 'rs', client_secret: SECRET, grant_types: [], response_types: [], redirect_uris: [], resource_server_for: [API] };
+  const rs = {
+    client_id: 'rs',
+    client_secret: SECRET,
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+    resource_server_for: [API],
+  };
   t.is((await add(rs)).code, 0);
-  const publicRs = await add({ ...rs, client_id: 'public-rs', client_secret: undefined, token_endpoint_auth_method: 'none' });
+  const publicRs = await add({
+    ...rs,
+    client_id: 'public-rs',
+    client_secret: undefined,
+    token_endpoint_auth_method: 'none',
+  });
   t.is(publicRs.code, 2);
   t.regex(publicRs.stderr, /resource_server_for needs a confidential client/);
   const nowhere = await add({ ...rs, client_id: 'nowhere-rs', resource_server_for: ['https://nowhere.example'] });

@@ -12,11 +12,30 @@ import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 
 const USER = { username: 'erin', password: 'erin-password-for-consent' };
-const THIRD = { id: 'third', secret: 'third-party-secret-for-consent-0123456789abcdef', redirect: 'https://third.example/cb' };
+const THIRD = {
+  id: 'third',
+  secret: 'third-party-secret-for-consent-0123456789abcdef',
+  redirect: 'https://third.example/cb',
+};
 const FIRST = { id: 'first', redirect: 'https://first.example/cb' };
 
 /** Claims every ID token and userinfo answer carries whatever was consented to (protocol, not user data). */
-const PROTOCOL = new Set(['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'at_hash', 'c_hash', 'azp', 's_hash']);
+const PROTOCOL = new Set([
+  'sub',
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'auth_time',
+  'nonce',
+  'acr',
+  'amr',
+  'sid',
+  'at_hash',
+  'c_hash',
+  'azp',
+  's_hash',
+]);
 
 const CLIENTS = [
   {
@@ -64,10 +83,17 @@ function consentLines(html: string): string[] {
 for (const store of ['memory', 'redis']) {
   test(`${store}: claims asked for with the claims parameter are listed on the consent page, and nothing else reaches the client`, async (t) => {
     const gh = await start(t, store);
-    const config = await oidc.discovery(new URL(gh.issuer), THIRD.id, THIRD.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(gh.issuer), THIRD.id, THIRD.secret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
     const asked = { email: null, phone_number: null, address: null, name: null };
     const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: THIRD.redirect, scope: 'openid', nonce, claims: JSON.stringify({ id_token: asked, userinfo: asked }) });
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: THIRD.redirect,
+      scope: 'openid',
+      nonce,
+      claims: JSON.stringify({ id_token: asked, userinfo: asked }),
+    });
     const { callback, pages } = await loginThroughPages(url, gh.issuer, { ...USER, consent: 'allow' });
     t.is(pages.length, 2, 'sign-in page, then the consent page');
     const page = pages[1] as string;
@@ -85,7 +111,10 @@ for (const store of ['memory', 'redis']) {
 
     const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedNonce: nonce });
     const idToken = tokens.claims() as Record<string, unknown>;
-    const info = (await oidc.fetchUserInfo(config, tokens.access_token, idToken.sub as string)) as Record<string, unknown>;
+    const info = (await oidc.fetchUserInfo(config, tokens.access_token, idToken.sub as string)) as Record<
+      string,
+      unknown
+    >;
     t.is(idToken.email, 'erin@example.com', 'what the user allowed is released');
     t.is(info.phone_number, '+1 555 0199');
     // Every user claim the client received was on the page.
@@ -97,12 +126,18 @@ for (const store of ['memory', 'redis']) {
 
   test(`${store}: a first-party client asking for claims beyond its registered scopes gets the consent page`, async (t) => {
     const gh = await start(t, store);
-    const config = await oidc.discovery(new URL(gh.issuer), FIRST.id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(gh.issuer), FIRST.id, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
     const verifier = oidc.randomPKCECodeVerifier();
     const challenge = await oidc.calculatePKCECodeChallenge(verifier);
     const pkce = { code_challenge: challenge, code_challenge_method: 'S256', redirect_uri: FIRST.redirect };
     // `name` is released by `profile`, which the client is registered for; `phone_number` is not.
-    const url = oidc.buildAuthorizationUrl(config, { ...pkce, scope: 'openid profile', claims: JSON.stringify({ userinfo: { name: null, phone_number: null } }) });
+    const url = oidc.buildAuthorizationUrl(config, {
+      ...pkce,
+      scope: 'openid profile',
+      claims: JSON.stringify({ userinfo: { name: null, phone_number: null } }),
+    });
     const { callback, pages } = await loginThroughPages(url, gh.issuer, { ...USER, consent: 'allow' });
     t.is(pages.length, 2, 'sign-in page, then the consent page');
     const lines = consentLines(pages[1] as string);
@@ -113,7 +148,11 @@ for (const store of ['memory', 'redis']) {
     t.is(info.phone_number, '+1 555 0199', 'allowed on the page, so released');
 
     // Claims its scopes release need no page: a fresh sign-in asking only for `name` resumes straight to the client.
-    const again = oidc.buildAuthorizationUrl(config, { ...pkce, scope: 'openid profile', claims: JSON.stringify({ userinfo: { name: null } }) });
+    const again = oidc.buildAuthorizationUrl(config, {
+      ...pkce,
+      scope: 'openid profile',
+      claims: JSON.stringify({ userinfo: { name: null } }),
+    });
     const quiet = await loginThroughPages(again, gh.issuer, USER);
     t.is(quiet.pages.length, 1, 'only the sign-in page');
     t.truthy(quiet.callback.searchParams.get('code'));

@@ -9,7 +9,12 @@ import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { CLIENTS, REDIRECT, rp } from './fixtures.ts';
 
-const FORGED = { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'host=evil.example' };
+const FORGED = {
+  host: 'evil.example',
+  'x-forwarded-host': 'evil.example',
+  'x-forwarded-proto': 'https',
+  forwarded: 'host=evil.example',
+};
 
 for (const trustProxy of [false, true]) {
   test(`trustProxy ${trustProxy}: discovery, redirects and form actions come from the issuer, never from Host or X-Forwarded-*`, async (t) => {
@@ -20,7 +25,8 @@ for (const trustProxy of [false, true]) {
     t.notRegex(text, /evil\.example/);
     const meta = JSON.parse(text) as Record<string, unknown>;
     t.is(meta.issuer, gh.issuer);
-    for (const [k, v] of Object.entries(meta)) if (k.endsWith('_endpoint') || k === 'jwks_uri') t.true(String(v).startsWith(`${gh.issuer}/`), `${k}: ${v}`);
+    for (const [k, v] of Object.entries(meta))
+      if (k.endsWith('_endpoint') || k === 'jwks_uri') t.true(String(v).startsWith(`${gh.issuer}/`), `${k}: ${v}`);
     const auth = await fetch(
       `${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`,
       { headers: FORGED, redirect: 'manual' },
@@ -33,8 +39,17 @@ for (const trustProxy of [false, true]) {
 }
 
 /** Follows a flow against an https issuer served over plain http, as behind a TLS-terminating proxy. */
-async function viaProxy(server: string, issuer: string, url: string, jar: CookieJar, setCookies: string[]): Promise<Response> {
-  const res = await fetch(url.replace(issuer, server), { redirect: 'manual', headers: { cookie: jar.header(), accept: 'text/html', origin: issuer } });
+async function viaProxy(
+  server: string,
+  issuer: string,
+  url: string,
+  jar: CookieJar,
+  setCookies: string[],
+): Promise<Response> {
+  const res = await fetch(url.replace(issuer, server), {
+    redirect: 'manual',
+    headers: { cookie: jar.header(), accept: 'text/html', origin: issuer },
+  });
   setCookies.push(...res.headers.getSetCookie());
   jar.store(res);
   return res;
@@ -46,7 +61,13 @@ test('https issuer: session cookie __Host-session (Path=/), interaction cookies 
   const server = `http://127.0.0.1:${(gh.server.address() as { port: number }).port}`;
   const jar = new CookieJar();
   const seen: string[] = [];
-  const start = await viaProxy(server, issuer, `${issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`, jar, seen);
+  const start = await viaProxy(
+    server,
+    issuer,
+    `${issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`,
+    jar,
+    seen,
+  );
   const interaction = new URL(start.headers.get('location') as string, issuer).href;
   t.true(interaction.startsWith(`${issuer}/interaction/`));
   await viaProxy(server, issuer, interaction, jar, seen);
@@ -81,7 +102,10 @@ test('https issuer: session cookie __Host-session (Path=/), interaction cookies 
 
 test('http issuer (development): the same cookies without Secure and without prefixes', async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS });
-  const res = await fetch(`${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`, { redirect: 'manual' });
+  const res = await fetch(
+    `${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`,
+    { redirect: 'manual' },
+  );
   const cookies = res.headers.getSetCookie().map((c) => c.toLowerCase());
   t.true(cookies.some((c) => c.startsWith('_interaction=')));
   for (const c of cookies) {
@@ -99,21 +123,29 @@ test('cookie keys rotate: with a new key first, a session signed with the old ke
   const first = await startGatehouse(t, { ...common, cookieKeys: [OLD] });
   await first.gatehouse.accounts.create({ username: 'demo', password: 'demo-password' });
   const a1 = await rp(first.issuer, 'client-a');
-  const { jar } = await loginThroughPages(oidc.buildAuthorizationUrl(a1, { redirect_uri: REDIRECT, scope: 'openid' }), first.issuer, {
-    username: 'demo',
-    password: 'demo-password',
-  });
+  const { jar } = await loginThroughPages(
+    oidc.buildAuthorizationUrl(a1, { redirect_uri: REDIRECT, scope: 'openid' }),
+    first.issuer,
+    {
+      username: 'demo',
+      password: 'demo-password',
+    },
+  );
   const oldJar = jar.header();
 
   const silent = async (issuer: string, cookie: string) => {
     const a = await rp(issuer, 'client-a');
     const j = new CookieJar();
     for (const pair of cookie.split('; ')) j.store({ headers: { getSetCookie: () => [pair] } } as unknown as Response);
-    const { callback } = await loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'none' }), issuer, {
-      username: 'x',
-      password: 'y',
-      jar: j,
-    });
+    const { callback } = await loginThroughPages(
+      oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'none' }),
+      issuer,
+      {
+        username: 'x',
+        password: 'y',
+        jar: j,
+      },
+    );
     return { callback, jar: j };
   };
 
@@ -123,7 +155,14 @@ test('cookie keys rotate: with a new key first, a session signed with the old ke
 
   const retired = await startGatehouse(t, { ...common, cookieKeys: [NEW] });
   const stale = await silent(retired.issuer, oldJar);
-  t.is(stale.callback.searchParams.get('error'), 'login_required', 'a cookie signed only with the retired key is ignored');
+  t.is(
+    stale.callback.searchParams.get('error'),
+    'login_required',
+    'a cookie signed only with the retired key is ignored',
+  );
   const resigned = await silent(retired.issuer, during.jar.header());
-  t.truthy(resigned.callback.searchParams.get('code'), 'cookies re-signed with the new key during the rotation keep working');
+  t.truthy(
+    resigned.callback.searchParams.get('code'),
+    'cookies re-signed with the new key during the rotation keep working',
+  );
 });

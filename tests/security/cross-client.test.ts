@@ -13,21 +13,30 @@ async function setup(t: import('ava').ExecutionContext) {
 }
 
 async function tokenAsB(issuer: string, body: Record<string, string>) {
-  const res = await fetch(`${issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-b', SECRET_B) }, body: new URLSearchParams(body) });
+  const res = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { ...FORM, authorization: basic('client-b', SECRET_B) },
+    body: new URLSearchParams(body),
+  });
   return { status: res.status, body: (await res.json()) as { error?: string } };
 }
 
 test('a code of client A is refused for client B, and A can still redeem it', async (t) => {
   const { gh, a } = await setup(t);
   const { code, verifier, callback } = await codeOnly(gh.issuer, a);
-  const stolen = await tokenAsB(gh.issuer, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
+  const stolen = await tokenAsB(gh.issuer, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+  });
   t.is(stolen.status, 400);
   t.is(stolen.body.error, 'invalid_grant');
   const tokens = await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier });
   t.truthy(tokens.access_token);
 });
 
-test('a refresh token of client A is refused for client B, and A\'s family keeps working', async (t) => {
+test("a refresh token of client A is refused for client B, and A's family keeps working", async (t) => {
   const { gh, a } = await setup(t);
   const { tokens } = await codeFlow(gh.issuer, a);
   const rt = tokens.refresh_token as string;
@@ -42,7 +51,7 @@ test('a refresh token of client A is refused for client B, and A\'s family keeps
   t.false(gh.logs.some((l) => l.audit === 'token_family.revoked' || l.audit === 'refresh_token.reuse_detected'));
 });
 
-test('client B cannot revoke A\'s tokens, a public client cannot introspect them; A\'s tokens stay active', async (t) => {
+test("client B cannot revoke A's tokens, a public client cannot introspect them; A's tokens stay active", async (t) => {
   const { gh, a } = await setup(t);
   const { tokens } = await codeFlow(gh.issuer, a, 'openid offline_access');
   const revoke = await fetch(`${gh.issuer}/token/revocation`, {

@@ -27,7 +27,8 @@ async function attackerSite(t: import('ava').ExecutionContext, html: () => strin
   return `http://localhost:${(server.address() as AddressInfo).port}/`;
 }
 
-const authUrl = (issuer: string) => `${issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT, state: 'st' })}`;
+const authUrl = (issuer: string) =>
+  `${issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT, state: 'st' })}`;
 
 async function crossSitePost(page: Page, attacker: string, target: string): Promise<{ status: number; body: string }> {
   const response = page.waitForResponse((r) => r.url() === target && r.request().method() === 'POST');
@@ -54,7 +55,10 @@ test('Chromium: a cross-site page cannot submit the sign-in or the consent form;
   const login = await crossSitePost(page, attacker, loginAction);
   t.is(login.status, 403);
   t.regex(login.body, /cross-site form submission refused/);
-  t.false(gh.logs.some((l) => l.audit === 'login.success'), 'no one was signed in');
+  t.false(
+    gh.logs.some((l) => l.audit === 'login.success'),
+    'no one was signed in',
+  );
 
   // Back on Gatehouse's own page, the same interaction still works.
   await page.goto(loginUrl.href);
@@ -81,14 +85,19 @@ test('Chromium: a cross-site page cannot submit the sign-in or the consent form;
   t.true(gh.logs.some((l) => l.audit === 'consent.granted'));
 });
 
-test('each check on its own: no interaction cookie, cross-site Sec-Fetch-Site, foreign Origin, another interaction\'s cookie', async (t) => {
+test("each check on its own: no interaction cookie, cross-site Sec-Fetch-Site, foreign Origin, another interaction's cookie", async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS });
   const jar = new CookieJar();
   const start = await request(authUrl(gh.issuer), jar);
   const page = new URL(start.headers.get('location') as string, gh.issuer).href;
   await request(page, jar);
   const post = (url: string, headers: Record<string, string>, cookies = jar.header()) =>
-    fetch(url, { method: 'POST', redirect: 'manual', headers: { ...FORM, accept: 'application/json', cookie: cookies, ...headers }, body: 'username=demo&password=demo-password' });
+    fetch(url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...FORM, accept: 'application/json', cookie: cookies, ...headers },
+      body: 'username=demo&password=demo-password',
+    });
 
   const noCookie = await post(`${page}/login`, { origin: gh.issuer }, '');
   t.is(noCookie.status, 400, 'a cross-site POST arrives without the Lax cookie');

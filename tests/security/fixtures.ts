@@ -40,7 +40,9 @@ export const CLIENTS = [
 ];
 
 export async function rp(issuer: string, clientId: 'client-a' | 'client-b'): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(issuer), clientId, clientId === 'client-a' ? SECRET_A : SECRET_B, undefined, { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(issuer), clientId, clientId === 'client-a' ? SECRET_A : SECRET_B, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 export interface FlowResult {
@@ -50,7 +52,11 @@ export interface FlowResult {
 }
 
 /** Signs demo in through the pages for `config`'s client and returns the tokens and the (now used) code. */
-export async function codeFlow(issuer: string, config: oidc.Configuration, scope = 'openid offline_access api:read'): Promise<FlowResult> {
+export async function codeFlow(
+  issuer: string,
+  config: oidc.Configuration,
+  scope = 'openid offline_access api:read',
+): Promise<FlowResult> {
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,
@@ -66,7 +72,10 @@ export async function codeFlow(issuer: string, config: oidc.Configuration, scope
 }
 
 /** Only the code: the flow stops at the callback, so the code is still unused. */
-export async function codeOnly(issuer: string, config: oidc.Configuration): Promise<{ code: string; verifier: string; callback: URL }> {
+export async function codeOnly(
+  issuer: string,
+  config: oidc.Configuration,
+): Promise<{ code: string; verifier: string; callback: URL }> {
   const verifier = oidc.randomPKCECodeVerifier();
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,

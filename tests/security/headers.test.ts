@@ -20,7 +20,8 @@ function assertPageHeaders(t: import('ava').ExecutionContext, res: Response, htm
   t.is(res.headers.get('x-content-type-options'), 'nosniff', what);
   t.is(res.headers.get('referrer-policy'), 'no-referrer', what);
   // Every inline <style>/<script> carries this response's nonce; no inline event handlers.
-  for (const tag of html.match(/<(style|script)\b[^>]*>/g) ?? []) t.true(tag.includes(`nonce="${nonce}"`) || /\bsrc=/.test(tag), `${what}: ${tag}`);
+  for (const tag of html.match(/<(style|script)\b[^>]*>/g) ?? [])
+    t.true(tag.includes(`nonce="${nonce}"`) || /\bsrc=/.test(tag), `${what}: ${tag}`);
   t.notRegex(html, /\son[a-z]+=/i, `${what}: no inline handlers`);
   return nonce as string;
 }
@@ -37,7 +38,11 @@ test('sign-in, consent, error and logout pages carry the strict headers, with a 
   t.not(assertPageHeaders(t, again, await again.text(), 'login again'), n1, 'a fresh nonce per response');
   t.is(loginPage.headers.get('cache-control'), 'no-store');
 
-  const post = await request(`${pageUrl}/login`, jar, { method: 'POST', headers: { ...FORM, origin: gh.issuer }, body: 'username=demo&password=demo-password' });
+  const post = await request(`${pageUrl}/login`, jar, {
+    method: 'POST',
+    headers: { ...FORM, origin: gh.issuer },
+    body: 'username=demo&password=demo-password',
+  });
   const consentUrl = new URL(post.headers.get('location') as string, gh.issuer).href;
   let res = await request(consentUrl, jar);
   while (res.status === 303) res = await request(new URL(res.headers.get('location') as string, gh.issuer).href, jar);
@@ -51,7 +56,11 @@ test('sign-in, consent, error and logout pages carry the strict headers, with a 
   assertPageHeaders(t, notFound, await notFound.text(), '404 page');
 
   const a = await rp(gh.issuer, 'client-a');
-  const { jar: signedIn } = await loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, { username: 'demo', password: 'demo-password' });
+  const { jar: signedIn } = await loginThroughPages(
+    oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }),
+    gh.issuer,
+    { username: 'demo', password: 'demo-password' },
+  );
   const logout = await request(`${gh.issuer}/session/end?client_id=client-a`, signedIn);
   assertPageHeaders(t, logout, await logout.text(), 'logout confirmation');
 });
@@ -61,22 +70,42 @@ test('token, userinfo and introspection answers are no-store; CORS only for regi
   const a = await rp(gh.issuer, 'client-a');
   const { tokens } = await codeFlow(gh.issuer, a, 'openid offline_access');
   const auth = { ...FORM, authorization: basic('client-a', SECRET_A) };
-  const token = await fetch(`${gh.issuer}/token`, { method: 'POST', headers: auth, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string }) });
+  const token = await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: auth,
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string }),
+  });
   t.is(token.status, 200);
   t.regex(token.headers.get('cache-control') ?? '', /no-store/);
   const fresh = (await token.json()) as { access_token: string };
   const me = await fetch(`${gh.issuer}/me`, { headers: { authorization: `Bearer ${fresh.access_token}` } });
   t.is(me.status, 200);
   t.regex(me.headers.get('cache-control') ?? '', /no-store/);
-  const intro = await fetch(`${gh.issuer}/token/introspection`, { method: 'POST', headers: auth, body: new URLSearchParams({ token: fresh.access_token }) });
+  const intro = await fetch(`${gh.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: auth,
+    body: new URLSearchParams({ token: fresh.access_token }),
+  });
   t.regex(intro.headers.get('cache-control') ?? '', /no-store/);
-  const err = await fetch(`${gh.issuer}/token`, { method: 'POST', headers: auth, body: 'grant_type=refresh_token&refresh_token=nope' });
+  const err = await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: auth,
+    body: 'grant_type=refresh_token&refresh_token=nope',
+  });
   t.regex(err.headers.get('cache-control') ?? '', /no-store/);
 
   // CORS: the client's registered origin (from its redirect URIs) is allowed at the token endpoint; others not.
   const preflight = (origin: string) =>
-    fetch(`${gh.issuer}/token`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
-  const cors = (origin: string) => fetch(`${gh.issuer}/token`, { method: 'POST', headers: { ...auth, origin }, body: new URLSearchParams({ grant_type: 'client_credentials' }) });
+    fetch(`${gh.issuer}/token`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+  const cors = (origin: string) =>
+    fetch(`${gh.issuer}/token`, {
+      method: 'POST',
+      headers: { ...auth, origin },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
   const good = await cors('https://app.example');
   t.is(good.headers.get('access-control-allow-origin'), 'https://app.example');
   const evil = await cors('https://evil.example');
@@ -84,7 +113,9 @@ test('token, userinfo and introspection answers are no-store; CORS only for regi
   t.not(evil.headers.get('access-control-allow-origin'), '*');
   t.true((await preflight('https://evil.example')).status < 500);
   // Discovery and JWKS are public documents: readable from any origin, and never carry cookies.
-  const disco = await fetch(`${gh.issuer}/.well-known/openid-configuration`, { headers: { origin: 'https://evil.example' } });
+  const disco = await fetch(`${gh.issuer}/.well-known/openid-configuration`, {
+    headers: { origin: 'https://evil.example' },
+  });
   t.is(disco.headers.get('access-control-allow-credentials'), null);
 });
 
@@ -96,7 +127,11 @@ test('https issuer: every response carries Strict-Transport-Security for at leas
     const server = `http://127.0.0.1:${(gh.server.address() as { port: number }).port}`;
     const answers = await Promise.all([
       ...paths.map((p) => fetch(`${server}${p}`, { headers: { accept: 'text/html' }, redirect: 'manual' })),
-      fetch(`${server}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', 'wrong') }, body: 'grant_type=client_credentials' }),
+      fetch(`${server}/token`, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic('client-a', 'wrong') },
+        body: 'grant_type=client_credentials',
+      }),
     ]);
     for (const res of answers) {
       const hsts = res.headers.get('strict-transport-security') ?? '';

@@ -163,12 +163,33 @@ function encode(pairs: Array<[string, string]>): string {
   return pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 }
 
-function probe(ep: Endpoint, name: string, pairs: Array<[string, string]>, extra: Partial<Probe> = {}, rawQuery?: string): Probe {
+function probe(
+  ep: Endpoint,
+  name: string,
+  pairs: Array<[string, string]>,
+  extra: Partial<Probe> = {},
+  rawQuery?: string,
+): Probe {
   const q = rawQuery ?? encode(pairs);
   if (ep.method === 'GET') {
-    return { name: `${ep.name}: ${name}`, target: ep.target, method: 'GET', path: q ? `${ep.path}?${q}` : ep.path, headers: { ...ep.headers }, ...extra };
+    return {
+      name: `${ep.name}: ${name}`,
+      target: ep.target,
+      method: 'GET',
+      path: q ? `${ep.path}?${q}` : ep.path,
+      headers: { ...ep.headers },
+      ...extra,
+    };
   }
-  return { name: `${ep.name}: ${name}`, target: ep.target, method: 'POST', path: ep.path, headers: { ...FORM, ...ep.headers }, body: q, ...extra };
+  return {
+    name: `${ep.name}: ${name}`,
+    target: ep.target,
+    method: 'POST',
+    path: ep.path,
+    headers: { ...FORM, ...ep.headers },
+    body: q,
+    ...extra,
+  };
 }
 
 /** Every single-parameter and request-shape mutation of one endpoint. */
@@ -176,25 +197,64 @@ function* mutations(ep: Endpoint, jwtVariants: Record<string, string>, otherClie
   const base = Object.entries(ep.params);
   yield probe(ep, 'no parameters at all', []);
   for (const [key] of base) {
-    yield probe(ep, `missing ${key}`, base.filter(([k]) => k !== key));
+    yield probe(
+      ep,
+      `missing ${key}`,
+      base.filter(([k]) => k !== key),
+    );
     // RFC 8707 allows several `resource`; the authorization endpoint answers errors to a verified redirect_uri.
-    const dupStatus = ep.target === 'api' || key === 'resource' ? undefined : ep.path === '/auth' ? [303, 400] : [400, 401];
+    const dupStatus =
+      ep.target === 'api' || key === 'resource' ? undefined : ep.path === '/auth' ? [303, 400] : [400, 401];
     yield probe(ep, `duplicated ${key}`, [...base, [key, ep.params[key] as string]], { status: dupStatus });
     yield probe(ep, `duplicated ${key} with another value`, [...base, [key, 'other']]);
-    yield probe(ep, `${key} as array syntax`, [...base.filter(([k]) => k !== key), [`${key}[]`, 'a'], [`${key}[0]`, 'b']]);
-    yield probe(ep, `${key} 40 kB`, base.map(([k, v]) => [k, k === key ? 'x'.repeat(40_000) : v]));
+    yield probe(ep, `${key} as array syntax`, [
+      ...base.filter(([k]) => k !== key),
+      [`${key}[]`, 'a'],
+      [`${key}[0]`, 'b'],
+    ]);
+    yield probe(
+      ep,
+      `${key} 40 kB`,
+      base.map(([k, v]) => [k, k === key ? 'x'.repeat(40_000) : v]),
+    );
     const raw = base.map(([k, v]) => `${enc(k)}=${k === key ? '%ff%fe%c3%28' : enc(v)}`).join('&');
     yield probe(ep, `${key} invalid UTF-8 (percent-encoded)`, [], {}, raw);
-    for (const [i, fuzz] of FUZZ_VALUES.entries()) yield probe(ep, `${key} fuzz #${i}`, base.map(([k, v]) => [k, k === key ? fuzz : v]));
+    for (const [i, fuzz] of FUZZ_VALUES.entries())
+      yield probe(
+        ep,
+        `${key} fuzz #${i}`,
+        base.map(([k, v]) => [k, k === key ? fuzz : v]),
+      );
   }
-  for (const key of ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString']) yield probe(ep, `extra ${key} param`, [...base, [key, 'x']]);
-  yield probe(ep, '300 unknown parameters', [...base, ...Array.from({ length: 300 }, (_, i) => [`p${i}`, 'v'] as [string, string])]);
+  for (const key of ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'])
+    yield probe(ep, `extra ${key} param`, [...base, [key, 'x']]);
+  yield probe(ep, '300 unknown parameters', [
+    ...base,
+    ...Array.from({ length: 300 }, (_, i) => [`p${i}`, 'v'] as [string, string]),
+  ]);
   for (const key of ep.tokenParams ?? []) {
-    for (const [variant, jwt] of Object.entries(jwtVariants)) yield probe(ep, `${key} = ${variant} JWT`, base.map(([k, v]) => [k, k === key ? jwt : v]));
-    for (const [i, other] of otherClientTokens.entries()) yield probe(ep, `${key} = other client's token #${i}`, base.map(([k, v]) => [k, k === key ? other : v]));
+    for (const [variant, jwt] of Object.entries(jwtVariants))
+      yield probe(
+        ep,
+        `${key} = ${variant} JWT`,
+        base.map(([k, v]) => [k, k === key ? jwt : v]),
+      );
+    for (const [i, other] of otherClientTokens.entries())
+      yield probe(
+        ep,
+        `${key} = other client's token #${i}`,
+        base.map(([k, v]) => [k, k === key ? other : v]),
+      );
   }
   for (const m of ep.badMethods) {
-    yield { name: `${ep.name}: method ${m}`, target: ep.target, method: m, path: ep.path, headers: { ...ep.headers }, status: [404, 405] };
+    yield {
+      name: `${ep.name}: method ${m}`,
+      target: ep.target,
+      method: m,
+      path: ep.path,
+      headers: { ...ep.headers },
+      status: [404, 405],
+    };
   }
   if (ep.method === 'POST') {
     const body = encode(base);
@@ -206,18 +266,55 @@ function* mutations(ep: Endpoint, jwtVariants: Record<string, string>, otherClie
       headers: { ...ep.headers, ...(t ? { 'content-type': t } : {}) },
       body: b,
     });
-    for (const t of [undefined, 'text/plain', 'multipart/form-data; boundary=x', 'application/xml', 'application/x-www-form-urlencoded; charset=utf-16', 'application/x-www-form-urlencoded; charset=nope', '*/*', 'application/x-www-form-urlencoded, application/json']) {
+    for (const t of [
+      undefined,
+      'text/plain',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      'application/x-www-form-urlencoded; charset=utf-16',
+      'application/x-www-form-urlencoded; charset=nope',
+      '*/*',
+      'application/x-www-form-urlencoded, application/json',
+    ]) {
       yield withType(t);
     }
-    yield { ...withType('application/json', JSON.stringify(ep.params)), name: `${ep.name}: JSON where a form is expected`, status: ep.target === 'api' ? undefined : [400, 415] };
+    yield {
+      ...withType('application/json', JSON.stringify(ep.params)),
+      name: `${ep.name}: JSON where a form is expected`,
+      status: ep.target === 'api' ? undefined : [400, 415],
+    };
     yield { ...withType('application/json', '{"grant_type":'), name: `${ep.name}: truncated JSON` };
-    yield { ...withType('application/x-www-form-urlencoded', Uint8Array.from([0x61, 0x3d, 0xff, 0xfe, 0xc3, 0x28, 0x26, 0x62, 0x3d, 0x80])), name: `${ep.name}: raw invalid UTF-8 body` };
-    yield { ...withType('application/x-www-form-urlencoded', `${body}&pad=${'a'.repeat(70_000)}`), name: `${ep.name}: body over the limit`, status: 413 };
+    yield {
+      ...withType(
+        'application/x-www-form-urlencoded',
+        Uint8Array.from([0x61, 0x3d, 0xff, 0xfe, 0xc3, 0x28, 0x26, 0x62, 0x3d, 0x80]),
+      ),
+      name: `${ep.name}: raw invalid UTF-8 body`,
+    };
+    yield {
+      ...withType('application/x-www-form-urlencoded', `${body}&pad=${'a'.repeat(70_000)}`),
+      name: `${ep.name}: body over the limit`,
+      status: 413,
+    };
     yield { ...withType('application/x-www-form-urlencoded', '&&&===&&&'), name: `${ep.name}: only separators` };
     yield { ...withType('application/x-www-form-urlencoded', ''), name: `${ep.name}: empty body` };
   }
-  yield { ...probe(ep, 'huge header', base), headers: { ...ep.headers, ...(ep.method === 'POST' ? FORM : {}), 'x-big': 'h'.repeat(20_000) }, status: 431, error: undefined };
-  yield { ...probe(ep, 'forged Host and X-Forwarded-*', base), headers: { ...ep.headers, ...(ep.method === 'POST' ? FORM : {}), 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'gopher', 'x-forwarded-for': 'not-an-ip' } };
+  yield {
+    ...probe(ep, 'huge header', base),
+    headers: { ...ep.headers, ...(ep.method === 'POST' ? FORM : {}), 'x-big': 'h'.repeat(20_000) },
+    status: 431,
+    error: undefined,
+  };
+  yield {
+    ...probe(ep, 'forged Host and X-Forwarded-*', base),
+    headers: {
+      ...ep.headers,
+      ...(ep.method === 'POST' ? FORM : {}),
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'gopher',
+      'x-forwarded-for': 'not-an-ip',
+    },
+  };
 }
 
 /** Seeded random stacks of mutations: several parameters broken at once. */
@@ -264,7 +361,13 @@ async function send(bases: Record<Target, string>, p: Probe): Promise<Outcome> {
     redirect: 'manual',
     signal: AbortSignal.timeout(10_000),
   });
-  return { probe: p, status: res.status, text: await res.text(), contentType: res.headers.get('content-type') ?? '', location: res.headers.get('location') ?? '' };
+  return {
+    probe: p,
+    status: res.status,
+    text: await res.text(),
+    contentType: res.headers.get('content-type') ?? '',
+    location: res.headers.get('location') ?? '',
+  };
 }
 
 /** Bytes no fetch would send: raw invalid UTF-8 and control characters in the request line and headers. */
@@ -298,9 +401,11 @@ function problems(o: Outcome): string[] {
   if (status >= 300 && status < 400 && p.path.startsWith('/auth') && p.status !== undefined) {
     // An error the authorization endpoint sends back to the client's (verified) redirect_uri.
     const location = new URL(o.location, 'http://x');
-    if (location.origin !== 'https://app.example' || !KNOWN_ERRORS.has(location.searchParams.get('error') ?? '')) out.push(`redirect ${o.location.slice(0, 80)}`);
+    if (location.origin !== 'https://app.example' || !KNOWN_ERRORS.has(location.searchParams.get('error') ?? ''))
+      out.push(`redirect ${o.location.slice(0, 80)}`);
   }
-  const genericLoginRefusal = status === 401 && /Invalid username or password, or the account cannot sign in right now/.test(text);
+  const genericLoginRefusal =
+    status === 401 && /Invalid username or password, or the account cannot sign in right now/.test(text);
   if (status >= 400 && status !== 431 && !genericLoginRefusal) {
     let error: string | undefined;
     if (o.contentType.includes('json')) error = (JSON.parse(text || '{}') as { error?: string }).error;
@@ -315,7 +420,10 @@ function problems(o: Outcome): string[] {
 
 async function interaction(gh: TestGatehouse): Promise<{ uid: string; jar: CookieJar }> {
   const jar = new CookieJar();
-  const start = await request(`${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`, jar);
+  const start = await request(
+    `${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`,
+    jar,
+  );
   const uid = /\/interaction\/([\w-]+)/.exec(start.headers.get('location') as string)?.[1] as string;
   return { uid, jar };
 }
@@ -332,7 +440,8 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
     'rateLimit.browserPerIp': 1_000_000,
     'rateLimit.parPerIp': 1_000_000,
   });
-  if (!(await gh.gatehouse.store.accounts.findByUsername('demo'))) await gh.gatehouse.accounts.create({ username: 'demo', password: 'demo-password' });
+  if (!(await gh.gatehouse.store.accounts.findByUsername('demo')))
+    await gh.gatehouse.accounts.create({ username: 'demo', password: 'demo-password' });
   const port = (gh.server.address() as { port: number }).port;
   const { url: apiUrl } = await startApi(t, { issuer: gh.issuer });
   const bases: Record<Target, string> = { gh: gh.issuer, api: apiUrl };
@@ -346,24 +455,60 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
   const idA = flowA.tokens.id_token as string;
   const jwts = forgedJwts(atA);
   const idJwts = forgedJwts(idA);
-  const others = [flowB.tokens.access_token, flowB.tokens.refresh_token as string, flowB.tokens.id_token as string, userinfoB.tokens.access_token, flowB.code];
+  const others = [
+    flowB.tokens.access_token,
+    flowB.tokens.refresh_token as string,
+    flowB.tokens.id_token as string,
+    userinfoB.tokens.access_token,
+    flowB.code,
+  ];
   const ia = await interaction(gh);
   const cookie = ia.jar.header();
   const origin = gh.issuer;
   const authA = basic('client-a', SECRET_A);
   const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-  const authParams = { client_id: 'client-a', response_type: 'code', scope: 'openid offline_access', redirect_uri: REDIRECT, state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256' };
+  const authParams = {
+    client_id: 'client-a',
+    response_type: 'code',
+    scope: 'openid offline_access',
+    redirect_uri: REDIRECT,
+    state: 's',
+    nonce: 'n',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  };
   const assertionHeader = { alg: 'HS256', typ: 'JWT' };
   const clientAssertion = `${b64u(assertionHeader)}.${b64u({ iss: 'client-a', sub: 'client-a', aud: gh.issuer, exp: 9_999_999_999, jti: 'x' })}.${b64u('sig')}`;
 
   const endpoints: Endpoint[] = [
-    { name: 'authorize GET', method: 'GET', path: '/auth', params: authParams, headers: { accept: 'text/html' }, tokenParams: ['request', 'id_token_hint'], badMethods: ['PUT', 'DELETE', 'PATCH'] },
-    { name: 'authorize POST', method: 'POST', path: '/auth', params: authParams, headers: { accept: 'text/html' }, tokenParams: ['request'], badMethods: [] },
+    {
+      name: 'authorize GET',
+      method: 'GET',
+      path: '/auth',
+      params: authParams,
+      headers: { accept: 'text/html' },
+      tokenParams: ['request', 'id_token_hint'],
+      badMethods: ['PUT', 'DELETE', 'PATCH'],
+    },
+    {
+      name: 'authorize POST',
+      method: 'POST',
+      path: '/auth',
+      params: authParams,
+      headers: { accept: 'text/html' },
+      tokenParams: ['request'],
+      badMethods: [],
+    },
     {
       name: 'token authorization_code',
       method: 'POST',
       path: '/token',
-      params: { grant_type: 'authorization_code', code: flowA.code, redirect_uri: REDIRECT, code_verifier: flowA.verifier },
+      params: {
+        grant_type: 'authorization_code',
+        code: flowA.code,
+        redirect_uri: REDIRECT,
+        code_verifier: flowA.verifier,
+      },
       headers: { authorization: authA },
       tokenParams: ['code'],
       badMethods: ['GET', 'PUT', 'DELETE'],
@@ -372,7 +517,11 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
       name: 'token refresh_token',
       method: 'POST',
       path: '/token',
-      params: { grant_type: 'refresh_token', refresh_token: 'not-the-real-one-so-the-family-survives', scope: 'openid' },
+      params: {
+        grant_type: 'refresh_token',
+        refresh_token: 'not-the-real-one-so-the-family-survives',
+        scope: 'openid',
+      },
       headers: { authorization: authA },
       tokenParams: ['refresh_token'],
       badMethods: ['PATCH'],
@@ -397,28 +546,91 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
       name: 'token private_key_jwt-style assertion',
       method: 'POST',
       path: '/token',
-      params: { grant_type: 'client_credentials', client_id: 'client-a', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: clientAssertion },
+      params: {
+        grant_type: 'client_credentials',
+        client_id: 'client-a',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: clientAssertion,
+      },
       headers: {},
       tokenParams: ['client_assertion'],
       badMethods: [],
     },
-    { name: 'userinfo', method: 'GET', path: '/me', params: { access_token: userinfoB.tokens.access_token }, headers: {}, tokenParams: ['access_token'], badMethods: ['PUT', 'DELETE'] },
-    { name: 'introspection', method: 'POST', path: '/token/introspection', params: { token: atA, token_type_hint: 'access_token' }, headers: { authorization: authA }, tokenParams: ['token'], badMethods: ['GET', 'PUT'] },
-    { name: 'revocation', method: 'POST', path: '/token/revocation', params: { token: 'unknown-token', token_type_hint: 'refresh_token' }, headers: { authorization: authA }, tokenParams: ['token'], badMethods: ['GET', 'DELETE'] },
+    {
+      name: 'userinfo',
+      method: 'GET',
+      path: '/me',
+      params: { access_token: userinfoB.tokens.access_token },
+      headers: {},
+      tokenParams: ['access_token'],
+      badMethods: ['PUT', 'DELETE'],
+    },
+    {
+      name: 'introspection',
+      method: 'POST',
+      path: '/token/introspection',
+      params: { token: atA, token_type_hint: 'access_token' },
+      headers: { authorization: authA },
+      tokenParams: ['token'],
+      badMethods: ['GET', 'PUT'],
+    },
+    {
+      name: 'revocation',
+      method: 'POST',
+      path: '/token/revocation',
+      params: { token: 'unknown-token', token_type_hint: 'refresh_token' },
+      headers: { authorization: authA },
+      tokenParams: ['token'],
+      badMethods: ['GET', 'DELETE'],
+    },
     {
       name: 'end_session',
       method: 'GET',
       path: '/session/end',
-      params: { id_token_hint: idA, post_logout_redirect_uri: 'https://app.example/bye', state: 's', client_id: 'client-a' },
+      params: {
+        id_token_hint: idA,
+        post_logout_redirect_uri: 'https://app.example/bye',
+        state: 's',
+        client_id: 'client-a',
+      },
       headers: { accept: 'text/html' },
       tokenParams: ['id_token_hint'],
       badMethods: ['PUT', 'DELETE'],
     },
-    { name: 'end_session confirm', method: 'POST', path: '/session/end/confirm', params: { xsrf: 'x', logout: 'yes' }, headers: { accept: 'text/html' }, badMethods: [] },
-    { name: 'PAR', method: 'POST', path: '/request', params: authParams, headers: { authorization: authA }, tokenParams: ['request'], badMethods: ['GET', 'PUT'] },
-    { name: 'discovery', method: 'GET', path: '/.well-known/openid-configuration', params: {}, headers: {}, badMethods: ['POST', 'PUT', 'DELETE'] },
+    {
+      name: 'end_session confirm',
+      method: 'POST',
+      path: '/session/end/confirm',
+      params: { xsrf: 'x', logout: 'yes' },
+      headers: { accept: 'text/html' },
+      badMethods: [],
+    },
+    {
+      name: 'PAR',
+      method: 'POST',
+      path: '/request',
+      params: authParams,
+      headers: { authorization: authA },
+      tokenParams: ['request'],
+      badMethods: ['GET', 'PUT'],
+    },
+    {
+      name: 'discovery',
+      method: 'GET',
+      path: '/.well-known/openid-configuration',
+      params: {},
+      headers: {},
+      badMethods: ['POST', 'PUT', 'DELETE'],
+    },
     { name: 'jwks', method: 'GET', path: '/jwks', params: {}, headers: {}, badMethods: ['POST', 'DELETE'] },
-    { name: 'interaction page', method: 'GET', path: `/interaction/${ia.uid}`, params: {}, headers: { accept: 'text/html', cookie }, badMethods: ['PUT', 'DELETE'] },
+    {
+      name: 'interaction page',
+      method: 'GET',
+      path: `/interaction/${ia.uid}`,
+      params: {},
+      headers: { accept: 'text/html', cookie },
+      badMethods: ['PUT', 'DELETE'],
+    },
     {
       name: 'interaction login',
       method: 'POST',
@@ -427,10 +639,40 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
       headers: { accept: 'text/html', cookie, origin },
       badMethods: ['GET', 'PUT'],
     },
-    { name: 'interaction confirm', method: 'POST', path: `/interaction/${ia.uid}/confirm`, params: { decision: 'allow' }, headers: { accept: 'text/html', cookie, origin }, badMethods: ['GET'] },
-    { name: 'interaction abort (other uid)', method: 'POST', path: '/interaction/not-this-one/abort', params: {}, headers: { accept: 'text/html', cookie, origin }, badMethods: ['GET'] },
-    { name: 'demo API profile', target: 'api', method: 'GET', path: '/api/profile', params: {}, headers: { authorization: `Bearer ${atA}` }, badMethods: ['POST', 'PUT', 'DELETE'] },
-    { name: 'demo API admin', target: 'api', method: 'GET', path: '/api/admin', params: {}, headers: { authorization: `Bearer ${atA}` }, badMethods: ['POST'] },
+    {
+      name: 'interaction confirm',
+      method: 'POST',
+      path: `/interaction/${ia.uid}/confirm`,
+      params: { decision: 'allow' },
+      headers: { accept: 'text/html', cookie, origin },
+      badMethods: ['GET'],
+    },
+    {
+      name: 'interaction abort (other uid)',
+      method: 'POST',
+      path: '/interaction/not-this-one/abort',
+      params: {},
+      headers: { accept: 'text/html', cookie, origin },
+      badMethods: ['GET'],
+    },
+    {
+      name: 'demo API profile',
+      target: 'api',
+      method: 'GET',
+      path: '/api/profile',
+      params: {},
+      headers: { authorization: `Bearer ${atA}` },
+      badMethods: ['POST', 'PUT', 'DELETE'],
+    },
+    {
+      name: 'demo API admin',
+      target: 'api',
+      method: 'GET',
+      path: '/api/admin',
+      params: {},
+      headers: { authorization: `Bearer ${atA}` },
+      badMethods: ['POST'],
+    },
   ];
 
   const probes: Probe[] = [];
@@ -447,44 +689,157 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
     for (const [variant, jwt] of Object.entries(jwts)) {
       // Past 16 KiB of headers Node answers 431 itself; RFC 6750: characters outside b64token make a malformed request.
       const status = variant === 'huge' ? [401, 431] : variant === 'garbage' ? [400, 401] : 401;
-      const error = variant === 'garbage' ? ['invalid_request', 'invalid_token'] : variant === 'huge' ? undefined : 'invalid_token';
-      probes.push({ name: `${where}: Bearer ${variant}`, target, method: 'GET', path, headers: { authorization: `Bearer ${jwt}` }, status, error });
+      const error =
+        variant === 'garbage' ? ['invalid_request', 'invalid_token'] : variant === 'huge' ? undefined : 'invalid_token';
+      probes.push({
+        name: `${where}: Bearer ${variant}`,
+        target,
+        method: 'GET',
+        path,
+        headers: { authorization: `Bearer ${jwt}` },
+        status,
+        error,
+      });
     }
-    for (const h of ['Bearer', 'Bearer ', 'Basic abc', `Bearer ${atA} extra`, `bearer\t${atA}`, `Bearer ${'a'.repeat(8_000)}`, 'Bearer a,b', 'DPoP abc']) {
-      probes.push({ name: `${where}: Authorization "${h.slice(0, 30)}"`, target, method: 'GET', path, headers: { authorization: h } });
+    for (const h of [
+      'Bearer',
+      'Bearer ',
+      'Basic abc',
+      `Bearer ${atA} extra`,
+      `bearer\t${atA}`,
+      `Bearer ${'a'.repeat(8_000)}`,
+      'Bearer a,b',
+      'DPoP abc',
+    ]) {
+      probes.push({
+        name: `${where}: Authorization "${h.slice(0, 30)}"`,
+        target,
+        method: 'GET',
+        path,
+        headers: { authorization: h },
+      });
     }
   }
   // Client authentication headers that are almost right, on every endpoint that authenticates clients.
-  const basics = ['a', ':', ':x', 'client-a', 'client-a:', '%zz:%zz', 'client-a:%E0%A4%A', '%00:%00', `client-a:${'s'.repeat(5_000)}`, 'client-a:x:y', '\u00ff\u00fe:x'];
+  const basics = [
+    'a',
+    ':',
+    ':x',
+    'client-a',
+    'client-a:',
+    '%zz:%zz',
+    'client-a:%E0%A4%A',
+    '%00:%00',
+    `client-a:${'s'.repeat(5_000)}`,
+    'client-a:x:y',
+    '\u00ff\u00fe:x',
+  ];
   for (const path of ['/token', '/token/introspection', '/token/revocation', '/request']) {
     for (const raw of basics) {
-      probes.push({ name: `${path}: Basic "${raw.slice(0, 20)}"`, method: 'POST', path, headers: { ...FORM, authorization: `Basic ${Buffer.from(raw, 'latin1').toString('base64')}` }, body: 'grant_type=client_credentials&token=x&response_type=code', status: [400, 401] });
+      probes.push({
+        name: `${path}: Basic "${raw.slice(0, 20)}"`,
+        method: 'POST',
+        path,
+        headers: { ...FORM, authorization: `Basic ${Buffer.from(raw, 'latin1').toString('base64')}` },
+        body: 'grant_type=client_credentials&token=x&response_type=code',
+        status: [400, 401],
+      });
     }
-    for (const h of ['Basic', 'Basic ', 'Basic !!!', 'Basic =', `Basic ${'A'.repeat(10_000)}`, 'Bearer x', 'Digest x']) {
-      probes.push({ name: `${path}: Authorization "${h.slice(0, 20)}"`, method: 'POST', path, headers: { ...FORM, authorization: h }, body: 'grant_type=client_credentials&token=x', status: [400, 401] });
+    for (const h of [
+      'Basic',
+      'Basic ',
+      'Basic !!!',
+      'Basic =',
+      `Basic ${'A'.repeat(10_000)}`,
+      'Bearer x',
+      'Digest x',
+    ]) {
+      probes.push({
+        name: `${path}: Authorization "${h.slice(0, 20)}"`,
+        method: 'POST',
+        path,
+        headers: { ...FORM, authorization: h },
+        body: 'grant_type=client_credentials&token=x',
+        status: [400, 401],
+      });
     }
     for (const [variant, jwt] of Object.entries(jwts)) {
       if (variant === 'huge') continue;
-      probes.push({ name: `${path}: DPoP ${variant}`, method: 'POST', path, headers: { ...FORM, authorization: authA, dpop: jwt }, body: 'grant_type=client_credentials&token=x&response_type=code&client_id=client-a&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid', status: path === '/token/introspection' || path === '/token/revocation' ? undefined : 400 });
+      probes.push({
+        name: `${path}: DPoP ${variant}`,
+        method: 'POST',
+        path,
+        headers: { ...FORM, authorization: authA, dpop: jwt },
+        body: 'grant_type=client_credentials&token=x&response_type=code&client_id=client-a&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid',
+        status: path === '/token/introspection' || path === '/token/revocation' ? undefined : 400,
+      });
     }
   }
-  probes.push({ name: 'demo API: another resource\'s token (userinfo-only)', target: 'api', method: 'GET', path: '/api/profile', headers: { authorization: `Bearer ${userinfoB.tokens.access_token}` }, status: 401, error: 'invalid_token' });
-  probes.push({ name: 'userinfo: DPoP proof that is garbage', method: 'GET', path: '/me', headers: { authorization: `DPoP ${userinfoB.tokens.access_token}`, dpop: 'garbage' }, status: [400, 401] });
-  probes.push({ name: 'token: DPoP alg none', method: 'POST', path: '/token', headers: { ...FORM, authorization: authA, dpop: jwts.alg_none as string }, body: 'grant_type=client_credentials', status: 400, error: 'invalid_dpop_proof' });
+  probes.push({
+    name: "demo API: another resource's token (userinfo-only)",
+    target: 'api',
+    method: 'GET',
+    path: '/api/profile',
+    headers: { authorization: `Bearer ${userinfoB.tokens.access_token}` },
+    status: 401,
+    error: 'invalid_token',
+  });
+  probes.push({
+    name: 'userinfo: DPoP proof that is garbage',
+    method: 'GET',
+    path: '/me',
+    headers: { authorization: `DPoP ${userinfoB.tokens.access_token}`, dpop: 'garbage' },
+    status: [400, 401],
+  });
+  probes.push({
+    name: 'token: DPoP alg none',
+    method: 'POST',
+    path: '/token',
+    headers: { ...FORM, authorization: authA, dpop: jwts.alg_none as string },
+    body: 'grant_type=client_credentials',
+    status: 400,
+    error: 'invalid_dpop_proof',
+  });
 
   const rawRequests = [
-    Buffer.concat([Buffer.from('GET /auth?client_id='), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]),
-    Buffer.concat([Buffer.from('GET /interaction/'), Buffer.from([0xc3, 0x28]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]),
+    Buffer.concat([
+      Buffer.from('GET /auth?client_id='),
+      Buffer.from([0xff, 0xfe, 0x80]),
+      Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ]),
+    Buffer.concat([
+      Buffer.from('GET /interaction/'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ]),
     Buffer.from('GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\u0000b\r\nConnection: close\r\n\r\n', 'latin1'),
-    Buffer.from('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nContent-Length: 6\r\nConnection: close\r\n\r\ngrant', 'latin1'),
-    Buffer.from('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\nConnection: close\r\n\r\n0\r\n\r\n', 'latin1'),
-    Buffer.from('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n', 'latin1'),
-    Buffer.from(`POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${'ffff\r\n'}${'a'.repeat(65_535)}\r\n${'ffff\r\n'}${'a'.repeat(65_535)}\r\n0\r\n\r\n`, 'latin1'),
+    Buffer.from(
+      'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\nContent-Length: 6\r\nConnection: close\r\n\r\ngrant',
+      'latin1',
+    ),
+    Buffer.from(
+      'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\nConnection: close\r\n\r\n0\r\n\r\n',
+      'latin1',
+    ),
+    Buffer.from(
+      'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+      'latin1',
+    ),
+    Buffer.from(
+      `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${'ffff\r\n'}${'a'.repeat(65_535)}\r\n${'ffff\r\n'}${'a'.repeat(65_535)}\r\n0\r\n\r\n`,
+      'latin1',
+    ),
     ...['/auth', '/token/introspection', '/token/revocation', '/request'].map((path) =>
-      Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nclien\r\nzz\r\n`, 'latin1'),
+      Buffer.from(
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nclien\r\nzz\r\n`,
+        'latin1',
+      ),
     ),
     Buffer.from('GET /auth HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\nConnection: close\r\n\r\n', 'latin1'),
-    Buffer.from(`GET /auth HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3_000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\nConnection: close\r\n\r\n`, 'latin1'),
+    Buffer.from(
+      `GET /auth HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3_000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\nConnection: close\r\n\r\n`,
+      'latin1',
+    ),
     Buffer.from('BREW /auth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 'latin1'),
     Buffer.from('GET /auth HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n', 'latin1'),
     Buffer.from('\r\n\r\n\r\n', 'latin1'),
@@ -501,7 +856,10 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
         try {
           const o = await send(bases, p);
           const bad = problems(o);
-          if (bad.length) failures.push(`${p.name} [${p.method} ${p.path.slice(0, 80)}]: ${bad.join('; ')} :: ${o.text.replace(/\s+/g, ' ').slice(0, 160)}`);
+          if (bad.length)
+            failures.push(
+              `${p.name} [${p.method} ${p.path.slice(0, 80)}]: ${bad.join('; ')} :: ${o.text.replace(/\s+/g, ' ').slice(0, 160)}`,
+            );
         } catch (err) {
           failures.push(`${p.name}: ${(err as Error).name} ${(err as Error).message}`);
         }
@@ -526,26 +884,47 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
   await run(probes.filter((_, i) => i % 2 === 0));
   gc();
   const after = process.memoryUsage().heapUsed;
-  t.log(`${sent} hostile requests sent (${probes.length} generated probes, ${rawRequests.length} raw); heap after GC ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB`);
+  t.log(
+    `${sent} hostile requests sent (${probes.length} generated probes, ${rawRequests.length} raw); heap after GC ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB`,
+  );
 
   t.deepEqual(failures.slice(0, 60), [], `${failures.length} problems`);
   t.true(sent >= 3_000, `${sent} requests`);
   t.true(after - before < 64 * 2 ** 20, `heap grew by ${((after - before) / 2 ** 20).toFixed(1)} MiB`);
   const logged5xx = gh.logs.filter((l) => (l.status as number) >= 500 || (l.level as number) >= 50);
-  t.deepEqual(logged5xx.map((l) => `${l.method} ${l.path} ${l.status ?? ''} ${l.msg} ${JSON.stringify(l.err ?? '').slice(0, 300)}`), [], 'no request was logged with a 5xx or an error');
+  t.deepEqual(
+    logged5xx.map(
+      (l) => `${l.method} ${l.path} ${l.status ?? ''} ${l.msg} ${JSON.stringify(l.err ?? '').slice(0, 300)}`,
+    ),
+    [],
+    'no request was logged with a 5xx or an error',
+  );
 
   // Requests broken mid-body: every body Gatehouse reads before the provider (token endpoints, PAR, logout, the
   // authorization POST, the interaction forms) is answered 400 by readBytes; what Koa reports outside a response is
   // logged by kind only, never with the raw bytes (and never on stderr).
   t.false(gh.logs.some((l) => JSON.stringify(l).includes('rawPacket')));
-  t.true(gh.logs.filter((l) => l.msg === 'client connection error').every((l) => Object.keys(l).every((k) => ['level', 'time', 'service', 'errorCode', 'error', 'msg'].includes(k))));
+  t.true(
+    gh.logs
+      .filter((l) => l.msg === 'client connection error')
+      .every((l) => Object.keys(l).every((k) => ['level', 'time', 'service', 'errorCode', 'error', 'msg'].includes(k))),
+  );
 
   // Still serving: a complete sign-in and token exchange (another user, from another IP: the campaign's failed
   // sign-ins have rightly locked demo and 127.0.0.1), and A's tokens are intact.
   await gh.gatehouse.accounts.create({ username: 'after', password: 'after-the-storm' });
   const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
-  const { callback } = await loginThroughPages(url, gh.issuer, { username: 'after', password: 'after-the-storm', headers: { 'x-forwarded-for': '10.99.0.1' } });
+  const url = oidc.buildAuthorizationUrl(a, {
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const { callback } = await loginThroughPages(url, gh.issuer, {
+    username: 'after',
+    password: 'after-the-storm',
+    headers: { 'x-forwarded-for': '10.99.0.1' },
+  });
   t.truthy((await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).access_token);
   // B's tokens were thrown at A's endpoints all along: B's refresh-token family is unharmed. (A's family is, rightly,
   // revoked: the campaign replayed A's used code, RFC 6749 4.1.2.)
@@ -554,8 +933,7 @@ async function campaign(t: import('ava').ExecutionContext, store: Record<string,
 }
 
 test('hostile-input campaign (memory store): thousands of malformed requests, no 5xx, no hang, right 4xx, still serving, heap flat', (t) =>
-  campaign(t, {}),
-);
+  campaign(t, {}));
 
 test('hostile-input campaign (Redis store): the same requests against the Redis adapter', async (t) => {
   const redis = await startRedis(t);
@@ -592,13 +970,35 @@ test('unauthenticated record growth (Redis): a burst against /session/end, /auth
 
   const BURST = 100;
   const statuses: Record<string, number[]> = { end_session: [], auth: [], par: [] };
-  const spa = { client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A', code_challenge_method: 'S256' };
+  const spa = {
+    client_id: 'public-c',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'https://spa.example/cb',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A',
+    code_challenge_method: 'S256',
+  };
   for (let i = 0; i < BURST; i++) {
     statuses.end_session?.push((await fetch(`${gh.issuer}/session/end`, { redirect: 'manual' })).status);
-    statuses.auth?.push((await fetch(`${gh.issuer}/auth?${new URLSearchParams({ ...spa, state: `s${i}` })}`, { redirect: 'manual' })).status);
-    statuses.par?.push((await fetch(`${gh.issuer}/request`, { method: 'POST', headers: FORM, body: new URLSearchParams({ ...spa, state: `p${i}` }).toString() })).status);
+    statuses.auth?.push(
+      (await fetch(`${gh.issuer}/auth?${new URLSearchParams({ ...spa, state: `s${i}` })}`, { redirect: 'manual' }))
+        .status,
+    );
+    statuses.par?.push(
+      (
+        await fetch(`${gh.issuer}/request`, {
+          method: 'POST',
+          headers: FORM,
+          body: new URLSearchParams({ ...spa, state: `p${i}` }).toString(),
+        })
+      ).status,
+    );
   }
-  for (const [name, list] of Object.entries(statuses)) t.true(list.every((s) => s < 500), `${name}: ${list.join(',')}`);
+  for (const [name, list] of Object.entries(statuses))
+    t.true(
+      list.every((s) => s < 500),
+      `${name}: ${list.join(',')}`,
+    );
   // /session/end and /auth share the browser allowance of the IP; PAR has its own.
   const through = (list: number[] = []) => list.filter((s) => s !== 429).length;
   t.is(through(statuses.end_session) + through(statuses.auth), LIMIT, 'browser requests beyond the limit were refused');
@@ -611,7 +1011,11 @@ test('unauthenticated record growth (Redis): a burst against /session/end, /auth
   const ttls = await Promise.all(added.map(async (k) => [k, await db.ttl(k)] as const));
   const UNAUTHENTICATED_TTL = 600;
   const long = ttls.filter(([k, ttl]) => ttl < 0 || (ttl > UNAUTHENTICATED_TTL && !k.includes('rate:')));
-  t.deepEqual(long, [], 'every new key expires within the unauthenticated TTL (rate-limit counters within their window)');
+  t.deepEqual(
+    long,
+    [],
+    'every new key expires within the unauthenticated TTL (rate-limit counters within their window)',
+  );
   t.true(
     ttls.some(([k]) => /Session/.test(k)),
     `a Session key was stored: ${ttls.map(([k]) => k).join(' ')}`,

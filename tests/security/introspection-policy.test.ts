@@ -27,8 +27,16 @@ const resourceServerClient = (id: string, served: string) => ({
   resource_server_for: [served],
 });
 
-async function introspect(gh: TestGatehouse, authorization: string, tokenValue: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${gh.issuer}/token/introspection`, { method: 'POST', headers: { ...FORM, authorization }, body: new URLSearchParams({ token: tokenValue }) });
+async function introspect(
+  gh: TestGatehouse,
+  authorization: string,
+  tokenValue: string,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${gh.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { ...FORM, authorization },
+    body: new URLSearchParams({ token: tokenValue }),
+  });
   if (res.status !== 200) throw new Error(`introspection answered ${res.status}`);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -37,11 +45,21 @@ for (const store of ['memory', 'redis']) {
   test(`${store}: only the token's own client and its audience's resource server may introspect it`, async (t) => {
     const overrides: Record<string, unknown> = {
       resourceServers: RESOURCE_SERVERS,
-      clients: [...CLIENTS.map((c) => ({ ...c, scope: `${ALL_SCOPES} other:read` })), resourceServerClient('api-rs', API), resourceServerClient('other-rs', OTHER)],
+      clients: [
+        ...CLIENTS.map((c) => ({ ...c, scope: `${ALL_SCOPES} other:read` })),
+        resourceServerClient('api-rs', API),
+        resourceServerClient('other-rs', OTHER),
+      ],
     };
     if (store === 'redis') overrides['redis.url'] = (await startRedis(t)).url;
     const gh = await startGatehouse(t, overrides);
-    if (store === 'redis') await gh.gatehouse.accounts.create({ username: 'demo', password: 'demo-password', email: 'demo@example.com', roles: ['user'] });
+    if (store === 'redis')
+      await gh.gatehouse.accounts.create({
+        username: 'demo',
+        password: 'demo-password',
+        email: 'demo@example.com',
+        roles: ['user'],
+      });
     const { tokens } = await codeFlow(gh.issuer, await rp(gh.issuer, 'client-a'), 'openid offline_access api:read');
     const access = tokens.access_token;
     const refresh = tokens.refresh_token as string;

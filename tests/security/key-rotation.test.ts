@@ -18,7 +18,10 @@ const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runNode('src/cli/ma
 
 type Jwks = { keys: Array<{ kid: string; alg: string; retire_after?: number; d?: string }> };
 const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Jwks;
-const kidsOf = (f: string, alg: string) => read(f).keys.filter((k) => k.alg === alg).map((k) => k.kid);
+const kidsOf = (f: string, alg: string) =>
+  read(f)
+    .keys.filter((k) => k.alg === alg)
+    .map((k) => k.kid);
 
 async function tokensFrom(t: import('ava').ExecutionContext, file: string) {
   const gh = await startGatehouse(t, { clients: CLIENTS, jwksFile: file });
@@ -58,18 +61,29 @@ test('keys rotate add → promote → retire: no token ever fails to verify whil
   t.truthy(newEs);
   const v2 = await tokensFrom(t, file);
   t.is(kid(v2.at), oldEs, 'a published-only key does not sign');
-  t.true(((await (await fetch(`${v2.gh.issuer}/jwks`)).json()) as Jwks).keys.some((k) => k.kid === newEs), 'the new key is published');
-  t.false(((await (await fetch(`${v2.gh.issuer}/jwks`)).json()) as Jwks).keys.some((k) => k.d !== undefined), 'only public parts');
+  t.true(
+    ((await (await fetch(`${v2.gh.issuer}/jwks`)).json()) as Jwks).keys.some((k) => k.kid === newEs),
+    'the new key is published',
+  );
+  t.false(
+    ((await (await fetch(`${v2.gh.issuer}/jwks`)).json()) as Jwks).keys.some((k) => k.d !== undefined),
+    'only public parts',
+  );
   t.true(await verifies(v1.at, v2.jwks));
   t.is((await cli(['keys', 'rotate', 'add', '--file', file])).code, 2, 'a second add before promote is refused');
 
   // Stage 2: promote. The new key signs; tokens of the old key keep verifying everywhere.
-  const promote = await cli(['keys', 'rotate', 'promote', '--file', file], { ACCESS_TOKEN_TTL: '1', ID_TOKEN_TTL: '1', CLIENT_CREDENTIALS_TTL: '1' });
+  const promote = await cli(['keys', 'rotate', 'promote', '--file', file], {
+    ACCESS_TOKEN_TTL: '1',
+    ID_TOKEN_TTL: '1',
+    CLIENT_CREDENTIALS_TTL: '1',
+  });
   t.is(promote.code, 0, promote.stderr);
   const v3 = await tokensFrom(t, file);
   t.is(kid(v3.at), newEs);
   t.is(kid(v3.id), newRs);
-  for (const jwt of [v1.at, v1.id, v2.at, v2.id]) t.true(await verifies(jwt, v3.jwks), 'old-key tokens verify after the promotion');
+  for (const jwt of [v1.at, v1.id, v2.at, v2.id])
+    t.true(await verifies(jwt, v3.jwks), 'old-key tokens verify after the promotion');
   // Instances still on the previous file (mid rolling restart) verify the new tokens too: the key was published.
   t.true(await verifies(v3.at, v2.jwks));
   t.true(await verifies(v3.id, v2.jwks));

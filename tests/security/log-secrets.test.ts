@@ -17,12 +17,21 @@ const WRONG_SECRET = 'wrong-client-secret-that-must-not-be-logged-0123456789';
 
 test('no password, client secret, code, token or cookie appears in any log line', async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS, logLevel: 'trace' });
-  const secrets: Record<string, string> = { 'demo password': 'demo-password', 'wrong password': WRONG_PASSWORD, 'secret A': SECRET_A, 'secret B': SECRET_B, 'wrong secret': WRONG_SECRET };
+  const secrets: Record<string, string> = {
+    'demo password': 'demo-password',
+    'wrong password': WRONG_PASSWORD,
+    'secret A': SECRET_A,
+    'secret B': SECRET_B,
+    'wrong secret': WRONG_SECRET,
+  };
   const a = await rp(gh.issuer, 'client-a');
 
   // A failed sign-in, then a successful one with consent; code exchange, refresh, userinfo, introspection.
   const failed = await t.throwsAsync(
-    loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, { username: 'demo', password: WRONG_PASSWORD }),
+    loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, {
+      username: 'demo',
+      password: WRONG_PASSWORD,
+    }),
   );
   t.is((failed as unknown as { status: number }).status, 401);
   const flow = await codeFlow(gh.issuer, a, 'openid profile email offline_access');
@@ -38,19 +47,46 @@ test('no password, client secret, code, token or cookie appears in any log line'
   await oidc.fetchUserInfo(a, refreshed.access_token, flow.tokens.claims()?.sub as string);
   await oidc.tokenIntrospection(a, refreshed.access_token);
   // The code again (reuse: audited), a token in a query string, a wrong client secret in Basic and in the body.
-  await fetch(`${gh.issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', SECRET_A) }, body: new URLSearchParams({ grant_type: 'authorization_code', code: flow.code, redirect_uri: REDIRECT, code_verifier: flow.verifier }) });
-  await fetch(`${gh.issuer}/me?access_token=${encodeURIComponent(refreshed.access_token)}`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
-  await fetch(`${gh.issuer}/token`, { method: 'POST', headers: { ...FORM, authorization: basic('client-a', WRONG_SECRET) }, body: 'grant_type=client_credentials' });
-  await fetch(`${gh.issuer}/token`, { method: 'POST', headers: FORM, body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'client-b', client_secret: WRONG_SECRET }) });
+  await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { ...FORM, authorization: basic('client-a', SECRET_A) },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: flow.code,
+      redirect_uri: REDIRECT,
+      code_verifier: flow.verifier,
+    }),
+  });
+  await fetch(`${gh.issuer}/me?access_token=${encodeURIComponent(refreshed.access_token)}`, {
+    headers: { authorization: `Bearer ${refreshed.access_token}` },
+  });
+  await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: { ...FORM, authorization: basic('client-a', WRONG_SECRET) },
+    body: 'grant_type=client_credentials',
+  });
+  await fetch(`${gh.issuer}/token`, {
+    method: 'POST',
+    headers: FORM,
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'client-b', client_secret: WRONG_SECRET }),
+  });
   // client_secret_post for real.
   for (let i = 0; i < 2; i++) {
-    await fetch(`${gh.issuer}/token/introspection`, { method: 'POST', headers: FORM, body: new URLSearchParams({ client_id: 'client-b', client_secret: SECRET_B, token: refreshed.access_token }) });
+    await fetch(`${gh.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ client_id: 'client-b', client_secret: SECRET_B, token: refreshed.access_token }),
+    });
   }
   const cc = await oidc.clientCredentialsGrant(a, { scope: 'api:read', resource: API }).catch(() => undefined);
   if (cc) secrets['client credentials token'] = cc.access_token;
   // Logout with the ID token as hint, and the session cookies sent along.
   const jar = new CookieJar();
-  const { jar: signedIn } = await loginThroughPages(oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }), gh.issuer, { username: 'demo', password: 'demo-password', jar });
+  const { jar: signedIn } = await loginThroughPages(
+    oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' }),
+    gh.issuer,
+    { username: 'demo', password: 'demo-password', jar },
+  );
   for (const pair of signedIn.header().split('; ')) {
     const name = pair.split('=')[0] as string;
     // The interaction cookies' value is the interaction id, which is in the page URL (and so in the access log)
@@ -58,7 +94,10 @@ test('no password, client secret, code, token or cookie appears in any log line'
     if (name === '_interaction' || name === '_interaction_resume') continue;
     secrets[`cookie ${name}`] = pair.slice(pair.indexOf('=') + 1);
   }
-  await request(`${gh.issuer}/session/end?id_token_hint=${encodeURIComponent(flow.tokens.id_token as string)}`, signedIn);
+  await request(
+    `${gh.issuer}/session/end?id_token_hint=${encodeURIComponent(flow.tokens.id_token as string)}`,
+    signedIn,
+  );
   await oidc.tokenRevocation(a, refreshed.refresh_token as string);
 
   t.true(gh.logs.length > 30, `${gh.logs.length} log lines scanned`);
@@ -76,7 +115,14 @@ test('the logger redacts secret-named fields wherever our own log calls put them
     {
       password: 'p-1',
       client_secret: 'p-2',
-      body: { password: 'p-3', client_secret: 'p-4', refresh_token: 'p-5', access_token: 'p-6', code: 'p-7', token: 'p-8' },
+      body: {
+        password: 'p-3',
+        client_secret: 'p-4',
+        refresh_token: 'p-5',
+        access_token: 'p-6',
+        code: 'p-7',
+        token: 'p-8',
+      },
       req: { headers: { authorization: 'Basic p-9', cookie: '_session=p-10' } },
       headers: { authorization: 'Bearer p-11', cookie: 'p-12' },
     },

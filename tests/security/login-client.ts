@@ -6,10 +6,20 @@ import { CookieJar, request } from '../helpers/browserless-login.ts';
 
 export interface LoginPage {
   /** POSTs the form; returns the HTTP status (401 refused, 303 signed in) and the body. `signal` aborts it. */
-  attempt(username: string, password: string, ip?: string, signal?: AbortSignal): Promise<{ status: number; retryAfter: string | null; html: string }>;
+  attempt(
+    username: string,
+    password: string,
+    ip?: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; retryAfter: string | null; html: string }>;
 }
 
-export async function openLoginPage(issuer: string, clientId = 'client-a', redirectUri = 'https://app.example/cb', ip = '192.0.2.1'): Promise<LoginPage> {
+export async function openLoginPage(
+  issuer: string,
+  clientId = 'client-a',
+  redirectUri = 'https://app.example/cb',
+  ip = '192.0.2.1',
+): Promise<LoginPage> {
   const jar = new CookieJar();
   const origin = new URL(issuer).origin;
   const auth = `${issuer}/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: redirectUri })}`;

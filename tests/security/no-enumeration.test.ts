@@ -39,7 +39,10 @@ test('unknown user, wrong password, disabled and locked accounts: same answer, p
   await accounts.create({ username: 'frozen', password: 'frozen-password' });
   const page = await openLoginPage(gh.issuer);
   for (let i = 0; i <= TRIES; i++) await page.attempt('frozen', `guess-${i}`, `10.50.0.${i}`);
-  t.true(gh.logs.some((l) => l.audit === 'login.locked' && l.kind === 'user'), 'frozen is locked');
+  t.true(
+    gh.logs.some((l) => l.audit === 'login.locked' && l.kind === 'user'),
+    'frozen is locked',
+  );
 
   const kinds = {
     unknown: (i: number) => ({ username: `ghost-${i}`, password: `guess-${i}` }),
@@ -71,10 +74,15 @@ test('unknown user, wrong password, disabled and locked accounts: same answer, p
   }
   t.is(bodies.size, 1, 'the same page for every kind of failure');
   const reasons = new Set(gh.logs.filter((l) => l.audit === 'login.failure').map((l) => l.reason));
-  for (const r of ['unknown', 'bad_password', 'disabled', 'locked']) t.true(reasons.has(r), `audit log tells ${r} apart`);
+  for (const r of ['unknown', 'bad_password', 'disabled', 'locked'])
+    t.true(reasons.has(r), `audit log tells ${r} apart`);
 
   const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  t.log(`medians (ms): ${Object.entries(medians).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  t.log(
+    `medians (ms): ${Object.entries(medians)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}`,
+  );
   const reference = times.wrong_password as number[];
   for (const name of ['unknown', 'disabled', 'locked'] as const) {
     const ratio = median((times[name] as number[]).map((ms, i) => ms / (reference[i] as number)));

@@ -15,11 +15,21 @@ const cc = 'grant_type=client_credentials';
 
 async function post(issuer: string, path: string, headers: Record<string, string>, body: string) {
   const res = await fetch(`${issuer}${path}`, { method: 'POST', headers: { ...FORM, ...headers }, body });
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), cache: res.headers.get('cache-control'), body: JSON.parse((await res.text()) || '{}') as Record<string, unknown> };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    cache: res.headers.get('cache-control'),
+    body: JSON.parse((await res.text()) || '{}') as Record<string, unknown>,
+  };
 }
 
 test('per client: the limit applies across token, introspection and revocation; 429 with Retry-After and OAuth JSON', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, 'rateLimit.perClient': 4, 'rateLimit.perIp': 1000, 'rateLimit.windowSeconds': 3600 });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    'rateLimit.perClient': 4,
+    'rateLimit.perIp': 1000,
+    'rateLimit.windowSeconds': 3600,
+  });
   const a = { authorization: basic('client-a', SECRET_A) };
   t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
   t.is((await post(gh.issuer, '/token/introspection', a, 'token=x')).status, 200);
@@ -40,7 +50,16 @@ test('per client: the limit applies across token, introspection and revocation; 
 
 test('per client, client_id in the form: the body still reaches the provider, and wrong credentials do not count', async (t) => {
   const gh = await startGatehouse(t, {
-    clients: [...CLIENTS, { client_id: 'post-client', client_secret: SECRET_A, token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['https://p.example/cb'], grant_types: ['client_credentials'] }],
+    clients: [
+      ...CLIENTS,
+      {
+        client_id: 'post-client',
+        client_secret: SECRET_A,
+        token_endpoint_auth_method: 'client_secret_post',
+        redirect_uris: ['https://p.example/cb'],
+        grant_types: ['client_credentials'],
+      },
+    ],
     'rateLimit.perClient': 3,
     'rateLimit.perIp': 1000,
     'rateLimit.windowSeconds': 3600,
@@ -60,17 +79,28 @@ test('per client, client_id in the form: the body still reaches the provider, an
   t.is(limited.status, 429);
   t.truthy(limited.retryAfter);
   // A public client's client_id in the form is counted the same way.
-  for (let i = 0; i < 3; i++) t.is((await post(gh.issuer, '/token/introspection', {}, 'client_id=public-c&token=x')).status, 200);
+  for (let i = 0; i < 3; i++)
+    t.is((await post(gh.issuer, '/token/introspection', {}, 'client_id=public-c&token=x')).status, 200);
   t.is((await post(gh.issuer, '/token/introspection', {}, 'client_id=public-c&token=x')).status, 429);
 });
 
 test('per IP: every request counts, whatever the client; X-Forwarded-For is ignored without trustProxy', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, 'rateLimit.perClient': 0, 'rateLimit.perIp': 5, 'rateLimit.windowSeconds': 3600 });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    'rateLimit.perClient': 0,
+    'rateLimit.perIp': 5,
+    'rateLimit.windowSeconds': 3600,
+  });
   for (let i = 0; i < 5; i++) {
     const who = i % 2 ? basic('client-a', SECRET_A) : basic('client-b', 'wrong');
     t.not((await post(gh.issuer, '/token', { authorization: who, 'x-forwarded-for': `10.0.0.${i}` }, cc)).status, 429);
   }
-  const limited = await post(gh.issuer, '/token/revocation', { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.9.9.9' }, 'token=x');
+  const limited = await post(
+    gh.issuer,
+    '/token/revocation',
+    { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.9.9.9' },
+    'token=x',
+  );
   t.is(limited.status, 429);
   t.truthy(limited.retryAfter);
   // Nothing else is limited: discovery and the authorization endpoint still answer.
@@ -79,7 +109,13 @@ test('per IP: every request counts, whatever the client; X-Forwarded-For is igno
 });
 
 test('per IP with trustProxy: each forwarded client IP has its own allowance (the last X-Forwarded-For entry)', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 0, 'rateLimit.perIp': 2, 'rateLimit.windowSeconds': 3600 });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    trustProxy: true,
+    'rateLimit.perClient': 0,
+    'rateLimit.perIp': 2,
+    'rateLimit.windowSeconds': 3600,
+  });
   const a = { authorization: basic('client-a', SECRET_A) };
   for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
     t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': ip }, cc)).status, 200);
@@ -103,9 +139,19 @@ for (const store of ['memory', 'redis'] as const) {
     });
     const refused = [
       // Basic with an empty secret: refused before the provider even looks the client up.
-      { headers: { authorization: `Basic ${b64('client-a:')}` }, body: cc, status: 400, description: /client_secret must be provided/ },
+      {
+        headers: { authorization: `Basic ${b64('client-a:')}` },
+        body: cc,
+        status: 400,
+        description: /client_secret must be provided/,
+      },
       // Two authentication mechanisms at once.
-      { headers: { authorization: basic('client-a', SECRET_A) }, body: `${cc}&client_secret=${SECRET_A}`, status: 400, description: /only be provided using one mechanism/ },
+      {
+        headers: { authorization: basic('client-a', SECRET_A) },
+        body: `${cc}&client_secret=${SECRET_A}`,
+        status: 400,
+        description: /only be provided using one mechanism/,
+      },
       // A wrong secret.
       { headers: { authorization: basic('client-a', 'wrong') }, body: cc, status: 401, description: /.*/ },
     ];
@@ -117,30 +163,61 @@ for (const store of ['memory', 'redis'] as const) {
       }
     }
     const a = { authorization: basic('client-a', SECRET_A) };
-    for (let i = 0; i < 5; i++) t.is((await post(gh.issuer, '/token', a, cc)).status, 200, `the real client's request ${i + 1}`);
+    for (let i = 0; i < 5; i++)
+      t.is((await post(gh.issuer, '/token', a, cc)).status, 200, `the real client's request ${i + 1}`);
     t.is((await post(gh.issuer, '/token', a, cc)).status, 429, 'the real client still has its limit');
   });
 }
 
 test('a public client is counted per client and IP: one address using up its allowance leaves the others theirs', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 3, 'rateLimit.perIp': 1000, 'rateLimit.windowSeconds': 3600 });
-  const from = (ip: string) => post(gh.issuer, '/token/introspection', { 'x-forwarded-for': ip }, 'client_id=public-c&token=x');
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    trustProxy: true,
+    'rateLimit.perClient': 3,
+    'rateLimit.perIp': 1000,
+    'rateLimit.windowSeconds': 3600,
+  });
+  const from = (ip: string) =>
+    post(gh.issuer, '/token/introspection', { 'x-forwarded-for': ip }, 'client_id=public-c&token=x');
   for (let i = 0; i < 3; i++) t.is((await from('10.0.0.1')).status, 200);
   t.is((await from('10.0.0.1')).status, 429);
-  t.is((await from('10.0.0.2')).status, 200, 'another address still has the public client\'s allowance');
+  t.is((await from('10.0.0.2')).status, 200, "another address still has the public client's allowance");
 });
 
 test('per IP, IPv6 addresses are counted by /64', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 0, 'rateLimit.perIp': 2, 'rateLimit.windowSeconds': 3600 });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    trustProxy: true,
+    'rateLimit.perClient': 0,
+    'rateLimit.perIp': 2,
+    'rateLimit.windowSeconds': 3600,
+  });
   const a = { authorization: basic('client-a', SECRET_A) };
   t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2::1' }, cc)).status, 200);
-  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:ffff:ffff:ffff:fffe' }, cc)).status, 200);
-  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:aaaa::7' }, cc)).status, 429, 'the same /64');
-  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:3::1' }, cc)).status, 200, 'the next /64');
+  t.is(
+    (await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:ffff:ffff:ffff:fffe' }, cc)).status,
+    200,
+  );
+  t.is(
+    (await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:aaaa::7' }, cc)).status,
+    429,
+    'the same /64',
+  );
+  t.is(
+    (await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:3::1' }, cc)).status,
+    200,
+    'the next /64',
+  );
 });
 
 test('every 429 shows in /metrics by registered client; an unregistered client id is never a label', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.perClient': 1, 'rateLimit.perIp': 3, 'rateLimit.windowSeconds': 3600 });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    trustProxy: true,
+    'rateLimit.perClient': 1,
+    'rateLimit.perIp': 3,
+    'rateLimit.windowSeconds': 3600,
+  });
   const a = { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.1.0.1' };
   t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
   t.is((await post(gh.issuer, '/token', a, cc)).status, 429);
@@ -162,14 +239,33 @@ test('every 429 shows in /metrics by registered client; an unregistered client i
 test('the default limits carry one backend refreshing for a million users on 15-minute access tokens, at twice the average', (t) => {
   const { windowSeconds, perClient, perIp } = defaults.rateLimit;
   const peakPerSecond = (2 * 1_000_000) / defaults.ttl.accessToken;
-  t.true(perClient / windowSeconds >= peakPerSecond, `per client ${perClient / windowSeconds}/s, needed ${peakPerSecond}/s`);
+  t.true(
+    perClient / windowSeconds >= peakPerSecond,
+    `per client ${perClient / windowSeconds}/s, needed ${peakPerSecond}/s`,
+  );
   t.true(perIp >= 2 * perClient, 'an IP carries at least two such clients');
 });
 
 test('per IP on the browser endpoints: /auth, /session/end and sign-in POSTs share one allowance; PAR has its own', async (t) => {
-  const gh = await startGatehouse(t, { clients: CLIENTS, trustProxy: true, 'rateLimit.browserPerIp': 4, 'rateLimit.parPerIp': 2, 'rateLimit.windowSeconds': 3600 });
-  const spa = new URLSearchParams({ client_id: 'public-c', response_type: 'code', scope: 'openid', redirect_uri: 'https://spa.example/cb', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A', code_challenge_method: 'S256' });
-  const from = (ip: string, extra: Record<string, string> = {}) => ({ redirect: 'manual' as const, headers: { 'x-forwarded-for': ip, ...extra } });
+  const gh = await startGatehouse(t, {
+    clients: CLIENTS,
+    trustProxy: true,
+    'rateLimit.browserPerIp': 4,
+    'rateLimit.parPerIp': 2,
+    'rateLimit.windowSeconds': 3600,
+  });
+  const spa = new URLSearchParams({
+    client_id: 'public-c',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'https://spa.example/cb',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A',
+    code_challenge_method: 'S256',
+  });
+  const from = (ip: string, extra: Record<string, string> = {}) => ({
+    redirect: 'manual' as const,
+    headers: { 'x-forwarded-for': ip, ...extra },
+  });
   t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1'))).status, 303);
   t.is((await fetch(`${gh.issuer}/session/end`, from('10.40.0.1'))).status, 200);
   t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.1'))).status, 303);
@@ -178,12 +274,21 @@ test('per IP on the browser endpoints: /auth, /session/end and sign-in POSTs sha
   t.is(limited.status, 429);
   t.truthy(limited.headers.get('retry-after'));
   t.regex(await limited.text(), /temporarily_unavailable/, 'a browser gets the error page');
-  t.is((await fetch(`${gh.issuer}/interaction/abcdef/login`, { ...from('10.40.0.1'), method: 'POST' })).status, 429, 'sign-in POSTs share it');
+  t.is(
+    (await fetch(`${gh.issuer}/interaction/abcdef/login`, { ...from('10.40.0.1'), method: 'POST' })).status,
+    429,
+    'sign-in POSTs share it',
+  );
   t.is((await fetch(`${gh.issuer}/auth?${spa}`, from('10.40.0.2'))).status, 303, 'another address has its own');
   // Pages that store nothing are not limited.
   t.is((await fetch(`${gh.issuer}/.well-known/openid-configuration`, from('10.40.0.1'))).status, 200);
 
-  const par = (ip: string) => fetch(`${gh.issuer}/request`, { method: 'POST', headers: { ...FORM, 'x-forwarded-for': ip }, body: spa.toString() });
+  const par = (ip: string) =>
+    fetch(`${gh.issuer}/request`, {
+      method: 'POST',
+      headers: { ...FORM, 'x-forwarded-for': ip },
+      body: spa.toString(),
+    });
   t.is((await par('10.40.0.1')).status, 201, 'PAR does not draw on the browser allowance');
   t.is((await par('10.40.0.1')).status, 201);
   t.is((await par('10.40.0.1')).status, 429);

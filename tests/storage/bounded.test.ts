@@ -15,7 +15,13 @@ import { redisFixture } from './redis-fixture.ts';
 const DEFAULTS: ReusePolicy = { reuseIntervalMs: 5000 };
 
 async function start(store: Store, grantId: string): Promise<string> {
-  await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'acct-1', clientId: 'web', openid: { scope: 'openid offline_access' } }, 2592000);
+  await store
+    .adapter('Grant')
+    .upsert(
+      grantId,
+      { kind: 'Grant', accountId: 'acct-1', clientId: 'web', openid: { scope: 'openid offline_access' } },
+      2592000,
+    );
   const id = store.refreshTokens.mint({ grantId, lineage: RefreshTokenCodec.newLineage(), gen: 0 });
   await store.adapter('RefreshToken').upsert(id, payload(grantId, id, 0), 604800);
   return id;
@@ -60,14 +66,18 @@ test('Redis: after 10 and after 10,000 rotations one lineage holds the same keys
   const fixture = await redisFixture(t, { url: redis.url }, DEFAULTS);
   const measure = async () => {
     const keys = (await fixture.keys()).filter((k) => !fixture.durable(k));
-    const bytes = (await Promise.all(keys.map((k) => fixture.store.client.memory('USAGE', k, 'SAMPLES', '0')))).reduce<number>((a, b) => a + Number(b ?? 0), 0);
+    const bytes = (
+      await Promise.all(keys.map((k) => fixture.store.client.memory('USAGE', k, 'SAMPLES', '0')))
+    ).reduce<number>((a, b) => a + Number(b ?? 0), 0);
     return { keys, bytes };
   };
   let id = await rotate(fixture.store, await start(fixture.store, 'grant-long-lived'), 10);
   const after10 = await measure();
   id = await rotate(fixture.store, id, 9_990);
   const after10k = await measure();
-  t.log(`after 10 rotations: ${after10.keys.length} keys, ${after10.bytes} B; after 10,000: ${after10k.keys.length} keys, ${after10k.bytes} B (MEMORY USAGE)`);
+  t.log(
+    `after 10 rotations: ${after10.keys.length} keys, ${after10.bytes} B; after 10,000: ${after10k.keys.length} keys, ${after10k.bytes} B (MEMORY USAGE)`,
+  );
   t.deepEqual(after10k.keys, after10.keys);
   t.true(after10k.bytes <= 4096, `bytes: ${after10k.bytes}`);
   t.is((await fixture.store.adapter('RefreshToken').find(id))?.consumed, undefined, 'the newest token is live');

@@ -8,7 +8,15 @@ import type { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { authorize, discover, exchangeCode, REDIRECT, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
+import {
+  authorize,
+  discover,
+  exchangeCode,
+  REDIRECT,
+  refresh,
+  sharedSettings,
+  startRedisGatehouse,
+} from './redis-gatehouse.ts';
 
 let redis: TestRedis;
 test.before(async () => {
@@ -19,7 +27,9 @@ test.after.always(async () => {
 });
 
 async function signedIn(t: Parameters<typeof startRedisGatehouse>[0], reuseSeconds: number) {
-  const gh = await startRedisGatehouse(t, redis.url, await sharedSettings(), { 'refreshTokens.reuseIntervalSeconds': reuseSeconds });
+  const gh = await startRedisGatehouse(t, redis.url, await sharedSettings(), {
+    'refreshTokens.reuseIntervalSeconds': reuseSeconds,
+  });
   const config = await discover(gh);
   const { code, verifier } = await authorize(gh, config);
   const first = await exchangeCode(gh.issuer, code, verifier);
@@ -96,7 +106,16 @@ test.serial('Redis commands and round trips per refresh', async (t) => {
       };
     }
   };
-  for (const model of ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Client', 'Interaction', 'ReplayDetection'])
+  for (const model of [
+    'Session',
+    'Grant',
+    'AccessToken',
+    'RefreshToken',
+    'AuthorizationCode',
+    'Client',
+    'Interaction',
+    'ReplayDetection',
+  ])
     count(model, store.adapter(model) as unknown as Record<string, unknown>);
   count('accounts', store.accounts as unknown as Record<string, unknown>);
   count('throttle', store.throttle as unknown as Record<string, unknown>);
@@ -130,8 +149,12 @@ test.serial('Redis commands and round trips per refresh', async (t) => {
   for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1] as string] = Number(m[2]) / rounds;
   delete calls['config|resetstat'];
   const executed = Object.values(calls).reduce((a, b) => a + b, 0);
-  t.log(`per refresh: ${callsPer} storage calls, ${sentPer} commands sent, ${writesPer} socket writes (round trips), ${executed} commands executed in Redis incl. inside scripts`);
-  t.log(`storage calls: ${JSON.stringify(Object.fromEntries(Object.entries(byCall).map(([k, v]) => [k, v / rounds])))}`);
+  t.log(
+    `per refresh: ${callsPer} storage calls, ${sentPer} commands sent, ${writesPer} socket writes (round trips), ${executed} commands executed in Redis incl. inside scripts`,
+  );
+  t.log(
+    `storage calls: ${JSON.stringify(Object.fromEntries(Object.entries(byCall).map(([k, v]) => [k, v / rounds])))}`,
+  );
   t.log(`Redis commandstats: ${JSON.stringify(calls)}`);
   t.true(callsPer > 0);
   // The budget (docs/performance.md "Targets"): at most 3 round trips per refresh, rate limiter included — (1) both rate-limit counters
@@ -158,21 +181,30 @@ test.serial('round trips per refresh: stored first-party client, session-bound t
     scope: 'openid profile email offline_access api:read',
     first_party: true,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), dyn.id, dyn.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), dyn.id, dyn.secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const { code, verifier } = await authorize(gh, config, { scope: 'openid api:read', prompt: 'login' });
   const post = async (params: Record<string, string>) => {
     const res = await fetch(new URL('/token', gh.issuer), {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${dyn.id}:${dyn.secret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${dyn.id}:${dyn.secret}`).toString('base64')}`,
+      },
       body: new URLSearchParams(params),
     });
     return { status: res.status, body: (await res.json()) as Record<string, string> };
   };
   let answer = await post({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
   t.is(answer.status, 200);
-  for (let i = 0; i < 3; i++) answer = await post({ grant_type: 'refresh_token', refresh_token: answer.body.refresh_token as string });
+  for (let i = 0; i < 3; i++)
+    answer = await post({ grant_type: 'refresh_token', refresh_token: answer.body.refresh_token as string });
   const store = gh.gatehouse.store as RedisStore;
-  t.true((await store.adapter('RefreshToken').find(answer.body.refresh_token as string))?.expiresWithSession === true, 'session-bound');
+  t.true(
+    (await store.adapter('RefreshToken').find(answer.body.refresh_token as string))?.expiresWithSession === true,
+    'session-bound',
+  );
   t.is(answer.body.access_token?.split('.').length, 3, 'a JWT access token');
   const stream = (store.client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
   const write = stream.write.bind(stream);
@@ -191,7 +223,10 @@ test.serial('round trips per refresh: stored first-party client, session-bound t
   const perRefresh = writes / rounds;
   const stats = await (store.client as Redis).info('commandstats');
   let executed = 0;
-  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (m[1] !== 'config|resetstat') executed += Number(m[2]);
-  t.log(`per refresh: ${perRefresh} socket writes (round trips), ${executed / rounds} commands executed in Redis incl. inside scripts`);
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    if (m[1] !== 'config|resetstat') executed += Number(m[2]);
+  t.log(
+    `per refresh: ${perRefresh} socket writes (round trips), ${executed / rounds} commands executed in Redis incl. inside scripts`,
+  );
   t.true(perRefresh <= 2, `round trips ${perRefresh} per refresh`);
 });

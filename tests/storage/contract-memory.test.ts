@@ -9,7 +9,8 @@ const memoryFixture: MakeFixture = async (reuse: ReusePolicy) => {
     store,
     keys: async () => store.liveKeys(),
     keysWithoutTtl: async () => store.persistentKeys(),
-    durable: (k) => k.startsWith('Client:') || k.startsWith('account:') || k.startsWith('username:') || k.startsWith('email:'),
+    durable: (k) =>
+      k.startsWith('Client:') || k.startsWith('account:') || k.startsWith('username:') || k.startsWith('email:'),
   };
 };
 

@@ -11,6 +11,7 @@ test.after.always(async () => {
   await sentinel?.stop();
 });
 
-const fixture: MakeFixture = (reuse, t) => redisFixture(t, { mode: 'sentinel', sentinels: sentinel.sentinels, sentinelName: sentinel.name }, reuse);
+const fixture: MakeFixture = (reuse, t) =>
+  redisFixture(t, { mode: 'sentinel', sentinels: sentinel.sentinels, sentinelName: sentinel.name }, reuse);
 contractSuite(test, 'redis sentinel', fixture);
 accountRecordsSuite(test, 'redis sentinel', fixture);

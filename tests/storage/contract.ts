@@ -30,11 +30,22 @@ let seq = 0;
 const uid = (p: string) => `${p}${process.pid}x${Date.now().toString(36)}x${seq++}`;
 
 const lineage = () => RefreshTokenCodec.newLineage();
-const rtId = (store: Store, grantId: string, l: string, gen: number) => store.refreshTokens.mint({ grantId, lineage: l, gen });
+const rtId = (store: Store, grantId: string, l: string, gen: number) =>
+  store.refreshTokens.mint({ grantId, lineage: l, gen });
 
 function token(grantId: string, extra: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { iat: now, exp: now + 3600, grantId, clientId: 'web', accountId: 'acct-1', kind: 'RefreshToken', scope: 'openid', rejected: [], ...extra };
+  return {
+    iat: now,
+    exp: now + 3600,
+    grantId,
+    clientId: 'web',
+    accountId: 'acct-1',
+    kind: 'RefreshToken',
+    scope: 'openid',
+    rejected: [],
+    ...extra,
+  };
 }
 
 export function contractSuite(test: TestFn, name: string, make: MakeFixture): void {
@@ -53,7 +64,14 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     const { store } = await make(STRICT, t);
     const sessions = store.adapter('Session');
     const id = uid('s');
-    const payload = { uid: uid('u'), accountId: 'a', loginTs: 1, authorizations: { web: { sid: 'x', grantId: 'g' } }, amr: [] as string[], empty: [] };
+    const payload = {
+      uid: uid('u'),
+      accountId: 'a',
+      loginTs: 1,
+      authorizations: { web: { sid: 'x', grantId: 'g' } },
+      amr: [] as string[],
+      empty: [],
+    };
     await sessions.upsert(id, payload, 60);
     t.deepEqual(await sessions.find(id), payload);
     t.deepEqual(await sessions.findByUid(payload.uid), payload);
@@ -204,63 +222,81 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
       return next;
     });
 
-  test(t('rotations in a request scope: of 20 racing (interval 0) exactly one wins, and the race revokes the family'), async (t) => {
-    const { store, events, grantId } = await withGrant(STRICT, t);
-    const rts = store.adapter('RefreshToken');
-    const old = rtId(store, grantId, lineage(), 0);
-    await rts.upsert(old, token(grantId), 3600);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => rotate(store, old)));
-    t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
-    for (const r of results) if (r.status === 'rejected') t.true(r.reason instanceof errors.InvalidGrant, String(r.reason));
-    // The losers revoked the family: the Grant and the lineage are gone, so the winner's successor is dead too.
-    t.is(await rts.find(rtId(store, grantId, store.refreshTokens.parse(old)?.lineage ?? '', 1)), undefined);
-    t.is(await store.adapter('Grant').find(grantId), undefined);
-    t.true(events.length >= 1);
-  });
+  test(
+    t('rotations in a request scope: of 20 racing (interval 0) exactly one wins, and the race revokes the family'),
+    async (t) => {
+      const { store, events, grantId } = await withGrant(STRICT, t);
+      const rts = store.adapter('RefreshToken');
+      const old = rtId(store, grantId, lineage(), 0);
+      await rts.upsert(old, token(grantId), 3600);
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => rotate(store, old)));
+      t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results)
+        if (r.status === 'rejected') t.true(r.reason instanceof errors.InvalidGrant, String(r.reason));
+      // The losers revoked the family: the Grant and the lineage are gone, so the winner's successor is dead too.
+      t.is(await rts.find(rtId(store, grantId, store.refreshTokens.parse(old)?.lineage ?? '', 1)), undefined);
+      t.is(await store.adapter('Grant').find(grantId), undefined);
+      t.true(events.length >= 1);
+    },
+  );
 
-  test(t('rotations in a request scope within grace: all succeed with the same successor; one lineage stays'), async (t) => {
-    const { store } = await make(GRACE, t);
-    const rts = store.adapter('RefreshToken');
-    const grantId = uid('g');
-    const l = lineage();
-    const old = rtId(store, grantId, l, 0);
-    await rts.upsert(old, token(grantId), 3600);
-    const successors = await Promise.all(Array.from({ length: 5 }, () => rotate(store, old)));
-    t.deepEqual(new Set(successors), new Set([rtId(store, grantId, l, 1)]), 'every request got the one current token');
-    const current = await rts.find(successors[0] as string);
-    t.is(current?.consumed, undefined);
-    t.is(current?.rotations, 1);
-    // A consume whose successor never comes (the request failed in between) is carried out when the scope ends.
-    const strict = await make(STRICT, t);
-    const other = strict.store.adapter('RefreshToken');
-    const g2 = uid('g');
-    const id = rtId(strict.store, g2, lineage(), 0);
-    await other.upsert(id, token(g2), 3600);
-    await withStorageScope(async () => {
-      await other.find(id);
-      await other.consume(id);
-    });
-    t.is(typeof (await other.find(id))?.consumed, 'number', 'consumed after the scope');
-  });
+  test(
+    t('rotations in a request scope within grace: all succeed with the same successor; one lineage stays'),
+    async (t) => {
+      const { store } = await make(GRACE, t);
+      const rts = store.adapter('RefreshToken');
+      const grantId = uid('g');
+      const l = lineage();
+      const old = rtId(store, grantId, l, 0);
+      await rts.upsert(old, token(grantId), 3600);
+      const successors = await Promise.all(Array.from({ length: 5 }, () => rotate(store, old)));
+      t.deepEqual(
+        new Set(successors),
+        new Set([rtId(store, grantId, l, 1)]),
+        'every request got the one current token',
+      );
+      const current = await rts.find(successors[0] as string);
+      t.is(current?.consumed, undefined);
+      t.is(current?.rotations, 1);
+      // A consume whose successor never comes (the request failed in between) is carried out when the scope ends.
+      const strict = await make(STRICT, t);
+      const other = strict.store.adapter('RefreshToken');
+      const g2 = uid('g');
+      const id = rtId(strict.store, g2, lineage(), 0);
+      await other.upsert(id, token(g2), 3600);
+      await withStorageScope(async () => {
+        await other.find(id);
+        await other.consume(id);
+      });
+      t.is(typeof (await other.find(id))?.consumed, 'number', 'consumed after the scope');
+    },
+  );
 
-  test(t('the previous generation within the interval gets the current one back; older generations are reuse'), async (t) => {
-    const { store, events, grantId } = await withGrant(GRACE, t);
-    const rts = store.adapter('RefreshToken');
-    const l = lineage();
-    let id = rtId(store, grantId, l, 0);
-    await rts.upsert(id, token(grantId), 3600);
-    id = await rotate(store, id);
-    id = await rotate(store, id);
-    t.is(id, rtId(store, grantId, l, 2));
-    t.is((await rts.find(rtId(store, grantId, l, 1)))?.consumed, undefined, 'generation 1 is in its grace period');
-    t.is(await rotate(store, rtId(store, grantId, l, 1)), id, 'and rotating it again gives the current token');
-    t.is(typeof (await rts.find(rtId(store, grantId, l, 0)))?.consumed, 'number', 'generation 0 is used, even within the interval');
-    t.is(await rts.find(rtId(store, grantId, l, 3)), undefined, 'a generation never issued is unknown');
-    t.deepEqual(events, []);
-    await t.throwsAsync(rts.consume(rtId(store, grantId, l, 0)), { instanceOf: errors.InvalidGrant });
-    t.is(events.length, 1);
-    t.is(await rts.find(id), undefined, 'the family is revoked');
-  });
+  test(
+    t('the previous generation within the interval gets the current one back; older generations are reuse'),
+    async (t) => {
+      const { store, events, grantId } = await withGrant(GRACE, t);
+      const rts = store.adapter('RefreshToken');
+      const l = lineage();
+      let id = rtId(store, grantId, l, 0);
+      await rts.upsert(id, token(grantId), 3600);
+      id = await rotate(store, id);
+      id = await rotate(store, id);
+      t.is(id, rtId(store, grantId, l, 2));
+      t.is((await rts.find(rtId(store, grantId, l, 1)))?.consumed, undefined, 'generation 1 is in its grace period');
+      t.is(await rotate(store, rtId(store, grantId, l, 1)), id, 'and rotating it again gives the current token');
+      t.is(
+        typeof (await rts.find(rtId(store, grantId, l, 0)))?.consumed,
+        'number',
+        'generation 0 is used, even within the interval',
+      );
+      t.is(await rts.find(rtId(store, grantId, l, 3)), undefined, 'a generation never issued is unknown');
+      t.deepEqual(events, []);
+      await t.throwsAsync(rts.consume(rtId(store, grantId, l, 0)), { instanceOf: errors.InvalidGrant });
+      t.is(events.length, 1);
+      t.is(await rts.find(id), undefined, 'the family is revoked');
+    },
+  );
 
   test(t('reuse is detected at any depth: 1,000 rotations later, generation 0 revokes the family'), async (t) => {
     const { store, keys, events, grantId } = await withGrant(STRICT, t);
@@ -333,52 +369,76 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     t.truthy(await replay.find(id), 'the save keeps it claimed');
   });
 
-  test(t('prefetch never changes what the reads answer, and a write in the request is seen by its next read'), async (t) => {
-    const { store } = await make(STRICT, t);
-    const account = { id: uid('acct'), username: uid('u'), passwordHash: 'h', roles: ['r'], disabled: false, createdAt: 1, updatedAt: 1 };
-    await store.accounts.create(account);
-    const rts = store.adapter('RefreshToken');
-    const grants = store.adapter('Grant');
-    const grantId = uid('g');
-    const grant = { kind: 'Grant', accountId: account.id, clientId: 'web' };
-    await grants.upsert(grantId, grant, 3600);
-    const clientId = uid('client');
-    await store.clients.save({ client_id: clientId, client_secret: 'x'.repeat(43), redirect_uris: ['https://a.example/cb'] });
-    const sessions = store.adapter('Session');
-    const session = { uid: uid('su'), accountId: account.id, loginTs: 1, authorizations: { [clientId]: { sid: 's', grantId } } };
-    await sessions.upsert(uid('sess'), session, 3600);
-    const id = rtId(store, grantId, lineage(), 0);
-    await rts.upsert(id, token(grantId, { accountId: account.id, clientId, expiresWithSession: true, sessionUid: session.uid }), 3600);
-    const plain = {
-      rt: await rts.find(id),
-      grant: await grants.find(grantId),
-      account: await store.accounts.findById(account.id),
-      client: await store.adapter('Client').find(clientId),
-      session: await sessions.findByUid(session.uid),
-    };
-    t.truthy(plain.client);
-    t.truthy(plain.session);
-    t.is(plain.rt?.jti, id);
-    await withStorageScope(async () => {
-      store.prefetch({ clientId, refreshToken: id });
-      store.prefetch({ refreshToken: uid('unknown') });
-      t.deepEqual(await store.adapter('Client').find(clientId), plain.client);
-      t.deepEqual(await sessions.findByUid(session.uid), plain.session);
-      t.deepEqual(await rts.find(id), plain.rt);
-      t.deepEqual(await grants.find(grantId), plain.grant);
-      t.deepEqual(await store.accounts.findById(account.id), plain.account);
-      t.deepEqual(await store.accounts.findById(account.id), plain.account, 'asked twice');
-      await store.accounts.update({ ...account, disabled: true });
-      t.true((await store.accounts.findById(account.id))?.disabled, 'an update in the request is seen');
-      await rts.consume(id);
-      t.is(typeof (await rts.find(id))?.consumed, 'number', 'a consume in the request is seen');
-    });
-    await withStorageScope(async () => {
-      store.prefetch({ refreshToken: id });
-      await rts.destroy(id);
-      t.is(await rts.find(id), undefined, 'a destroy in the request is seen');
-    });
-  });
+  test(
+    t('prefetch never changes what the reads answer, and a write in the request is seen by its next read'),
+    async (t) => {
+      const { store } = await make(STRICT, t);
+      const account = {
+        id: uid('acct'),
+        username: uid('u'),
+        passwordHash: 'h',
+        roles: ['r'],
+        disabled: false,
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      await store.accounts.create(account);
+      const rts = store.adapter('RefreshToken');
+      const grants = store.adapter('Grant');
+      const grantId = uid('g');
+      const grant = { kind: 'Grant', accountId: account.id, clientId: 'web' };
+      await grants.upsert(grantId, grant, 3600);
+      const clientId = uid('client');
+      await store.clients.save({
+        client_id: clientId,
+        client_secret: 'x'.repeat(43),
+        redirect_uris: ['https://a.example/cb'],
+      });
+      const sessions = store.adapter('Session');
+      const session = {
+        uid: uid('su'),
+        accountId: account.id,
+        loginTs: 1,
+        authorizations: { [clientId]: { sid: 's', grantId } },
+      };
+      await sessions.upsert(uid('sess'), session, 3600);
+      const id = rtId(store, grantId, lineage(), 0);
+      await rts.upsert(
+        id,
+        token(grantId, { accountId: account.id, clientId, expiresWithSession: true, sessionUid: session.uid }),
+        3600,
+      );
+      const plain = {
+        rt: await rts.find(id),
+        grant: await grants.find(grantId),
+        account: await store.accounts.findById(account.id),
+        client: await store.adapter('Client').find(clientId),
+        session: await sessions.findByUid(session.uid),
+      };
+      t.truthy(plain.client);
+      t.truthy(plain.session);
+      t.is(plain.rt?.jti, id);
+      await withStorageScope(async () => {
+        store.prefetch({ clientId, refreshToken: id });
+        store.prefetch({ refreshToken: uid('unknown') });
+        t.deepEqual(await store.adapter('Client').find(clientId), plain.client);
+        t.deepEqual(await sessions.findByUid(session.uid), plain.session);
+        t.deepEqual(await rts.find(id), plain.rt);
+        t.deepEqual(await grants.find(grantId), plain.grant);
+        t.deepEqual(await store.accounts.findById(account.id), plain.account);
+        t.deepEqual(await store.accounts.findById(account.id), plain.account, 'asked twice');
+        await store.accounts.update({ ...account, disabled: true });
+        t.true((await store.accounts.findById(account.id))?.disabled, 'an update in the request is seen');
+        await rts.consume(id);
+        t.is(typeof (await rts.find(id))?.consumed, 'number', 'a consume in the request is seen');
+      });
+      await withStorageScope(async () => {
+        store.prefetch({ refreshToken: id });
+        await rts.destroy(id);
+        t.is(await rts.find(id), undefined, 'a destroy in the request is seen');
+      });
+    },
+  );
 
   test(t('revokeByGrantId removes only that model of the grant'), async (t) => {
     const { store } = await make(STRICT, t);
@@ -405,7 +465,9 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     const ids = [uid('at'), rtId(store, grantId, lineage(), 0), uid('c')];
     await store.adapter('AccessToken').upsert(ids[0] as string, token(grantId, { kind: 'AccessToken' }), 60);
     await store.adapter('RefreshToken').upsert(ids[1] as string, token(grantId), 60);
-    await store.adapter('AuthorizationCode').upsert(ids[2] as string, token(grantId, { kind: 'AuthorizationCode' }), 60);
+    await store
+      .adapter('AuthorizationCode')
+      .upsert(ids[2] as string, token(grantId, { kind: 'AuthorizationCode' }), 60);
     await store.adapter('Grant').destroy(grantId);
     t.is(await store.adapter('AccessToken').find(ids[0] as string), undefined);
     t.is(await store.adapter('RefreshToken').find(ids[1] as string), undefined);
@@ -433,9 +495,24 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     await store.adapter('ReplayDetection').upsert(uid('r'), { iat: 1 }, 60);
     await store.throttle.hit(uid('user:'), 60);
     await store.throttle.lock(uid('user:'), 60);
-    await store.logoutQueue.push({ id: uid('job'), clientId: 'web', sub: 'a', attempts: 0, deadline: Date.now() + 60_000 }, Date.now() + 30_000);
-    await store.clients.save({ client_id: uid('client'), client_secret: 'x', redirect_uris: ['https://rp.example/cb'] });
-    await store.accounts.create({ id: uid('acct'), username: uid('user'), passwordHash: 'h', roles: [], disabled: false, createdAt: 1, updatedAt: 1 });
+    await store.logoutQueue.push(
+      { id: uid('job'), clientId: 'web', sub: 'a', attempts: 0, deadline: Date.now() + 60_000 },
+      Date.now() + 30_000,
+    );
+    await store.clients.save({
+      client_id: uid('client'),
+      client_secret: 'x',
+      redirect_uris: ['https://rp.example/cb'],
+    });
+    await store.accounts.create({
+      id: uid('acct'),
+      username: uid('user'),
+      passwordHash: 'h',
+      roles: [],
+      disabled: false,
+      createdAt: 1,
+      updatedAt: 1,
+    });
     const persistent = await keysWithoutTtl();
     t.true(persistent.length > 0);
     t.deepEqual(
@@ -448,7 +525,16 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     const { store } = await make(STRICT, t);
     const id = uid('acct');
     const username = uid('Alice');
-    const account = { id, username, passwordHash: 'h', roles: ['user'], disabled: false, createdAt: 1, updatedAt: 1, email: 'a@example.com' };
+    const account = {
+      id,
+      username,
+      passwordHash: 'h',
+      roles: ['user'],
+      disabled: false,
+      createdAt: 1,
+      updatedAt: 1,
+      email: 'a@example.com',
+    };
     await store.accounts.create(account);
     await t.throwsAsync(store.accounts.create({ ...account, id: uid('acct') }), { code: 'STORAGE_CONFLICT' });
     t.deepEqual(await store.accounts.findById(id), account);
@@ -464,7 +550,12 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
 
   test(t('clients: saved metadata is what the Client adapter finds'), async (t) => {
     const { store } = await make(STRICT, t);
-    const metadata = { client_id: uid('client'), client_secret: 'secret', redirect_uris: ['https://rp.example/cb'], grant_types: ['authorization_code'] };
+    const metadata = {
+      client_id: uid('client'),
+      client_secret: 'secret',
+      redirect_uris: ['https://rp.example/cb'],
+      grant_types: ['authorization_code'],
+    };
     await store.clients.save(metadata);
     t.deepEqual(await store.adapter('Client').find(metadata.client_id), metadata);
     t.true((await store.clients.list()).some((c) => c.client_id === metadata.client_id));
@@ -499,27 +590,30 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     await store.ping();
   });
 
-  test(t('logout queue: due jobs are claimed once per lease, retried, removed; past their deadline they are dropped'), async (t) => {
-    const { store } = await make(STRICT, t);
-    const q = store.logoutQueue;
-    const now = Date.now();
-    const job = { id: uid('job'), clientId: 'web', sub: 'acct-1', sid: 'sid-1', attempts: 0, deadline: now + 60_000 };
-    const later = { ...job, id: uid('job') };
-    const stale = { ...job, id: uid('job'), deadline: now - 1 };
-    await q.push(job, now);
-    await q.push(later, now + 30_000);
-    await q.push(stale, now);
-    t.deepEqual(await q.claim(now, 10, 200), [job], 'only the due job within its deadline');
-    t.deepEqual(await q.claim(now + 100, 10, 200), [], 'hidden while leased');
-    const again = await q.claim(now + 300, 10, 200);
-    t.deepEqual(again, [job], 'back after the lease: its deliverer did not finish');
-    await q.push({ ...job, attempts: 1 }, now + 1000);
-    t.deepEqual(await q.claim(now + 500, 10, 200), []);
-    t.deepEqual(await q.claim(now + 1000, 10, 200), [{ ...job, attempts: 1 }], 'a retry replaces the job');
-    await q.remove(job.id);
-    t.deepEqual(await q.claim(now + 5000, 10, 200), []);
-    t.deepEqual(await q.claim(now + 30_000, 10, 200), [later]);
-  });
+  test(
+    t('logout queue: due jobs are claimed once per lease, retried, removed; past their deadline they are dropped'),
+    async (t) => {
+      const { store } = await make(STRICT, t);
+      const q = store.logoutQueue;
+      const now = Date.now();
+      const job = { id: uid('job'), clientId: 'web', sub: 'acct-1', sid: 'sid-1', attempts: 0, deadline: now + 60_000 };
+      const later = { ...job, id: uid('job') };
+      const stale = { ...job, id: uid('job'), deadline: now - 1 };
+      await q.push(job, now);
+      await q.push(later, now + 30_000);
+      await q.push(stale, now);
+      t.deepEqual(await q.claim(now, 10, 200), [job], 'only the due job within its deadline');
+      t.deepEqual(await q.claim(now + 100, 10, 200), [], 'hidden while leased');
+      const again = await q.claim(now + 300, 10, 200);
+      t.deepEqual(again, [job], 'back after the lease: its deliverer did not finish');
+      await q.push({ ...job, attempts: 1 }, now + 1000);
+      t.deepEqual(await q.claim(now + 500, 10, 200), []);
+      t.deepEqual(await q.claim(now + 1000, 10, 200), [{ ...job, attempts: 1 }], 'a retry replaces the job');
+      await q.remove(job.id);
+      t.deepEqual(await q.claim(now + 5000, 10, 200), []);
+      t.deepEqual(await q.claim(now + 30_000, 10, 200), [later]);
+    },
+  );
 }
 
 /** The account center's records (src/storage/account-records.ts), on every store. */
@@ -533,11 +627,17 @@ export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixtur
     await store.sessionIndex.touch(account, 'u1', first, 60);
     await store.sessionIndex.touch(account, 'u2', { ...first, ip: '192.0.2.2' }, 60);
     await store.sessionIndex.touch(account, 'u1', { ...first, lastSeenAt: 2000 }, 60);
-    t.deepEqual(await store.sessionIndex.list(account), { u1: { ...first, lastSeenAt: 2000 }, u2: { ...first, ip: '192.0.2.2' } });
+    t.deepEqual(await store.sessionIndex.list(account), {
+      u1: { ...first, lastSeenAt: 2000 },
+      u2: { ...first, ip: '192.0.2.2' },
+    });
     t.deepEqual(await store.sessionIndex.list(uid('other')), {}, 'another account sees nothing');
     await store.sessionIndex.remove(account, ['u1', 'unknown']);
     t.deepEqual(Object.keys(await store.sessionIndex.list(account)), ['u2']);
-    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+    t.deepEqual(
+      (await keysWithoutTtl()).filter((k) => !durable(k)),
+      [],
+    );
   });
 
   test(t('session index expires with its TTL'), async (t) => {
@@ -557,7 +657,10 @@ export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixtur
     await store.grantIndex.add(account, 'g1', now + 120_000);
     t.deepEqual(await store.grantIndex.list(account), { g1: now + 120_000, g2: now + 1_000 });
     t.deepEqual(await store.grantIndex.list(uid('other')), {}, 'another account sees nothing');
-    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+    t.deepEqual(
+      (await keysWithoutTtl()).filter((k) => !durable(k)),
+      [],
+    );
     await sleep(1100);
     t.deepEqual(await store.grantIndex.list(account), { g1: now + 120_000 }, 'an expired grant is no longer listed');
     await store.grantIndex.remove(account, ['g1', 'unknown']);
@@ -583,7 +686,11 @@ export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixtur
     t.is(await store.emailIndex.find(email), a, 'only the owner releases');
     await store.emailIndex.release(email, a);
     t.is(await store.emailIndex.find(email), undefined);
-    const claims = await Promise.all(Array.from({ length: 10 }, () => uid('acct')).map(async (id) => [id, await store.emailIndex.claim(email, id)] as const));
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, () => uid('acct')).map(
+        async (id) => [id, await store.emailIndex.claim(email, id)] as const,
+      ),
+    );
     const winners = claims.filter(([, won]) => won);
     t.is(winners.length, 1, 'of concurrent claims exactly one wins');
     t.is(await store.emailIndex.find(email), winners[0]?.[0]);
@@ -594,7 +701,10 @@ export function accountRecordsSuite(test: TestFn, name: string, make: MakeFixtur
     const hash = uid('h');
     const record = { purpose: 'reset', accountId: uid('acct'), data: { email: 'a@example.com' } };
     await store.oneTimeTokens.put(hash, record, 60);
-    t.deepEqual((await keysWithoutTtl()).filter((k) => !durable(k)), []);
+    t.deepEqual(
+      (await keysWithoutTtl()).filter((k) => !durable(k)),
+      [],
+    );
     const results = await Promise.all(Array.from({ length: 20 }, () => store.oneTimeTokens.consume(hash)));
     t.deepEqual(
       results.filter((r) => r !== undefined),

@@ -7,7 +7,16 @@ import test from 'ava';
 import * as oidc from 'openid-client';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { authorize, discover, exchangeCode, REDIRECT, refresh, sharedSettings, startRedisGatehouse, tokenRequest } from './redis-gatehouse.ts';
+import {
+  authorize,
+  discover,
+  exchangeCode,
+  REDIRECT,
+  refresh,
+  sharedSettings,
+  startRedisGatehouse,
+  tokenRequest,
+} from './redis-gatehouse.ts';
 
 test('two instances on one Redis: refresh at the other, logout at one ends the session at the other', async (t) => {
   const redis = await startRedis(t);
@@ -64,7 +73,10 @@ test('Redis stopped and restarted while requests run: 503 during the outage, rec
 
   // A sign-in started before the outage: its interaction page must answer 503 while Redis is away.
   const jar = new CookieJar();
-  const started = await request(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }).toString(), jar);
+  const started = await request(
+    oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }).toString(),
+    jar,
+  );
   const interaction = new URL(started.headers.get('location') as string, gh.issuer).toString();
   t.regex(interaction, /\/interaction\//);
 
@@ -79,7 +91,8 @@ test('Redis stopped and restarted while requests run: 503 during the outage, rec
     while (!stop) {
       const r = await tokenRequest(gh.issuer, { grant_type: 'client_credentials' });
       statuses.push(r.status);
-      if (r.status !== 200) bodies.add(JSON.stringify({ status: r.status, error: r.body.error, retryAfter: r.headers.get('retry-after') }));
+      if (r.status !== 200)
+        bodies.add(JSON.stringify({ status: r.status, error: r.body.error, retryAfter: r.headers.get('retry-after') }));
     }
   })();
 
@@ -96,9 +109,13 @@ test('Redis stopped and restarted while requests run: 503 during the outage, rec
   t.is(during.ready.status, 503);
   t.is(during.ready.body.storage, 'unavailable');
   // An authorization request during the outage: never a 500 (the provider redirects the error to the client).
-  const auth = await fetch(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }), { redirect: 'manual', headers: { accept: 'text/html' } });
+  const auth = await fetch(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }), {
+    redirect: 'manual',
+    headers: { accept: 'text/html' },
+  });
   t.not(auth.status, 500);
-  if (auth.status === 303) t.is(new URL(auth.headers.get('location') as string).searchParams.get('error'), 'temporarily_unavailable');
+  if (auth.status === 303)
+    t.is(new URL(auth.headers.get('location') as string).searchParams.get('error'), 'temporarily_unavailable');
   else t.is(auth.status, 503);
 
   const page = await request(interaction, jar);
@@ -123,12 +140,9 @@ test('Redis stopped and restarted while requests run: 503 during the outage, rec
   t.is(after.cc.status, 200, 'client_credentials works again without restarting Gatehouse');
   t.is(after.ready.status, 200);
   t.true(statuses.includes(503), 'the background requests saw the outage');
-  t.deepEqual(
-    [...new Set(statuses)].sort(),
-    [200, 503],
-    'only 200 and 503 while Redis went away and came back',
-  );
-  for (const b of bodies) t.deepEqual(JSON.parse(b), { status: 503, error: 'temporarily_unavailable', retryAfter: '2' });
+  t.deepEqual([...new Set(statuses)].sort(), [200, 503], 'only 200 and 503 while Redis went away and came back');
+  for (const b of bodies)
+    t.deepEqual(JSON.parse(b), { status: 503, error: 'temporarily_unavailable', retryAfter: '2' });
   t.false(
     gh.logs.some((l) => l.msg === 'provider server_error'),
     'no server_error',

@@ -17,12 +17,19 @@ const production = async () => ({
   METRICS_TOKEN: 'a-metrics-token',
 });
 
-const warned = (logs: Array<Record<string, unknown>>) => logs.filter((l) => l.level === 40 && /maxmemory-policy/.test(String(l.msg)));
+const warned = (logs: Array<Record<string, unknown>>) =>
+  logs.filter((l) => l.level === 40 && /maxmemory-policy/.test(String(l.msg)));
 
 test('allkeys-lru: production refuses to start, naming the setting', async (t) => {
   const redis = await startRedis(t, ['--maxmemory-policy', 'allkeys-lru']);
-  const err = await t.throwsAsync(startGatehouse(t, { 'redis.url': redis.url, 'demo.seed': false }, await production()), { instanceOf: ConfigError });
-  t.regex(err?.message ?? '', /^redis \(maxmemory-policy\): Redis maxmemory-policy is allkeys-lru: .*noeviction or a volatile-\* policy/);
+  const err = await t.throwsAsync(
+    startGatehouse(t, { 'redis.url': redis.url, 'demo.seed': false }, await production()),
+    { instanceOf: ConfigError },
+  );
+  t.regex(
+    err?.message ?? '',
+    /^redis \(maxmemory-policy\): Redis maxmemory-policy is allkeys-lru: .*noeviction or a volatile-\* policy/,
+  );
 });
 
 test('allkeys-random: development starts, with a warning', async (t) => {

@@ -14,7 +14,9 @@ test('PAR, userinfo, introspection and revocation on Redis; revocation leaves no
   const redis = await startRedis(t);
   const shared = await sharedSettings();
   const gh = await startRedisGatehouse(t, redis.url, shared);
-  const config = await oidc.discovery(new URL(gh.issuer), CLIENT.id, CLIENT.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(gh.issuer), CLIENT.id, CLIENT.secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   const verifier = oidc.randomPKCECodeVerifier();
   const url = await oidc.buildAuthorizationUrlWithPAR(config, {
     redirect_uri: REDIRECT,
@@ -39,7 +41,12 @@ test('PAR, userinfo, introspection and revocation on Redis; revocation leaves no
   t.false((await oidc.tokenIntrospection(config, tokens.access_token)).active, 'the access token went with the grant');
   const left = await keysOf(store.client, shared.keyPrefix);
   t.deepEqual(
-    left.filter((k) => k.includes(`{g:${grantId}}`) || k.includes(`{${tokens.refresh_token}}`) || k.includes(`{${tokens.access_token}}`)),
+    left.filter(
+      (k) =>
+        k.includes(`{g:${grantId}}`) ||
+        k.includes(`{${tokens.refresh_token}}`) ||
+        k.includes(`{${tokens.access_token}}`),
+    ),
     [],
   );
 });

@@ -8,7 +8,15 @@ import type { Redis } from 'ioredis';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { findLeaks } from '../helpers/leaks.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { authorize, discover, exchangeCode, refresh, sharedSettings, startRedisGatehouse, USER } from './redis-gatehouse.ts';
+import {
+  authorize,
+  discover,
+  exchangeCode,
+  refresh,
+  sharedSettings,
+  startRedisGatehouse,
+  USER,
+} from './redis-gatehouse.ts';
 
 test('Redis out of memory: 503, the token survives, and no command argument reaches a log line', async (t) => {
   const redis = await startRedis(t);
@@ -26,7 +34,14 @@ test('Redis out of memory: 503, the token survives, and no command argument reac
   t.is(refused.body.error, 'temporarily_unavailable');
   const errorLines = gh.logs.filter((l) => l.level === 50 || l.err !== undefined);
   t.true(errorLines.length > 0, 'the outage is logged');
-  t.deepEqual(findLeaks(gh.logs, { refreshToken: rt, passwordHash: account?.passwordHash ?? 'missing', grant: JSON.stringify(first.body.id_token) }), []);
+  t.deepEqual(
+    findLeaks(gh.logs, {
+      refreshToken: rt,
+      passwordHash: account?.passwordHash ?? 'missing',
+      grant: JSON.stringify(first.body.id_token),
+    }),
+    [],
+  );
   t.false(JSON.stringify(gh.logs).includes('"args"'), 'no command arguments in any log line');
   const after = await refresh(gh.issuer, rt);
   t.is(after.status, 200, 'the refused request consumed nothing');

@@ -12,7 +12,15 @@ import type { Fixture } from './contract.ts';
 let n = 0;
 
 export function redisConfig(base: Partial<RedisConfig>): RedisConfig {
-  return { url: '', mode: 'single', sentinels: [], sentinelName: 'mymaster', clusterNodes: [], keyPrefix: `t${process.pid}-${n++}:`, ...base };
+  return {
+    url: '',
+    mode: 'single',
+    sentinels: [],
+    sentinelName: 'mymaster',
+    clusterNodes: [],
+    keyPrefix: `t${process.pid}-${n++}:`,
+    ...base,
+  };
 }
 
 async function scanAll(node: Redis, match: string): Promise<string[]> {
@@ -32,7 +40,11 @@ export async function keysOf(client: Redis | Cluster, prefix: string): Promise<s
   return (await Promise.all(nodes.map((node) => scanAll(node, `${prefix}*`)))).flat().sort();
 }
 
-export async function redisFixture(t: ExecutionContext | undefined, base: Partial<RedisConfig>, reuse: ReusePolicy): Promise<Fixture & { store: RedisStore }> {
+export async function redisFixture(
+  t: ExecutionContext | undefined,
+  base: Partial<RedisConfig>,
+  reuse: ReusePolicy,
+): Promise<Fixture & { store: RedisStore }> {
   const config = redisConfig(base);
   const store = await createRedisStore(config, reuse);
   t?.teardown(() => store.close());
@@ -45,6 +57,7 @@ export async function redisFixture(t: ExecutionContext | undefined, base: Partia
       const ttls = await Promise.all(all.map((k) => store.client.pttl(k)));
       return all.filter((_, i) => ttls[i] === -1);
     },
-    durable: (k) => k.includes('{clients}') || k.includes('{accounts}') || k.includes('{secrets}') || k.includes('{email:'),
+    durable: (k) =>
+      k.includes('{clients}') || k.includes('{accounts}') || k.includes('{secrets}') || k.includes('{email:'),
   };
 }

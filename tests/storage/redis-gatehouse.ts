@@ -28,7 +28,12 @@ export async function sharedSettings(): Promise<Shared> {
   };
 }
 
-export async function startRedisGatehouse(t: ExecutionContext, url: string, shared: Shared, overrides: Record<string, unknown> = {}): Promise<TestGatehouse> {
+export async function startRedisGatehouse(
+  t: ExecutionContext,
+  url: string,
+  shared: Shared,
+  overrides: Record<string, unknown> = {},
+): Promise<TestGatehouse> {
   const gh = await startGatehouse(t, {
     'redis.url': url,
     'redis.keyPrefix': shared.keyPrefix,
@@ -47,13 +52,20 @@ export async function startRedisGatehouse(t: ExecutionContext, url: string, shar
     ...overrides,
   });
   if (!(await gh.gatehouse.store.accounts.findByUsername(USER.username))) {
-    await gh.gatehouse.accounts.create({ username: USER.username, password: USER.password, email: 'alice@example.com', roles: ['user'] });
+    await gh.gatehouse.accounts.create({
+      username: USER.username,
+      password: USER.password,
+      email: 'alice@example.com',
+      roles: ['user'],
+    });
   }
   return gh;
 }
 
 export async function discover(gh: TestGatehouse): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(gh.issuer), CLIENT.id, CLIENT.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(gh.issuer), CLIENT.id, CLIENT.secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 /** Signs alice in through the pages and returns the code, its verifier and the browser's cookie jar. */
@@ -74,7 +86,10 @@ export async function authorize(gh: TestGatehouse, config: oidc.Configuration, e
 }
 
 /** POST /token with client_secret_basic; returns status and JSON body. */
-export async function tokenRequest(issuer: string, params: Record<string, string>): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+export async function tokenRequest(
+  issuer: string,
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(new URL('/token', issuer), {
     method: 'POST',
     headers: {
@@ -88,7 +103,12 @@ export async function tokenRequest(issuer: string, params: Record<string, string
 }
 
 export async function exchangeCode(issuer: string, code: string, verifier: string) {
-  return tokenRequest(issuer, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
+  return tokenRequest(issuer, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+  });
 }
 
 export async function refresh(issuer: string, refreshToken: string) {

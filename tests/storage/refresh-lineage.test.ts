@@ -19,7 +19,16 @@ import type { TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedisCluster } from '../helpers/redis-cluster.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { keysOf } from './redis-fixture.ts';
-import { authorize, CLIENT, discover, exchangeCode, REDIRECT, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
+import {
+  authorize,
+  CLIENT,
+  discover,
+  exchangeCode,
+  REDIRECT,
+  refresh,
+  sharedSettings,
+  startRedisGatehouse,
+} from './redis-gatehouse.ts';
 
 let redis: TestRedis;
 test.before(async () => {
@@ -41,7 +50,12 @@ const JWT_CLIENT = {
   scope: 'openid offline_access api:read',
 };
 
-async function signedIn(t: ExecutionContext, backend: Backend | { cluster: string[] }, reuseSeconds: number, scope = 'openid offline_access') {
+async function signedIn(
+  t: ExecutionContext,
+  backend: Backend | { cluster: string[] },
+  reuseSeconds: number,
+  scope = 'openid offline_access',
+) {
   const shared = await sharedSettings();
   const base = { 'refreshTokens.reuseIntervalSeconds': reuseSeconds, clients: [JWT_CLIENT] };
   const gh =
@@ -49,7 +63,11 @@ async function signedIn(t: ExecutionContext, backend: Backend | { cluster: strin
       ? await startRedisGatehouse(t, '', shared, base)
       : backend === 'redis'
         ? await startRedisGatehouse(t, redis.url, shared, base)
-        : await startRedisGatehouse(t, '', shared, { ...base, 'redis.mode': 'cluster', 'redis.clusterNodes': backend.cluster });
+        : await startRedisGatehouse(t, '', shared, {
+            ...base,
+            'redis.mode': 'cluster',
+            'redis.clusterNodes': backend.cluster,
+          });
   const { code, verifier } = await authorize(gh, await discover(gh), { scope });
   const first = await exchangeCode(gh.issuer, code, verifier);
   t.is(first.status, 200, JSON.stringify(first.body));
@@ -130,12 +148,18 @@ for (const backend of BACKENDS) {
  * per-account indexes of the account center (sessions, grants: one each per account, shared by all its logins),
  * with their MEMORY USAGE.
  */
-async function loginFootprint(store: RedisStore, prefix: string): Promise<{ keys: string[]; accountKeys: string[]; bytes: number }> {
+async function loginFootprint(
+  store: RedisStore,
+  prefix: string,
+): Promise<{ keys: string[]; accountKeys: string[]; bytes: number }> {
   const all = await keysOf(store.client, prefix);
   const counted = all.filter((k) => !/\{(clients|accounts|secrets)\}|\{email:|throttle:|lock:|rate:/.test(k));
   const perAccount = (k: string) => /\{a[sg]:[^}]+\}:(sessions|grants)$/.test(k);
   const client = store.client as Redis;
-  const bytes = (await Promise.all(counted.map((k) => client.memory('USAGE', k, 'SAMPLES', '0')))).reduce<number>((a, b) => a + Number(b ?? 0), 0);
+  const bytes = (await Promise.all(counted.map((k) => client.memory('USAGE', k, 'SAMPLES', '0')))).reduce<number>(
+    (a, b) => a + Number(b ?? 0),
+    0,
+  );
   return { keys: counted.filter((k) => !perAccount(k)), accountKeys: counted.filter(perAccount), bytes };
 }
 
@@ -149,7 +173,11 @@ async function rotateInStore(store: Store, from: string, times: number): Promise
     if (!found || found.consumed || !token) throw new Error(`rotation ${i}: token lost`);
     await rts.consume(id);
     id = store.refreshTokens.mint({ ...token, gen: token.gen + 1 });
-    await rts.upsert(id, { ...found, jti: id, rotations: token.gen + 1 }, (found.exp as number) - Math.floor(Date.now() / 1000));
+    await rts.upsert(
+      id,
+      { ...found, jti: id, rotations: token.gen + 1 },
+      (found.exp as number) - Math.floor(Date.now() / 1000),
+    );
   }
   return id;
 }
@@ -164,7 +192,9 @@ for (const topology of ['redis', 'cluster'] as const) {
     token = await rotateInStore(store, token, 9_980);
     token = await rotateOverHttp(t, gh, token, 10);
     const after10k = await loginFootprint(store, shared.keyPrefix);
-    t.log(`one login: ${after10.keys.length} keys (+${after10.accountKeys.length} account indexes) / ${after10.bytes} B after 10 rotations; ${after10k.keys.length} (+${after10k.accountKeys.length}) / ${after10k.bytes} B after 10,000`);
+    t.log(
+      `one login: ${after10.keys.length} keys (+${after10.accountKeys.length} account indexes) / ${after10.bytes} B after 10 rotations; ${after10k.keys.length} (+${after10k.accountKeys.length}) / ${after10k.bytes} B after 10,000`,
+    );
     t.log(after10k.keys.map((k) => k.slice(shared.keyPrefix.length)).join(' '));
     t.deepEqual(after10k.keys, after10.keys);
     t.deepEqual(after10k.accountKeys, after10.accountKeys);
@@ -185,7 +215,11 @@ test('redis: a refresh token of the earlier format refreshes once and continues 
   const legacyId = 'L3gacyRefreshTokenIdOf43CharactersXXXXXXXXX';
   const ttl = 3600_000;
   const client = store.client as Redis;
-  await client.hset(store.keys.familyRecord(grantId, 'RefreshToken', legacyId), 'p', JSON.stringify({ ...found, jti: legacyId }));
+  await client.hset(
+    store.keys.familyRecord(grantId, 'RefreshToken', legacyId),
+    'p',
+    JSON.stringify({ ...found, jti: legacyId }),
+  );
   await client.pexpire(store.keys.familyRecord(grantId, 'RefreshToken', legacyId), ttl);
   await client.set(store.keys.home('RefreshToken', legacyId), `@${grantId}`, 'PX', ttl);
   await client.zadd(store.keys.members(grantId), Date.now() + ttl, `RefreshToken:${legacyId}`);
@@ -194,12 +228,20 @@ test('redis: a refresh token of the earlier format refreshes once and continues 
   const upgraded = await refresh(gh.issuer, legacyId);
   t.is(upgraded.status, 200, JSON.stringify(upgraded.body));
   const next = upgraded.body.refresh_token as string;
-  t.deepEqual(store.refreshTokens.parse(next), { grantId, lineage: store.refreshTokens.legacyLineage(legacyId), gen: 0 });
+  t.deepEqual(store.refreshTokens.parse(next), {
+    grantId,
+    lineage: store.refreshTokens.legacyLineage(legacyId),
+    gen: 0,
+  });
   const after = await refresh(gh.issuer, next);
   t.is(after.status, 200, 'the chain continues in the new format');
   const replay = await refresh(gh.issuer, legacyId);
   t.is(replay.status, 400);
   t.is(replay.body.error, 'invalid_grant');
-  t.is((await refresh(gh.issuer, after.body.refresh_token as string)).status, 400, 'replaying the old token revoked the family');
+  t.is(
+    (await refresh(gh.issuer, after.body.refresh_token as string)).status,
+    400,
+    'replaying the old token revoked the family',
+  );
   t.is(reuses(gh), 1);
 });

@@ -29,11 +29,18 @@ function asksForMfa(params: Record<string, unknown>): boolean {
       return false;
     }
   }
-  const acr = (claims as { id_token?: { acr?: { essential?: boolean; value?: unknown; values?: unknown } } } | undefined)?.id_token?.acr;
+  const acr = (
+    claims as { id_token?: { acr?: { essential?: boolean; value?: unknown; values?: unknown } } } | undefined
+  )?.id_token?.acr;
   if (!acr?.essential) return false;
   return acr.value === ACR_MFA || (Array.isArray(acr.values) && acr.values.includes(ACR_MFA));
 }
 
 export function needsSecondFactor(demand: MfaDemand, account: Account | undefined): boolean {
-  return demand.required || demand.clientRequires || asksForMfa(demand.params) || (account !== undefined && factorsOf(account).any);
+  return (
+    demand.required ||
+    demand.clientRequires ||
+    asksForMfa(demand.params) ||
+    (account !== undefined && factorsOf(account).any)
+  );
 }

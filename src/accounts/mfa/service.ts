@@ -42,7 +42,12 @@ export interface Factors {
 export function factorsOf(account: Account): Factors {
   const m = account.mfa ?? {};
   const passkeys = m.passkeys?.length ?? 0;
-  return { totp: m.totp !== undefined, passkeys, recoveryCodes: m.recoveryCodes?.length ?? 0, any: m.totp !== undefined || passkeys > 0 };
+  return {
+    totp: m.totp !== undefined,
+    passkeys,
+    recoveryCodes: m.recoveryCodes?.length ?? 0,
+    any: m.totp !== undefined || passkeys > 0,
+  };
 }
 
 export interface MfaSettings {
@@ -79,7 +84,13 @@ export class MfaService {
   readonly #box: SecretBox;
   readonly #challengeKey: Buffer;
 
-  constructor(accounts: AccountStore, claims: ThrottleStore, box: SecretBox, challengeKey: string, settings: MfaSettings) {
+  constructor(
+    accounts: AccountStore,
+    claims: ThrottleStore,
+    box: SecretBox,
+    challengeKey: string,
+    settings: MfaSettings,
+  ) {
     this.#accounts = accounts;
     this.#claims = claims;
     this.#box = box;
@@ -105,7 +116,14 @@ export class MfaService {
   }
 
   #totp(account: Account, secret: string): TOTP {
-    return new TOTP({ issuer: this.settings.rpName, label: account.username, algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
+    return new TOTP({
+      issuer: this.settings.rpName,
+      label: account.username,
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+      secret: Secret.fromBase32(secret),
+    });
   }
 
   // --- Authenticator app -------------------------------------------------------------------------------------
@@ -114,7 +132,10 @@ export class MfaService {
   async startTotp(accountId: string): Promise<{ secret: string; uri: string; qrSvg: string }> {
     const account = await this.#load(accountId);
     const secret = new Secret({ size: 20 }).base32;
-    await this.#save(account, { ...account.mfa, pendingTotp: { secret: this.#box.seal(secret), createdAt: Date.now() } });
+    await this.#save(account, {
+      ...account.mfa,
+      pendingTotp: { secret: this.#box.seal(secret), createdAt: Date.now() },
+    });
     return this.#present(account, secret);
   }
 
@@ -143,7 +164,8 @@ export class MfaService {
     if (secret === undefined) throw new MfaError('NO_PENDING', 'no authenticator app is being set up');
     if (!(await this.#checkTotp(account, secret, code))) throw new MfaError('BAD_CODE', 'the code is not valid');
     const { pendingTotp: _pending, ...rest } = account.mfa ?? {};
-    const codes = (rest.recoveryCodes?.length ?? 0) > 0 ? [] : Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    const codes =
+      (rest.recoveryCodes?.length ?? 0) > 0 ? [] : Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.#save(account, {
       ...rest,
       totp: { secret: this.#box.seal(secret), enabledAt: Date.now() },
@@ -203,7 +225,10 @@ export class MfaService {
     if (!known.some((h) => timingSafeEqual(Buffer.from(h), Buffer.from(hash)))) return false;
     if ((await this.#claims.hit(`mfa:recovery:${account.id}:${hash}`, 86_400)) !== 1) return false;
     const fresh = await this.#load(account.id);
-    await this.#save(fresh, { ...fresh.mfa, recoveryCodes: (fresh.mfa?.recoveryCodes ?? []).filter((h) => h !== hash) });
+    await this.#save(fresh, {
+      ...fresh.mfa,
+      recoveryCodes: (fresh.mfa?.recoveryCodes ?? []).filter((h) => h !== hash),
+    });
     return true;
   }
 
@@ -215,10 +240,17 @@ export class MfaService {
    */
   #challenge(purpose: string, binding: string, until?: number): Uint8Array<ArrayBuffer> {
     const body = Buffer.alloc(24);
-    const seed = until === undefined ? randomBytes(16) : createHmac('sha256', this.#challengeKey).update(`seed\0${purpose}\0${binding}`).digest();
+    const seed =
+      until === undefined
+        ? randomBytes(16)
+        : createHmac('sha256', this.#challengeKey).update(`seed\0${purpose}\0${binding}`).digest();
     seed.copy(body, 0, 0, 16);
     body.writeBigUInt64BE(BigInt(until ?? Date.now() + CHALLENGE_TTL_MS), 16);
-    const mac = createHmac('sha256', this.#challengeKey).update(`${purpose}\0${binding}\0`).update(body).digest().subarray(0, 16);
+    const mac = createHmac('sha256', this.#challengeKey)
+      .update(`${purpose}\0${binding}\0`)
+      .update(body)
+      .digest()
+      .subarray(0, 16);
     return new Uint8Array(Buffer.concat([body, mac]));
   }
 
@@ -228,7 +260,11 @@ export class MfaService {
       const raw = Buffer.from(challenge, 'base64url');
       if (raw.length !== 40) return false;
       const body = raw.subarray(0, 24);
-      const mac = createHmac('sha256', this.#challengeKey).update(`${purpose}\0${binding}\0`).update(body).digest().subarray(0, 16);
+      const mac = createHmac('sha256', this.#challengeKey)
+        .update(`${purpose}\0${binding}\0`)
+        .update(body)
+        .digest()
+        .subarray(0, 16);
       if (!timingSafeEqual(mac, raw.subarray(24))) return false;
       return Number(body.readBigUInt64BE(16)) >= Date.now();
     };
@@ -236,7 +272,9 @@ export class MfaService {
 
   /** A verified answer to a challenge counts once: a replayed answer finds it claimed. */
   async #claimChallenge(clientDataJSON: string): Promise<boolean> {
-    const { challenge } = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { challenge: string };
+    const { challenge } = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as {
+      challenge: string;
+    };
     return (await this.#claims.hit(`mfa:challenge:${hashCode(challenge)}`, 86_400)) === 1;
   }
 
@@ -269,13 +307,18 @@ export class MfaService {
     } catch {
       throw new MfaError('BAD_PASSKEY', 'the passkey could not be registered');
     }
-    if (!verified.verified || !verified.registrationInfo || !(await this.#claimChallenge((response as RegistrationResponseJSON).response.clientDataJSON))) {
+    if (
+      !verified.verified ||
+      !verified.registrationInfo ||
+      !(await this.#claimChallenge((response as RegistrationResponseJSON).response.clientDataJSON))
+    ) {
       throw new MfaError('BAD_PASSKEY', 'the passkey could not be registered');
     }
     const { credential, aaguid, credentialBackedUp } = verified.registrationInfo;
     const account = await this.#load(accountId);
     const existing = account.mfa?.passkeys ?? [];
-    if (existing.some((p) => p.id === credential.id)) throw new MfaError('BAD_PASSKEY', 'this passkey is already registered');
+    if (existing.some((p) => p.id === credential.id))
+      throw new MfaError('BAD_PASSKEY', 'this passkey is already registered');
     const passkey: StoredPasskey = {
       id: credential.id,
       publicKey: Buffer.from(credential.publicKey).toString('base64url'),
@@ -296,14 +339,20 @@ export class MfaService {
     const account = await this.#load(accountId);
     const passkeys = account.mfa?.passkeys ?? [];
     if (!passkeys.some((p) => p.id === id)) throw new MfaError('NOT_FOUND', 'no such passkey');
-    await this.#save(account, { ...account.mfa, passkeys: passkeys.map((p) => (p.id === id ? { ...p, name: label } : p)) });
+    await this.#save(account, {
+      ...account.mfa,
+      passkeys: passkeys.map((p) => (p.id === id ? { ...p, name: label } : p)),
+    });
   }
 
   async removePasskey(accountId: string, id: string): Promise<boolean> {
     const account = await this.#load(accountId);
     const passkeys = account.mfa?.passkeys ?? [];
     if (!passkeys.some((p) => p.id === id)) return false;
-    await this.#save(account, this.#withoutOrphanCodes({ ...account.mfa, passkeys: passkeys.filter((p) => p.id !== id) }));
+    await this.#save(
+      account,
+      this.#withoutOrphanCodes({ ...account.mfa, passkeys: passkeys.filter((p) => p.id !== id) }),
+    );
     return true;
   }
 
@@ -312,16 +361,26 @@ export class MfaService {
    * allow list), user verification required.
    */
   authenticationOptions(binding: string, until: number): Promise<object> {
-    return generateAuthenticationOptions({ rpID: this.settings.rpId, challenge: this.#challenge('authenticate', binding, until), userVerification: 'required' });
+    return generateAuthenticationOptions({
+      rpID: this.settings.rpId,
+      challenge: this.#challenge('authenticate', binding, until),
+      userVerification: 'required',
+    });
   }
 
   /**
    * Verifies a passkey assertion; returns the account and whether the key is synced (`swk`) or device-bound
    * (`hwk`). Undefined for every failure (unknown credential, bad signature, stale counter, replayed challenge).
    */
-  async authenticatePasskey(binding: string, response: unknown): Promise<{ account: Account; passkey: StoredPasskey } | undefined> {
+  async authenticatePasskey(
+    binding: string,
+    response: unknown,
+  ): Promise<{ account: Account; passkey: StoredPasskey } | undefined> {
     const r = response as AuthenticationResponseJSON;
-    const userHandle = typeof r?.response?.userHandle === 'string' ? Buffer.from(r.response.userHandle, 'base64url').toString('utf8') : '';
+    const userHandle =
+      typeof r?.response?.userHandle === 'string'
+        ? Buffer.from(r.response.userHandle, 'base64url').toString('utf8')
+        : '';
     if (!/^[0-9a-f-]{36}$/.test(userHandle) || typeof r.id !== 'string') return undefined;
     const account = await this.#accounts.findById(userHandle);
     const passkey = account?.mfa?.passkeys?.find((p) => p.id === r.id);
@@ -333,16 +392,34 @@ export class MfaService {
         expectedChallenge: this.#challengeCheck('authenticate', binding),
         expectedOrigin: this.origin,
         expectedRPID: this.settings.rpId,
-        credential: { id: passkey.id, publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')), counter: passkey.counter, transports: [...passkey.transports] as never },
+        credential: {
+          id: passkey.id,
+          publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')),
+          counter: passkey.counter,
+          transports: [...passkey.transports] as never,
+        },
         requireUserVerification: true,
       });
     } catch {
       return undefined;
     }
-    if (!info.verified || !info.authenticationInfo.userVerified || !(await this.#claimChallenge(r.response.clientDataJSON))) return undefined;
-    const used: StoredPasskey = { ...passkey, counter: info.authenticationInfo.newCounter, backedUp: info.authenticationInfo.credentialBackedUp, lastUsedAt: Date.now() };
+    if (
+      !info.verified ||
+      !info.authenticationInfo.userVerified ||
+      !(await this.#claimChallenge(r.response.clientDataJSON))
+    )
+      return undefined;
+    const used: StoredPasskey = {
+      ...passkey,
+      counter: info.authenticationInfo.newCounter,
+      backedUp: info.authenticationInfo.credentialBackedUp,
+      lastUsedAt: Date.now(),
+    };
     const fresh = await this.#load(account.id);
-    await this.#save(fresh, { ...fresh.mfa, passkeys: (fresh.mfa?.passkeys ?? []).map((p) => (p.id === used.id ? used : p)) });
+    await this.#save(fresh, {
+      ...fresh.mfa,
+      passkeys: (fresh.mfa?.passkeys ?? []).map((p) => (p.id === used.id ? used : p)),
+    });
     return { account: fresh, passkey: used };
   }
 
@@ -353,4 +430,3 @@ export class MfaService {
     await this.#accounts.update({ ...rest, updatedAt: Date.now() });
   }
 }
-

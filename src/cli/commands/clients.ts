@@ -50,7 +50,8 @@ function readMetadata(path: string): ClientMetadata {
   } catch {
     throw new CliError(`${path} is not valid JSON`, 2);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError(`${path} must hold one JSON object`, 2);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CliError(`${path} must hold one JSON object`, 2);
   return value as ClientMetadata;
 }
 
@@ -76,7 +77,8 @@ function settleSecret(metadata: ClientMetadata, provider: Provider, kept: unknow
     assertStrongSecret(metadata.client_secret);
     return undefined;
   }
-  if (!(provider.Client as unknown as { needsSecret(m: ClientMetadata): boolean }).needsSecret(metadata)) return undefined;
+  if (!(provider.Client as unknown as { needsSecret(m: ClientMetadata): boolean }).needsSecret(metadata))
+    return undefined;
   if (typeof kept === 'string') {
     metadata.client_secret = kept;
     return undefined;
@@ -108,7 +110,8 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
       const generated = settleSecret(metadata, provider, undefined);
       await validate(provider, metadata);
       const existing = await store.clients.list();
-      if (existing.some((c) => c.client_id === metadata.client_id)) throw new CliError(`client ${metadata.client_id} exists already`, 2);
+      if (existing.some((c) => c.client_id === metadata.client_id))
+        throw new CliError(`client ${metadata.client_id} exists already`, 2);
       await store.clients.save(metadata);
       io.out(`created client ${metadata.client_id}`);
       if (generated) io.out(`client_secret: ${generated}\n(shown once: store it now)`);
@@ -171,13 +174,18 @@ export async function clients(args: ParsedArgs, store: Store, provider: Provider
     case 'token': {
       // An initial access token for dynamic registration (CLIENT_REGISTRATION=token), printed once.
       onlyFlags(args, ['ttl', 'uses']);
-      if (args.positionals[1] !== 'create' || args.positionals.length > 2) throw new CliError('usage: clients token create --ttl <seconds> [--uses <n>]', 2);
+      if (args.positionals[1] !== 'create' || args.positionals.length > 2)
+        throw new CliError('usage: clients token create --ttl <seconds> [--uses <n>]', 2);
       const ttl = Number(single(args, 'ttl'));
       const uses = Number(single(args, 'uses') ?? '1');
-      if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 86_400) throw new CliError('--ttl must be a whole number of seconds from 60 to 2592000 (30 days)', 2);
-      if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) throw new CliError('--uses must be a whole number from 1 to 10000', 2);
+      if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 86_400)
+        throw new CliError('--ttl must be a whole number of seconds from 60 to 2592000 (30 days)', 2);
+      if (!Number.isInteger(uses) || uses < 1 || uses > 10_000)
+        throw new CliError('--uses must be a whole number from 1 to 10000', 2);
       const token = await createInitialAccessToken(provider, store, ttl, uses);
-      io.out(`initial access token: ${token}\n(valid ${ttl} s for ${uses} client${uses === 1 ? '' : 's'}; shown once: store it now)`);
+      io.out(
+        `initial access token: ${token}\n(valid ${ttl} s for ${uses} client${uses === 1 ? '' : 's'}; shown once: store it now)`,
+      );
       return;
     }
     default:

@@ -5,7 +5,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Config, SigningAlg } from '../../config/types.ts';
-import { longestSignedLifetime, RotationError, readJwksFile, stageAdd, stagePromote, stageRetire, writeJwksFile } from '../../provider/key-rotation.ts';
+import {
+  longestSignedLifetime,
+  RotationError,
+  readJwksFile,
+  stageAdd,
+  stagePromote,
+  stageRetire,
+  writeJwksFile,
+} from '../../provider/key-rotation.ts';
 import { generateJwks } from '../../provider/keys.ts';
 import { CliError, type Io, onlyFlags, type ParsedArgs, single } from '../io.ts';
 
@@ -20,7 +28,10 @@ function writeSecretFile(path: string, text: string): void {
     writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new CliError(`${path} exists already: not overwritten (it may hold the keys in use); choose another name or remove it first`);
+    if (code === 'EEXIST')
+      throw new CliError(
+        `${path} exists already: not overwritten (it may hold the keys in use); choose another name or remove it first`,
+      );
     throw new CliError(`cannot write ${path} (${code ?? 'error'})`);
   }
 }
@@ -29,7 +40,8 @@ const ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
 
 function algs(args: ParsedArgs): SigningAlg[] {
   const given = args.flags.get('alg') ?? [];
-  for (const a of given) if (!ALGS.includes(a as SigningAlg)) throw new CliError(`--alg must be one of ${ALGS.join(', ')}`, 2);
+  for (const a of given)
+    if (!ALGS.includes(a as SigningAlg)) throw new CliError(`--alg must be one of ${ALGS.join(', ')}`, 2);
   return given as SigningAlg[];
 }
 
@@ -45,27 +57,37 @@ async function rotate(args: ParsedArgs, io: Io, config: () => Config): Promise<v
       case 'add': {
         const { jwks: next, added } = await stageAdd(jwks, algs(args));
         writeJwksFile(file, next);
-        io.out(`added ${added.join(', ')} (published, not signing). Deploy this file to every instance, then run "keys rotate promote".`);
+        io.out(
+          `added ${added.join(', ')} (published, not signing). Deploy this file to every instance, then run "keys rotate promote".`,
+        );
         return;
       }
       case 'promote': {
         const lifetime = longestSignedLifetime(config());
         const { jwks: next, promoted } = stagePromote(jwks, lifetime, now, algs(args));
         writeJwksFile(file, next);
-        io.out(`promoted ${promoted.join(', ')} (signing). Deploy this file to every instance; the old keys may be retired after ${new Date((now + lifetime) * 1000).toISOString()}.`);
+        io.out(
+          `promoted ${promoted.join(', ')} (signing). Deploy this file to every instance; the old keys may be retired after ${new Date((now + lifetime) * 1000).toISOString()}.`,
+        );
         return;
       }
       case 'retire': {
-        if (args.flags.has('alg')) throw new CliError('retire takes no --alg: it retires every key whose time has come', 2);
+        if (args.flags.has('alg'))
+          throw new CliError('retire takes no --alg: it retires every key whose time has come', 2);
         const { jwks: next, retired, waiting } = stageRetire(jwks, now, args.flags.has('force'));
-        const notYet = waiting.map((w) => `${w.kid} may sign tokens valid until ${new Date(w.at * 1000).toISOString()}`).join('; ');
-        if (retired.length === 0 && waiting.length > 0) throw new CliError(`not yet: ${notYet} (--force retires it anyway)`, 3);
+        const notYet = waiting
+          .map((w) => `${w.kid} may sign tokens valid until ${new Date(w.at * 1000).toISOString()}`)
+          .join('; ');
+        if (retired.length === 0 && waiting.length > 0)
+          throw new CliError(`not yet: ${notYet} (--force retires it anyway)`, 3);
         if (retired.length === 0) {
           io.out('nothing to retire');
           return;
         }
         writeJwksFile(file, next);
-        io.out(`retired ${retired.join(', ')}. Deploy this file to every instance.${waiting.length > 0 ? ` Still waiting: ${notYet}.` : ''}`);
+        io.out(
+          `retired ${retired.join(', ')}. Deploy this file to every instance.${waiting.length > 0 ? ` Still waiting: ${notYet}.` : ''}`,
+        );
         return;
       }
       default:

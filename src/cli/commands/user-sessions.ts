@@ -48,7 +48,17 @@ export async function userSessions(args: ParsedArgs, open: () => Promise<Session
     }
     io.out(['SESSION', 'BROWSER', 'SYSTEM', 'IP', 'SIGNED_IN', 'LAST_SEEN', 'APPLICATIONS'].join('\t'));
     for (const s of live) {
-      io.out([s.uid, s.browser || '-', s.os || '-', s.ip, time(s.signedInAt === undefined ? undefined : s.signedInAt * 1000), time(s.lastSeenAt), s.clientIds.join(',') || '-'].join('\t'));
+      io.out(
+        [
+          s.uid,
+          s.browser || '-',
+          s.os || '-',
+          s.ip,
+          time(s.signedInAt === undefined ? undefined : s.signedInAt * 1000),
+          time(s.lastSeenAt),
+          s.clientIds.join(',') || '-',
+        ].join('\t'),
+      );
     }
     return;
   }

@@ -27,11 +27,13 @@ function username(args: ParsedArgs): string {
 }
 
 function checkEmail(email: string | undefined): void {
-  if (email !== undefined && email !== '' && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new CliError('--email is not an email address', 2);
+  if (email !== undefined && email !== '' && !/^[^\s@]+@[^\s@]+$/.test(email))
+    throw new CliError('--email is not an email address', 2);
 }
 
 function checkRoles(roles: readonly string[]): void {
-  for (const role of roles) if (!/^[A-Za-z0-9:._-]{1,64}$/.test(role)) throw new CliError(`--role ${role} is not a valid role name`, 2);
+  for (const role of roles)
+    if (!/^[A-Za-z0-9:._-]{1,64}$/.test(role)) throw new CliError(`--role ${role} is not a valid role name`, 2);
 }
 
 /** Every stored field but the password hash. */
@@ -55,7 +57,15 @@ function factorLines(a: Account): string[] {
   const m = a.mfa ?? {};
   return [
     ...(m.totp ? [['totp', 'authenticator app', `added ${day(m.totp.enabledAt)}`].join('\t')] : []),
-    ...(m.passkeys ?? []).map((p) => ['passkey', p.name, `added ${day(p.createdAt)}`, `last used ${day(p.lastUsedAt)}`, p.backedUp ? 'synced' : 'device-bound'].join('\t')),
+    ...(m.passkeys ?? []).map((p) =>
+      [
+        'passkey',
+        p.name,
+        `added ${day(p.createdAt)}`,
+        `last used ${day(p.lastUsedAt)}`,
+        p.backedUp ? 'synced' : 'device-bound',
+      ].join('\t'),
+    ),
     ...((m.recoveryCodes?.length ?? 0) > 0 ? [['recovery_codes', `${m.recoveryCodes?.length} unused`].join('\t')] : []),
   ];
 }
@@ -63,7 +73,8 @@ function factorLines(a: Account): string[] {
 async function mfaCommand(args: ParsedArgs, open: () => Promise<AccountService>, io: Io, audit: Audit): Promise<void> {
   onlyFlags(args, []);
   const [, sub, name, extra] = args.positionals;
-  if ((sub !== 'list' && sub !== 'reset') || !name || extra) throw new CliError(`usage:\nusers mfa list <username>\nusers mfa reset <username>`, 2);
+  if ((sub !== 'list' && sub !== 'reset') || !name || extra)
+    throw new CliError(`usage:\nusers mfa list <username>\nusers mfa reset <username>`, 2);
   const service = await open();
   if (sub === 'list') {
     const lines = factorLines(await service.find(name));
@@ -72,7 +83,11 @@ async function mfaCommand(args: ParsedArgs, open: () => Promise<AccountService>,
   }
   const before = await service.clearSecondFactors(name);
   const m = before.mfa ?? {};
-  const factors = [...(m.totp ? ['totp'] : []), ...((m.passkeys?.length ?? 0) > 0 ? ['passkey'] : []), ...((m.recoveryCodes?.length ?? 0) > 0 ? ['recovery_codes'] : [])];
+  const factors = [
+    ...(m.totp ? ['totp'] : []),
+    ...((m.passkeys?.length ?? 0) > 0 ? ['passkey'] : []),
+    ...((m.recoveryCodes?.length ?? 0) > 0 ? ['recovery_codes'] : []),
+  ];
   for (const factor of factors) audit('mfa.removed', { sub: before.id, factor, reason: 'admin_reset' });
   io.out(factors.length > 0 ? `removed: ${factors.join(', ')}` : 'no second factor');
 }
@@ -91,12 +106,14 @@ export async function users(
       case 'add': {
         onlyFlags(args, ['password-stdin', 'email', 'name', 'role', 'email-verified', 'send-verification']);
         const name = username(args);
-        if (!args.flags.has('password-stdin')) throw new CliError('users add needs --password-stdin (passwords are never taken as arguments)', 2);
+        if (!args.flags.has('password-stdin'))
+          throw new CliError('users add needs --password-stdin (passwords are never taken as arguments)', 2);
         const email = single(args, 'email');
         checkEmail(email);
         const verified = args.flags.has('email-verified');
         const send = args.flags.has('send-verification');
-        if ((verified || send) && !email) throw new CliError('--email-verified and --send-verification need --email', 2);
+        if ((verified || send) && !email)
+          throw new CliError('--email-verified and --send-verification need --email', 2);
         if (verified && send) throw new CliError('--email-verified and --send-verification contradict each other', 2);
         const roles = args.flags.get('role') ?? [];
         checkRoles(roles);
@@ -110,7 +127,12 @@ export async function users(
           ...(fullName ? { name: fullName } : {}),
         });
         io.out(`created user ${account.username} (sub ${account.id})`);
-        if (send && sendVerification) io.out((await sendVerification(account)) ? `verification link sent to ${email}` : 'verification link not sent (too many asked for)');
+        if (send && sendVerification)
+          io.out(
+            (await sendVerification(account))
+              ? `verification link sent to ${email}`
+              : 'verification link not sent (too many asked for)',
+          );
         return;
       }
       case 'list': {
@@ -122,7 +144,9 @@ export async function users(
         }
         io.out(['USERNAME', 'SUB', 'EMAIL', 'ROLES', 'STATUS'].join('\t'));
         for (const a of accounts.sort((x, y) => x.username.localeCompare(y.username))) {
-          io.out([a.username, a.id, a.email ?? '-', a.roles.join(',') || '-', a.disabled ? 'disabled' : 'active'].join('\t'));
+          io.out(
+            [a.username, a.id, a.email ?? '-', a.roles.join(',') || '-', a.disabled ? 'disabled' : 'active'].join('\t'),
+          );
         }
         return;
       }

@@ -62,7 +62,9 @@ export function createDemoApi(guard: TokenGuard, log: Logger, downstream?: Middl
       const token = ctx.state.accessToken as AccessToken;
       ctx.body = { message: 'Welcome, administrator.', sub: token.sub, roles: token.roles };
     }),
-    ...(downstream ? { '/api/downstream': compose(guard.authenticate, guard.requireScope('api:read'), downstream) } : {}),
+    ...(downstream
+      ? { '/api/downstream': compose(guard.authenticate, guard.requireScope('api:read'), downstream) }
+      : {}),
   };
 
   const app = new Koa();

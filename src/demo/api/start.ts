@@ -10,7 +10,10 @@ import { createDemoApi } from './app.ts';
 import { downstreamRoute } from './downstream.ts';
 import { createTokenGuard } from '../../resource-server/middleware.ts';
 
-export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ level: config.logLevel, redact: REDACT_PATHS, base: { service: 'demo-api' } })): Promise<Server> {
+export async function startDemoApi(
+  config: DemoApiConfig,
+  log: Logger = pino({ level: config.logLevel, redact: REDACT_PATHS, base: { service: 'demo-api' } }),
+): Promise<Server> {
   const guard = createTokenGuard({
     issuer: config.issuer,
     audience: config.audience,
@@ -30,7 +33,13 @@ export async function startDemoApi(config: DemoApiConfig, log: Logger = pino({ l
     });
   });
   log.info(
-    { port: config.port, audience: config.audience, issuer: config.issuer, mode: config.mode, tokenCacheSize: config.mode === 'jwt' ? config.tokenCacheSize : 0 },
+    {
+      port: config.port,
+      audience: config.audience,
+      issuer: config.issuer,
+      mode: config.mode,
+      tokenCacheSize: config.mode === 'jwt' ? config.tokenCacheSize : 0,
+    },
     'demo API listening',
   );
   return server;

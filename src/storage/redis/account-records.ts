@@ -6,7 +6,15 @@
  *   P{email:<folded email>}      account id                          no TTL (durable, like accounts)
  * Each operation touches one key, so it is atomic on a single node and on a Cluster alike.
  */
-import { type EmailIndexStore, foldEmail, type GrantIndexStore, type OneTimeRecord, type OneTimeTokenStore, type SessionActivity, type SessionIndexStore } from '../account-records.ts';
+import {
+  type EmailIndexStore,
+  foldEmail,
+  type GrantIndexStore,
+  type OneTimeRecord,
+  type OneTimeTokenStore,
+  type SessionActivity,
+  type SessionIndexStore,
+} from '../account-records.ts';
 import { guarded } from './errors.ts';
 import type { ScriptedClient } from './scripts.ts';
 
@@ -52,7 +60,13 @@ export function redisGrantIndex(client: ScriptedClient, prefix: string): GrantIn
       guarded(async () => {
         const key = k(accountId);
         // NX sets the expiry of a new key; GT only ever moves it later.
-        await client.multi().zadd(key, expiresAt, grantId).zremrangebyscore(key, '-inf', Date.now()).pexpireat(key, expiresAt, 'NX').pexpireat(key, expiresAt, 'GT').exec();
+        await client
+          .multi()
+          .zadd(key, expiresAt, grantId)
+          .zremrangebyscore(key, '-inf', Date.now())
+          .pexpireat(key, expiresAt, 'NX')
+          .pexpireat(key, expiresAt, 'GT')
+          .exec();
       }),
     list: (accountId) =>
       guarded(async () => {

@@ -99,7 +99,11 @@ export function prefetch(ctx: AdapterContext, what: { clientId?: string; refresh
   const clientId = what.clientId !== undefined && CLIENT_ID.test(what.clientId) ? what.clientId : undefined;
   const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
   const offerClient = (raw: Promise<string>) => {
-    if (clientId !== undefined) scope.offer(`Client:${clientId}`, raw.then((p) => ({ value: json<AdapterPayload>(p) })));
+    if (clientId !== undefined)
+      scope.offer(
+        `Client:${clientId}`,
+        raw.then((p) => ({ value: json<AdapterPayload>(p) })),
+      );
   };
   if (token === undefined || !ctx.inline) {
     if (clientId !== undefined) offerClient(ctx.client.hget(ctx.keys.client(clientId), 'p').then((p) => p ?? ''));
@@ -117,18 +121,24 @@ export function prefetch(ctx: AdapterContext, what: { clientId?: string; refresh
     clientId !== undefined ? ctx.keys.client(clientId) : '',
   ) as Promise<string[]>;
   offerClient(reply.then((r) => r[4] as string));
-  const found = reply.then(([payload, consumed, grant, account, , sessionId, session]): Prefetched<AdapterPayload | undefined> => {
-    const out = json<AdapterPayload>(payload as string);
-    if (!out) return { value: undefined };
-    out.jti = id;
-    if (consumed) out.consumed = Number(consumed);
-    scope.offer(`Grant:${token.grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
-    if (typeof out.accountId === 'string') scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
-    if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
-      scope.offer(`Session:uid:${out.sessionUid}`, Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }));
-    }
-    return { value: out };
-  });
+  const found = reply.then(
+    ([payload, consumed, grant, account, , sessionId, session]): Prefetched<AdapterPayload | undefined> => {
+      const out = json<AdapterPayload>(payload as string);
+      if (!out) return { value: undefined };
+      out.jti = id;
+      if (consumed) out.consumed = Number(consumed);
+      scope.offer(`Grant:${token.grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
+      if (typeof out.accountId === 'string')
+        scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
+      if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
+        scope.offer(
+          `Session:uid:${out.sessionUid}`,
+          Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }),
+        );
+      }
+      return { value: out };
+    },
+  );
   scope.offer(`RefreshToken:${id}`, found);
 }
 
@@ -198,14 +208,19 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
 
   const consumeNow = async (token: LineageToken) => {
     const k = at(token);
-    await consumed(ctx, model, (await client.ghLineageConsume(3, k.key, k.members, k.grant, ...common, token.gen, grace, k.base)) as unknown[]);
+    await consumed(
+      ctx,
+      model,
+      (await client.ghLineageConsume(3, k.key, k.members, k.grant, ...common, token.gen, grace, k.base)) as unknown[],
+    );
   };
 
   return {
     upsert: (id, payload, expiresIn) =>
       guarded(async () => {
         const token = codec.parse(id);
-        if (!token || token.grantId !== payload.grantId) throw new TypeError('refresh token ids are minted by the store (refreshTokens.mint)');
+        if (!token || token.grantId !== payload.grantId)
+          throw new TypeError('refresh token ids are minted by the store (refreshTokens.mint)');
         const scope = storageScope();
         scope?.forget(`${model}:${id}`);
         const held = scope?.takeDeferred();
@@ -214,9 +229,25 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
         const ttl = ttlArg(expiresIn);
         // What the prefetch looks up with the lineage, kept beside the payload so that Lua never decodes it.
         const account = typeof payload.accountId === 'string' ? payload.accountId : '';
-        const session = payload.expiresWithSession === true && typeof payload.sessionUid === 'string' ? payload.sessionUid : '';
+        const session =
+          payload.expiresWithSession === true && typeof payload.sessionUid === 'string' ? payload.sessionUid : '';
         if (held && held.model === model && held.lineage === token.lineage && held.grantId === token.grantId) {
-          const reply = await client.ghLineageRotate(3, k.key, k.members, k.grant, ...common, held.gen, grace, k.base, token.gen, json, ttl, k.member, account, session);
+          const reply = await client.ghLineageRotate(
+            3,
+            k.key,
+            k.members,
+            k.grant,
+            ...common,
+            held.gen,
+            grace,
+            k.base,
+            token.gen,
+            json,
+            ttl,
+            k.member,
+            account,
+            session,
+          );
           await consumed(ctx, model, reply as unknown[]);
           return;
         }
@@ -231,7 +262,9 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
         if (pre) return pre.value;
         const token = codec.parse(id);
         if (!token) return legacy.find(id);
-        const reply = (await client.ghLineageFind(1, at(token).key, token.gen, grace)) as [string, string, string?] | null;
+        const reply = (await client.ghLineageFind(1, at(token).key, token.gen, grace)) as
+          | [string, string, string?]
+          | null;
         if (!reply) return undefined;
         const out = JSON.parse(reply[1]) as AdapterPayload;
         out.jti = id;
@@ -249,7 +282,14 @@ function refreshTokenAdapter(ctx: AdapterContext, legacy: Adapter): Adapter {
         const scope = await writing(id);
         if (scope) {
           // Held back until the successor is saved (LINEAGE_ROTATE), or the next storage call or the request's end.
-          scope.defer({ model, id, grantId: token.grantId, lineage: token.lineage, gen: token.gen, run: () => guarded(() => consumeNow(token)) });
+          scope.defer({
+            model,
+            id,
+            grantId: token.grantId,
+            lineage: token.lineage,
+            gen: token.gen,
+            run: () => guarded(() => consumeNow(token)),
+          });
           return;
         }
         await consumeNow(token);
@@ -275,7 +315,8 @@ function recordAdapter(model: string, ctx: AdapterContext): Adapter {
   const graceMs = model === 'RefreshToken' ? reuse.reuseIntervalMs : 0;
   const common = [ctx.prefix, ctx.inline ? '1' : '0'];
 
-  const ownKey = (id: string) => (model === 'Client' ? keys.client(id) : model === 'Grant' ? keys.grant(id) : keys.home(model, id));
+  const ownKey = (id: string) =>
+    model === 'Client' ? keys.client(id) : model === 'Grant' ? keys.grant(id) : keys.home(model, id);
 
   const cleanUp = (gone: unknown[]) => removeGone(client, gone);
 
@@ -320,7 +361,11 @@ function recordAdapter(model: string, ctx: AdapterContext): Adapter {
     const family = at.kind === 'family' ? [keys.members(at.grantId), keys.grant(at.grantId)] : [];
     const pointer = at.kind === 'family' ? keys.home(model, id) : '';
     const base = at.kind === 'family' ? keys.grantBase(at.grantId) : '';
-    await consumed(ctx, model, (await client.ghConsume(1 + family.length, at.key, ...family, ...common, graceMs, base, pointer)) as unknown[]);
+    await consumed(
+      ctx,
+      model,
+      (await client.ghConsume(1 + family.length, at.key, ...family, ...common, graceMs, base, pointer)) as unknown[],
+    );
   };
 
   return {
@@ -332,7 +377,8 @@ function recordAdapter(model: string, ctx: AdapterContext): Adapter {
         const ttl = ttlArg(expiresIn);
         const json = JSON.stringify(payload);
         const ops: Promise<unknown>[] = [];
-        const setIndex = (key: string, value: string) => ops.push(ttl === '' ? client.set(key, value) : client.set(key, value, 'PX', ttl));
+        const setIndex = (key: string, value: string) =>
+          ops.push(ttl === '' ? client.set(key, value) : client.set(key, value, 'PX', ttl));
         if (member && payload.grantId) {
           const g = payload.grantId;
           ops.push(client.ghUpsert(2, keys.familyRecord(g, model, id), keys.members(g), json, ttl, `${model}:${id}`));
@@ -384,7 +430,15 @@ function recordAdapter(model: string, ctx: AdapterContext): Adapter {
         await scope?.settle();
         scope?.forget(`${model}:${id}`);
         if (model === 'Grant') {
-          await cleanUp((await client.ghRevokeFamily(2, keys.members(id), keys.grant(id), ...common, keys.grantBase(id))) as unknown[]);
+          await cleanUp(
+            (await client.ghRevokeFamily(
+              2,
+              keys.members(id),
+              keys.grant(id),
+              ...common,
+              keys.grantBase(id),
+            )) as unknown[],
+          );
           return;
         }
         const at = await locate(id);
@@ -407,7 +461,15 @@ function recordAdapter(model: string, ctx: AdapterContext): Adapter {
     revokeByGrantId: (grantId) =>
       guarded(async () => {
         await settle();
-        await cleanUp((await client.ghRevokeModel(1, keys.members(grantId), ...common, keys.grantBase(grantId), `${model}:`)) as unknown[]);
+        await cleanUp(
+          (await client.ghRevokeModel(
+            1,
+            keys.members(grantId),
+            ...common,
+            keys.grantBase(grantId),
+            `${model}:`,
+          )) as unknown[],
+        );
       }),
   };
 }

@@ -90,7 +90,10 @@ export async function connectRedis(client: Redis | Cluster, describe: string): P
   client.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StorageUnavailable(`Redis (${describe}) did not answer within ${STARTUP_WAIT_MS} ms`)), STARTUP_WAIT_MS);
+    timer = setTimeout(
+      () => reject(new StorageUnavailable(`Redis (${describe}) did not answer within ${STARTUP_WAIT_MS} ms`)),
+      STARTUP_WAIT_MS,
+    );
   });
   const ready = (async () => {
     try {
@@ -105,7 +108,9 @@ export async function connectRedis(client: Redis | Cluster, describe: string): P
     await Promise.race([ready, timeout]);
   } catch (err) {
     client.disconnect();
-    throw err instanceof StorageUnavailable ? err : new StorageUnavailable(`Redis (${describe}) is unreachable`, { cause: err });
+    throw err instanceof StorageUnavailable
+      ? err
+      : new StorageUnavailable(`Redis (${describe}) is unreachable`, { cause: err });
   } finally {
     clearTimeout(timer);
   }

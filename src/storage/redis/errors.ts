@@ -25,9 +25,16 @@ class RedisFailure extends Error {
 }
 
 export function toStorageError(err: unknown): unknown {
-  if (err instanceof StorageUnavailable || err instanceof StorageConflict || err instanceof errors.OIDCProviderError) return err;
+  if (err instanceof StorageUnavailable || err instanceof StorageConflict || err instanceof errors.OIDCProviderError)
+    return err;
   // Programming errors in Gatehouse itself are not outages.
-  if (err instanceof TypeError || err instanceof SyntaxError || err instanceof RangeError || err instanceof ReferenceError) return err;
+  if (
+    err instanceof TypeError ||
+    err instanceof SyntaxError ||
+    err instanceof RangeError ||
+    err instanceof ReferenceError
+  )
+    return err;
   if (!(err instanceof Error)) return err;
   const clean = new RedisFailure(err);
   if (err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return clean;

@@ -49,7 +49,8 @@ export interface KeyLayout {
 }
 
 export function keyLayout(prefix: string): KeyLayout {
-  if (/[{}]/.test(prefix)) throw new Error('redis.keyPrefix (REDIS_KEY_PREFIX) may not contain { or }: they would change the hash tags');
+  if (/[{}]/.test(prefix))
+    throw new Error('redis.keyPrefix (REDIS_KEY_PREFIX) may not contain { or }: they would change the hash tags');
   const grantBase = (grantId: string) => `${prefix}{g:${grantId}}:`;
   return {
     grantBase,

@@ -43,7 +43,16 @@ export function redisLogoutQueue(client: ScriptedClient, prefix: string): Logout
   return {
     push: (job, dueAt) =>
       guarded(async () => {
-        await client.eval(PUSH, 2, due, jobs, job.id, JSON.stringify(job), String(dueAt), String(Math.max(1, job.deadline - Date.now())));
+        await client.eval(
+          PUSH,
+          2,
+          due,
+          jobs,
+          job.id,
+          JSON.stringify(job),
+          String(dueAt),
+          String(Math.max(1, job.deadline - Date.now())),
+        );
       }),
     claim: (now, max, leaseMs) =>
       guarded(async () => {

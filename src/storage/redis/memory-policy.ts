@@ -25,7 +25,8 @@ export function policyFromInfo(info: string): string | undefined {
 }
 
 async function policies(client: Redis | Cluster): Promise<Array<string | undefined>> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis];
+  const nodes =
+    'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis];
   return Promise.all(nodes.map(async (node) => policyFromInfo(await node.info('memory'))));
 }
 
@@ -45,5 +46,8 @@ export async function checkMemoryPolicy(config: Config, log: Logger): Promise<vo
     log.warn({ maxmemoryPolicy: evicting }, message);
     return;
   }
-  if (found.some((p) => p === undefined)) log.warn('Redis did not report its maxmemory-policy; make sure it is noeviction or volatile-* (docs/deployment.md)');
+  if (found.some((p) => p === undefined))
+    log.warn(
+      'Redis did not report its maxmemory-policy; make sure it is noeviction or volatile-* (docs/deployment.md)',
+    );
 }

@@ -21,10 +21,18 @@ export function redisAccounts(client: ScriptedClient, keys: KeyLayout): AccountS
         const pre = await prefetched<Account | undefined>(`account:${id}`, true);
         return pre ? pre.value : parse(await client.get(keys.account(id)));
       }),
-    findByUsername: (username) => guarded(async () => parse(await client.ghAccountByUsername(1, keys.username(username), keys.accountBase()))),
+    findByUsername: (username) =>
+      guarded(async () => parse(await client.ghAccountByUsername(1, keys.username(username), keys.accountBase()))),
     create: (account) =>
       guarded(async () => {
-        const ok = await client.ghCreateAccount(3, keys.username(account.username), keys.account(account.id), keys.accountIndex(), JSON.stringify(account), account.id);
+        const ok = await client.ghCreateAccount(
+          3,
+          keys.username(account.username),
+          keys.account(account.id),
+          keys.accountIndex(),
+          JSON.stringify(account),
+          account.id,
+        );
         if (ok !== 1) throw new StorageConflict(`username ${account.username} is taken`);
       }),
     update: (account) =>
@@ -55,11 +63,17 @@ export function redisClients(client: ScriptedClient, keys: KeyLayout): ClientSto
     // Written exactly as the Client adapter model stores it (a record hash), because oidc-provider reads it there.
     save: (metadata: ClientMetadata) =>
       guarded(async () => {
-        await Promise.all([client.ghUpsert(1, keys.client(metadata.client_id), JSON.stringify(metadata), '', ''), client.sadd(keys.clientIndex(), metadata.client_id)]);
+        await Promise.all([
+          client.ghUpsert(1, keys.client(metadata.client_id), JSON.stringify(metadata), '', ''),
+          client.sadd(keys.clientIndex(), metadata.client_id),
+        ]);
       }),
     remove: (clientId) =>
       guarded(async () => {
-        const [removed] = await Promise.all([client.del(keys.client(clientId)), client.srem(keys.clientIndex(), clientId)]);
+        const [removed] = await Promise.all([
+          client.del(keys.client(clientId)),
+          client.srem(keys.clientIndex(), clientId),
+        ]);
         return removed === 1;
       }),
     list: () =>
@@ -73,7 +87,8 @@ export function redisClients(client: ScriptedClient, keys: KeyLayout): ClientSto
 
 export function redisThrottle(client: ScriptedClient, keys: KeyLayout): ThrottleStore {
   return {
-    hit: (key, windowSeconds) => guarded(async () => Number(await client.ghThrottleHit(1, keys.throttle(key), windowSeconds))),
+    hit: (key, windowSeconds) =>
+      guarded(async () => Number(await client.ghThrottleHit(1, keys.throttle(key), windowSeconds))),
     count: (key) => guarded(async () => Number((await client.get(keys.throttle(key))) ?? 0)),
     release: (key) =>
       guarded(async () => {
