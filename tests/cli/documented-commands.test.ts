@@ -100,7 +100,7 @@ test('files a user is told to create are ignored by git', (t) => {
 test('lint ignores a jwks.json or client.json left in the checkout, and still checks the project', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lint-'));
   copyFileSync(join(root, 'biome.json'), join(dir, 'biome.json'));
-  writeFileSync(join(dir, 'package.json'), '{ "name": "x" }\n');
+  writeFileSync(join(dir, 'package.json'), '{\n  "name": "x"\n}\n');
   // What `npm run cli -- keys generate > jwks.json` used to leave: npm's banner in front of the JSON.
   writeFileSync(
     join(dir, 'jwks.json'),
