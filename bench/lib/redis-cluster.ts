@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './processes.ts';
-import { assertRedisInstalled } from './redis.ts';
+import { assertRedisInstalled, redisArgs } from './redis.ts';
 
 export interface RedisCluster {
   ports: number[];
@@ -51,35 +51,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   }
   const children: ChildProcess[] = ports.map((port) => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cluster-'));
-    const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--protected-mode',
+    const cluster = [
+      '--cluster-enabled',
       'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      '2000',
     ];
-    return spawn(
-      'redis-server',
-      [
-        ...args,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, 'nodes.conf'),
-        '--cluster-node-timeout',
-        '2000',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
+    return spawn('redis-server', redisArgs(port, dir, cluster), { stdio: 'ignore' });
   });
   const stop = async () => {
     await Promise.all(
