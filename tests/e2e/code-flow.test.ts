@@ -2,7 +2,7 @@ import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { startGatehouse } from '../helpers/gatehouse.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce } from '../helpers/browserless-login.ts';
 
 const API = 'http://localhost:4000';
 const REDIRECT = 'http://localhost:5000/callback';
@@ -40,20 +40,14 @@ async function setup(t: Parameters<typeof startGatehouse>[0], overrides: Record<
 }
 
 async function codeFlow(gh: { issuer: string }, config: oidc.Configuration, params: Record<string, string> = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid profile email offline_access api:read',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    prompt: 'consent',
-    ...params,
-  });
-  const { callback, jar } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
+  const { callback, verifier, jar } = await authorizeWithPkce(
+    config,
+    gh.issuer,
+    { username: 'demo', password: 'demo-password' },
+    { redirect_uri: REDIRECT, scope: 'openid profile email offline_access api:read', state, nonce, ...params },
+  );
   const tokens = await oidc.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier,
     expectedState: state,

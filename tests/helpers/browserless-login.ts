@@ -2,6 +2,7 @@
  * Drives Gatehouse's sign-in and consent pages over plain HTTP, like a browser without JavaScript: follows
  * redirects by hand, keeps cookies, submits the forms. Returns the redirect to the client's redirect_uri.
  */
+import * as oidc from 'openid-client';
 import { CookieJar } from '../../bench/lib/oauth.ts';
 export { CookieJar };
 
@@ -99,4 +100,26 @@ export async function loginThroughPages(
     url = new URL(post.headers.get('location') as string, url).toString();
   }
   throw new Error('too many redirects');
+}
+
+/**
+ * An authorization request with PKCE (S256, a fresh verifier) and `prompt=consent`, signed in through the pages as
+ * `user`: the callback the browser was sent to, the verifier for the code exchange and the browser's cookies.
+ * `params` are added to (or override) the request's parameters.
+ */
+export async function authorizeWithPkce(
+  config: oidc.Configuration,
+  issuer: string,
+  user: { username: string; password: string },
+  params: Record<string, string>,
+): Promise<{ callback: URL; verifier: string; jar: CookieJar }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    prompt: 'consent',
+    ...params,
+  });
+  const { callback, jar } = await loginThroughPages(url, issuer, { ...user });
+  return { callback, verifier, jar };
 }

@@ -3,7 +3,7 @@
  * through the real sign-in pages with a real relying party (openid-client).
  */
 import * as oidc from 'openid-client';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce } from '../helpers/browserless-login.ts';
 
 export const REDIRECT = 'https://app.example/cb';
 export const API = 'http://localhost:4000';
@@ -57,15 +57,7 @@ export async function codeFlow(
   config: oidc.Configuration,
   scope = 'openid offline_access api:read',
 ): Promise<FlowResult> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    prompt: 'consent',
-  });
-  const { callback } = await loginThroughPages(url, issuer, { username: 'demo', password: 'demo-password' });
+  const { callback, verifier } = await authorizeWithPkce(config, issuer, DEMO_USER, { redirect_uri: REDIRECT, scope });
   const code = callback.searchParams.get('code') as string;
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
   return { tokens, code, verifier };
@@ -76,17 +68,14 @@ export async function codeOnly(
   issuer: string,
   config: oidc.Configuration,
 ): Promise<{ code: string; verifier: string; callback: URL }> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
+  const { callback, verifier } = await authorizeWithPkce(config, issuer, DEMO_USER, {
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    prompt: 'consent',
   });
-  const { callback } = await loginThroughPages(url, issuer, { username: 'demo', password: 'demo-password' });
   return { code: callback.searchParams.get('code') as string, verifier, callback };
 }
+
+const DEMO_USER = { username: 'demo', password: 'demo-password' };
 
 export function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;

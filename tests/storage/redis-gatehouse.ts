@@ -6,7 +6,7 @@
 import type { ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import { generateJwks } from '../../src/provider/keys.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 export const REDIRECT = 'http://localhost:5000/callback';
@@ -70,16 +70,11 @@ export async function discover(gh: TestGatehouse): Promise<oidc.Configuration> {
 
 /** Signs alice in through the pages and returns the code, its verifier and the browser's cookie jar. */
 export async function authorize(gh: TestGatehouse, config: oidc.Configuration, extra: Record<string, string> = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
+  const { callback, verifier, jar } = await authorizeWithPkce(config, gh.issuer, USER, {
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    prompt: 'consent',
     ...extra,
   });
-  const { callback, jar } = await loginThroughPages(url, gh.issuer, { ...USER });
   const code = callback.searchParams.get('code');
   if (!code) throw new Error(`no code: ${callback.searchParams.get('error')}`);
   return { code, verifier, callback, jar };
