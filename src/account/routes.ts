@@ -162,6 +162,19 @@ export function accountRoutes(deps: AccountDeps): Middleware {
     ctx.redirect(accountSignInUrl(config, '/account'));
   }
 
+  /**
+   * Whether `current` is the account's password, checked under the sign-in throttle: a locked username or IP
+   * costs the same hashing but never succeeds, and a wrong password counts as a failed sign-in.
+   */
+  async function currentPasswordHolds(ctx: Context, account: Account, current: string): Promise<boolean> {
+    const verdict = await deps.guard.check(account.username, ctx.ip);
+    const result = verdict.allowed
+      ? await accounts.verify(account, current)
+      : await accounts.verify(undefined, current);
+    if (!result.account) await deps.guard.failed(account.username, ctx.ip);
+    return result.account !== undefined;
+  }
+
   async function showAccount(ctx: Context, notice?: { key: string; error?: boolean }, status = 200): Promise<void> {
     const who = await signedIn(ctx);
     if (!who) return startSignIn(ctx);
@@ -284,12 +297,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     if (current.length > MAX_PASSWORD_LENGTH)
       throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
     if (!EMAIL.test(email)) return showAccount(ctx, { key: 'account.email.invalid', error: true }, 400);
-    const verdict = await deps.guard.check(account.username, ctx.ip);
-    const result = verdict.allowed
-      ? await accounts.verify(account, current)
-      : await accounts.verify(undefined, current);
-    if (!result.account) {
-      await deps.guard.failed(account.username, ctx.ip);
+    if (!(await currentPasswordHolds(ctx, account, current))) {
       return showAccount(ctx, { key: 'account.password.wrongCurrent', error: true }, 400);
     }
     const previous = account.email;
@@ -340,12 +348,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     const next = form.get('password') ?? '';
     if (current.length > MAX_PASSWORD_LENGTH || next.length > MAX_PASSWORD_LENGTH)
       throw new HttpError(400, 'invalid_request', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
-    const verdict = await deps.guard.check(account.username, ctx.ip);
-    const result = verdict.allowed
-      ? await accounts.verify(account, current)
-      : await accounts.verify(undefined, current);
-    if (!result.account) {
-      await deps.guard.failed(account.username, ctx.ip);
+    if (!(await currentPasswordHolds(ctx, account, current))) {
       return showAccount(ctx, { key: 'account.password.wrongCurrent', error: true }, 400);
     }
     try {
