@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, DESKTOP, PHONE, watch } from '../pages/browser.ts';
+import { withAuthenticator } from './authenticator.ts';
 
 const SHOTS = 'tests/artifacts/screenshots/mfa';
 const PASSWORD = 'correct horse battery staple';
@@ -52,20 +53,8 @@ test('the MFA pages: /account/security, authenticator set-up, recovery codes, th
   await gh.gatehouse.accounts.create({ username: 'dave', password: PASSWORD });
   const context = await browser.newContext();
   t.teardown(() => context.close());
-  const page = await context.newPage();
+  const { page, cdp, authenticatorId } = await withAuthenticator(context);
   const problems = watch(page);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
 
   await page.goto(`${gh.issuer}/account/security`);
   await page.fill('#username', 'alice');

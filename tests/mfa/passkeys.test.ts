@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { launchChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { inPage } from '../pages/browser.ts';
+import { withAuthenticator } from './authenticator.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -28,26 +29,6 @@ interface VirtualCredential {
   privateKey: string;
   userHandle: string;
   signCount: number;
-}
-
-/** A page whose browser has a platform authenticator with user verification (a phone's or laptop's). */
-async function withAuthenticator(
-  context: BrowserContext,
-): Promise<{ page: Page; cdp: CDPSession; authenticatorId: string }> {
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { page, cdp, authenticatorId };
 }
 
 async function credentials(cdp: CDPSession, authenticatorId: string): Promise<VirtualCredential[]> {
