@@ -9,15 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from 'oidc-provider';
 import { memoryEmailIndex, memoryGrantIndex, memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
 import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
-import { GRANT_MEMBER_MODELS, inGrace, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
+import { GRANT_MEMBER_MODELS, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
 import { type Account, type ReuseEvent, type Store, StorageConflict } from './types.ts';
 
 interface Entry {
   value: unknown;
   expiresAt: number | undefined;
 }
-
-type Payload = AdapterPayload & { consumedAtMs?: number };
 
 /** One refresh-token lineage (./refresh-lineage.ts): its state and the current generation's payload. */
 interface Lineage extends LineageState {
@@ -153,7 +151,7 @@ export class MemoryStore implements Store {
   #revokeGrant(grantId: string): void {
     const members = this.#ks.get<Record<string, number | null>>(grantKey(grantId)) ?? {};
     for (const member of Object.keys(members)) {
-      const payload = this.#ks.get<Payload>(member);
+      const payload = this.#ks.get<AdapterPayload>(member);
       if (payload?.userCode) this.#ks.delete(userCodeKey(payload.userCode));
       this.#ks.delete(member);
     }
@@ -250,16 +248,13 @@ export class MemoryStore implements Store {
         if (GRANT_MEMBER_MODELS.has(model) && payload.grantId) store.#addToGrant(payload.grantId, k, expiresAt);
       },
       async find(id) {
-        const payload = ks.get<Payload>(key(model, id));
+        const payload = ks.get<AdapterPayload>(key(model, id));
         if (model === 'ReplayDetection' && !payload) {
           ks.set(key(model, id), { jti: id, kind: model }, REPLAY_CLAIM_MS);
           return undefined;
         }
         if (!payload) return undefined;
-        const out = clone(payload);
-        if (inGrace(model, out.consumedAtMs, store.#now(), store.#reuse)) delete out.consumed;
-        delete out.consumedAtMs;
-        return out;
+        return clone(payload);
       },
       async findByUid(uid) {
         const id = ks.get<string>(uidKey(uid));
@@ -271,11 +266,10 @@ export class MemoryStore implements Store {
       },
       async consume(id) {
         const k = key(model, id);
-        const payload = ks.get<Payload>(k);
+        const payload = ks.get<AdapterPayload>(k);
         if (!payload) throw new errors.InvalidGrant('grant request is invalid');
         const now = store.#now();
         if (payload.consumed) {
-          if (inGrace(model, payload.consumedAtMs, now, store.#reuse)) return;
           if (payload.grantId) store.#revokeGrant(payload.grantId);
           ks.delete(k);
           store.#emitReuse(model, payload);
@@ -284,11 +278,10 @@ export class MemoryStore implements Store {
           );
         }
         payload.consumed = Math.floor(now / 1000);
-        payload.consumedAtMs = now;
       },
       async destroy(id) {
         const k = key(model, id);
-        const payload = ks.get<Payload>(k);
+        const payload = ks.get<AdapterPayload>(k);
         ks.delete(k);
         if (payload?.uid && model === 'Session') ks.delete(uidKey(payload.uid));
         if (payload?.userCode) ks.delete(userCodeKey(payload.userCode));
@@ -303,7 +296,7 @@ export class MemoryStore implements Store {
     };
   }
 
-  #emitReuse(model: string, payload: Payload): void {
+  #emitReuse(model: string, payload: AdapterPayload): void {
     const event: ReuseEvent = {
       model,
       grantId: payload.grantId,

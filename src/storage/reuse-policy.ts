@@ -2,13 +2,11 @@
  * The refresh-token / code reuse rules shared by every store, kept apart from the storage mechanics so that the
  * memory store and the Redis scripts implement the same decisions (tests/storage/contract.test.ts checks both).
  *
- * - A record is "in grace" when it is a consumed RefreshToken consumed less than `reuseIntervalMs` ago: `find`
- *   presents it as unconsumed and a second `consume` is a no-op (concurrent tabs, retried requests).
- * - A consumed record outside grace is found consumed; oidc-provider then revokes the family.
- * - A `consume` of a record already consumed outside grace revokes the family and fails (two racing
- *   exchanges of one code, or of one refresh token with a reuse interval of 0: exactly one wins).
- * - Refresh tokens are not records of their own but generations of a lineage (./refresh-lineage.ts), which
- *   applies the same grace rule to the generation just rotated and recognises every older one.
+ * - A consumed code is found consumed; oidc-provider then revokes the family. A `consume` of a record already
+ *   consumed revokes the family and fails (two racing exchanges of one code: exactly one wins).
+ * - Refresh tokens are not records of their own but generations of a lineage (./refresh-lineage.ts), with a
+ *   grace period (`reuseIntervalMs`) for the generation just rotated. On Redis, refresh tokens of the earlier
+ *   one-record-per-token format keep the same grace period on their record (redis/scripts.ts CONSUME).
  */
 export interface ReusePolicy {
   /** Grace period for a just-rotated refresh token, in ms (0: strict). */
@@ -23,15 +21,6 @@ export const GRANT_MEMBER_MODELS: ReadonlySet<string> = new Set([
   'BackchannelAuthenticationRequest',
   'PreAuthorizedCode',
 ]);
-
-export function inGrace(model: string, consumedAtMs: number | undefined, nowMs: number, policy: ReusePolicy): boolean {
-  return (
-    model === 'RefreshToken' &&
-    consumedAtMs !== undefined &&
-    policy.reuseIntervalMs > 0 &&
-    nowMs - consumedAtMs < policy.reuseIntervalMs
-  );
-}
 
 /**
  * oidc-provider's ReplayDetection (client assertion `jti`, DPoP proof ids) asks `find` and then saves. Both stores
