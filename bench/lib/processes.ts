@@ -1,6 +1,7 @@
 /**
- * Child processes of the bench: free ports, spawning Node entry points (the same `node <file>.ts` users run),
- * waiting for an HTTP readiness URL, running a CLI command to completion, and stopping children by their own id.
+ * Child processes of the bench and the tests: free ports, spawning Node entry points (the same `node <file>.ts`
+ * users run), waiting for an HTTP readiness URL or any polled condition, running a CLI command to completion, and
+ * stopping children by their own id.
  *
  * Rules: every child runs on this Node (process.execPath, Node 24 from the project's devDependency); a child's
  * stderr is kept (last 4 KiB) so a failed start can say why; nothing here ever kills a process it did not start.
@@ -35,6 +36,42 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/**
+ * Sends `signal` to a child this program started and resolves once it has exited (at once if it already has);
+ * with `killAfterMs`, a child still running by then gets SIGKILL.
+ */
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  killAfterMs?: number,
+): Promise<void> {
+  // A process killed by a signal has signalCode set and exitCode null: it is gone either way.
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Waits until `check()` holds, for a condition no event announces (text a child process wrote into a buffer, a
+ * port that starts listening, a cluster state read by polling). Polls every `everyMs`; fails naming `what` after
+ * `ms`, generous for a busy 2-core machine. An error thrown by `check` ends the wait with that error.
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 30_000,
+  everyMs = 25,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
 function track(name: string, child: ChildProcess): Child {
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -44,14 +81,7 @@ function track(name: string, child: ChildProcess): Child {
     name,
     process: child,
     stderrTail: () => tail,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, 'SIGTERM', 5000),
   };
 }
 

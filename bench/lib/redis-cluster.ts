@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './processes.ts';
+import { freePort, stopChild, waitFor } from './processes.ts';
 import { assertRedisInstalled, redisArgs } from './redis.ts';
 
 export interface RedisCluster {
@@ -27,15 +27,6 @@ function assertRedisCliInstalled(): void {
       'redis-cli is not installed: run `apt-get update && apt-get install -y redis-tools` (it comes with redis-server)',
     );
   }
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const cli = (port: number, ...args: string[]) =>
@@ -62,17 +53,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     return spawn('redis-server', redisArgs(port, dir, cluster), { stdio: 'ignore' });
   });
   const stop = async () => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
   };
   try {
-    await waitFor(() => ports.every((p) => cli(p, 'PING').stdout.trim() === 'PONG'), 'cluster nodes to listen');
+    await waitFor(
+      () => ports.every((p) => cli(p, 'PING').stdout.trim() === 'PONG'),
+      'cluster nodes to listen',
+      10_000,
+      50,
+    );
     const create = spawnSync(
       'redis-cli',
       ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
@@ -84,6 +73,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await waitFor(
       () => ports.every((p) => /cluster_state:ok/.test(cli(p, 'CLUSTER', 'INFO').stdout)),
       'cluster_state:ok',
+      10_000,
+      50,
     );
   } catch (err) {
     await stop();

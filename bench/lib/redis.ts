@@ -6,18 +6,35 @@
  * Rules: never the machine's Redis on 6379 — a new server on a free loopback port, no RDB, no AOF, its own
  * temporary directory; the bench's own commands (INFO, SCAN, MEMORY, MONITOR, CONFIG) are left out of every count.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { type Child, freePort } from './processes.ts';
+import { type Child, freePort, stopChild, waitFor } from './processes.ts';
 
 /** Commands the bench itself sends; they are not Gatehouse's work. */
 const OWN_COMMANDS =
   /^(info|scan|memory\|usage|memory\|stats|monitor|config\|.*|ping|client\|.*|hello|select|dbsize|command\|.*)$/;
+
+/**
+ * One private redis-server on a free loopback port: the bench's server and the tests' (tests/helpers/redis.ts adds
+ * the test teardown). `stop` kills it (it holds nothing to save) and removes its directory; `restart` starts it
+ * again on the same port (outage tests).
+ */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly version: string;
+  /** The running server (a new process after `restart`). */
+  readonly process: ChildProcess;
+  /** The last 2 KiB the server wrote to stderr. */
+  stderrTail(): string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
 
 export interface BenchRedis {
   readonly url: string;
@@ -31,51 +48,79 @@ export function assertRedisInstalled(): string {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new Error(
-      'redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install redis-server) and run npm run bench again',
+      'redis-server is not on PATH: install it (Debian/Ubuntu: apt-get update && apt-get install -y redis-server)',
     );
   }
   return /v=(\S+)/.exec(probe.stdout)?.[1] ?? probe.stdout.trim();
 }
 
-export async function startRedis(): Promise<BenchRedis> {
+/** Starts a redis-server (`extra` arguments after the private defaults of `redisArgs`) and waits until it listens. */
+export async function startRedisServer(extra: string[] = []): Promise<RedisServer> {
   const version = assertRedisInstalled();
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-redis-'));
-  const proc = spawn('redis-server', redisArgs(port, dir), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
   let tail = '';
-  proc.stderr.on('data', (d: Buffer) => {
-    tail = (tail + d.toString()).slice(-2048);
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
+  const launch = async (): Promise<ChildProcess> => {
+    mkdirSync(dir, { recursive: true });
+    const proc = spawn('redis-server', redisArgs(port, dir, extra), { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr.on('data', (d: Buffer) => {
+      tail = (tail + d.toString()).slice(-2048);
+    });
+    try {
+      await waitFor(
+        () => {
+          if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+          return listening(port);
+        },
+        `redis-server to listen on ${port}`,
+        10_000,
+      );
+    } catch (err) {
+      await stopChild(proc, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`redis-server did not start on ${port}: ${tail}`);
+      throw new Error(`${(err as Error).message}: ${tail}`);
     }
-    await sleep(50);
-  }
-  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
-  const child: Child = {
-    name: 'redis-server',
-    process: proc,
-    stderrTail: () => tail,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+    return proc;
+  };
+  let proc = await launch();
+  const stop = async () => {
+    await stopChild(proc, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   return {
+    port,
     url: `redis://127.0.0.1:${port}`,
     version,
+    get process() {
+      return proc;
+    },
+    stderrTail: () => tail,
+    stop,
+    async restart() {
+      await stop();
+      proc = await launch();
+    },
+  };
+}
+
+/** The bench's server, with its version and a client for the bench's own reads (INFO, SCAN, MEMORY). */
+export async function startRedis(): Promise<BenchRedis> {
+  const server = await startRedisServer();
+  const client = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+  const child: Child = {
+    name: 'redis-server',
+    process: server.process,
+    stderrTail: server.stderrTail,
+    stop: server.stop,
+  };
+  return {
+    url: server.url,
+    version: server.version,
     client,
     child,
     async stop() {
       client.disconnect();
-      await child.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await server.stop();
     },
   };
 }

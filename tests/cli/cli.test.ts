@@ -10,7 +10,8 @@ import * as oidc from 'openid-client';
 import { runNode } from '../helpers/child.ts';
 import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
-import { freePort, startRedis } from '../helpers/redis.ts';
+import { freePort } from '../../bench/lib/processes.ts';
+import { startRedis } from '../helpers/redis.ts';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
   runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);

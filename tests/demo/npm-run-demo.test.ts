@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
-import { freePort } from '../helpers/redis.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { freePort, waitFor } from '../../bench/lib/processes.ts';
 
 async function refused(url: string): Promise<boolean> {
   try {

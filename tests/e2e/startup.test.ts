@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { startNode } from '../helpers/child.ts';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
-import { freePort } from '../helpers/redis.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { freePort, waitFor } from '../../bench/lib/processes.ts';
 
 const start = (env: NodeJS.ProcessEnv) =>
   startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });

@@ -6,7 +6,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedis, freePort, type TestRedis } from './redis.ts';
+import { freePort, stopChild, waitFor } from '../../bench/lib/processes.ts';
+import { startRedis, type TestRedis } from './redis.ts';
 
 export interface TestRedisSentinel {
   master: TestRedis;
@@ -34,28 +35,27 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
   );
   const sentinel: ChildProcess = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const stop = async () => {
-    if (sentinel.exitCode === null && sentinel.signalCode === null) {
-      const exited = new Promise((r) => sentinel.once('exit', r));
-      sentinel.kill('SIGKILL');
-      await exited;
-    }
+    await stopChild(sentinel, 'SIGKILL');
     await master.stop();
   };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = spawnSync(
+  const reportsMaster = () =>
+    spawnSync(
       'redis-cli',
       ['-h', '127.0.0.1', '-p', String(port), 'SENTINEL', 'get-master-addr-by-name', 'gatehouse'],
-      { encoding: 'utf8' },
+      {
+        encoding: 'utf8',
+      },
+    ).stdout?.includes(String(master.port)) ?? false;
+  try {
+    await waitFor(
+      reportsMaster,
+      `sentinel on ${port} to report the master (is redis-cli installed? apt-get install redis-tools)`,
+      10_000,
+      50,
     );
-    if (probe.stdout?.includes(String(master.port))) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `sentinel on ${port} did not report the master (is redis-cli installed? apt-get install redis-tools)`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  } catch (err) {
+    await stop();
+    throw err;
   }
   return { master, sentinels: [`127.0.0.1:${port}`], name: 'gatehouse', stop };
 }

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import { startNode } from '../helpers/child.ts';
-import { freePort, startRedis } from '../helpers/redis.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { freePort, waitFor } from '../../bench/lib/processes.ts';
+import { startRedis } from '../helpers/redis.ts';
 
 const CLIENT = { id: 'svc', secret: 'svc-secret-that-is-long-enough-0123456789abcdefghij' };
 

@@ -15,9 +15,9 @@ import * as oidc from 'openid-client';
 import { startChild } from '../helpers/child.ts';
 import { generateJwks } from '../../src/provider/keys.ts';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
-import { freePort, startRedis } from '../helpers/redis.ts';
+import { freePort, waitFor } from '../../bench/lib/processes.ts';
+import { startRedis } from '../helpers/redis.ts';
 import { parseExposition } from './prometheus-text.ts';
-import { waitFor } from '../helpers/wait.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import test, { type ExecutionContext } from 'ava';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { waitFor } from '../../bench/lib/processes.ts';
 import { isSpecialAddress, LOGOUT_EVENT } from '../../src/provider/backchannel-logout.ts';
 import { type CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
@@ -108,11 +109,12 @@ async function until(
   gh: TestGatehouse,
   match: (line: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  for (;;) {
-    const line = gh.logs.find(match);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let line: Record<string, unknown> | undefined;
+  await waitFor(() => {
+    line = gh.logs.find(match);
+    return line !== undefined;
+  }, 'a matching log line');
+  return line as Record<string, unknown>;
 }
 
 async function verifyLogoutToken(gh: TestGatehouse, token: string) {

@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import test from 'ava';
-import { freePort } from '../helpers/redis.ts';
+import { freePort, waitFor } from '../../bench/lib/processes.ts';
 
 function run(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['src/demo/api/main.ts'], {
@@ -41,11 +41,9 @@ test('it listens, serves health and refuses tokenless calls, and stops on SIGTER
   const port = await freePort();
   const proc = run({ API_PORT: String(port), API_HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1:9' });
   t.teardown(() => proc.child.kill('SIGKILL'));
-  const deadline = Date.now() + 10_000;
-  while (!proc.io.out.includes('demo API listening')) {
-    if (Date.now() > deadline) throw new Error(`did not start: ${proc.io.err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(() => proc.io.out.includes('demo API listening'), 'the demo API to listen', 10_000).catch((err) => {
+    throw new Error(`${err.message}: ${proc.io.err}`);
+  });
   t.is((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 200);
   const res = await fetch(`http://127.0.0.1:${port}/api/profile`);
   t.is(res.status, 401);
