@@ -20,24 +20,17 @@ import {
   exchangeCode,
   happyFlow,
   identityClaims,
-  type Op,
   REDIRECT_URI,
   randomValue,
   request,
-  startOp,
+  fileOp,
   userinfo,
   warnMissingScopeClaims,
   CookieJar,
 } from './harness.ts';
 
 const PLAN = 'oidcc-basic-certification-test-plan';
-let op: Op;
-test.before(async () => {
-  op = await startOp();
-});
-test.after.always(async () => {
-  await op?.stop();
-});
+const op = fileOp(test);
 
 test('oidcc-server', async (t) => {
   const run = conformanceModule(t, PLAN);

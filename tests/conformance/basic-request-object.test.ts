@@ -23,22 +23,15 @@ import {
   exchangeCode,
   happyFlow,
   type ModuleRun,
-  type Op,
   REDIRECT_URI,
   randomValue,
   request,
-  startOp,
+  fileOp,
   userinfo,
 } from './harness.ts';
 
 const PLAN = 'oidcc-basic-certification-test-plan';
-let op: Op;
-test.before(async () => {
-  op = await startOp();
-});
-test.after.always(async () => {
-  await op?.stop();
-});
+const op = fileOp(test);
 
 function requestObjectClaims(state: string, nonce: string, extra: Record<string, unknown> = {}) {
   return {

@@ -22,7 +22,7 @@ import {
   conformanceModule,
   exchangeCode,
   happyFlow,
-  type Op,
+  fileOp,
   startOp,
   tokenRequest,
   userinfo,
@@ -35,13 +35,7 @@ const USER_INTERFACE_ERRORS = [
   'consent_required',
   'account_selection_required',
 ];
-let op: Op;
-test.before(async () => {
-  op = await startOp();
-});
-test.after.always(async () => {
-  await op?.stop();
-});
+const op = fileOp(test);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hasLoginPage = (pages: string[]) => pages.some((p) => /action="[^"]*\/login"/.test(p));

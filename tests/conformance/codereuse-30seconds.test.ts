@@ -5,25 +5,10 @@
  * delete on consume) would still answer invalid_grant but could no longer revoke the tokens issued for the code.
  */
 import test from 'ava';
-import {
-  checkTokenError,
-  conformanceModule,
-  exchangeCode,
-  happyFlow,
-  type Op,
-  startOp,
-  userinfo,
-  CLIENT,
-} from './harness.ts';
+import { checkTokenError, conformanceModule, exchangeCode, happyFlow, fileOp, userinfo, CLIENT } from './harness.ts';
 
 const PLAN = 'oidcc-basic-certification-test-plan';
-let op: Op;
-test.before(async () => {
-  op = await startOp();
-});
-test.after.always(async () => {
-  await op?.stop();
-});
+const op = fileOp(test);
 
 test('oidcc-codereuse-30seconds', async (t) => {
   t.timeout(90_000);

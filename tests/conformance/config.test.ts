@@ -7,16 +7,10 @@ import test, { type ExecutionContext } from 'ava';
 import * as jose from 'jose';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { readFileSync } from 'node:fs';
-import { conformanceModule, type ModuleRun, type Op, STATIC_CLIENTS, startOp } from './harness.ts';
+import { conformanceModule, type ModuleRun, STATIC_CLIENTS, fileOp } from './harness.ts';
 
 const PLAN = 'oidcc-config-certification-test-plan';
-let op: Op;
-test.before(async () => {
-  op = await startOp();
-});
-test.after.always(async () => {
-  await op?.stop();
-});
+const op = fileOp(test);
 
 /** Registered authorization server metadata names (IANA "OAuth Authorization Server Metadata", RFC 8414 + OIDC Discovery). */
 const KNOWN_METADATA = new Set([

@@ -16,11 +16,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 import * as jose from 'jose';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { seedDemoUser } from '../../src/demo/seed.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { PROTOCOL_CLAIMS } from '../helpers/claims.ts';
+import { perFile } from '../helpers/per-file.ts';
 
 export const REDIRECT_URI = 'https://rp.example.test/callback';
 export const POST_LOGOUT_REDIRECT_URI = 'https://rp.example.test/logged-out';
@@ -101,6 +103,15 @@ export async function startOp(overrides: Record<string, unknown> = {}): Promise<
       await gh.gatehouse.close();
     },
   };
+}
+
+/** The test file's Op (perFile): started before the file's tests, stopped after them. */
+export function fileOp(test: TestFn): Op {
+  return perFile(
+    test,
+    () => startOp(),
+    (op) => op.stop(),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -403,24 +414,6 @@ export function checkTokenError(t: ExecutionContext, run: ModuleRun, res: HttpJs
 }
 
 const SKEW_S = 5 * 60;
-const ID_TOKEN_NON_IDENTITY = new Set([
-  'iss',
-  'aud',
-  'exp',
-  'iat',
-  'auth_time',
-  'nonce',
-  'acr',
-  'amr',
-  'azp',
-  'c_hash',
-  'at_hash',
-  's_hash',
-  'jti',
-  'nbf',
-  'sid',
-  'sub',
-]);
 
 export interface IdTokenExpectations {
   client?: StaticClient;
@@ -487,7 +480,7 @@ export async function checkIdToken(
 
 /** The identity claims of an ID token (ValidateIdTokenStandardClaims' split): what a scope or claims request added. */
 export function identityClaims(claims: jose.JWTPayload): string[] {
-  return Object.keys(claims).filter((k) => !ID_TOKEN_NON_IDENTITY.has(k));
+  return Object.keys(claims).filter((k) => !PROTOCOL_CLAIMS.has(k));
 }
 
 /** The suite's scope → standard claims table (AbstractVerifyScopesReturnedInClaims). */

@@ -18,21 +18,14 @@ import {
   conformanceModule,
   happyFlow,
   type ModuleRun,
-  type Op,
   POST_LOGOUT_REDIRECT_URI,
   randomValue,
   request,
-  startOp,
+  fileOp,
 } from './harness.ts';
 
 const PLAN = 'oidcc-rp-initiated-logout-certification-test-plan';
-let op: Op;
-test.before(async () => {
-  op = await startOp();
-});
-test.after.always(async () => {
-  await op?.stop();
-});
+const op = fileOp(test);
 
 interface LogoutOutcome {
   /** Where the browser ended: the client's post_logout_redirect_uri, or a Gatehouse page. */

@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import * as oidc from 'openid-client';
+import { PROTOCOL_CLAIMS } from '../helpers/claims.ts';
 import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -18,24 +19,6 @@ const THIRD = {
   redirect: 'https://third.example/cb',
 };
 const FIRST = { id: 'first', redirect: 'https://first.example/cb' };
-
-/** Claims every ID token and userinfo answer carries whatever was consented to (protocol, not user data). */
-const PROTOCOL = new Set([
-  'sub',
-  'iss',
-  'aud',
-  'exp',
-  'iat',
-  'auth_time',
-  'nonce',
-  'acr',
-  'amr',
-  'sid',
-  'at_hash',
-  'c_hash',
-  'azp',
-  's_hash',
-]);
 
 const CLIENTS = [
   {
@@ -119,7 +102,7 @@ for (const store of ['memory', 'redis']) {
     t.is(info.phone_number, '+1 555 0199');
     // Every user claim the client received was on the page.
     const shown = new Set(lines.map((l) => /\(([^)]+)\)$/.exec(l)?.[1]));
-    for (const claim of [...Object.keys(idToken), ...Object.keys(info)].filter((c) => !PROTOCOL.has(c))) {
+    for (const claim of [...Object.keys(idToken), ...Object.keys(info)].filter((c) => !PROTOCOL_CLAIMS.has(c))) {
       t.true(shown.has(claim), `${claim} reached the client without being on the consent page`);
     }
   });
