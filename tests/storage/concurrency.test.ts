@@ -7,7 +7,7 @@ import test from 'ava';
 import type { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { fileRedis } from '../helpers/redis.ts';
 import {
   authorize,
   discover,
@@ -18,13 +18,7 @@ import {
   startRedisGatehouse,
 } from './redis-gatehouse.ts';
 
-let redis: TestRedis;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = fileRedis(test);
 
 async function signedIn(t: Parameters<typeof startRedisGatehouse>[0], reuseSeconds: number) {
   const gh = await startRedisGatehouse(t, redis.url, await sharedSettings(), {

@@ -1,15 +1,9 @@
 import test from 'ava';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { fileRedis } from '../helpers/redis.ts';
 import { accountRecordsSuite, contractSuite, type MakeFixture } from './contract.ts';
 import { redisFixture } from './redis-fixture.ts';
 
-let redis: TestRedis;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = fileRedis(test);
 
 const fixture: MakeFixture = (reuse, t) => redisFixture(t, { url: redis.url }, reuse);
 contractSuite(test, 'single redis', fixture);

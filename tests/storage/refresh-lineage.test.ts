@@ -17,7 +17,7 @@ import type { RedisStore } from '../../src/storage/redis-store.ts';
 import type { Store } from '../../src/storage/types.ts';
 import type { TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedisCluster } from '../helpers/redis-cluster.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { fileRedis } from '../helpers/redis.ts';
 import { keysOf } from './redis-fixture.ts';
 import {
   authorize,
@@ -30,13 +30,7 @@ import {
   startRedisGatehouse,
 } from './redis-gatehouse.ts';
 
-let redis: TestRedis;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = fileRedis(test);
 
 type Backend = 'memory' | 'redis';
 const BACKENDS: Backend[] = ['memory', 'redis'];
