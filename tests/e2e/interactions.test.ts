@@ -28,14 +28,32 @@ async function setup(t: import('ava').ExecutionContext) {
   return { gh, config };
 }
 
+const DEMO = { username: 'demo', password: 'demo-password' };
+
+/** `third` signed in and consented (scope openid, state 'a'), and its tokens: a browser session to log out of. */
+async function signedIn(t: import('ava').ExecutionContext) {
+  const { gh, config } = await setup(t);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
+  const { callback, jar } = await loginThroughPages(url, gh.issuer, { ...DEMO, consent: 'allow' });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
+  return { gh, config, jar, tokens };
+}
+
+/** Submits the logout confirmation page `html` with "Yes, sign me out" (`logout: 'yes'`) or "No" (no `logout`). */
+function confirmLogout(html: string, issuer: string, jar: CookieJar, logout: boolean): Promise<Response> {
+  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
+  return request(new URL(action, issuer).toString(), jar, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(logout ? { xsrf, logout: 'yes' } : { xsrf }).toString(),
+  });
+}
+
 test('a third-party client gets a consent page listing the scopes, escaped; allow completes the flow', async (t) => {
   const { gh, config } = await setup(t);
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid email', state: 'st' });
-  const { callback, pages } = await loginThroughPages(url, gh.issuer, {
-    username: 'demo',
-    password: 'demo-password',
-    consent: 'allow',
-  });
+  const { callback, pages } = await loginThroughPages(url, gh.issuer, { ...DEMO, consent: 'allow' });
   t.is(pages.length, 2, 'login page, then consent page');
   t.regex(pages[1] as string, /Third &lt;Party&gt;/);
   t.notRegex(pages[1] as string, /Third <Party>/);
@@ -47,11 +65,7 @@ test('a third-party client gets a consent page listing the scopes, escaped; allo
 test('deny on the consent page returns access_denied to the client', async (t) => {
   const { gh, config } = await setup(t);
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'st' });
-  const { callback } = await loginThroughPages(url, gh.issuer, {
-    username: 'demo',
-    password: 'demo-password',
-    consent: 'deny',
-  });
+  const { callback } = await loginThroughPages(url, gh.issuer, { ...DEMO, consent: 'deny' });
   t.is(callback.searchParams.get('error'), 'access_denied');
   t.is(callback.searchParams.get('code'), null);
 });
@@ -239,14 +253,7 @@ test('prompt=none without a session answers login_required; with one it succeeds
 });
 
 test('RP-initiated logout ends the session and returns to the registered URI with state', async (t) => {
-  const { gh, config } = await setup(t);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
-  const { callback, jar } = await loginThroughPages(url, gh.issuer, {
-    username: 'demo',
-    password: 'demo-password',
-    consent: 'allow',
-  });
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
+  const { gh, config, jar, tokens } = await signedIn(t);
   const end = oidc.buildEndSessionUrl(config, {
     id_token_hint: tokens.id_token as string,
     post_logout_redirect_uri: 'https://third.example/bye',
@@ -254,14 +261,7 @@ test('RP-initiated logout ends the session and returns to the registered URI wit
   });
   const confirmPage = await request(end.toString(), jar);
   t.is(confirmPage.status, 200);
-  const html = await confirmPage.text();
-  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
-  const done = await request(new URL(action, gh.issuer).toString(), jar, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
-  });
+  const done = await confirmLogout(await confirmPage.text(), gh.issuer, jar, true);
   t.is(done.status, 303);
   const back = new URL(done.headers.get('location') as string);
   t.is(back.origin + back.pathname, 'https://third.example/bye');
@@ -278,14 +278,7 @@ test('RP-initiated logout ends the session and returns to the registered URI wit
 async function stayOnLogoutPage(endSessionUrl: string, issuer: string, jar: CookieJar): Promise<Response> {
   const html = await (await request(endSessionUrl, jar)).text();
   assertStayButton(html);
-  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
-  // The "No" button submits the form without `logout`.
-  const done = await request(new URL(action, issuer).toString(), jar, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf }).toString(),
-  });
+  const done = await confirmLogout(html, issuer, jar, false);
   if (done.status !== 303) throw new Error(`confirm answered ${done.status}`);
   return request(new URL(done.headers.get('location') as string, issuer).toString(), jar);
 }
@@ -307,11 +300,7 @@ test('"No, stay signed in" keeps the session and the page says so', async (t) =>
   const { jar } = await loginThroughPages(
     oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid' }),
     gh.issuer,
-    {
-      username: 'demo',
-      password: 'demo-password',
-      consent: 'allow',
-    },
+    { ...DEMO, consent: 'allow' },
   );
   t.is(await silentAuthorization(config, gh.issuer, jar), 'code');
 
@@ -325,14 +314,7 @@ test('"No, stay signed in" keeps the session and the page says so', async (t) =>
 });
 
 test('"No, stay signed in" from a client\'s logout: signed out of that client only, and the page says so', async (t) => {
-  const { gh, config } = await setup(t);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'a' });
-  const { callback, jar } = await loginThroughPages(url, gh.issuer, {
-    username: 'demo',
-    password: 'demo-password',
-    consent: 'allow',
-  });
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { expectedState: 'a' });
+  const { gh, config, jar, tokens } = await signedIn(t);
   const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string });
   const html = await (await stayOnLogoutPage(end.toString(), gh.issuer, jar)).text();
   t.regex(html, /You are still signed in to Gatehouse\. Only <strong>Third &lt;Party&gt;<\/strong> signed you out\./);

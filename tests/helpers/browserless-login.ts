@@ -123,3 +123,25 @@ export async function authorizeWithPkce(
   const { callback, jar } = await loginThroughPages(url, issuer, { ...user });
   return { callback, verifier, jar };
 }
+
+/**
+ * The demo user's tokens for `resource` from a code flow of the confidential client `client` (authorizeWithPkce,
+ * then the code exchange with the same resource indicator).
+ */
+export async function demoUserTokens(
+  issuer: string,
+  client: { id: string; secret: string; redirectUri: string },
+  scope: string,
+  resource: string,
+): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
+  const config = await oidc.discovery(new URL(issuer), client.id, client.secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  const { callback, verifier } = await authorizeWithPkce(
+    config,
+    issuer,
+    { username: 'demo', password: 'demo-password' },
+    { redirect_uri: client.redirectUri, scope, resource },
+  );
+  return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier }, { resource });
+}

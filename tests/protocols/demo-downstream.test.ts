@@ -5,10 +5,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
-import * as oidc from 'openid-client';
 import { loadDemoApiConfig } from '../../src/demo/api/config.ts';
 import { startDemoApi } from '../../src/demo/api/start.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { demoUserTokens } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 
 const FRONT = 'http://localhost:4000';
@@ -63,19 +62,12 @@ test('the demo API calls a second service with an exchanged token', async (t) =>
     API_DOWNSTREAM_AUDIENCE: BACK,
   });
 
-  const web = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(web, {
-    redirect_uri: REDIRECT,
-    scope: 'openid api:read',
-    resource: FRONT,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
-  const user = await oidc.authorizationCodeGrant(web, callback, { pkceCodeVerifier: verifier }, { resource: FRONT });
+  const user = await demoUserTokens(
+    gh.issuer,
+    { id: 'web', secret: WEB_SECRET, redirectUri: REDIRECT },
+    'openid api:read',
+    FRONT,
+  );
 
   const res = await fetch(`${front}/api/downstream`, { headers: { authorization: `Bearer ${user.access_token}` } });
   t.is(res.status, 200);

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { decodeJwt, importJWK, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { generateJwks } from '../../src/provider/keys.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { demoUserTokens } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { AUDIENCE as DOWNSTREAM, call, startApi } from '../resource-server/api.ts';
 
@@ -58,19 +58,12 @@ async function setup(t: ExecutionContext) {
       },
     ],
   });
-  const web = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(web, {
-    redirect_uri: REDIRECT,
-    scope: 'openid orders:read',
-    resource: ORDERS,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password' });
-  const user = await oidc.authorizationCodeGrant(web, callback, { pkceCodeVerifier: verifier }, { resource: ORDERS });
+  const user = await demoUserTokens(
+    gh.issuer,
+    { id: 'web', secret: WEB_SECRET, redirectUri: REDIRECT },
+    'openid orders:read',
+    ORDERS,
+  );
   return { gh, jwks, userToken: user.access_token };
 }
 

@@ -39,6 +39,16 @@ export const CLIENTS = [
   },
 ];
 
+/** An authorization request of the public client (PKCE S256, the RFC 7636 example challenge); it signs no one in. */
+export const SPA_AUTH_PARAMS = {
+  client_id: 'public-c',
+  response_type: 'code',
+  scope: 'openid',
+  redirect_uri: 'https://spa.example/cb',
+  code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A',
+  code_challenge_method: 'S256',
+};
+
 export async function rp(issuer: string, clientId: 'client-a' | 'client-b'): Promise<oidc.Configuration> {
   return oidc.discovery(new URL(issuer), clientId, clientId === 'client-a' ? SECRET_A : SECRET_B, undefined, {
     execute: [oidc.allowInsecureRequests],

@@ -26,7 +26,7 @@ import { CookieJar, loginThroughPages, request } from '../helpers/browserless-lo
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startApi } from '../resource-server/api.ts';
-import { API, basic, CLIENTS, codeFlow, FORM, REDIRECT, rp, SECRET_A, SECRET_B } from './fixtures.ts';
+import { API, basic, CLIENTS, codeFlow, FORM, REDIRECT, rp, SECRET_A, SECRET_B, SPA_AUTH_PARAMS } from './fixtures.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -970,14 +970,7 @@ test('unauthenticated record growth (Redis): a burst against /session/end, /auth
 
   const BURST = 100;
   const statuses: Record<string, number[]> = { end_session: [], auth: [], par: [] };
-  const spa = {
-    client_id: 'public-c',
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: 'https://spa.example/cb',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A',
-    code_challenge_method: 'S256',
-  };
+  const spa = SPA_AUTH_PARAMS;
   for (let i = 0; i < BURST; i++) {
     statuses.end_session?.push((await fetch(`${gh.issuer}/session/end`, { redirect: 'manual' })).status);
     statuses.auth?.push(

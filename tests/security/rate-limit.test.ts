@@ -4,14 +4,31 @@
  * that client's allowance (memory store and Redis); a public client is counted per client and IP; every 429 is
  * counted in /metrics by registered client; the form body the limiter reads still reaches oidc-provider intact.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import defaults from '../../config/default.json' with { type: 'json' };
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { parseExposition, sampleSum } from '../operations/prometheus-text.ts';
-import { basic, CLIENTS, FORM, SECRET_A, SECRET_B } from './fixtures.ts';
+import { basic, CLIENTS, FORM, SECRET_A, SECRET_B, SPA_AUTH_PARAMS } from './fixtures.ts';
 
 const cc = 'grant_type=client_credentials';
+const A = { authorization: basic('client-a', SECRET_A) };
+
+/** A Gatehouse with the test clients and these token-endpoint limits over a one-hour window. */
+function limitedGatehouse(
+  t: ExecutionContext,
+  limits: { perClient: number; perIp: number; trustProxy?: boolean },
+  settings: Record<string, unknown> = {},
+) {
+  return startGatehouse(t, {
+    clients: CLIENTS,
+    ...(limits.trustProxy ? { trustProxy: true } : {}),
+    'rateLimit.perClient': limits.perClient,
+    'rateLimit.perIp': limits.perIp,
+    'rateLimit.windowSeconds': 3600,
+    ...settings,
+  });
+}
 
 async function post(issuer: string, path: string, headers: Record<string, string>, body: string) {
   const res = await fetch(`${issuer}${path}`, { method: 'POST', headers: { ...FORM, ...headers }, body });
@@ -24,25 +41,19 @@ async function post(issuer: string, path: string, headers: Record<string, string
 }
 
 test('per client: the limit applies across token, introspection and revocation; 429 with Retry-After and OAuth JSON', async (t) => {
-  const gh = await startGatehouse(t, {
-    clients: CLIENTS,
-    'rateLimit.perClient': 4,
-    'rateLimit.perIp': 1000,
-    'rateLimit.windowSeconds': 3600,
-  });
-  const a = { authorization: basic('client-a', SECRET_A) };
-  t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
-  t.is((await post(gh.issuer, '/token/introspection', a, 'token=x')).status, 200);
-  t.is((await post(gh.issuer, '/token/revocation', a, 'token=x')).status, 200);
-  t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
-  const limited = await post(gh.issuer, '/token', a, cc);
+  const gh = await limitedGatehouse(t, { perClient: 4, perIp: 1000 });
+  t.is((await post(gh.issuer, '/token', A, cc)).status, 200);
+  t.is((await post(gh.issuer, '/token/introspection', A, 'token=x')).status, 200);
+  t.is((await post(gh.issuer, '/token/revocation', A, 'token=x')).status, 200);
+  t.is((await post(gh.issuer, '/token', A, cc)).status, 200);
+  const limited = await post(gh.issuer, '/token', A, cc);
   t.is(limited.status, 429);
   t.is(limited.body.error, 'temporarily_unavailable');
   t.regex(String(limited.body.error_description), /too many requests/);
   const retry = Number(limited.retryAfter);
   t.true(retry >= 1 && retry <= 3600, `Retry-After ${limited.retryAfter}`);
   t.is(limited.cache, 'no-store');
-  t.is((await post(gh.issuer, '/token/introspection', a, 'token=x')).status, 429);
+  t.is((await post(gh.issuer, '/token/introspection', A, 'token=x')).status, 429);
   // Another client from the same IP is not affected.
   t.is((await post(gh.issuer, '/token', { authorization: basic('client-b', SECRET_B) }, cc)).status, 200);
   t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'client'));
@@ -85,12 +96,7 @@ test('per client, client_id in the form: the body still reaches the provider, an
 });
 
 test('per IP: every request counts, whatever the client; X-Forwarded-For is ignored without trustProxy', async (t) => {
-  const gh = await startGatehouse(t, {
-    clients: CLIENTS,
-    'rateLimit.perClient': 0,
-    'rateLimit.perIp': 5,
-    'rateLimit.windowSeconds': 3600,
-  });
+  const gh = await limitedGatehouse(t, { perClient: 0, perIp: 5 });
   for (let i = 0; i < 5; i++) {
     const who = i % 2 ? basic('client-a', SECRET_A) : basic('client-b', 'wrong');
     t.not((await post(gh.issuer, '/token', { authorization: who, 'x-forwarded-for': `10.0.0.${i}` }, cc)).status, 429);
@@ -109,20 +115,13 @@ test('per IP: every request counts, whatever the client; X-Forwarded-For is igno
 });
 
 test('per IP with trustProxy: each forwarded client IP has its own allowance (the last X-Forwarded-For entry)', async (t) => {
-  const gh = await startGatehouse(t, {
-    clients: CLIENTS,
-    trustProxy: true,
-    'rateLimit.perClient': 0,
-    'rateLimit.perIp': 2,
-    'rateLimit.windowSeconds': 3600,
-  });
-  const a = { authorization: basic('client-a', SECRET_A) };
+  const gh = await limitedGatehouse(t, { perClient: 0, perIp: 2, trustProxy: true });
   for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
-    t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': ip }, cc)).status, 200);
-    t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': ip }, cc)).status, 200);
+    t.is((await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': ip }, cc)).status, 200);
+    t.is((await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': ip }, cc)).status, 200);
   }
   // A client that prepends a forged address is still counted under the address the proxy appended.
-  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '1.2.3.4, 10.0.0.1' }, cc)).status, 429);
+  t.is((await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': '1.2.3.4, 10.0.0.1' }, cc)).status, 429);
 });
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -162,21 +161,14 @@ for (const store of ['memory', 'redis'] as const) {
         t.regex(String(res.body.error_description ?? res.body.error), r.description);
       }
     }
-    const a = { authorization: basic('client-a', SECRET_A) };
     for (let i = 0; i < 5; i++)
-      t.is((await post(gh.issuer, '/token', a, cc)).status, 200, `the real client's request ${i + 1}`);
-    t.is((await post(gh.issuer, '/token', a, cc)).status, 429, 'the real client still has its limit');
+      t.is((await post(gh.issuer, '/token', A, cc)).status, 200, `the real client's request ${i + 1}`);
+    t.is((await post(gh.issuer, '/token', A, cc)).status, 429, 'the real client still has its limit');
   });
 }
 
 test('a public client is counted per client and IP: one address using up its allowance leaves the others theirs', async (t) => {
-  const gh = await startGatehouse(t, {
-    clients: CLIENTS,
-    trustProxy: true,
-    'rateLimit.perClient': 3,
-    'rateLimit.perIp': 1000,
-    'rateLimit.windowSeconds': 3600,
-  });
+  const gh = await limitedGatehouse(t, { perClient: 3, perIp: 1000, trustProxy: true });
   const from = (ip: string) =>
     post(gh.issuer, '/token/introspection', { 'x-forwarded-for': ip }, 'client_id=public-c&token=x');
   for (let i = 0; i < 3; i++) t.is((await from('10.0.0.1')).status, 200);
@@ -185,40 +177,27 @@ test('a public client is counted per client and IP: one address using up its all
 });
 
 test('per IP, IPv6 addresses are counted by /64', async (t) => {
-  const gh = await startGatehouse(t, {
-    clients: CLIENTS,
-    trustProxy: true,
-    'rateLimit.perClient': 0,
-    'rateLimit.perIp': 2,
-    'rateLimit.windowSeconds': 3600,
-  });
-  const a = { authorization: basic('client-a', SECRET_A) };
-  t.is((await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2::1' }, cc)).status, 200);
+  const gh = await limitedGatehouse(t, { perClient: 0, perIp: 2, trustProxy: true });
+  t.is((await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': '2001:db8:1:2::1' }, cc)).status, 200);
   t.is(
-    (await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:ffff:ffff:ffff:fffe' }, cc)).status,
+    (await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': '2001:db8:1:2:ffff:ffff:ffff:fffe' }, cc)).status,
     200,
   );
   t.is(
-    (await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:2:aaaa::7' }, cc)).status,
+    (await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': '2001:db8:1:2:aaaa::7' }, cc)).status,
     429,
     'the same /64',
   );
   t.is(
-    (await post(gh.issuer, '/token', { ...a, 'x-forwarded-for': '2001:db8:1:3::1' }, cc)).status,
+    (await post(gh.issuer, '/token', { ...A, 'x-forwarded-for': '2001:db8:1:3::1' }, cc)).status,
     200,
     'the next /64',
   );
 });
 
 test('every 429 shows in /metrics by registered client; an unregistered client id is never a label', async (t) => {
-  const gh = await startGatehouse(t, {
-    clients: CLIENTS,
-    trustProxy: true,
-    'rateLimit.perClient': 1,
-    'rateLimit.perIp': 3,
-    'rateLimit.windowSeconds': 3600,
-  });
-  const a = { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.1.0.1' };
+  const gh = await limitedGatehouse(t, { perClient: 1, perIp: 3, trustProxy: true });
+  const a = { ...A, 'x-forwarded-for': '10.1.0.1' };
   t.is((await post(gh.issuer, '/token', a, cc)).status, 200);
   t.is((await post(gh.issuer, '/token', a, cc)).status, 429);
   t.is((await post(gh.issuer, '/token', a, cc)).status, 429);
@@ -254,14 +233,7 @@ test('per IP on the browser endpoints: /auth, /session/end and sign-in POSTs sha
     'rateLimit.parPerIp': 2,
     'rateLimit.windowSeconds': 3600,
   });
-  const spa = new URLSearchParams({
-    client_id: 'public-c',
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: 'https://spa.example/cb',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzPpQP0A',
-    code_challenge_method: 'S256',
-  });
+  const spa = new URLSearchParams(SPA_AUTH_PARAMS);
   const from = (ip: string, extra: Record<string, string> = {}) => ({
     redirect: 'manual' as const,
     headers: { 'x-forwarded-for': ip, ...extra },
