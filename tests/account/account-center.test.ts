@@ -2,22 +2,16 @@
  * The account center in real Chromium over real HTTP, with mail through a real in-process SMTP server.
  */
 import test from 'ava';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startGatehouse } from '../helpers/gatehouse.ts';
-import { launchChromium } from '../demo/chromium.ts';
+import { fileChromium } from '../demo/chromium.ts';
 import { axeViolations, DESKTOP, PHONE } from '../pages/browser.ts';
 import { startSmtp } from '../helpers/smtp.ts';
 
 const SHOTS = 'tests/artifacts/screenshots/account';
 const PASSWORD = 'correct horse battery staple';
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
-});
-test.after.always(async () => {
-  await browser?.close();
-});
+const browser = fileChromium(test);
 
 /** A real SMTP server on a free port; `next()` resolves with the next message's raw text. */
 const smtp = startSmtp;

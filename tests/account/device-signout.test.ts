@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, CookieJar, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
 
@@ -15,15 +15,12 @@ test('two devices: the one signed out from the other loses its refresh token; th
   const phone = new CookieJar();
   const refresh: string[] = [];
   for (const jar of [laptop, phone]) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(a, {
-      redirect_uri: REDIRECT,
-      scope: 'openid offline_access',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      prompt: 'consent',
-    });
-    const { callback } = await loginThroughPages(url, gh.issuer, { username: 'demo', password: 'demo-password', jar });
+    const { callback, verifier } = await authorizeWithPkce(
+      a,
+      gh.issuer,
+      { username: 'demo', password: 'demo-password', jar },
+      { redirect_uri: REDIRECT, scope: 'openid offline_access' },
+    );
     refresh.push(
       (await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).refresh_token as string,
     );

@@ -4,8 +4,7 @@
  * invalid input is a clear 400, the IP limit answers 429 — with mail through a real in-process SMTP server.
  */
 import test from 'ava';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import { fileChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, DESKTOP, PHONE } from '../pages/browser.ts';
 import { startSmtp } from '../helpers/smtp.ts';
@@ -13,13 +12,7 @@ import { startSmtp } from '../helpers/smtp.ts';
 const SHOTS = 'tests/artifacts/screenshots/account';
 const PASSWORD = 'correct horse battery staple';
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
-});
-test.after.always(async () => {
-  await browser?.close();
-});
+const browser = fileChromium(test);
 
 const smtp = startSmtp;
 

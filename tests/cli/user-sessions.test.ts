@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { runNode } from '../helpers/child.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -24,22 +24,13 @@ test("users sessions lists a user's devices; users signout ends them all and rev
   const devices = [new CookieJar(), new CookieJar()];
   const refreshTokens: string[] = [];
   for (const [i, jar] of devices.entries()) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(a, {
-      redirect_uri: REDIRECT,
-      scope: 'openid offline_access',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      prompt: 'consent',
-    });
-    const { callback } = await loginThroughPages(url, gh.issuer, {
-      username: 'carol',
-      password: PASSWORD,
-      jar,
-      headers: {
-        'user-agent': i === 0 ? 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0' : 'curl/8.0',
-      },
-    });
+    const userAgent = i === 0 ? 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0' : 'curl/8.0';
+    const { callback, verifier } = await authorizeWithPkce(
+      a,
+      gh.issuer,
+      { username: 'carol', password: PASSWORD, jar, headers: { 'user-agent': userAgent } },
+      { redirect_uri: REDIRECT, scope: 'openid offline_access' },
+    );
     refreshTokens.push(
       (await oidc.authorizationCodeGrant(a, callback, { pkceCodeVerifier: verifier })).refresh_token as string,
     );

@@ -3,7 +3,9 @@
  * install command, never a skip.
  */
 import { existsSync } from 'node:fs';
+import type { ExecutionContext, TestFn } from 'ava';
 import { chromium, type Browser } from 'playwright-core';
+import { perFile } from '../helpers/per-file.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -25,4 +27,16 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** One Chromium for all tests of a file (perFile): launched before them, closed after them. */
+export function fileChromium(test: TestFn): Browser {
+  return perFile(test, launchChromium, (browser) => browser.close());
+}
+
+/** A Chromium of one test's own, closed at its teardown. */
+export async function testChromium(t: ExecutionContext): Promise<Browser> {
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  return browser;
 }

@@ -2,13 +2,13 @@
  * `npm run demo` as a person runs it: the real entry point in a child process starts Gatehouse, the demo API
  * and the demo client; a sign-in through the client works end to end; Ctrl-C (SIGINT) stops all three.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { freePort, waitFor } from '../../bench/lib/processes.ts';
+import { startNode } from '../helpers/child.ts';
 
 async function refused(url: string): Promise<boolean> {
   try {
@@ -21,31 +21,18 @@ async function refused(url: string): Promise<boolean> {
 
 function startDemo(ports: { gh: number; api: number; web: number }, extra: NodeJS.ProcessEnv = {}) {
   const origin = `http://localhost:${ports.web}`;
-  const child = spawn(process.execPath, ['src/demo/main.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-demo-')),
-      PORT: String(ports.gh),
-      ISSUER: `http://localhost:${ports.gh}`,
-      API_PORT: String(ports.api),
-      DEMO_REDIRECT_URI: `${origin}/callback`,
-      DEMO_POST_LOGOUT_REDIRECT_URI: `${origin}/`,
-      ARGON2_MEMORY_KIB: '1024',
-      ARGON2_TIME_COST: '1',
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = startNode('src/demo/main.ts', [], {
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-demo-')),
+    PORT: String(ports.gh),
+    ISSUER: `http://localhost:${ports.gh}`,
+    API_PORT: String(ports.api),
+    DEMO_REDIRECT_URI: `${origin}/callback`,
+    DEMO_POST_LOGOUT_REDIRECT_URI: `${origin}/`,
+    ARGON2_MEMORY_KIB: '1024',
+    ARGON2_TIME_COST: '1',
+    ...extra,
   });
-  const io = { out: '', err: '' };
-  child.stdout.on('data', (d) => {
-    io.out += d;
-  });
-  child.stderr.on('data', (d) => {
-    io.err += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, io, exited, origin, issuer: `http://localhost:${ports.gh}` };
+  return { child, origin, issuer: `http://localhost:${ports.gh}` };
 }
 
 async function signInAndCall(origin: string, issuer: string) {
@@ -76,23 +63,23 @@ test('API_TOKEN_CHECK=introspection npm run demo: opaque tokens, introspected by
     { API_TOKEN_CHECK: 'introspection' },
   );
   t.teardown(() => demo.child.kill('SIGKILL'));
-  await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'), 'the demo to start');
-  t.regex(demo.io.out, /checks tokens by introspection/);
+  await waitFor(() => demo.child.out().includes('Ctrl-C stops everything'), 'the demo to start');
+  t.regex(demo.child.out(), /checks tokens by introspection/);
   const { answer } = await signInAndCall(demo.origin, demo.issuer);
   t.is(answer.status, 200);
   t.is(answer.body.checked_by, 'introspection');
   demo.child.kill('SIGINT');
-  t.is(await demo.exited, 0);
-  t.is(demo.io.err, '');
+  t.is(await demo.child.exited, 0);
+  t.is(demo.child.err(), '');
 });
 
 test('npm run demo starts all three, signs in through the client, and Ctrl-C stops everything', async (t) => {
   const ports = { gh: await freePort(), api: await freePort(), web: await freePort() };
   const demo = startDemo(ports);
   t.teardown(() => demo.child.kill('SIGKILL'));
-  await waitFor(() => demo.io.out.includes('Ctrl-C stops everything'), 'the demo to start');
-  t.regex(demo.io.out, new RegExp(`Demo web client: +${demo.origin}/`));
-  t.regex(demo.io.out, /Access tokens live 30 s/);
+  await waitFor(() => demo.child.out().includes('Ctrl-C stops everything'), 'the demo to start');
+  t.regex(demo.child.out(), new RegExp(`Demo web client: +${demo.origin}/`));
+  t.regex(demo.child.out(), /Access tokens live 30 s/);
 
   t.is((await fetch(`${demo.issuer}/.well-known/openid-configuration`)).status, 200);
   t.is((await fetch(`http://localhost:${ports.api}/api/health`)).status, 200);
@@ -107,7 +94,7 @@ test('npm run demo starts all three, signs in through the client, and Ctrl-C sto
 
   // Ctrl-C in a terminal sends SIGINT to the process.
   demo.child.kill('SIGINT');
-  t.is(await demo.exited, 0);
-  t.is(demo.io.err, '', 'nothing on stderr');
+  t.is(await demo.child.exited, 0);
+  t.is(demo.child.err(), '', 'nothing on stderr');
   for (const port of Object.values(ports)) t.true(await refused(`http://localhost:${port}/`), `port ${port} closed`);
 });

@@ -18,7 +18,7 @@ import { loadDemoClientConfig } from '../../src/demo/config.ts';
 import type { Session } from '../../src/demo/sessions.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { AUDIENCE, call, startApi } from '../resource-server/api.ts';
-import { launchChromium } from './chromium.ts';
+import { testChromium } from './chromium.ts';
 
 const ACCESS_TOKEN_TTL = 4;
 const SHOTS = new URL('../artifacts/screenshots/', import.meta.url);
@@ -71,8 +71,7 @@ test.serial('sign in, call the API, silent refresh after expiry, sign out: token
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
   const { gh, api, origin, client } = await setup(t);
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
+  const browser = await testChromium(t);
   const page = await browser.newPage();
   const problems = watchPage(page);
 
@@ -184,8 +183,7 @@ test.serial(
   async (t) => {
     mkdirSync(SHOTS, { recursive: true });
     const { gh, origin, client } = await setup(t);
-    const browser = await launchChromium();
-    t.teardown(() => browser.close());
+    const browser = await testChromium(t);
     const page = await browser.newPage();
     const problems = watchPage(page);
 

@@ -104,13 +104,13 @@ export async function loginThroughPages(
 
 /**
  * An authorization request with PKCE (S256, a fresh verifier) and `prompt=consent`, signed in through the pages as
- * `user`: the callback the browser was sent to, the verifier for the code exchange and the browser's cookies.
+ * `user` (with its cookie jar and headers, if given): the callback the browser was sent to, the verifier for the code exchange and the browser's cookies.
  * `params` are added to (or override) the request's parameters.
  */
 export async function authorizeWithPkce(
   config: oidc.Configuration,
   issuer: string,
-  user: { username: string; password: string },
+  user: LoginOptions,
   params: Record<string, string>,
 ): Promise<{ callback: URL; verifier: string; jar: CookieJar }> {
   const verifier = oidc.randomPKCECodeVerifier();

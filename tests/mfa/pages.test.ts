@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { Secret, TOTP } from 'otpauth';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import type { Page } from 'playwright-core';
+import { fileChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, DESKTOP, PHONE, watch } from '../pages/browser.ts';
 import { withAuthenticator } from './authenticator.ts';
@@ -17,13 +17,9 @@ import { withAuthenticator } from './authenticator.ts';
 const SHOTS = 'tests/artifacts/screenshots/mfa';
 const PASSWORD = 'correct horse battery staple';
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
+const browser = fileChromium(test);
+test.before(() => {
   mkdirSync(SHOTS, { recursive: true });
-});
-test.after.always(async () => {
-  await browser?.close();
 });
 
 /** Screenshots at both sizes, then axe-core on each. */

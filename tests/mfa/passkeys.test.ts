@@ -6,21 +6,15 @@
  * address.
  */
 import test from 'ava';
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import { fileChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { inPage } from '../pages/browser.ts';
 import { withAuthenticator } from './authenticator.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
-});
-test.after.always(async () => {
-  await browser?.close();
-});
+const browser = fileChromium(test);
 
 interface VirtualCredential {
   credentialId: string;

@@ -11,10 +11,20 @@ import { CookieJar, loginThroughPages, request } from '../helpers/browserless-lo
 import { currentScope } from '../../src/web/request-labels.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { basic, CLIENTS, codeFlow, codeOnly, FORM, REDIRECT, rp, SECRET_A, SECRET_B } from '../security/fixtures.ts';
-
-const WRONG_PASSWORD = 'wrong-password-that-must-not-be-audited';
-const WRONG_SECRET = 'wrong-client-secret-that-must-not-be-audited-0123456789';
+import {
+  basic,
+  CLIENTS,
+  codeFlow,
+  codeOnly,
+  FORM,
+  flowSecrets,
+  REDIRECT,
+  knownSecrets,
+  rp,
+  SECRET_A,
+  WRONG_PASSWORD,
+  WRONG_SECRET,
+} from '../security/fixtures.ts';
 
 type Line = Record<string, unknown>;
 
@@ -30,13 +40,7 @@ test('every audit event, with request id, client and subject, and no secret in a
   const b = await rp(gh.issuer, 'client-b');
   const sub = (await gh.gatehouse.store.accounts.findByUsername('demo'))?.id;
   t.truthy(sub);
-  const secrets: Record<string, string> = {
-    'demo password': 'demo-password',
-    'wrong password': WRONG_PASSWORD,
-    'secret A': SECRET_A,
-    'secret B': SECRET_B,
-    'wrong secret': WRONG_SECRET,
-  };
+  const secrets = knownSecrets();
 
   // login.failure (with the request id we chose); then two failures of an unknown username lock it.
   const url = oidc.buildAuthorizationUrl(a, { redirect_uri: REDIRECT, scope: 'openid' });
@@ -68,13 +72,7 @@ test('every audit event, with request id, client and subject, and no secret in a
 
   // login.success, consent.granted, token.issued, token.refreshed.
   const flow = await codeFlow(gh.issuer, a, 'openid offline_access api:read');
-  Object.assign(secrets, {
-    code: flow.code,
-    verifier: flow.verifier,
-    'access token': flow.tokens.access_token,
-    'refresh token': flow.tokens.refresh_token as string,
-    'id token': flow.tokens.id_token as string,
-  });
+  Object.assign(secrets, flowSecrets(flow));
   t.like(audit('login.success')[0], { clientId: 'client-a', sub });
   t.like(audit('consent.granted')[0], { clientId: 'client-a', sub });
   t.like(audit('token.issued')[0], { clientId: 'client-a', sub, grantType: 'authorization_code' });

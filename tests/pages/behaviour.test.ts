@@ -5,16 +5,10 @@
  */
 import test from 'ava';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import { fileChromium } from '../demo/chromium.ts';
 import { authorizationUrl, axeViolations, catalogue, DESKTOP, inPage, setup, watch } from './browser.ts';
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
-});
-test.after.always(async () => {
-  await browser?.close();
-});
+const browser = fileChromium(test);
 
 async function newPage(t: import('ava').ExecutionContext, options: Parameters<Browser['newContext']>[0] = {}) {
   const context = await browser.newContext({ viewport: DESKTOP, ...options });

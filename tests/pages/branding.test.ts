@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { loadConfig } from '../../src/config/load.ts';
-import { launchChromium } from '../demo/chromium.ts';
+import { testChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { authorizationUrl, axeViolations, DESKTOP, inPage, screenshot, setup, watch } from './browser.ts';
 
@@ -24,8 +24,7 @@ test('brand name, logo and accent appear on the pages; the logo loads under the 
   const logoUrl = `http://127.0.0.1:${(logoServer.address() as AddressInfo).port}/logo.svg`;
   const s = await setup(t, {}, { BRAND_NAME: 'Acme ID', BRAND_LOGO_URL: logoUrl, BRAND_ACCENT: '#7A1FA2' });
 
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
+  const browser = await testChromium(t);
   const page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
   const problems = watch(page);
   const res = await page.goto(authorizationUrl(s));

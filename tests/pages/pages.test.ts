@@ -4,8 +4,8 @@
  * failed sub-resource, `<html lang>` and heading in the page's language from its catalogue.
  */
 import test, { type ExecutionContext } from 'ava';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import type { Page } from 'playwright-core';
+import { fileChromium } from '../demo/chromium.ts';
 import {
   authorizationUrl,
   axeViolations,
@@ -19,13 +19,7 @@ import {
   watch,
 } from './browser.ts';
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
-});
-test.after.always(async () => {
-  await browser?.close();
-});
+const browser = fileChromium(test);
 
 interface Variant {
   language: 'en' | 'de';

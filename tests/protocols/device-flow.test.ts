@@ -6,8 +6,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import type { Page } from 'playwright-core';
+import { fileChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, catalogue, watch } from '../pages/browser.ts';
 
@@ -15,13 +15,7 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 const en = catalogue('en');
 
-let browser: Browser;
-test.before(async () => {
-  browser = await launchChromium();
-});
-test.after.always(async () => {
-  await browser?.close();
-});
+const browser = fileChromium(test);
 
 const TV = {
   client_id: 'tv',

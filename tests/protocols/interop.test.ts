@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import test from 'ava';
-import { launchChromium } from '../demo/chromium.ts';
+import { testChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { watch } from '../pages/browser.ts';
 
@@ -106,8 +106,7 @@ test('oidc-client-ts in Chromium signs in and revokes its tokens', async (t) => 
        .then((text) => { const out = document.getElementById('out'); out.textContent = text; out.dataset.done = 'yes'; });`,
   );
 
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
+  const browser = await testChromium(t);
   const page = await browser.newPage();
   const problems = watch(page);
   await page.goto(`${origin}/`);

@@ -1,25 +1,11 @@
 /**
  * `npm run demo:api` as a person runs it: the real entry point in a child process.
  */
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import { freePort, waitFor } from '../../bench/lib/processes.ts';
+import { startNode } from '../helpers/child.ts';
 
-function run(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['src/demo/api/main.ts'], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const io = { out: '', err: '' };
-  child.stdout.on('data', (d) => {
-    io.out += d;
-  });
-  child.stderr.on('data', (d) => {
-    io.err += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, io, exited };
-}
+const run = (env: NodeJS.ProcessEnv) => startNode('src/demo/api/main.ts', [], env);
 
 test('a bad setting exits 1 and names the variable', async (t) => {
   for (const [env, name] of [
@@ -33,21 +19,21 @@ test('a bad setting exits 1 and names the variable', async (t) => {
   ] as const) {
     const proc = run(env);
     t.is(await proc.exited, 1);
-    t.regex(proc.io.err, new RegExp(`invalid configuration: ${name}`));
+    t.regex(proc.err(), new RegExp(`invalid configuration: ${name}`));
   }
 });
 
 test('it listens, serves health and refuses tokenless calls, and stops on SIGTERM', async (t) => {
   const port = await freePort();
   const proc = run({ API_PORT: String(port), API_HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1:9' });
-  t.teardown(() => proc.child.kill('SIGKILL'));
-  await waitFor(() => proc.io.out.includes('demo API listening'), 'the demo API to listen', 10_000).catch((err) => {
-    throw new Error(`${err.message}: ${proc.io.err}`);
+  t.teardown(() => proc.kill('SIGKILL'));
+  await waitFor(() => proc.out().includes('demo API listening'), 'the demo API to listen', 10_000).catch((err) => {
+    throw new Error(`${err.message}: ${proc.err()}`);
   });
   t.is((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 200);
   const res = await fetch(`http://127.0.0.1:${port}/api/profile`);
   t.is(res.status, 401);
   t.is(res.headers.get('www-authenticate'), 'Bearer realm="http://localhost:4000"');
-  proc.child.kill('SIGTERM');
+  proc.kill('SIGTERM');
   t.is(await proc.exited, 0);
 });

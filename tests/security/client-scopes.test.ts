@@ -12,7 +12,7 @@ import * as oidc from 'openid-client';
 import { runNode } from '../helpers/child.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { basic, codeFlow, FORM, REDIRECT } from './fixtures.ts';
+import { basic, codeFlow, FORM, gatehouseOn, REDIRECT } from './fixtures.ts';
 
 const API = 'http://localhost:4000';
 const OTHER = 'http://localhost:4100';
@@ -48,17 +48,8 @@ async function token(gh: TestGatehouse, id: string, params: Record<string, strin
 const cc = (gh: TestGatehouse, id: string, params: Record<string, string>) =>
   token(gh, id, { grant_type: 'client_credentials', ...params });
 
-async function start(t: import('ava').ExecutionContext, store: string): Promise<TestGatehouse> {
-  const overrides: Record<string, unknown> = { resourceServers: RESOURCE_SERVERS };
-  if (store === 'redis') overrides['redis.url'] = (await startRedis(t)).url;
-  const gh = await startGatehouse(t, overrides);
-  if (store === 'redis')
-    await gh.gatehouse.accounts.create({
-      username: 'demo',
-      password: 'demo-password',
-      email: 'demo@example.com',
-      roles: ['user'],
-    });
+async function start(t: import('ava').ExecutionContext, store: 'memory' | 'redis'): Promise<TestGatehouse> {
+  const gh = await gatehouseOn(t, store, { resourceServers: RESOURCE_SERVERS });
   for (const c of [READER, NOTHING, NARROW]) await gh.gatehouse.store.clients.save(c);
   return gh;
 }
@@ -66,7 +57,7 @@ async function start(t: import('ava').ExecutionContext, store: string): Promise<
 const discover = (gh: TestGatehouse, id: string) =>
   oidc.discovery(new URL(gh.issuer), id, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
 
-for (const store of ['memory', 'redis']) {
+for (const store of ['memory', 'redis'] as const) {
   test(`${store}: client credentials get only the resource scopes the client lists`, async (t) => {
     const gh = await start(t, store);
     const both = await cc(gh, 'reader', { scope: 'api:read api:write', resource: API });

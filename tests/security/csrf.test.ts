@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../demo/chromium.ts';
+import { testChromium } from '../demo/chromium.ts';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { CLIENTS, FORM, REDIRECT } from './fixtures.ts';
@@ -42,8 +42,7 @@ test('Chromium: a cross-site page cannot submit the sign-in or the consent form;
   const gh = await startGatehouse(t, { clients: CLIENTS });
   let form = '';
   const attacker = await attackerSite(t, () => form);
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
+  const browser = await testChromium(t);
   const page = await (await browser.newContext()).newPage();
 
   // The user opens a sign-in; the attacker (who somehow knows the interaction id) posts credentials into it.

@@ -3,7 +3,10 @@
  * through the real sign-in pages with a real relying party (openid-client).
  */
 import * as oidc from 'openid-client';
+import type { ExecutionContext } from 'ava';
 import { authorizeWithPkce } from '../helpers/browserless-login.ts';
+import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { startRedis } from '../helpers/redis.ts';
 
 export const REDIRECT = 'https://app.example/cb';
 export const API = 'http://localhost:4000';
@@ -86,6 +89,55 @@ export async function codeOnly(
 }
 
 const DEMO_USER = { username: 'demo', password: 'demo-password' };
+
+/** A wrong password and a wrong client secret that no log line or audit event may carry. */
+export const WRONG_PASSWORD = 'wrong-password-that-must-not-be-logged';
+export const WRONG_SECRET = 'wrong-client-secret-that-must-not-be-logged-0123456789';
+
+/**
+ * The secrets every log test starts from (by name, for findLeaks): the demo password, both client secrets and the
+ * wrong ones above. A fresh object each call: tests add the tokens and codes they obtain.
+ */
+export function knownSecrets(): Record<string, string> {
+  return {
+    'demo password': DEMO_USER.password,
+    'wrong password': WRONG_PASSWORD,
+    'secret A': SECRET_A,
+    'secret B': SECRET_B,
+    'wrong secret': WRONG_SECRET,
+  };
+}
+
+/**
+ * A Gatehouse on the memory store (the demo user seeded at start-up) or on a private Redis (the demo user created
+ * here, as an operator would with the CLI), so that a test table can run the same checks on both.
+ */
+export async function gatehouseOn(
+  t: ExecutionContext,
+  store: 'memory' | 'redis',
+  overrides: Record<string, unknown>,
+): Promise<TestGatehouse> {
+  if (store === 'memory') return startGatehouse(t, overrides);
+  const gh = await startGatehouse(t, { ...overrides, 'redis.url': (await startRedis(t)).url });
+  await gh.gatehouse.accounts.create({
+    username: DEMO_USER.username,
+    password: DEMO_USER.password,
+    email: 'demo@example.com',
+    roles: ['user'],
+  });
+  return gh;
+}
+
+/** The secrets a code flow produced (by name, for findLeaks). */
+export function flowSecrets(flow: FlowResult): Record<string, string> {
+  return {
+    code: flow.code,
+    verifier: flow.verifier,
+    'access token': flow.tokens.access_token,
+    'refresh token': flow.tokens.refresh_token as string,
+    'id token': flow.tokens.id_token as string,
+  };
+}
 
 export function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;

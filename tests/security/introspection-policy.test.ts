@@ -5,9 +5,8 @@
  * store and on Redis.
  */
 import test from 'ava';
-import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
-import { startRedis } from '../helpers/redis.ts';
-import { ALL_SCOPES, basic, CLIENTS, codeFlow, FORM, rp } from './fixtures.ts';
+import type { TestGatehouse } from '../helpers/gatehouse.ts';
+import { ALL_SCOPES, basic, CLIENTS, codeFlow, FORM, gatehouseOn, rp } from './fixtures.ts';
 
 const API = 'http://localhost:4000';
 const OTHER = 'http://localhost:4100';
@@ -41,7 +40,7 @@ async function introspect(
   return (await res.json()) as Record<string, unknown>;
 }
 
-for (const store of ['memory', 'redis']) {
+for (const store of ['memory', 'redis'] as const) {
   test(`${store}: only the token's own client and its audience's resource server may introspect it`, async (t) => {
     const overrides: Record<string, unknown> = {
       resourceServers: RESOURCE_SERVERS,
@@ -51,15 +50,7 @@ for (const store of ['memory', 'redis']) {
         resourceServerClient('other-rs', OTHER),
       ],
     };
-    if (store === 'redis') overrides['redis.url'] = (await startRedis(t)).url;
-    const gh = await startGatehouse(t, overrides);
-    if (store === 'redis')
-      await gh.gatehouse.accounts.create({
-        username: 'demo',
-        password: 'demo-password',
-        email: 'demo@example.com',
-        roles: ['user'],
-      });
+    const gh = await gatehouseOn(t, store, overrides);
     const { tokens } = await codeFlow(gh.issuer, await rp(gh.issuer, 'client-a'), 'openid offline_access api:read');
     const access = tokens.access_token;
     const refresh = tokens.refresh_token as string;

@@ -10,20 +10,25 @@ import { findLeaks } from '../helpers/leaks.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
-import { API, basic, CLIENTS, codeFlow, FORM, REDIRECT, rp, SECRET_A, SECRET_B } from './fixtures.ts';
-
-const WRONG_PASSWORD = 'wrong-password-that-must-not-be-logged';
-const WRONG_SECRET = 'wrong-client-secret-that-must-not-be-logged-0123456789';
+import {
+  API,
+  basic,
+  CLIENTS,
+  codeFlow,
+  FORM,
+  flowSecrets,
+  REDIRECT,
+  knownSecrets,
+  rp,
+  SECRET_A,
+  SECRET_B,
+  WRONG_PASSWORD,
+  WRONG_SECRET,
+} from './fixtures.ts';
 
 test('no password, client secret, code, token or cookie appears in any log line', async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS, logLevel: 'trace' });
-  const secrets: Record<string, string> = {
-    'demo password': 'demo-password',
-    'wrong password': WRONG_PASSWORD,
-    'secret A': SECRET_A,
-    'secret B': SECRET_B,
-    'wrong secret': WRONG_SECRET,
-  };
+  const secrets = knownSecrets();
   const a = await rp(gh.issuer, 'client-a');
 
   // A failed sign-in, then a successful one with consent; code exchange, refresh, userinfo, introspection.
@@ -36,12 +41,7 @@ test('no password, client secret, code, token or cookie appears in any log line'
   t.is((failed as unknown as { status: number }).status, 401);
   const flow = await codeFlow(gh.issuer, a, 'openid profile email offline_access');
   const refreshed = await oidc.refreshTokenGrant(a, flow.tokens.refresh_token as string);
-  Object.assign(secrets, {
-    code: flow.code,
-    verifier: flow.verifier,
-    'access token': flow.tokens.access_token,
-    'refresh token': flow.tokens.refresh_token as string,
-    'id token': flow.tokens.id_token as string,
+  Object.assign(secrets, flowSecrets(flow), {
     'rotated refresh token': refreshed.refresh_token as string,
   });
   await oidc.fetchUserInfo(a, refreshed.access_token, flow.tokens.claims()?.sub as string);
