@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, loginThroughPages } from '../helpers/browserless-login.ts';
 import { runNode } from '../helpers/child.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -42,16 +42,11 @@ test('web-app.json: a confidential client gets a generated secret, signs a user 
   const rp = await oidc.discovery(new URL(gh.issuer), 'my-web-app', secret as string, undefined, {
     execute: [oidc.allowInsecureRequests],
   });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(rp, {
+  const { callback, verifier } = await authorizeWithPkce(rp, gh.issuer, USER, {
     redirect_uri: 'https://app.example.com/callback',
     scope: 'openid email offline_access',
-    prompt: 'consent',
     state: 's',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   });
-  const { callback } = await loginThroughPages(url, gh.issuer, { ...USER, consent: 'allow' });
   const tokens = await oidc.authorizationCodeGrant(rp, callback, { expectedState: 's', pkceCodeVerifier: verifier });
   t.truthy(tokens.id_token);
   t.truthy(tokens.refresh_token, 'offline_access with prompt=consent gives a refresh token');
@@ -65,15 +60,11 @@ test('spa.json: a public client with PKCE and no secret signs a user in', async 
   const rp = await oidc.discovery(new URL(gh.issuer), 'my-spa', undefined, oidc.None(), {
     execute: [oidc.allowInsecureRequests],
   });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(rp, {
+  const { callback, verifier } = await authorizeWithPkce(rp, gh.issuer, USER, {
     redirect_uri: 'https://spa.example.com/callback',
     scope: 'openid profile',
     state: 's',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   });
-  const { callback } = await loginThroughPages(url, gh.issuer, { ...USER, consent: 'allow' });
   const tokens = await oidc.authorizationCodeGrant(rp, callback, { expectedState: 's', pkceCodeVerifier: verifier });
   t.truthy(tokens.claims()?.sub);
   // Without PKCE the same client is refused.
