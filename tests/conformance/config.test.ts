@@ -80,10 +80,16 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const BCP47 = /^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$/;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+/** The base64url members of a public key, by key type (RFC 7518 6.2 and 6.3, RFC 8037). */
+const PUBLIC_MEMBERS: Record<string, string[]> = { RSA: ['n', 'e'], EC: ['x', 'y'], OKP: ['x'] };
 
 function checkEndpoints(t: ExecutionContext, doc: Record<string, unknown>, origin: string, protocol: string): void {
-  for (const [key, value] of Object.entries(doc)) {
-    if (!key.endsWith('_endpoint') && key !== 'jwks_uri') continue;
+  const endpoints = Object.entries(doc).filter(([key]) => key.endsWith('_endpoint') || key === 'jwks_uri');
+  t.true(
+    endpoints.some(([key]) => key === 'token_endpoint'),
+    'the endpoints are listed',
+  );
+  for (const [key, value] of endpoints) {
     t.is(typeof value, 'string', `${key} is a string`);
     t.true(URL.canParse(value as string), `${key} is an absolute URL`);
     const url = new URL(value as string);
@@ -123,21 +129,23 @@ async function verifyDiscovery(t: ExecutionContext, run: ModuleRun, issuer: stri
   t.true((doc.response_types_supported as string[]).some((r) => oidcResponseTypes.includes(r)));
 
   // ValidateServerMetadataAgainstSchema (types) + CheckForUnexpectedParametersInServerMetadata (WARNING)
-  for (const [key, value] of Object.entries(doc)) {
-    if (
-      key.endsWith('_supported') &&
-      !key.endsWith('parameter_supported') &&
-      !key.endsWith('logout_supported') &&
-      !key.endsWith('session_supported')
-    ) {
-      t.true(
-        Array.isArray(value) && (value as unknown[]).every((v) => typeof v === 'string'),
-        `${key} is an array of strings`,
-      );
-    }
-    if (key.endsWith('parameter_supported') || key.startsWith('require_'))
-      t.is(typeof value, 'boolean', `${key} is a boolean`);
+  const flags = Object.keys(doc).filter(
+    (key) =>
+      key.endsWith('parameter_supported') ||
+      key.endsWith('logout_supported') ||
+      key.endsWith('session_supported') ||
+      key.startsWith('require_'),
+  );
+  const lists = Object.keys(doc).filter((key) => key.endsWith('_supported') && !flags.includes(key));
+  t.true(lists.includes('scopes_supported') && flags.includes('claims_parameter_supported'), 'both kinds are checked');
+  for (const key of lists) {
+    const value = doc[key];
+    t.true(
+      Array.isArray(value) && (value as unknown[]).every((v) => typeof v === 'string'),
+      `${key} is an array of strings`,
+    );
   }
+  for (const key of flags) t.is(typeof doc[key], 'boolean', `${key} is a boolean`);
   const unexpected = Object.keys(doc).filter((k) => !KNOWN_METADATA.has(k));
   run.warn(unexpected.length === 0, `unexpected metadata members: ${unexpected.join(', ')}`);
 
@@ -198,7 +206,9 @@ async function verifyDiscovery(t: ExecutionContext, run: ModuleRun, issuer: stri
     t.not(key.kty, 'oct', 'no symmetric key is published');
     for (const m of PRIVATE_MEMBERS)
       t.false(m in key, `no private member ${m} (EnsureJwksHasNoPrivateOrSymmetricKeyMaterial)`);
-    for (const m of ['n', 'e', 'x', 'y']) if (m in key) t.regex(key[m] as string, B64URL, `${m} is unpadded base64url`);
+    const publicMembers = PUBLIC_MEMBERS[key.kty as string];
+    t.truthy(publicMembers, `a known key type: ${String(key.kty)}`);
+    for (const m of publicMembers ?? []) t.regex(key[m] as string, B64URL, `${m} is unpadded base64url`);
     t.true(typeof key.kid === 'string' && key.kid !== '', 'every key has a kid (CheckForKeyIdInServerJWKs)');
     t.false(kids.has(key.kid as string), 'kids are distinct (CheckDistinctKeyIdValueInServerJWKs)');
     kids.add(key.kid as string);

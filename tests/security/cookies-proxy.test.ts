@@ -25,8 +25,12 @@ for (const trustProxy of [false, true]) {
     t.notRegex(text, /evil\.example/);
     const meta = JSON.parse(text) as Record<string, unknown>;
     t.is(meta.issuer, gh.issuer);
-    for (const [k, v] of Object.entries(meta))
-      if (k.endsWith('_endpoint') || k === 'jwks_uri') t.true(String(v).startsWith(`${gh.issuer}/`), `${k}: ${v}`);
+    const endpoints = Object.entries(meta).filter(([k]) => k.endsWith('_endpoint') || k === 'jwks_uri');
+    t.true(
+      endpoints.some(([k]) => k === 'token_endpoint'),
+      'the endpoints are listed',
+    );
+    for (const [k, v] of endpoints) t.true(String(v).startsWith(`${gh.issuer}/`), `${k}: ${v}`);
     const auth = await fetch(
       `${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`,
       { headers: FORGED, redirect: 'manual' },
