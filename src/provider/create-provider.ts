@@ -23,6 +23,7 @@ import { clientMetadataExtension, introspectionAllowed } from './client-access.t
 import { deviceAuthorizationAnswers, deviceCodeAdapter, deviceFlowFeature } from './device-flow.ts';
 import { interopAnswers } from './interop.ts';
 import { validateBackchannelUri } from './backchannel-logout.ts';
+import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.ts';
 import { registeredClientAdapter, registrationFeatures } from './registration.ts';
 import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
@@ -108,7 +109,7 @@ export function createProvider({
       return name === 'DeviceCode' ? deviceCodeAdapter(adapter) : adapter;
     },
     clients,
-    jwks: jwks as Configuration['jwks'],
+    jwks: signingKeys(jwks),
     cookies: {
       keys: cookieKeys,
       // https: the session cookie (Path=/) takes the __Host- prefix; the interaction cookies are path-scoped
@@ -173,6 +174,7 @@ export function createProvider({
     clientBasedCORS: (_ctx, origin, client) => originsOf(client).has(origin),
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: EXTERNAL_SIGNING,
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

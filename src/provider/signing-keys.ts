@@ -1,0 +1,69 @@
+/**
+ * The provider's signing keys as oidc-provider `ExternalSigningKey`s that sign with `node:crypto` directly.
+ *
+ * oidc-provider signs a private JWK through jose, which in Node goes through WebCrypto (algorithm normalisation,
+ * a crypto job and its promise per signature). Handing it the same keys as external signing keys
+ * (`features.externalSigningSupport`, its documented extension point for KMS and HSM keys) lets it sign with one
+ * synchronous `crypto.sign` instead; the tokens are byte-for-byte the JWS jose would produce, with the same
+ * header (`alg`, `typ`, `kid`). The published JWKS is built from the public parts, as before.
+ *
+ * Only this module holds the private `KeyObject`s; oidc-provider sees the public key (`keyObject()`), used when it
+ * verifies its own tokens (an `id_token_hint`).
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, sign, type SignKeyObjectInput } from 'node:crypto';
+import type { JWK } from 'jose';
+import { ExternalSigningKey } from 'oidc-provider';
+import type { SigningAlg } from '../config/types.ts';
+import type { PrivateJwks } from './keys.ts';
+
+/** The oidc-provider feature flag this module needs, with the experiment version it was written for. */
+export const EXTERNAL_SIGNING = { enabled: true, ack: 'experimental-01' } as const;
+
+/** `crypto.sign`'s digest and options per JWS algorithm Gatehouse signs with (RFC 7518 3.3, 3.4; RFC 8037). */
+function signer(alg: SigningAlg, key: KeyObject): (data: Uint8Array) => Buffer {
+  switch (alg) {
+    case 'RS256':
+      return (data) => sign('sha256', data, key);
+    case 'ES256': {
+      // JWS wants the raw r || s form of an ECDSA signature, not DER.
+      const input: SignKeyObjectInput = { key, dsaEncoding: 'ieee-p1363' };
+      return (data) => sign('sha256', data, input);
+    }
+    case 'EdDSA':
+      return (data) => sign(null, data, key);
+  }
+}
+
+class LocalSigningKey extends ExternalSigningKey {
+  readonly #public: KeyObject;
+  readonly #sign: (data: Uint8Array) => Buffer;
+
+  constructor(jwk: JWK & { kid: string; alg: SigningAlg }) {
+    super();
+    const privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    this.#public = createPublicKey(privateKey);
+    this.#sign = signer(jwk.alg, privateKey);
+    // The setters oidc-provider's class provides; `use` is always "sig".
+    (this as { kid?: string }).kid = jwk.kid;
+    (this as { alg?: string }).alg = jwk.alg;
+  }
+
+  override keyObject(): KeyObject {
+    return this.#public;
+  }
+
+  override sign(data: Uint8Array): Buffer {
+    return this.#sign(data);
+  }
+}
+
+/** The JWKS to configure oidc-provider with: one external signing key per validated private JWK, in order. */
+export function signingKeys(jwks: PrivateJwks): { keys: ExternalSigningKey[] } {
+  return {
+    keys: jwks.keys.map((jwk) => {
+      if (typeof jwk.kid !== 'string' || typeof jwk.alg !== 'string')
+        throw new TypeError('signing keys are validated (kid, alg) before they are used');
+      return new LocalSigningKey(jwk as JWK & { kid: string; alg: SigningAlg });
+    }),
+  };
+}

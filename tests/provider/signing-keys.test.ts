@@ -1,0 +1,62 @@
+/**
+ * The provider's signing keys (src/provider/signing-keys.ts): oidc-provider's external-signing experiment at the
+ * version Gatehouse acknowledges, signatures jose verifies with the public key alone, and for RS256 (deterministic)
+ * the very bytes jose itself would sign. Over HTTP, tests/e2e/par-dpop-algs.test.ts verifies ID tokens of each
+ * algorithm against the published JWKS.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import test from 'ava';
+import * as jose from 'jose';
+import { generateJwks } from '../../src/provider/keys.ts';
+import { EXTERNAL_SIGNING, signingKeys } from '../../src/provider/signing-keys.ts';
+
+const require = createRequire(import.meta.url);
+const root = dirname(require.resolve('oidc-provider/package.json'));
+
+test('the external-signing experiment is at the version Gatehouse acknowledges', (t) => {
+  const features = readFileSync(join(root, 'lib/helpers/features.js'), 'utf8');
+  t.regex(features, new RegExp(`externalSigningSupport: \\{[^}]*version: \\['${EXTERNAL_SIGNING.ack}'\\]`));
+  const jwt = readFileSync(join(root, 'lib/helpers/jwt.js'), 'utf8');
+  t.regex(jwt, /parts\.push\(base64url\.encodeBuffer\(await key\.sign\(data\)\)\);/, 'signs header.payload bytes');
+});
+
+test('each key signs what jose verifies with its public JWK, and publishes no private part', async (t) => {
+  const jwks = await generateJwks();
+  const { keys } = signingKeys(jwks);
+  t.is(keys.length, 3);
+  for (const [i, key] of keys.entries()) {
+    const jwk = jwks.keys[i];
+    if (!jwk) throw new Error(`no JWK ${i}`);
+    t.is(key.kid, jwk.kid);
+    t.is(key.alg, jwk.alg);
+    t.is(key.use, 'sig');
+    const exported = (await key.keyObject()).export({ format: 'jwk' });
+    t.is(exported.d, undefined, `${jwk.alg}: keyObject() is the public key`);
+    const header = Buffer.from(JSON.stringify({ alg: jwk.alg, kid: jwk.kid })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'someone' })).toString('base64url');
+    const signature = Buffer.from(await key.sign(Buffer.from(`${header}.${payload}`))).toString('base64url');
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+    const verified = await jose.compactVerify(
+      `${header}.${payload}.${signature}`,
+      await jose.importJWK(publicJwk, jwk.alg),
+    );
+    t.is(verified.protectedHeader.alg, jwk.alg);
+  }
+});
+
+test('RS256 signatures (deterministic) are the very bytes jose signs', async (t) => {
+  const jwks = await generateJwks(['RS256']);
+  const jwk = jwks.keys[0];
+  const [key] = signingKeys(jwks).keys;
+  if (!jwk || !key) throw new Error('one RS256 key');
+  const header = { alg: 'RS256', kid: jwk.kid };
+  const payload = Buffer.from(JSON.stringify({ sub: 'someone', aud: 'rp' }));
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${payload.toString('base64url')}`;
+  const ours = `${input}.${Buffer.from(await key.sign(Buffer.from(input))).toString('base64url')}`;
+  const byJose = await new jose.CompactSign(payload)
+    .setProtectedHeader(header)
+    .sign(await jose.importJWK(jwk, 'RS256'));
+  t.is(ours, byJose);
+});
