@@ -39,6 +39,7 @@ import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
 import { secondFactor } from './second-factor.ts';
 import type { MfaService } from '../accounts/mfa/service.ts';
+import { clientMetadata } from '../provider/client-metadata.ts';
 
 export interface InteractionDeps {
   config: Config;
@@ -203,7 +204,11 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     }
     if (d.prompt.name === 'consent') {
       const missing = d.prompt.details as MissingConsent;
-      if (client?.metadata().first_party === true && firstPartyCovers(missing, client.scope)) {
+      if (
+        client !== undefined &&
+        clientMetadata(client).first_party === true &&
+        firstPartyCovers(missing, client.scope)
+      ) {
         deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
         return finishInteraction(ctx, d, await grantConsent(d), true);
       }

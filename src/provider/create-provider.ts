@@ -31,6 +31,7 @@ import { mfaLoginPolicy, sessionAuthClaims } from './mfa-policy.ts';
 import { mintRefreshTokenIds } from './oidc-internals.ts';
 import { resourceIndicators } from './resources.ts';
 import { ttl } from './ttl.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'];
 
@@ -62,7 +63,7 @@ type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 function originsOf(client: Client): Set<string> {
   const uris = [
     ...(client.redirectUris ?? []),
-    ...((client.metadata().post_logout_redirect_uris as string[] | undefined) ?? []),
+    ...((clientMetadata(client).post_logout_redirect_uris as string[] | undefined) ?? []),
   ];
   return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
 }
@@ -167,7 +168,7 @@ export function createProvider({
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') &&
-      (code.scopes.has('offline_access') || client.metadata().first_party === true),
+      (code.scopes.has('offline_access') || clientMetadata(client).first_party === true),
     // Without offline_access, tokens are bound to the Gatehouse session: logout (or session expiry) ends them.
     // With it, they are independent of the session and survive logout (OIDC Core 11).
     expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),

@@ -9,6 +9,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { type ClientSite, errorKind, renderErrorPage } from '../web/errors.ts';
 import { cspNonce } from '../web/security-headers.ts';
 import type { Views } from '../web/views.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 interface RegisteredClient {
   clientId: string;
@@ -27,7 +28,8 @@ function webUrl(value: unknown): URL | undefined {
 export function clientSite(client: RegisteredClient | undefined): ClientSite | undefined {
   if (!client) return undefined;
   const url =
-    webUrl(client.metadata().client_uri)?.href ?? client.redirectUris?.map(webUrl).find((u) => u !== undefined)?.origin;
+    webUrl(clientMetadata(client).client_uri)?.href ??
+    client.redirectUris?.map(webUrl).find((u) => u !== undefined)?.origin;
   return url ? { name: client.clientName ?? client.clientId, url } : undefined;
 }
 

@@ -29,6 +29,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import type { PrivateJwks } from './keys.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -104,7 +105,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     async (ctx) => {
       const client = ctx.oidc.client;
       if (!client) throw new errors.InvalidClient('client not found');
-      const meta = client.metadata() as Record<string, unknown>;
+      const meta = clientMetadata(client) as Record<string, unknown>;
       const policy = meta.token_exchange as TokenExchangePolicy | undefined;
       if (!policy || client.clientAuthMethod === 'none')
         throw new errors.UnauthorizedClient('this client has no token exchange policy');

@@ -38,11 +38,13 @@ test('each key signs what jose verifies with its public JWK, and publishes no pr
     const payload = Buffer.from(JSON.stringify({ sub: 'someone' })).toString('base64url');
     const signature = Buffer.from(await key.sign(Buffer.from(`${header}.${payload}`))).toString('base64url');
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+    const alg = jwk.alg;
+    if (alg === undefined) throw new Error(`JWK ${i} has no alg`);
     const verified = await jose.compactVerify(
       `${header}.${payload}.${signature}`,
-      await jose.importJWK(publicJwk, jwk.alg),
+      await jose.importJWK(publicJwk, alg),
     );
-    t.is(verified.protectedHeader.alg, jwk.alg);
+    t.is(verified.protectedHeader.alg, alg);
   }
 });
 
