@@ -3,9 +3,13 @@
  *
  * oidc-provider signs a private JWK through jose, which in Node goes through WebCrypto (algorithm normalisation,
  * a crypto job and its promise per signature). Handing it the same keys as external signing keys
- * (`features.externalSigningSupport`, its documented extension point for KMS and HSM keys) lets it sign with one
- * synchronous `crypto.sign` instead; the tokens are byte-for-byte the JWS jose would produce, with the same
- * header (`alg`, `typ`, `kid`). The published JWKS is built from the public parts, as before.
+ * (`features.externalSigningSupport`, its documented extension point for KMS and HSM keys) lets it call
+ * `crypto.sign` directly; the tokens are the JWS jose would produce, with the same header (`alg`, `typ`, `kid`).
+ * The published JWKS is built from the public parts.
+ *
+ * ES256 and EdDSA signatures are cheap and made synchronously on the calling thread (no thread hop, the least CPU
+ * per signature). An RS256 signature costs about a millisecond, so it is made on libuv's thread pool
+ * (`crypto.sign` with a callback) and never holds up the event loop.
  *
  * Only this module holds the private `KeyObject`s; oidc-provider sees the public key (`keyObject()`), used when it
  * verifies its own tokens (an `id_token_hint`).
@@ -20,10 +24,13 @@ import type { PrivateJwks } from './keys.ts';
 export const EXTERNAL_SIGNING = { enabled: true, ack: 'experimental-01' } as const;
 
 /** `crypto.sign`'s digest and options per JWS algorithm Gatehouse signs with (RFC 7518 3.3, 3.4; RFC 8037). */
-function signer(alg: SigningAlg, key: KeyObject): (data: Uint8Array) => Buffer {
+function signer(alg: SigningAlg, key: KeyObject): (data: Uint8Array) => Buffer | Promise<Buffer> {
   switch (alg) {
     case 'RS256':
-      return (data) => sign('sha256', data, key);
+      return (data) =>
+        new Promise((resolve, reject) => {
+          sign('sha256', data, key, (err, signature) => (err ? reject(err) : resolve(signature)));
+        });
     case 'ES256': {
       // JWS wants the raw r || s form of an ECDSA signature, not DER.
       const input: SignKeyObjectInput = { key, dsaEncoding: 'ieee-p1363' };
@@ -36,7 +43,7 @@ function signer(alg: SigningAlg, key: KeyObject): (data: Uint8Array) => Buffer {
 
 class LocalSigningKey extends ExternalSigningKey {
   readonly #public: KeyObject;
-  readonly #sign: (data: Uint8Array) => Buffer;
+  readonly #sign: (data: Uint8Array) => Buffer | Promise<Buffer>;
 
   constructor(jwk: JWK & { kid: string; alg: SigningAlg }) {
     super();
@@ -52,7 +59,7 @@ class LocalSigningKey extends ExternalSigningKey {
     return this.#public;
   }
 
-  override sign(data: Uint8Array): Buffer {
+  override sign(data: Uint8Array): Buffer | Promise<Buffer> {
     return this.#sign(data);
   }
 }
