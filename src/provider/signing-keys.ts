@@ -14,7 +14,7 @@
  * Only this module holds the private `KeyObject`s; oidc-provider sees the public key (`keyObject()`), used when it
  * verifies its own tokens (an `id_token_hint`).
  */
-import { createPrivateKey, createPublicKey, type KeyObject, sign, type SignKeyObjectInput } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ExternalSigningKey } from 'oidc-provider';
 import type { SigningAlg } from '../config/types.ts';
@@ -31,14 +31,33 @@ function signer(alg: SigningAlg, key: KeyObject): (data: Uint8Array) => Buffer |
         new Promise((resolve, reject) => {
           sign('sha256', data, key, (err, signature) => (err ? reject(err) : resolve(signature)));
         });
-    case 'ES256': {
-      // JWS wants the raw r || s form of an ECDSA signature, not DER.
-      const input: SignKeyObjectInput = { key, dsaEncoding: 'ieee-p1363' };
-      return (data) => sign('sha256', data, input);
-    }
+    case 'ES256':
+      // Signed with the KeyObject itself (an options object such as `{ key, dsaEncoding }` takes Node's slower key
+      // preparation path), then turned from DER into the r || s form JWS wants.
+      return (data) => derToJose(sign('sha256', data, key), 32);
     case 'EdDSA':
       return (data) => sign(null, data, key);
   }
+}
+
+/** An ECDSA signature's DER SEQUENCE { INTEGER r, INTEGER s } as JWS's fixed-width r || s (RFC 7518 3.4). */
+export function derToJose(der: Buffer, size: number): Buffer {
+  let at = 2;
+  if (der[0] !== 0x30) throw new TypeError('not a DER ECDSA signature');
+  if ((der[1] as number) & 0x80) at += (der[1] as number) & 0x7f;
+  const out = Buffer.alloc(size * 2);
+  for (let i = 0; i < 2; i++) {
+    if (der[at] !== 0x02) throw new TypeError('not a DER ECDSA signature');
+    const length = der[at + 1] as number;
+    let start = at + 2;
+    const end = start + length;
+    // An INTEGER carries a leading zero byte when its top bit is set; the fixed-width form has none.
+    while (end - start > size && der[start] === 0) start++;
+    if (end - start > size) throw new TypeError('ECDSA signature component too long');
+    der.copy(out, i * size + size - (end - start), start, end);
+    at = end;
+  }
+  return out;
 }
 
 class LocalSigningKey extends ExternalSigningKey {

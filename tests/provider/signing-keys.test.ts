@@ -4,13 +4,14 @@
  * the very bytes jose itself would sign. Over HTTP, tests/e2e/par-dpop-algs.test.ts verifies ID tokens of each
  * algorithm against the published JWKS.
  */
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import test from 'ava';
 import * as jose from 'jose';
 import { generateJwks } from '../../src/provider/keys.ts';
-import { EXTERNAL_SIGNING, signingKeys } from '../../src/provider/signing-keys.ts';
+import { derToJose, EXTERNAL_SIGNING, signingKeys } from '../../src/provider/signing-keys.ts';
 
 const require = createRequire(import.meta.url);
 const root = dirname(require.resolve('oidc-provider/package.json'));
@@ -61,4 +62,31 @@ test('RS256 signatures (deterministic) are the very bytes jose signs', async (t)
     .setProtectedHeader(header)
     .sign(await jose.importJWK(jwk, 'RS256'));
   t.is(ours, byJose);
+});
+
+test('ECDSA signatures turn from DER into r || s: every width of r and s verifies as IEEE P1363', (t) => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const widths = new Set<number>();
+  for (let i = 0; i < 3000; i++) {
+    const data = Buffer.from(`message ${i}`);
+    const der = sign('sha256', data, privateKey);
+    widths.add(der.length);
+    const raw = derToJose(der, 32);
+    t.is(raw.length, 64);
+    t.true(verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, raw), `signature ${i}`);
+  }
+  // 3,000 signatures cover both components with a leading zero (DER 72 bytes), neither (70) and a short one of
+  // 31 bytes (69: about 12 expected, none at all has a chance of about 1e-5).
+  t.true(widths.has(72) && widths.has(70) && widths.has(69), `DER lengths seen: ${[...widths].sort().join(', ')}`);
+});
+
+test('a DER value that is not an ECDSA signature is refused', (t) => {
+  t.throws(() => derToJose(Buffer.from([0x31, 0x04, 0x02, 0x01, 0x01, 0x02]), 32), { instanceOf: TypeError });
+  const tooLong = Buffer.concat([
+    Buffer.from([0x30, 0x46, 0x02, 0x21, 0x01]),
+    Buffer.alloc(32, 1),
+    Buffer.from([0x02, 0x21, 0x00]),
+    Buffer.alloc(32, 1),
+  ]);
+  t.throws(() => derToJose(tooLong, 32), { message: /too long/ });
 });
