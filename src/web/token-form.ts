@@ -43,11 +43,20 @@ export function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   return copy;
 }
 
+/** Whether a Content-Type is application/x-www-form-urlencoded (any case, any parameters), as `ctx.is` decides. */
+export function isForm(contentType: string): boolean {
+  const semicolon = contentType.indexOf(';');
+  return (
+    (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() ===
+    'application/x-www-form-urlencoded'
+  );
+}
+
 /** The form parameters of the request, or undefined when its body is not a form. Reads the body at most once. */
 export async function tokenForm(ctx: Context, limit: number): Promise<URLSearchParams | undefined> {
   const state = ctx.state as { [FORM]?: URLSearchParams };
   if (state[FORM]) return state[FORM];
-  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
+  if (!isForm(ctx.get('content-type'))) return undefined;
   const body = await readBytes(ctx.req, limit);
   ctx.req = replay(ctx.req, body);
   // Duplicated or malformed parameters are the provider's to refuse; readers here only take single values.
