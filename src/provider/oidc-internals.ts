@@ -24,7 +24,8 @@
  *    (`validateGrant`) and the account (`validateAccount`), all of which the prefetch has read; and between its
  *    `consume()` of the presented token and the `save()` of the successor it makes no other storage call, so the
  *    held-back consume travels with the save in one script. Userinfo and introspection look up the opaque access
- *    token (`AccessToken.find`), then its client, account, Grant and session, which the prefetch has read too;
+ *    token (`AccessToken.find`), a code exchange the code (`AuthorizationCode.find`), then its client, account,
+ *    Grant and session, which the prefetch has read too;
  *    were the order or the look-ups to change, a prefetched value would go unused (a slower request, never a
  *    different answer).
  */
@@ -80,8 +81,8 @@ export async function finishInteraction(
 /**
  * Opens the storage scope of a back-channel request (token, introspection, revocation, userinfo) and asks the store
  * to start reading what oidc-provider will look up: the named client's stored record; for a refresh-token grant,
- * the refresh token with its Grant, account and session; for introspection and userinfo, the opaque access token
- * presented with its Grant, account, client and session. For the limited POSTs it runs in the same tick as the
+ * the refresh token with its Grant, account and session; for a code exchange the code, and for introspection and
+ * userinfo the opaque access token presented, each with its Grant, account, client and session. For the limited POSTs it runs in the same tick as the
  * rate limiter's counters, so all of it travels in one Redis round trip, and the provider then finds it already
  * read.
  *
@@ -89,7 +90,7 @@ export async function finishInteraction(
  * - Only the limited back-channel POSTs and userinfo (`/me`) open a scope; nothing is read for anything else.
  * - The prefetch is only a read: the provider still validates everything (client authentication, expiry, grant,
  *   account, session, consumed state, sender constraint) exactly as without it; a token that is not exactly one
- *   parameter (`refresh_token`, `token`) or one bearer credential is not prefetched.
+ *   parameter (`refresh_token`, `code`, `token`) or one bearer credential is not prefetched.
  * - Must run before the rate limiter, which counts in the same tick.
  */
 export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
@@ -109,10 +110,11 @@ export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
         const values = form?.getAll(name) ?? [];
         return values.length === 1 ? values[0] : undefined;
       };
+      const grantType = ctx.path === '/token' ? single('grant_type') : undefined;
       store.prefetch({
         clientId,
-        refreshToken:
-          ctx.path === '/token' && form?.get('grant_type') === 'refresh_token' ? single('refresh_token') : undefined,
+        refreshToken: grantType === 'refresh_token' ? single('refresh_token') : undefined,
+        code: grantType === 'authorization_code' ? single('code') : undefined,
         accessToken: ctx.path === '/token/introspection' ? single('token') : undefined,
       });
       await next();

@@ -80,6 +80,7 @@ export interface PrefetchHint {
   readonly clientId?: string | undefined;
   readonly refreshToken?: string | undefined;
   readonly accessToken?: string | undefined;
+  readonly code?: string | undefined;
 }
 
 export interface Store {
@@ -90,7 +91,8 @@ export interface Store {
   /**
    * A hint at the start of a back-channel request: it will look up the client `clientId`; for a refresh-token
    * grant the refresh token `refreshToken` with its Grant, account and session; for userinfo or introspection the
-   * opaque access token `accessToken` with its Grant, account, client and session. A store that pays per round
+   * opaque access token `accessToken`, for a code exchange the authorization code `code`, each with its Grant,
+   * account, client and session. A store that pays per round
    * trip reads them now, for this request only (./prefetch-scope.ts); the memory store ignores it. Never changes
    * what the reads answer.
    */

@@ -8,7 +8,7 @@ import test from 'ava';
 import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { authorize, exchangeCode, REDIRECT, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
+import { authorize, exchangeCode, REDIRECT, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
 
 let redis: TestRedis;
 test.before(async () => {
@@ -157,3 +157,43 @@ test('a token that is not an access token, or not opaque, is introspected as wit
   const me = await fetch(new URL('/me', gh.issuer), { headers: { authorization: 'Bearer A{b}c' } });
   t.is(me.status, 401, 'a malformed bearer value is refused, not looked up');
 });
+
+// Serial: socket writes are counted on the instance's one connection.
+test.serial(
+  'a code exchange reads the code with its Grant, account and session in one round trip; a replayed code still revokes',
+  async (t) => {
+    const gh = await startRedisGatehouse(t, redis.url, await sharedSettings());
+    const config = await oidc.discovery(
+      new URL(gh.issuer),
+      'web',
+      'web-secret-that-is-long-enough-0123456789abcdef',
+      undefined,
+      {
+        execute: [oidc.allowInsecureRequests],
+      },
+    );
+    const store = gh.gatehouse.store as RedisStore;
+    const writes = countWrites(store);
+    const perExchange: number[] = [];
+    let last: { code: string; verifier: string; refreshToken: string } | undefined;
+    for (let i = 0; i < 5; i++) {
+      const { code, verifier } = await authorize(gh, config);
+      writes.reset();
+      const answer = await exchangeCode(gh.issuer, code, verifier);
+      perExchange.push(writes.count);
+      t.is(answer.status, 200);
+      last = { code, verifier, refreshToken: answer.body.refresh_token as string };
+    }
+    perExchange.sort((a, b) => a - b);
+    t.log(`round trips per code exchange: ${perExchange.join(', ')}`);
+    // (1) rate limits, client, code, Grant, account, session; (2) the code's consume; (3) the refresh token's lineage
+    // and the opaque access token, saved together.
+    t.true((perExchange[2] ?? Number.POSITIVE_INFINITY) <= 3, `median round trips ${perExchange[2]}`);
+    if (!last) throw new Error('no exchange');
+    const replay = await exchangeCode(gh.issuer, last.code, last.verifier);
+    t.is(replay.status, 400);
+    t.is(replay.body.error, 'invalid_grant');
+    const afterReplay = await refresh(gh.issuer, last.refreshToken);
+    t.is(afterReplay.status, 400, 'the tokens of the replayed code are revoked');
+  },
+);

@@ -242,17 +242,17 @@ end
 return out`;
 
 /**
- * Single node and Sentinel only (it reads keys of several slots): everything a request bearing an opaque access
- * token reads (userinfo, introspection), in one round trip — the token (following its pointer to the grant's slot),
- * its Grant, its account, its client's stored record, the session it is bound to (when it expires with the
- * session), and the stored record of the client making the request. The token's payload is decoded to find
- * them, never re-encoded. Key shapes as in keys.ts.
- * KEYS[1] the token's own key. ARGV[1] key prefix, ARGV[2] 'AccessToken:<id>', ARGV[3] account key base,
+ * Single node and Sentinel only (it reads keys of several slots): everything a request presenting an opaque token
+ * reads, in one round trip — an access token (userinfo, introspection) or an authorization code (its exchange),
+ * following its pointer to the grant's slot, its Grant, its account, its client's stored record, the session it is
+ * bound to (when it expires with the session), and the stored record of the client making the request. The
+ * token's payload is decoded to find them, never re-encoded. Key shapes as in keys.ts.
+ * KEYS[1] the token's own key. ARGV[1] key prefix, ARGV[2] '<Model>:<id>', ARGV[3] account key base,
  * ARGV[4] the requesting client's record key ('' for none).
  * → {payload or '', consumed seconds or '', Grant payload or '', account JSON or '', requesting client's payload
  *    or '', the token's client's payload or '', session id or '', session payload or ''}
  */
-const PREFETCH_ACCESS = `${FIND_RECORD}
+const PREFETCH_TOKEN = `${FIND_RECORD}
 local P = ARGV[1]
 local out = {'', '', '', '', '', '', '', ''}
 if ARGV[4] ~= '' then out[5] = redis.call('HGET', ARGV[4], 'p') or '' end
@@ -347,7 +347,7 @@ export interface Scripts {
   ghLineageSave(numKeys: number, ...args: Args): Reply;
   ghLineageRotate(numKeys: number, ...args: Args): Reply;
   ghPrefetchRefresh(numKeys: number, ...args: Args): Reply;
-  ghPrefetchAccess(numKeys: number, ...args: Args): Reply;
+  ghPrefetchToken(numKeys: number, ...args: Args): Reply;
   ghDestroy(numKeys: number, ...args: Args): Reply;
   ghRevokeFamily(numKeys: number, ...args: Args): Reply;
   ghRevokeModel(numKeys: number, ...args: Args): Reply;
@@ -371,7 +371,7 @@ export function defineScripts(client: Redis | Cluster): ScriptedClient {
     ghLineageSave: LINEAGE_SAVE,
     ghLineageRotate: LINEAGE_ROTATE,
     ghPrefetchRefresh: PREFETCH_REFRESH,
-    ghPrefetchAccess: PREFETCH_ACCESS,
+    ghPrefetchToken: PREFETCH_TOKEN,
     ghDestroy: DESTROY,
     ghRevokeFamily: REVOKE_FAMILY,
     ghRevokeModel: REVOKE_MODEL,
