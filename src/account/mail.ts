@@ -38,7 +38,7 @@ function fill(template: string, language: Language, values: Record<string, strin
   const esc = (s: string) => (html ? escapeHtml(s) : s);
   return template.replace(/\{\{(\w+)\}\}|\[\[([\w.-]+)\]\]/g, (_, name?: string, key?: string) => {
     if (name) return esc(values[name] ?? '');
-    const text = catalogue[key as string];
+    const text = key === undefined ? undefined : catalogue[key];
     if (text === undefined) throw new Error(`no message ${key} in views/i18n/${language}.json`);
     return esc(text).replace(/\{\*?(\w+)\}/g, (_m, n: string) => esc(values[n] ?? ''));
   });

@@ -604,13 +604,12 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       only('POST');
       return resendVerification(ctx);
     }
-    const verifyMatch = /^\/account\/verify\/([^/]+)$/.exec(path);
-    if (verifyMatch) {
-      const token = verifyMatch[1] as string;
-      if (!TOKEN_PATTERN.test(token)) return linkRefused(ctx, 'verify');
-      if (method === 'GET') return verifyPage(ctx, token);
+    const verifyToken = /^\/account\/verify\/([^/]+)$/.exec(path)?.[1];
+    if (verifyToken) {
+      if (!TOKEN_PATTERN.test(verifyToken)) return linkRefused(ctx, 'verify');
+      if (method === 'GET') return verifyPage(ctx, verifyToken);
       only('POST');
-      return verify(ctx, token);
+      return verify(ctx, verifyToken);
     }
     if (path === '/account/password') {
       only('POST');
@@ -626,13 +625,12 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       only('POST');
       return requestReset(ctx);
     }
-    const resetMatch = /^\/account\/reset\/([^/]+)$/.exec(path);
-    if (resetMatch && config.account.passwordResetEnabled) {
-      const token = resetMatch[1] as string;
-      if (!TOKEN_PATTERN.test(token)) return linkRefused(ctx);
-      if (method === 'GET') return resetPage(ctx, token);
+    const resetToken = /^\/account\/reset\/([^/]+)$/.exec(path)?.[1];
+    if (resetToken && config.account.passwordResetEnabled) {
+      if (!TOKEN_PATTERN.test(resetToken)) return linkRefused(ctx);
+      if (method === 'GET') return resetPage(ctx, resetToken);
       only('POST');
-      return reset(ctx, token);
+      return reset(ctx, resetToken);
     }
     throw new HttpError(404, 'invalid_request', 'not found', {}, { kind: 'notFound', language: language(ctx) });
   };

@@ -22,6 +22,7 @@ import { escapeHtml, type Views } from '../web/views.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
 import { factorsOf, MfaError, type MfaService } from '../accounts/mfa/service.ts';
 import type { Account } from '../storage/types.ts';
+import type { CookieKeys } from '../provider/keys.ts';
 import { accountSignInUrl } from './routes.ts';
 
 export interface AccountSecurityDeps {
@@ -31,7 +32,7 @@ export interface AccountSecurityDeps {
   guard: LoginGuard;
   audit: Audit;
   mfa: MfaService;
-  cookieKeys: readonly string[];
+  cookieKeys: Readonly<CookieKeys>;
 }
 
 const BASE = '/account/security';
@@ -49,9 +50,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
   const { config, provider, views, mfa } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
   const sessionCookie = new URL(config.issuer).protocol === 'https:' ? '__Host-session' : '_session';
-  const csrfKey = createHmac('sha256', deps.cookieKeys[0] as string)
-    .update('gatehouse account security form')
-    .digest();
+  const csrfKey = createHmac('sha256', deps.cookieKeys[0]).update('gatehouse account security form').digest();
   const formToken = (sessionId: string) => createHmac('sha256', csrfKey).update(sessionId).digest('base64url');
 
   async function signedIn(ctx: Context): Promise<{ sessionId: string; account: Account } | undefined> {

@@ -65,8 +65,11 @@ function engine(
   }
   const pool = hashingPool();
   return {
-    hash: async (password) =>
-      (await pool.run({ kind: 'hash', password, memoryCost, timeCost, parallelism })).phc as string,
+    hash: async (password) => {
+      const { phc } = await pool.run({ kind: 'hash', password, memoryCost, timeCost, parallelism });
+      if (phc === undefined) throw new Error('the hashing thread returned no hash');
+      return phc;
+    },
     check: async (phc, password, signal) =>
       (await pool.run({ kind: 'verify', phc, password }, { signal, maxQueuedPerThread: options.maxQueuedPerThread }))
         .ok === true,

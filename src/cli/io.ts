@@ -22,7 +22,8 @@ export function parseArgs(argv: readonly string[], booleans: readonly string[] =
   const positionals: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = argv[i];
+    if (arg === undefined) break;
     if (!arg.startsWith('--')) {
       positionals.push(arg);
       continue;

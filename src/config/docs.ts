@@ -69,7 +69,8 @@ export function renderConfigurationReference(
 ): string {
   const groups = new Map<string, Setting[]>();
   for (const setting of settings) {
-    const group = setting.key.includes('.') ? (setting.key.split('.')[0] as string) : 'server';
+    const dot = setting.key.indexOf('.');
+    const group = dot < 0 ? 'server' : setting.key.slice(0, dot);
     groups.set(group, [...(groups.get(group) ?? []), setting]);
   }
   const lines = [

@@ -61,15 +61,16 @@ function getPath(obj: Json, key: string): unknown {
 }
 
 function setPath(obj: Json, key: string, value: unknown): void {
-  const parts = key.split('.');
-  const last = parts.pop() as string;
-  let cur = obj;
-  for (const part of parts) {
-    const next = cur[part];
-    if (!isObject(next)) cur[part] = {};
-    cur = cur[part] as Json;
+  const dot = key.indexOf('.');
+  if (dot < 0) {
+    obj[key] = value;
+    return;
   }
-  cur[last] = value;
+  const head = key.slice(0, dot);
+  const next = obj[head];
+  const child = isObject(next) ? next : {};
+  obj[head] = child;
+  setPath(child, key.slice(dot + 1), value);
 }
 
 function checkResourceServers(config: Config): void {

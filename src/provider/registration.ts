@@ -78,7 +78,7 @@ export function checkRegistrationPolicy(metadata: Record<string, unknown>, mode:
   for (const uri of uris as unknown[]) {
     if (typeof uri !== 'string' || !URL.canParse(uri))
       refuse('invalid_redirect_uri', 'redirect_uris must be absolute URLs');
-    const url = new URL(uri as string);
+    const url = new URL(uri);
     if (url.protocol === 'https:') continue;
     if (url.protocol === 'http:' && native && LOOPBACK.has(url.hostname)) continue;
     refuse(
