@@ -21,7 +21,7 @@ import type { GrantIndexStore } from '../storage/account-records.ts';
 import type { Store } from '../storage/types.ts';
 import { ACCOUNT_CLIENT_ID } from './routes.ts';
 
-export interface ConnectedApp {
+interface ConnectedApp {
   readonly clientId: string;
   readonly clientName: string;
   /** What it may do, one line each (catalogue keys and their values). */

@@ -18,9 +18,9 @@ import { readCatalogue } from '../web/i18n.ts';
 
 const mailDir = fileURLToPath(new URL('../../views/mail/', import.meta.url));
 
-export type MailName = 'reset' | 'verify' | 'email-changed' | 'signup-exists';
+type MailName = 'reset' | 'verify' | 'email-changed' | 'signup-exists';
 
-export interface Mail {
+interface Mail {
   to: string;
   name: MailName;
   language: Language;
@@ -44,7 +44,7 @@ function fill(template: string, language: Language, values: Record<string, strin
   });
 }
 
-export function renderMail(mail: Mail): { subject: string; text: string; html: string } {
+function renderMail(mail: Mail): { subject: string; text: string; html: string } {
   const template = (ext: string) => readFileSync(`${mailDir}${mail.name}.${ext}`, 'utf8');
   return {
     subject: fill(`[[mail.${mail.name}.subject]]`, mail.language, mail.values, false),

@@ -76,7 +76,7 @@ export function accountSignInUrl(config: Config, page: ReturnPage): string {
   return url.href;
 }
 
-export interface AccountDeps {
+interface AccountDeps {
   config: Config;
   provider: Provider;
   store: Store;

@@ -25,7 +25,7 @@ import type { Account } from '../storage/types.ts';
 import type { CookieKeys } from '../provider/keys.ts';
 import { accountSignInUrl } from './routes.ts';
 
-export interface AccountSecurityDeps {
+interface AccountSecurityDeps {
   config: Config;
   provider: Provider;
   views: Views;

@@ -25,13 +25,13 @@ import argon2 from 'argon2';
 import { HashingAborted, HashingBusy, hashingPool } from './hashing-pool.ts';
 import { parsePhc } from './phc.ts';
 
-export interface Argon2Params {
+interface Argon2Params {
   readonly memoryCost: number;
   readonly timeCost: number;
   readonly parallelism: number;
 }
 
-export interface HasherOptions {
+interface HasherOptions {
   /** Verifications waiting per hashing thread before new ones are refused (HashingBusy). Unset: no bound. */
   readonly maxQueuedPerThread?: number;
 }

@@ -6,7 +6,7 @@
  * Rules: only argon2id version 19 is accepted; parameters may come in any order; anything malformed parses to
  * undefined (a stored hash that cannot be read is a failed verification, never an exception).
  */
-export interface Argon2idHash {
+interface Argon2idHash {
   readonly memoryCost: number;
   readonly timeCost: number;
   readonly parallelism: number;

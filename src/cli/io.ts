@@ -54,7 +54,7 @@ export function single(args: ParsedArgs, name: string): string | undefined {
   return values?.[0];
 }
 
-export async function readStdin(stdin: NodeJS.ReadableStream, limit = 64 * 1024): Promise<string> {
+async function readStdin(stdin: NodeJS.ReadableStream, limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stdin) {

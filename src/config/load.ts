@@ -18,7 +18,7 @@ import type { Config } from './types.ts';
 import { ConfigError } from './errors.ts';
 import { check, fromEnv } from './values.ts';
 
-export const NODE_ENVS = ['development', 'test', 'production'] as const;
+const NODE_ENVS = ['development', 'test', 'production'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -174,7 +174,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Values applied after the environment (tests use this instead of mutating process.env). */
   overrides?: Record<string, unknown>;

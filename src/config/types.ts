@@ -4,7 +4,7 @@ import type { LOG_LEVELS } from './schema.ts';
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
 
-export interface ResourceServerConfig {
+interface ResourceServerConfig {
   readonly identifier: string;
   readonly scopes: readonly string[];
   readonly accessTokenTTL?: number;

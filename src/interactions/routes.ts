@@ -31,7 +31,7 @@ import { HttpError } from '../web/errors.ts';
 import { cspNonce } from '../web/security-headers.ts';
 import type { Language } from '../config/languages.ts';
 import { escapeHtml, type Views } from '../web/views.ts';
-import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import { ACR_PASSWORD } from '../accounts/mfa/acr.ts';
 import { finishInteraction } from '../provider/oidc-internals.ts';
 import { clientSite } from '../provider/pages.ts';
 import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
@@ -41,7 +41,7 @@ import { secondFactor } from './second-factor.ts';
 import type { MfaService } from '../accounts/mfa/service.ts';
 import { clientMetadata } from '../provider/client-metadata.ts';
 
-export interface InteractionDeps {
+interface InteractionDeps {
   config: Config;
   provider: Provider;
   accounts: AccountService;

@@ -153,7 +153,7 @@ export interface BackchannelLogout {
   stop(): Promise<void>;
 }
 
-export interface BackchannelDeps {
+interface BackchannelDeps {
   config: Config;
   /**
    * The queue, uninstrumented: its once-a-second poll is background work, kept out of the per-operation storage

@@ -17,7 +17,7 @@ import type { Config, SigningAlg } from '../config/types.ts';
 import { generateKey, type PrivateJwks, type SigningJwk, validateJwks } from './keys.ts';
 
 /** A JWKS member Gatehouse adds to demoted keys: when (unix seconds) no token signed by it can still be valid. */
-export const RETIRE_AFTER = 'retire_after';
+const RETIRE_AFTER = 'retire_after';
 
 type Key = SigningJwk & { [RETIRE_AFTER]?: number };
 

@@ -30,7 +30,7 @@ import { replay } from '../web/token-form.ts';
 import type { Store } from '../storage/types.ts';
 import { DEVICE_CODE_GRANT } from './device-flow.ts';
 
-export type RegistrationMode = 'off' | 'open' | 'token';
+type RegistrationMode = 'off' | 'open' | 'token';
 
 /** The store model of an initial access token's quota (generic adapter record, keyed by the token's value). */
 const QUOTA_MODEL = 'RegistrationQuota';
@@ -55,7 +55,7 @@ function refuse(error: 'invalid_client_metadata' | 'invalid_redirect_uri', descr
 }
 
 /** Checks registration or update metadata against the policy; throws the RFC 7591 error. */
-export function checkRegistrationPolicy(metadata: Record<string, unknown>, mode: RegistrationMode): void {
+function checkRegistrationPolicy(metadata: Record<string, unknown>, mode: RegistrationMode): void {
   for (const key of PRIVILEGED) {
     if (metadata[key] !== undefined)
       refuse('invalid_client_metadata', `${key} is set by the operator, not by registration`);

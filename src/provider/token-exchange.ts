@@ -31,8 +31,8 @@ import type { Config } from '../config/types.ts';
 import { clientMetadata } from './client-metadata.ts';
 import { type PrivateJwks, signingKeyFor } from './keys.ts';
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const PARAMETERS = [
   'subject_token',
   'subject_token_type',
@@ -44,7 +44,7 @@ const PARAMETERS = [
   'requested_token_type',
 ];
 
-export interface TokenExchangePolicy {
+interface TokenExchangePolicy {
   readonly audiences: readonly string[];
   readonly scopes: readonly string[];
 }
@@ -67,7 +67,7 @@ export function validateTokenExchangePolicy(config: Config, value: unknown, meta
 
 type Claims = JWTPayload & { client_id?: string; scope?: string; act?: Record<string, unknown> };
 
-export interface TokenExchangeDeps {
+interface TokenExchangeDeps {
   config: Config;
   jwks: PrivateJwks;
   accounts: AccountService;

@@ -20,7 +20,7 @@ export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export type ViewName =
+type ViewName =
   | 'login'
   | 'consent'
   | 'error'
@@ -35,7 +35,7 @@ export type ViewName =
   | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
-export type AccountView =
+type AccountView =
   | 'account'
   | 'account-forgot'
   | 'account-reset'
@@ -68,7 +68,7 @@ function fill(messages: Messages, template: string, values: Record<string, unkno
   );
 }
 
-export interface Page {
+interface Page {
   language: Language;
   nonce: string;
   /** The `<title>` before the brand name, as HTML (a message from `messages.html`). */
