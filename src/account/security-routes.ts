@@ -15,7 +15,7 @@ import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import { readForm } from '../web/body.ts';
+import { assertSameOrigin, readForm } from '../web/body.ts';
 import { HttpError } from '../web/errors.ts';
 import { cspNonce } from '../web/security-headers.ts';
 import { escapeHtml, type Views } from '../web/views.ts';
@@ -169,14 +169,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
   }
 
   async function post(ctx: Context, action: string): Promise<void> {
-    const site = ctx.get('sec-fetch-site');
-    const origin = ctx.get('origin');
-    if (
-      (site && site !== 'same-origin' && site !== 'none') ||
-      (origin && origin !== 'null' && origin !== issuerOrigin)
-    ) {
-      throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
-    }
+    assertSameOrigin(ctx, issuerOrigin);
     const who = await signedIn(ctx);
     if (!who) throw new HttpError(401, 'login_required', 'sign in first');
     const form = await readForm(ctx, config.bodyLimitBytes);

@@ -29,6 +29,7 @@ import { HttpError } from '../web/errors.ts';
 import { replay } from '../web/token-form.ts';
 import type { Store } from '../storage/types.ts';
 import { DEVICE_CODE_GRANT } from './device-flow.ts';
+import { forwardingAdapter } from './forwarding-adapter.ts';
 
 type RegistrationMode = 'off' | 'open' | 'token';
 
@@ -184,13 +185,7 @@ export function registeredClientAdapter(adapter: Adapter): Adapter {
       ].join(' ');
     return rest;
   };
-  return {
+  return forwardingAdapter(adapter, {
     upsert: (id, payload, expiresIn) => adapter.upsert(id, asRegistered(payload), expiresIn),
-    find: (id) => adapter.find(id),
-    findByUserCode: (code) => adapter.findByUserCode(code),
-    findByUid: (uid) => adapter.findByUid(uid),
-    consume: (id) => adapter.consume(id),
-    destroy: (id) => adapter.destroy(id),
-    revokeByGrantId: (grantId) => adapter.revokeByGrantId(grantId),
-  };
+  });
 }

@@ -20,7 +20,7 @@ export { escapeHtml } from './html.ts';
 
 const viewsDir = fileURLToPath(new URL('../../views/', import.meta.url));
 
-type ViewName =
+export type ViewName =
   | 'login'
   | 'consent'
   | 'error'
