@@ -323,6 +323,7 @@ function* mutations(ep: Endpoint, jwtVariants: Record<string, string>, otherClie
 /** Seeded random stacks of mutations: several parameters broken at once. */
 function* stacked(ep: Endpoint, count: number, rnd: () => number): Generator<Probe> {
   const base = Object.entries(ep.params);
+  const fuzzValue = () => defined(FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)], 'a fuzz value');
   for (let n = 0; n < count; n++) {
     let pairs: Array<[string, string]> = [...base];
     const steps: string[] = [];
@@ -331,34 +332,16 @@ function* stacked(ep: Endpoint, count: number, rnd: () => number): Generator<Pro
       const pick = pairs[i];
       const op = Math.floor(rnd() * 4);
       if (!pick || op === 0) {
-        pairs.push([
-          `junk${n}`,
-          defined(
-            FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)],
-            'FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)]',
-          ),
-        ]);
+        pairs.push([`junk${n}`, fuzzValue()]);
         steps.push('junk');
       } else if (op === 1) {
         pairs = pairs.filter((_, j) => j !== i);
         steps.push(`-${pick[0]}`);
       } else if (op === 2) {
-        pairs.push([
-          pick[0],
-          defined(
-            FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)],
-            'FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)]',
-          ),
-        ]);
+        pairs.push([pick[0], fuzzValue()]);
         steps.push(`dup ${pick[0]}`);
       } else {
-        pairs[i] = [
-          pick[0],
-          defined(
-            FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)],
-            'FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)]',
-          ),
-        ];
+        pairs[i] = [pick[0], fuzzValue()];
         steps.push(`fuzz ${pick[0]}`);
       }
     }
