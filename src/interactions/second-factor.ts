@@ -40,7 +40,7 @@ interface Pending {
 }
 const PENDING = 'gatehouse_second_factor';
 
-export interface SecondFactorDeps {
+interface SecondFactorDeps {
   config: Config;
   provider: Provider;
   views: Views;

@@ -36,7 +36,6 @@ import { clientMetadata } from './client-metadata.ts';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'];
 
 // The authentication contexts Gatehouse asserts: a password alone, or a second factor (docs/mfa.md).
-export { ACR_MFA, ACR_PASSWORD } from '../accounts/mfa/acr.ts';
 
 export const CLAIMS = {
   openid: ['sub'],
@@ -46,7 +45,7 @@ export const CLAIMS = {
   address: ['address'],
 };
 
-export interface ProviderDeps {
+interface ProviderDeps {
   config: Config;
   store: Store;
   accounts: AccountService;

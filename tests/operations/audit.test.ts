@@ -12,6 +12,7 @@ import { currentScope } from '../../src/web/request-labels.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { basic, CLIENTS, codeFlow, codeOnly, FORM, REDIRECT, rp, SECRET_A, SECRET_B } from '../security/fixtures.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 const WRONG_PASSWORD = 'wrong-password-that-must-not-be-audited';
 const WRONG_SECRET = 'wrong-client-secret-that-must-not-be-audited-0123456789';
@@ -182,7 +183,7 @@ test('every audit event, with request id, client and subject, and no secret in a
     jar,
   });
   for (const pair of jar.header().split('; ')) {
-    const name = pair.split('=')[0] as string;
+    const name = defined(pair.split('=')[0], "pair.split('=')[0]");
     if (name === '_interaction' || name === '_interaction_resume') continue; // the interaction id is in page URLs by design
     secrets[`cookie ${name}`] = pair.slice(pair.indexOf('=') + 1);
   }
@@ -191,8 +192,8 @@ test('every audit event, with request id, client and subject, and no secret in a
     jar,
   );
   const html = await end.text();
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
-  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
+  const xsrf = capture(/name="xsrf" value="([^"]+)"/, html);
+  const action = capture(/action="([^"]+\/session\/end\/confirm)"/, html);
   t.truthy(xsrf && action);
   const done = await request(new URL(action, gh.issuer).toString(), jar, {
     method: 'POST',
