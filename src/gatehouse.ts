@@ -44,7 +44,7 @@ import { accountSecurityRoutes } from './account/security-routes.ts';
 import { createSecretBox } from './accounts/mfa/secret-box.ts';
 import { MfaService } from './accounts/mfa/service.ts';
 import { createProvider } from './provider/create-provider.ts';
-import { loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
+import { type CookieKeys, loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
 import { tokenPrefetch } from './provider/oidc-internals.ts';
 import { devicePollingPace } from './provider/device-flow.ts';
 import { registrationPolicy } from './provider/registration.ts';
@@ -81,7 +81,7 @@ export interface Gatehouse {
  * Signing keys, cookie keys and storage, with every problem among them reported at once (an operator fixing a
  * deployment should not meet them one restart at a time): a ConfigError listing each.
  */
-async function openResources(config: Config): Promise<{ jwks: PrivateJwks; cookieKeys: string[]; store: Store }> {
+async function openResources(config: Config): Promise<{ jwks: PrivateJwks; cookieKeys: CookieKeys; store: Store }> {
   const problems: string[] = [];
   const attempt = async <T>(open: () => T | Promise<T>): Promise<T | undefined> => {
     try {
@@ -119,7 +119,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const policy = new PasswordPolicy(config.passwords);
     const accounts = new AccountService(store.accounts, hasher, policy);
     const views = new Views(config);
-    const mfa = new MfaService(store.accounts, store.throttle, createSecretBox(cookieKeys), cookieKeys[0] as string, {
+    const mfa = new MfaService(store.accounts, store.throttle, createSecretBox(cookieKeys), cookieKeys[0], {
       issuer: config.issuer,
       rpId: config.mfa.rpId || new URL(config.issuer).hostname,
       rpName: config.brand.name,
@@ -216,7 +216,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         audit,
         mailer,
         log,
-        cookieKey: cookieKeys[0] as string,
+        cookieKey: cookieKeys[0],
         notifyLogout: backchannel.notifyLogout,
       }),
     );

@@ -8,18 +8,14 @@
  * their connections are closed — then storage (Redis) is closed and the process exits 0.
  */
 import { createServer } from 'node:http';
-import { ConfigError } from './config/errors.ts';
+import { ConfigError, refusalText } from './config/errors.ts';
 import { loadConfig } from './config/load.ts';
 import { createGatehouse } from './gatehouse.ts';
 import { createLogger } from './http/logger.ts';
 import { printDemoHelp } from './demo/startup-banner.ts';
 
 function refuse(what: string, problems: readonly string[]): never {
-  const lines =
-    problems.length === 1
-      ? [`gatehouse: ${what}: ${problems[0]}`]
-      : [`gatehouse: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];
-  process.stderr.write(`${lines.join('\n')}\n`);
+  process.stderr.write(refusalText('gatehouse', what, problems));
   process.exit(1);
 }
 

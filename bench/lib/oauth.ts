@@ -30,16 +30,25 @@ export interface User {
 export async function discover(issuer: string): Promise<Endpoints> {
   const res = await fetch(`${issuer}/.well-known/openid-configuration`);
   if (res.status !== 200) throw new Error(`discovery answered ${res.status}`);
-  const d = (await res.json()) as Record<string, string>;
-  const need = ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'introspection_endpoint'];
-  for (const k of need) if (typeof d[k] !== 'string') throw new Error(`discovery lacks ${k}`);
+  const d = (await res.json()) as Record<string, unknown>;
+  const endpoint = (name: string): string => {
+    const value = d[name];
+    if (typeof value !== 'string') throw new Error(`discovery lacks ${name}`);
+    return value;
+  };
   return {
     issuer,
-    authorization: d.authorization_endpoint as string,
-    token: d.token_endpoint as string,
-    userinfo: d.userinfo_endpoint as string,
-    introspection: d.introspection_endpoint as string,
+    authorization: endpoint('authorization_endpoint'),
+    token: endpoint('token_endpoint'),
+    userinfo: endpoint('userinfo_endpoint'),
+    introspection: endpoint('introspection_endpoint'),
   };
+}
+
+function locationOf(res: Response): string {
+  const location = res.headers.get('location');
+  if (location === null) throw new Error(`a ${res.status} redirect without a Location header`);
+  return location;
 }
 
 export function basicAuth(client: { id: string; secret: string }): string {
@@ -143,7 +152,7 @@ export async function browse(
     const res = await send(url, jar);
     if (res.status >= 300 && res.status < 400) {
       await res.arrayBuffer();
-      url = new URL(res.headers.get('location') as string, url).toString();
+      url = new URL(locationOf(res), url).toString();
       continue;
     }
     const html = await res.text();
@@ -164,7 +173,7 @@ export async function browse(
     await post.arrayBuffer();
     if (post.status < 300 || post.status >= 400)
       throw new Error(`form post to ${new URL(form, origin).pathname} answered ${post.status}`);
-    url = new URL(post.headers.get('location') as string, url).toString();
+    url = new URL(locationOf(post), url).toString();
   }
   throw new Error('too many redirects');
 }

@@ -83,7 +83,7 @@ export function table(rows: Row[]): string {
     r.target ?? '-',
     r.met === undefined ? '-' : r.met ? 'met' : 'NOT MET',
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (i === 0 || i >= 10 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 || i >= 10 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
@@ -121,7 +121,7 @@ export function comparisonTable(comparisons: Comparison[]): string {
     c.quietRatio === undefined ? '-' : ratio(c.quietRatio),
     [...new Set((c.rounds ?? []).flatMap((r) => r.load1).map((l) => l.toFixed(1)))].join(' '),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
   const left = (i: number) => i <= 2 || i === 8;
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;

@@ -70,6 +70,13 @@ let nextBody = 0;
 
 const chainBody = (rt: string) => `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}`;
 
+/** The current refresh token of chain `slot`; there is one chain per connection. */
+function headOf(slot: number): string {
+  const head = heads[slot];
+  if (head === undefined) throw new Error(`chain mode: no chain ${slot}`);
+  return head;
+}
+
 async function run(r: Run): Promise<LoadSummary> {
   if (!init) throw new Error('init first');
   const spec = init;
@@ -112,7 +119,7 @@ async function run(r: Run): Promise<LoadSummary> {
       client.setRequests([
         {
           method: 'POST',
-          setupRequest: (req) => ({ ...req, body: chainBody(heads[slot] as string) }),
+          setupRequest: (req) => ({ ...req, body: chainBody(headOf(slot)) }),
           onResponse: (status, body) => {
             if (status !== 200) return;
             const next = /"refresh_token":"([^"]+)"/.exec(String(body))?.[1];
@@ -122,7 +129,7 @@ async function run(r: Run): Promise<LoadSummary> {
         },
       ]);
     };
-    opts.body = chainBody(heads[0] as string);
+    opts.body = chainBody(headOf(0));
   } else {
     const bodies = spec.bodies ?? [];
     if ((r.amount ?? 0) > bodies.length - nextBody)

@@ -3,6 +3,8 @@
  * private redis-server on a free port, the run's shared signing keys, user and clients, and Gatehouse's lifetimes
  * and argon2id parameters from Gatehouse's loaded config.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../../src/config/types.ts';
 import { discover } from '../lib/oauth.ts';
 import { freePort, startNode, waitForHttp } from '../lib/processes.ts';
@@ -39,11 +41,16 @@ export async function startPeer(identity: Identity, config: Config): Promise<Tar
       ttl: { ...config.ttl },
       argon2: { ...config.argon2 },
     };
-    const child = startNode('peer', 'bench/peer/main.ts', {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      PEER_SETUP: JSON.stringify(setup),
-    });
+    // BENCH_CPU_PROF=1: a V8 CPU profile of the peer too, written when it stops.
+    const nodeArgs = process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'gatehouse-bench-profile-peer', 'peer')}`]
+      : [];
+    const child = startNode(
+      'peer',
+      'bench/peer/main.ts',
+      { PATH: process.env.PATH, NODE_ENV: 'production', PEER_SETUP: JSON.stringify(setup) },
+      nodeArgs,
+    );
     const stop = async () => {
       await child.stop();
       await redis.stop();

@@ -25,8 +25,8 @@ import type { BenchOptions, Row } from './types.ts';
 async function errorStats(clients: Redis[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of clients) {
-    for (const m of (await c.info('errorstats')).matchAll(/^errorstat_([A-Z]+):count=(\d+)/gm)) {
-      out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]);
+    for (const [, error, count] of (await c.info('errorstats')).matchAll(/^errorstat_([A-Z]+):count=(\d+)/gm)) {
+      if (error !== undefined) out[error] = (out[error] ?? 0) + Number(count);
     }
   }
   return out;
@@ -36,10 +36,10 @@ async function errorStats(clients: Redis[]): Promise<Record<string, number>> {
 async function failedCalls(clients: Redis[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of clients) {
-    for (const m of (await c.info('commandstats')).matchAll(
+    for (const [, command, rejected, failed] of (await c.info('commandstats')).matchAll(
       /^cmdstat_([^:]+):.*rejected_calls=(\d+),failed_calls=(\d+)/gm,
     )) {
-      out[m[1] as string] = (out[m[1] as string] ?? 0) + Number(m[2]) + Number(m[3]);
+      if (command !== undefined) out[command] = (out[command] ?? 0) + Number(rejected) + Number(failed);
     }
   }
   return out;

@@ -129,7 +129,8 @@ const load1 = () => os.loadavg()[0] as number;
 function tokenShape(token: string | undefined): string {
   const alg = jwtAlg(token);
   if (alg === 'opaque' || alg === 'none') return alg;
-  const head = JSON.parse(Buffer.from(String(token).split('.')[0] as string, 'base64url').toString()) as {
+  const [header = ''] = String(token).split('.');
+  const head = JSON.parse(Buffer.from(header, 'base64url').toString()) as {
     typ?: string;
   };
   return `${head.typ ?? 'JWT'} ${alg}`;

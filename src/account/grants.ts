@@ -21,7 +21,7 @@ import type { GrantIndexStore } from '../storage/account-records.ts';
 import type { Store } from '../storage/types.ts';
 import { ACCOUNT_CLIENT_ID } from './routes.ts';
 
-export interface ConnectedApp {
+interface ConnectedApp {
   readonly clientId: string;
   readonly clientName: string;
   /** What it may do, one line each (catalogue keys and their values). */
@@ -85,8 +85,8 @@ async function liveGrants(deps: GrantDeps, accountId: string): Promise<Grant[]> 
 export async function listConnectedApps(deps: GrantDeps, accountId: string): Promise<ConnectedApp[]> {
   const byClient = new Map<string, Grant[]>();
   for (const grant of await liveGrants(deps, accountId)) {
-    const clientId = grant.clientId as string;
-    if (clientId === ACCOUNT_CLIENT_ID) continue;
+    const clientId = grant.clientId;
+    if (!clientId || clientId === ACCOUNT_CLIENT_ID) continue;
     byClient.set(clientId, [...(byClient.get(clientId) ?? []), grant]);
   }
   const apps: ConnectedApp[] = [];

@@ -18,9 +18,9 @@ import { readCatalogue } from '../web/i18n.ts';
 
 const mailDir = fileURLToPath(new URL('../../views/mail/', import.meta.url));
 
-export type MailName = 'reset' | 'verify' | 'email-changed' | 'signup-exists';
+type MailName = 'reset' | 'verify' | 'email-changed' | 'signup-exists';
 
-export interface Mail {
+interface Mail {
   to: string;
   name: MailName;
   language: Language;
@@ -38,13 +38,13 @@ function fill(template: string, language: Language, values: Record<string, strin
   const esc = (s: string) => (html ? escapeHtml(s) : s);
   return template.replace(/\{\{(\w+)\}\}|\[\[([\w.-]+)\]\]/g, (_, name?: string, key?: string) => {
     if (name) return esc(values[name] ?? '');
-    const text = catalogue[key as string];
+    const text = key === undefined ? undefined : catalogue[key];
     if (text === undefined) throw new Error(`no message ${key} in views/i18n/${language}.json`);
     return esc(text).replace(/\{\*?(\w+)\}/g, (_m, n: string) => esc(values[n] ?? ''));
   });
 }
 
-export function renderMail(mail: Mail): { subject: string; text: string; html: string } {
+function renderMail(mail: Mail): { subject: string; text: string; html: string } {
   const template = (ext: string) => readFileSync(`${mailDir}${mail.name}.${ext}`, 'utf8');
   return {
     subject: fill(`[[mail.${mail.name}.subject]]`, mail.language, mail.values, false),

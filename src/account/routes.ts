@@ -20,7 +20,7 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
 import { AccountError, type AccountService, USERNAME_PATTERN } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import { readForm } from '../web/body.ts';
+import { assertSameOrigin, readForm } from '../web/body.ts';
 import { HttpError } from '../web/errors.ts';
 import type { Language } from '../config/languages.ts';
 import { cspNonce } from '../web/security-headers.ts';
@@ -76,7 +76,7 @@ export function accountSignInUrl(config: Config, page: ReturnPage): string {
   return url.href;
 }
 
-export interface AccountDeps {
+interface AccountDeps {
   config: Config;
   provider: Provider;
   store: Store;
@@ -108,17 +108,6 @@ export function accountRoutes(deps: AccountDeps): Middleware {
   const resetMinutes = String(Math.max(1, Math.ceil(resetTtl / 60)));
   const verification: VerificationDeps = { config, store: deps.store, mailer: deps.mailer };
   const grants: GrantDeps = { provider, index: deps.store.grantIndex, audit: deps.audit };
-
-  function assertSameOrigin(ctx: Context): void {
-    const site = ctx.get('sec-fetch-site');
-    const origin = ctx.get('origin');
-    if (
-      (site && site !== 'same-origin' && site !== 'none') ||
-      (origin && origin !== 'null' && origin !== issuerOrigin)
-    ) {
-      throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
-    }
-  }
 
   const formToken = (session: Session) =>
     createHmac('sha256', deps.cookieKey).update(`account-form:${session.uid}`).digest('base64url');
@@ -248,7 +237,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   async function requireForm(
     ctx: Context,
   ): Promise<{ session: Session; account: Account; form: Map<string, string> } | undefined> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const form = await readForm(ctx, config.bodyLimitBytes);
     const who = await signedIn(ctx);
     if (!who) {
@@ -328,7 +317,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   }
 
   async function verify(ctx: Context, token: string): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     await readForm(ctx, config.bodyLimitBytes);
     const account = await confirmVerification(verification, token);
     if (!account) return linkRefused(ctx, 'verify');
@@ -383,7 +372,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   }
 
   async function requestReset(ctx: Context): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const form = await readForm(ctx, config.bodyLimitBytes);
     const identifier = (form.get('identifier') ?? '').trim().slice(0, 254);
     if ((await deps.store.throttle.hit(`reset-ip:${ctx.ip}`, RESET_WINDOW_SECONDS)) > RESET_PER_IP) {
@@ -444,7 +433,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
    * a mail saying so. Both paths do one argon2 computation before the answer.
    */
   async function register(ctx: Context): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const form = await readForm(ctx, config.bodyLimitBytes);
     if ((await deps.store.throttle.hit(`register-ip:${ctx.ip}`, RESET_WINDOW_SECONDS)) > RESET_PER_IP) {
       deps.audit('rate_limit.exceeded', { kind: 'register', ip: ctx.ip });
@@ -532,7 +521,7 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
   }
 
   async function reset(ctx: Context, token: string): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const form = await readForm(ctx, config.bodyLimitBytes);
     const password = form.get('password') ?? '';
     if (password.length > MAX_PASSWORD_LENGTH)
@@ -604,13 +593,12 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       only('POST');
       return resendVerification(ctx);
     }
-    const verifyMatch = /^\/account\/verify\/([^/]+)$/.exec(path);
-    if (verifyMatch) {
-      const token = verifyMatch[1] as string;
-      if (!TOKEN_PATTERN.test(token)) return linkRefused(ctx, 'verify');
-      if (method === 'GET') return verifyPage(ctx, token);
+    const verifyToken = /^\/account\/verify\/([^/]+)$/.exec(path)?.[1];
+    if (verifyToken) {
+      if (!TOKEN_PATTERN.test(verifyToken)) return linkRefused(ctx, 'verify');
+      if (method === 'GET') return verifyPage(ctx, verifyToken);
       only('POST');
-      return verify(ctx, token);
+      return verify(ctx, verifyToken);
     }
     if (path === '/account/password') {
       only('POST');
@@ -626,13 +614,12 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
       only('POST');
       return requestReset(ctx);
     }
-    const resetMatch = /^\/account\/reset\/([^/]+)$/.exec(path);
-    if (resetMatch && config.account.passwordResetEnabled) {
-      const token = resetMatch[1] as string;
-      if (!TOKEN_PATTERN.test(token)) return linkRefused(ctx);
-      if (method === 'GET') return resetPage(ctx, token);
+    const resetToken = /^\/account\/reset\/([^/]+)$/.exec(path)?.[1];
+    if (resetToken && config.account.passwordResetEnabled) {
+      if (!TOKEN_PATTERN.test(resetToken)) return linkRefused(ctx);
+      if (method === 'GET') return resetPage(ctx, resetToken);
       only('POST');
-      return reset(ctx, token);
+      return reset(ctx, resetToken);
     }
     throw new HttpError(404, 'invalid_request', 'not found', {}, { kind: 'notFound', language: language(ctx) });
   };

@@ -15,23 +15,24 @@ import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import { readForm } from '../web/body.ts';
+import { assertSameOrigin, readForm } from '../web/body.ts';
 import { HttpError } from '../web/errors.ts';
 import { cspNonce } from '../web/security-headers.ts';
 import { escapeHtml, type Views } from '../web/views.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
 import { factorsOf, MfaError, type MfaService } from '../accounts/mfa/service.ts';
 import type { Account } from '../storage/types.ts';
+import type { CookieKeys } from '../provider/keys.ts';
 import { accountSignInUrl } from './routes.ts';
 
-export interface AccountSecurityDeps {
+interface AccountSecurityDeps {
   config: Config;
   provider: Provider;
   views: Views;
   guard: LoginGuard;
   audit: Audit;
   mfa: MfaService;
-  cookieKeys: readonly string[];
+  cookieKeys: Readonly<CookieKeys>;
 }
 
 const BASE = '/account/security';
@@ -49,9 +50,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
   const { config, provider, views, mfa } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
   const sessionCookie = new URL(config.issuer).protocol === 'https:' ? '__Host-session' : '_session';
-  const csrfKey = createHmac('sha256', deps.cookieKeys[0] as string)
-    .update('gatehouse account security form')
-    .digest();
+  const csrfKey = createHmac('sha256', deps.cookieKeys[0]).update('gatehouse account security form').digest();
   const formToken = (sessionId: string) => createHmac('sha256', csrfKey).update(sessionId).digest('base64url');
 
   async function signedIn(ctx: Context): Promise<{ sessionId: string; account: Account } | undefined> {
@@ -170,14 +169,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
   }
 
   async function post(ctx: Context, action: string): Promise<void> {
-    const site = ctx.get('sec-fetch-site');
-    const origin = ctx.get('origin');
-    if (
-      (site && site !== 'same-origin' && site !== 'none') ||
-      (origin && origin !== 'null' && origin !== issuerOrigin)
-    ) {
-      throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
-    }
+    assertSameOrigin(ctx, issuerOrigin);
     const who = await signedIn(ctx);
     if (!who) throw new HttpError(401, 'login_required', 'sign in first');
     const form = await readForm(ctx, config.bodyLimitBytes);

@@ -16,7 +16,7 @@ import type { Account, Store } from '../storage/types.ts';
 import type { Mailer } from './mail.ts';
 import { hashToken, newToken } from './tokens.ts';
 
-export const VERIFY_TTL_SECONDS = 24 * 3600;
+const VERIFY_TTL_SECONDS = 24 * 3600;
 const VERIFY_PER_ACCOUNT = 3;
 const VERIFY_WINDOW_SECONDS = 3600;
 

@@ -44,7 +44,7 @@ export class HashingAborted extends Error {
   }
 }
 
-export interface RunOptions {
+interface RunOptions {
   /** Refuse the job (HashingBusy) when this many jobs per thread are already waiting. Unset: no bound. */
   readonly maxQueuedPerThread?: number;
   /** Drop the job from the queue when this fires. */
@@ -100,7 +100,7 @@ class HashingThread {
   }
 }
 
-export class HashingPool {
+class HashingPool {
   readonly #size: number;
   readonly #threads = new Set<HashingThread>();
   readonly #idle: HashingThread[] = [];

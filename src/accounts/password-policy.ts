@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 
-export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'same_as_username';
+type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'same_as_username';
 
 export class PasswordRejected extends Error {
   override name = 'PasswordRejected';
@@ -24,7 +24,7 @@ export class PasswordRejected extends Error {
   }
 }
 
-export interface PasswordPolicyOptions {
+interface PasswordPolicyOptions {
   readonly minLength: number;
 }
 

@@ -25,13 +25,13 @@ import argon2 from 'argon2';
 import { HashingAborted, HashingBusy, hashingPool } from './hashing-pool.ts';
 import { parsePhc } from './phc.ts';
 
-export interface Argon2Params {
+interface Argon2Params {
   readonly memoryCost: number;
   readonly timeCost: number;
   readonly parallelism: number;
 }
 
-export interface HasherOptions {
+interface HasherOptions {
   /** Verifications waiting per hashing thread before new ones are refused (HashingBusy). Unset: no bound. */
   readonly maxQueuedPerThread?: number;
 }
@@ -65,8 +65,11 @@ function engine(
   }
   const pool = hashingPool();
   return {
-    hash: async (password) =>
-      (await pool.run({ kind: 'hash', password, memoryCost, timeCost, parallelism })).phc as string,
+    hash: async (password) => {
+      const { phc } = await pool.run({ kind: 'hash', password, memoryCost, timeCost, parallelism });
+      if (phc === undefined) throw new Error('the hashing thread returned no hash');
+      return phc;
+    },
     check: async (phc, password, signal) =>
       (await pool.run({ kind: 'verify', phc, password }, { signal, maxQueuedPerThread: options.maxQueuedPerThread }))
         .ok === true,

@@ -6,7 +6,7 @@
  * Rules: only argon2id version 19 is accepted; parameters may come in any order; anything malformed parses to
  * undefined (a stored hash that cannot be read is a failed verification, never an exception).
  */
-export interface Argon2idHash {
+interface Argon2idHash {
   readonly memoryCost: number;
   readonly timeCost: number;
   readonly parallelism: number;
@@ -22,15 +22,15 @@ export function formatPhc(h: Argon2idHash): string {
 }
 
 export function parsePhc(phc: string): Argon2idHash | undefined {
-  const parts = phc.split('$');
-  if (parts.length !== 6 || parts[0] !== '' || parts[1] !== 'argon2id' || parts[2] !== 'v=19') return undefined;
+  const [empty, id, version, paramList, salt, hash, ...more] = phc.split('$');
+  if (empty !== '' || id !== 'argon2id' || version !== 'v=19' || more.length > 0) return undefined;
+  if (paramList === undefined || salt === undefined || hash === undefined) return undefined;
   const params = new Map<string, number>();
-  for (const kv of (parts[3] as string).split(',')) {
-    const m = /^([mtp])=(\d{1,10})$/.exec(kv);
-    if (!m || params.has(m[1] as string)) return undefined;
-    params.set(m[1] as string, Number(m[2]));
+  for (const kv of paramList.split(',')) {
+    const [, name, value] = /^([mtp])=(\d{1,10})$/.exec(kv) ?? [];
+    if (!name || !value || params.has(name)) return undefined;
+    params.set(name, Number(value));
   }
-  const [salt, hash] = [parts[4] as string, parts[5] as string];
   if (!B64.test(salt) || !B64.test(hash)) return undefined;
   const [memoryCost, timeCost, parallelism] = [params.get('m'), params.get('t'), params.get('p')];
   if (!memoryCost || !timeCost || !parallelism) return undefined;

@@ -15,9 +15,9 @@ import type { PasswordHasher } from './passwords.ts';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9._@+-]{1,64}$/;
 
-export type AuthFailure = 'unknown' | 'bad_password' | 'disabled';
+type AuthFailure = 'unknown' | 'bad_password' | 'disabled';
 
-export interface NewAccount {
+interface NewAccount {
   username: string;
   password: string;
   email?: string;
@@ -41,7 +41,7 @@ export class AccountError extends Error {
 }
 
 /** Profile fields an operator may change; `null` removes the field. */
-export interface ProfileChanges {
+interface ProfileChanges {
   email?: string | null;
   name?: string | null;
   roles?: string[];

@@ -15,7 +15,7 @@ import { addressKey } from '../web/client-ip.ts';
 import type { GuardVerdict, LoginGuard } from './login-guard.ts';
 import type { ThrottleStore } from '../storage/types.ts';
 
-export interface ThrottlePolicy {
+interface ThrottlePolicy {
   readonly windowSeconds: number;
   readonly maxFailures: number;
   readonly ipMaxFailures: number;

@@ -22,7 +22,8 @@ export function parseArgs(argv: readonly string[], booleans: readonly string[] =
   const positionals: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = argv[i];
+    if (arg === undefined) break;
     if (!arg.startsWith('--')) {
       positionals.push(arg);
       continue;
@@ -53,7 +54,7 @@ export function single(args: ParsedArgs, name: string): string | undefined {
   return values?.[0];
 }
 
-export async function readStdin(stdin: NodeJS.ReadableStream, limit = 64 * 1024): Promise<string> {
+async function readStdin(stdin: NodeJS.ReadableStream, limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stdin) {

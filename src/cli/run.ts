@@ -25,7 +25,7 @@ import { USER_SESSIONS_USAGE, userSessions } from './commands/user-sessions.ts';
 import { USERS_USAGE, users } from './commands/users.ts';
 import { CliError, type Io, parseArgs } from './io.ts';
 
-export const USAGE = `usage: gatehouse <command>
+const USAGE = `usage: gatehouse <command>
 
 ${USERS_USAGE}
 ${USER_SESSIONS_USAGE}

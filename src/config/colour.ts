@@ -37,7 +37,7 @@ function mix(c: Rgb, toward: Rgb, amount: number): Rgb {
   return c.map((v, i) => v + ((toward[i] as number) - v) * amount) as unknown as Rgb;
 }
 
-export interface AccentShades {
+interface AccentShades {
   accent: string;
   /** Hovered primary button: darker. */
   hover: string;

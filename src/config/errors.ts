@@ -13,3 +13,15 @@ export class ConfigError extends Error {
     this.problems = list;
   }
 }
+
+/**
+ * How a process reports the problems that stop its start, on stderr: `program: what: problem` for one, else a
+ * count followed by one indented line per problem.
+ */
+export function refusalText(program: string, what: string, problems: readonly string[]): string {
+  const lines =
+    problems.length === 1
+      ? [`${program}: ${what}: ${problems[0]}`]
+      : [`${program}: ${what} (${problems.length} problems):`, ...problems.map((p) => `  ${p}`)];
+  return `${lines.join('\n')}\n`;
+}

@@ -13,11 +13,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ACCENT_PATTERN, contrastRatio, MIN_ACCENT_CONTRAST } from './colour.ts';
-import { type Setting, settings } from './schema.ts';
+import { settings } from './schema.ts';
 import type { Config } from './types.ts';
 import { ConfigError } from './errors.ts';
+import { check, fromEnv } from './values.ts';
 
-export const NODE_ENVS = ['development', 'test', 'production'] as const;
+const NODE_ENVS = ['development', 'test', 'production'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -60,70 +61,16 @@ function getPath(obj: Json, key: string): unknown {
 }
 
 function setPath(obj: Json, key: string, value: unknown): void {
-  const parts = key.split('.');
-  const last = parts.pop() as string;
-  let cur = obj;
-  for (const part of parts) {
-    const next = cur[part];
-    if (!isObject(next)) cur[part] = {};
-    cur = cur[part] as Json;
+  const dot = key.indexOf('.');
+  if (dot < 0) {
+    obj[key] = value;
+    return;
   }
-  cur[last] = value;
-}
-
-/** Turns an env string into the setting's type; the result is validated like any file value. */
-function fromEnv(setting: Setting, raw: string): unknown {
-  switch (setting.type.kind) {
-    case 'int':
-      return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
-    case 'bool':
-      if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
-      if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
-      return raw;
-    case 'strings':
-      return raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-    case 'json':
-      try {
-        return JSON.parse(raw);
-      } catch {
-        throw new ConfigError(`${setting.env}: not valid JSON`);
-      }
-    default:
-      return raw;
-  }
-}
-
-function check(setting: Setting, value: unknown): string | undefined {
-  const t = setting.type;
-  switch (t.kind) {
-    case 'string':
-      if (typeof value !== 'string') return 'must be a string';
-      if (t.nonEmpty && value.length === 0) return 'must not be empty';
-      return undefined;
-    case 'url':
-      if (typeof value !== 'string' || !URL.canParse(value)) return 'must be an absolute URL';
-      if (!/^https?:$/.test(new URL(value).protocol)) return 'must be an http(s) URL';
-      return undefined;
-    case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be an integer';
-      if (value < t.min || value > t.max) return `must be between ${t.min} and ${t.max}`;
-      return undefined;
-    case 'bool':
-      return typeof value === 'boolean' ? undefined : 'must be true or false';
-    case 'enum':
-      return typeof value === 'string' && t.values.includes(value)
-        ? undefined
-        : `must be one of ${t.values.join(', ')}`;
-    case 'strings':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string')
-        ? undefined
-        : 'must be a list of strings';
-    case 'json':
-      return Array.isArray(value) ? undefined : `must be an ${t.shape}`;
-  }
+  const head = key.slice(0, dot);
+  const next = obj[head];
+  const child = isObject(next) ? next : {};
+  obj[head] = child;
+  setPath(child, key.slice(dot + 1), value);
 }
 
 function checkResourceServers(config: Config): void {
@@ -227,7 +174,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Values applied after the environment (tests use this instead of mutating process.env). */
   overrides?: Record<string, unknown>;
@@ -248,10 +195,11 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   }
 
   for (const setting of settings) {
-    const fromEnvRaw = setting.env ? env[setting.env] : undefined;
-    if (fromEnvRaw === undefined || fromEnvRaw === '') continue;
+    const name = setting.env;
+    const fromEnvRaw = name ? env[name] : undefined;
+    if (!name || fromEnvRaw === undefined || fromEnvRaw === '') continue;
     try {
-      setPath(raw, setting.key, fromEnv(setting, fromEnvRaw));
+      setPath(raw, setting.key, fromEnv(setting.type, name, fromEnvRaw));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(err.message);
@@ -261,7 +209,7 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
 
   let typed = true;
   for (const setting of settings) {
-    const problem = check(setting, getPath(raw, setting.key));
+    const problem = check(setting.type, getPath(raw, setting.key));
     if (problem) {
       problems.push(`${setting.key}${setting.env ? ` (${setting.env})` : ''}: ${problem}`);
       typed = false;

@@ -24,6 +24,9 @@ export interface Setting {
   readonly doc: string;
 }
 
+/** pino's levels, for every process that logs (the server and the demo API). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 const DAY = 86_400;
 const seconds = (max: number) => ({ kind: 'int', min: 1, max }) as const;
 
@@ -68,7 +71,7 @@ export const settings: readonly Setting[] = [
   {
     key: 'logLevel',
     env: 'LOG_LEVEL',
-    type: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    type: { kind: 'enum', values: LOG_LEVELS },
     doc: 'pino log level.',
   },
   {

@@ -1,9 +1,10 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { Language } from './languages.ts';
+import type { LOG_LEVELS } from './schema.ts';
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
 
-export interface ResourceServerConfig {
+interface ResourceServerConfig {
   readonly identifier: string;
   readonly scopes: readonly string[];
   readonly accessTokenTTL?: number;
@@ -30,7 +31,7 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly hsts: { readonly maxAgeSeconds: number; readonly includeSubDomains: boolean };
   readonly dataDir: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutSeconds: number;
   readonly metrics: { readonly enabled: boolean; readonly token: string; readonly port: number; readonly host: string };

@@ -12,7 +12,7 @@ import type { DemoClientConfig } from './config.ts';
 import { oauthError, type RelyingParty } from './relying-party.ts';
 import { record, type Session } from './sessions.ts';
 
-export interface ApiAnswer {
+interface ApiAnswer {
   status: number;
   body: unknown;
   /** False when the session can no longer call the API (refresh failed, or never signed in). */

@@ -10,14 +10,15 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import pino from 'pino';
-import { ConfigError } from '../config/errors.ts';
+import { ConfigError, refusalText } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
 import { createGatehouse } from '../gatehouse.ts';
 import { createLogger, REDACT_PATHS } from '../http/logger.ts';
-import { DemoApiConfigError, loadDemoApiConfig } from './api/config.ts';
+import { demoApiSettings } from '../config/demo-settings.ts';
+import { loadDemoApiConfig } from './api/config.ts';
 import { startDemoApi } from './api/start.ts';
 import { createDemoClient } from './app.ts';
-import { DemoClientConfigError, loadDemoClientConfig } from './config.ts';
+import { loadDemoClientConfig } from './config.ts';
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -39,8 +40,8 @@ async function main(): Promise<void> {
   try {
     parts = configure(env);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DemoApiConfigError || err instanceof DemoClientConfigError) {
-      process.stderr.write(`demo: invalid configuration: ${err.message}\n`);
+    if (err instanceof ConfigError) {
+      process.stderr.write(refusalText('demo', 'invalid configuration', err.problems));
       process.exit(1);
     }
     throw err;
@@ -99,7 +100,7 @@ function configure(env: NodeJS.ProcessEnv) {
   if (env.API_TOKEN_CHECK === 'introspection') {
     // Introspection needs opaque tokens for the API and a confidential client for it to introspect with, named
     // as the API's resource-server client so that it may introspect the tokens for the API's audience.
-    const audience = env.API_AUDIENCE || 'http://localhost:4000';
+    const audience = env.API_AUDIENCE || demoApiSettings.settings.audience.default;
     const secret = randomBytes(32).toString('base64url');
     overrides.resourceServers = [
       { identifier: audience, scopes: ['api:read', 'api:write'], default: true, accessTokenFormat: 'opaque' },

@@ -13,7 +13,7 @@ import type { LifecycleEvent, User } from './sessions.ts';
 const script = readFileSync(new URL('../../views/demo/page.js', import.meta.url), 'utf8');
 const style = readFileSync(new URL('../../views/demo/page.css', import.meta.url), 'utf8');
 
-export interface PageState {
+interface PageState {
   user: User | undefined;
   expiresAt: number | undefined;
   events: LifecycleEvent[];

@@ -12,7 +12,7 @@ import * as oidc from 'openid-client';
 import type { DemoClientConfig } from './config.ts';
 import type { PendingLogin, Tokens, User } from './sessions.ts';
 
-export const SCOPE = 'openid profile email offline_access api:read';
+const SCOPE = 'openid profile email offline_access api:read';
 
 /** The ID token carries who signed in; the claims parameter asks for those claims in it (not only at userinfo). */
 const ID_TOKEN_CLAIMS = JSON.stringify({ id_token: { name: null, preferred_username: null, email: null } });

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export type EventKind = 'login' | 'api' | '401' | 'refresh' | 'tokens' | 'logout' | 'error';
+type EventKind = 'login' | 'api' | '401' | 'refresh' | 'tokens' | 'logout' | 'error';
 
 export interface LifecycleEvent {
   at: string;

@@ -14,7 +14,7 @@ import type { Config } from '../config/types.ts';
 import { cspNonce } from '../web/security-headers.ts';
 import { escapeHtml, type Views } from '../web/views.ts';
 
-export const DEV_CALLBACK_PATH = '/dev/callback';
+const DEV_CALLBACK_PATH = '/dev/callback';
 
 export function devCallbackUri(config: Config): string {
   return new URL(DEV_CALLBACK_PATH, config.issuer).toString();
@@ -25,7 +25,7 @@ function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-export function tokenCurl(config: Config, code: string): string {
+function tokenCurl(config: Config, code: string): string {
   return [
     `curl -s ${shellQuote(new URL('/token', config.issuer).toString())}`,
     '  -d grant_type=authorization_code',

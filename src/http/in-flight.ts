@@ -11,7 +11,7 @@
  */
 import type { Middleware } from 'koa';
 
-export interface InFlight {
+interface InFlight {
   readonly middleware: Middleware;
   drained(timeoutMs: number): Promise<void>;
 }

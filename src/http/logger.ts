@@ -11,7 +11,7 @@
  * - Request logging records method, path (never the query string, which can carry codes and tokens), status
  *   and duration only (src/http/request-context.ts). Those fields are safe by construction, so the access log
  *   (`accessLogger`) skips the redaction walk that every other line pays.
- * - On stdout lines are buffered (up to 4 KiB) and written at the latest every half second, when the buffer is
+ * - On stdout lines are buffered (up to 15 KiB, under sonic-boom's 16 KiB largest write) and written at the latest every half second, when the buffer is
  *   full, when the process stops (`flush`) or exits: one write for many lines instead of one per line. A process
  *   killed with SIGKILL loses at most that last half second of lines.
  */
@@ -47,7 +47,7 @@ const FLUSH_EVERY_MS = 500;
 
 /** Buffered stdout, flushed on a timer and when the process exits. */
 function bufferedStdout(): pino.DestinationStream {
-  const out = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const out = pino.destination({ dest: 1, sync: false, minLength: 15 * 1024 });
   const timer = setInterval(() => out.flush(), FLUSH_EVERY_MS);
   timer.unref();
   process.once('exit', () => {

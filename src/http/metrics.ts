@@ -24,7 +24,7 @@ import type { AuditEvent, AuditFields } from '../audit/audit.ts';
 import { HttpError } from '../web/errors.ts';
 import { currentScope } from '../web/request-labels.ts';
 
-export interface MetricsOptions {
+interface MetricsOptions {
   readonly enabled: boolean;
   /** Empty: no authentication on /metrics. */
   readonly token: string;
@@ -51,7 +51,7 @@ const END_REASONS = new Set(['device_signout', 'signout_others', 'password_chang
 /** The `factor` label's values (docs/mfa.md); anything else counts as `other`, so the label stays bounded. */
 const MFA_FACTORS = new Set(['passkey', 'totp', 'totp_setup', 'recovery_code', 'recovery_codes']);
 
-export function routeName(ctx: Context): string {
+function routeName(ctx: Context): string {
   const named = currentScope()?.route;
   if (named) return named;
   const fixed = FIXED_ROUTES[ctx.path];

@@ -18,6 +18,7 @@
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/types.ts';
 import { SCOPES } from '../provider/create-provider.ts';
+import { clientMetadata } from '../provider/client-metadata.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
@@ -40,7 +41,7 @@ function requestedResource(
     rs = config.resourceServers.find((r) => r.identifier === resource);
     if (!rs) return null;
   } else {
-    const own = client.metadata().default_resource;
+    const own = clientMetadata(client).default_resource;
     if (typeof own === 'string') {
       rs = config.resourceServers.find((r) => r.identifier === own);
       if (!rs) return null;
@@ -65,7 +66,7 @@ export async function firstPartyGrant(
   client: Client | undefined,
   accountId: string,
 ): Promise<string | undefined> {
-  if (client?.metadata().first_party !== true || d.session || d.grantId) return undefined;
+  if (client === undefined || clientMetadata(client).first_party !== true || d.session || d.grantId) return undefined;
   if (d.params.claims !== undefined) return undefined;
   const requested = typeof d.params.scope === 'string' ? d.params.scope.split(' ').filter(Boolean) : [];
   const resource = requestedResource(config, client, requested, d.params.resource);

@@ -26,21 +26,22 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import { readForm } from '../web/body.ts';
+import { assertSameOrigin, readForm } from '../web/body.ts';
 import { HttpError } from '../web/errors.ts';
-import { cspNonce } from '../web/security-headers.ts';
 import type { Language } from '../config/languages.ts';
-import { escapeHtml, type Views } from '../web/views.ts';
-import { ACR_PASSWORD } from '../provider/create-provider.ts';
+import type { Messages } from '../web/i18n.ts';
+import { escapeHtml, type ViewName, type Views } from '../web/views.ts';
+import { ACR_PASSWORD } from '../accounts/mfa/acr.ts';
 import { finishInteraction } from '../provider/oidc-internals.ts';
-import { clientSite } from '../provider/pages.ts';
+import { clientSite, sendPage } from '../provider/pages.ts';
 import { consentItems, firstPartyCovers, type MissingConsent, returnHost } from './consent-details.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
 import { secondFactor } from './second-factor.ts';
 import type { MfaService } from '../accounts/mfa/service.ts';
+import { clientMetadata } from '../provider/client-metadata.ts';
 
-export interface InteractionDeps {
+interface InteractionDeps {
   config: Config;
   provider: Provider;
   accounts: AccountService;
@@ -70,19 +71,6 @@ const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|confirm|abort|mf
 export function interactionRoutes(deps: InteractionDeps): Middleware {
   const { config, provider, views } = deps;
   const issuerOrigin = new URL(config.issuer).origin;
-
-  function assertSameOrigin(ctx: Context): void {
-    const site = ctx.get('sec-fetch-site');
-    const origin = ctx.get('origin');
-    // Our pages send `Referrer-Policy: no-referrer`, so browsers send `Origin: null` on their own form posts
-    // (Fetch spec); then Sec-Fetch-Site and the SameSite interaction cookie are what tell same-site from cross-site.
-    if (
-      (site && site !== 'same-origin' && site !== 'none') ||
-      (origin && origin !== 'null' && origin !== issuerOrigin)
-    ) {
-      throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
-    }
-  }
 
   function language(ctx: Context, d?: Details): Language {
     return views.language({ uiLocales: d?.params.ui_locales, acceptLanguage: ctx.get('accept-language') });
@@ -145,34 +133,39 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     username: string,
     failed: boolean,
   ): Promise<void> {
-    const lang = language(ctx, d);
-    const m = views.messages(lang);
     const invalid = failed ? ' aria-invalid="true" aria-describedby="login-error"' : '';
     const passwordFirst = failed || username !== '';
-    ctx.type = 'html';
+    const passkeyOptions = await steps.passkeyOptions(d);
+    sendInteractionPage(ctx, d, 'login', 'login.title', (m) => ({
+      client: clientName(d, client),
+      action: `/interaction/${d.uid}/login`,
+      abortAction: `/interaction/${d.uid}/abort`,
+      passkeyAction: `/interaction/${d.uid}/passkey`,
+      passkeyOptions,
+      username,
+      usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
+      passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
+      errorBlock: failed ? `<p class="alert" id="login-error" role="alert">${m.html('login.failed')}</p>` : '',
+      forgotBlock:
+        (config.account.passwordResetEnabled
+          ? `<p class="secondary"><a href="/account/forgot">${m.html('account.forgot.link')}</a></p>`
+          : '') +
+        (config.account.registrationEnabled
+          ? `<p class="secondary"><a href="/account/register">${m.html('account.register.link')}</a></p>`
+          : ''),
+    }));
+  }
+
+  /** Answers with the interaction page `view`, in the request's language, titled by the message `titleKey`; never cached. */
+  function sendInteractionPage(
+    ctx: Context,
+    d: Details,
+    view: ViewName,
+    titleKey: string,
+    values: (m: Messages) => Record<string, unknown>,
+  ): void {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render(
-      'login',
-      { language: lang, nonce: cspNonce(ctx.res), title: m.html('login.title') },
-      {
-        client: clientName(d, client),
-        action: `/interaction/${d.uid}/login`,
-        abortAction: `/interaction/${d.uid}/abort`,
-        passkeyAction: `/interaction/${d.uid}/passkey`,
-        passkeyOptions: await steps.passkeyOptions(d),
-        username,
-        usernameAttrs: `${invalid}${passwordFirst ? '' : ' autofocus'}`,
-        passwordAttrs: `${invalid}${passwordFirst ? ' autofocus' : ''}`,
-        errorBlock: failed ? `<p class="alert" id="login-error" role="alert">${m.html('login.failed')}</p>` : '',
-        forgotBlock:
-          (config.account.passwordResetEnabled
-            ? `<p class="secondary"><a href="/account/forgot">${m.html('account.forgot.link')}</a></p>`
-            : '') +
-          (config.account.registrationEnabled
-            ? `<p class="secondary"><a href="/account/register">${m.html('account.register.link')}</a></p>`
-            : ''),
-      },
-    );
+    sendPage(ctx, views, language(ctx, d), view, titleKey, values);
   }
 
   async function grantConsent(d: Details): Promise<InteractionResults> {
@@ -203,33 +196,29 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     }
     if (d.prompt.name === 'consent') {
       const missing = d.prompt.details as MissingConsent;
-      if (client?.metadata().first_party === true && firstPartyCovers(missing, client.scope)) {
+      if (
+        client !== undefined &&
+        clientMetadata(client).first_party === true &&
+        firstPartyCovers(missing, client.scope)
+      ) {
         deps.audit('consent.granted', { clientId: client.clientId, sub: d.session?.accountId, reason: 'first_party' });
         return finishInteraction(ctx, d, await grantConsent(d), true);
       }
-      const lang = language(ctx, d);
-      const m = views.messages(lang);
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = views.render(
-        'consent',
-        { language: lang, nonce: cspNonce(ctx.res), title: m.html('consent.title') },
-        {
-          client: clientName(d, client),
-          host: returnHost(d.params.redirect_uri, client?.redirectUris ?? []),
-          action: `/interaction/${d.uid}/confirm`,
-          scopeItems: consentItems(missing)
-            .map((i) => `<li>${m.html(i.key, i.values)} <small>(${escapeHtml(i.code)})</small></li>`)
-            .join('\n'),
-        },
-      );
+      sendInteractionPage(ctx, d, 'consent', 'consent.title', (m) => ({
+        client: clientName(d, client),
+        host: returnHost(d.params.redirect_uri, client?.redirectUris ?? []),
+        action: `/interaction/${d.uid}/confirm`,
+        scopeItems: consentItems(missing)
+          .map((i) => `<li>${m.html(i.key, i.values)} <small>(${escapeHtml(i.code)})</small></li>`)
+          .join('\n'),
+      }));
       return undefined;
     }
     throw new HttpError(400, 'invalid_request', `unsupported interaction ${d.prompt.name}`);
   }
 
   async function login(ctx: Context, uid: string): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const d = await details(ctx, uid);
     if (d.prompt.name !== 'login') throw new HttpError(400, 'invalid_request', 'this sign-in step is already complete');
     const form = await readForm(ctx, config.bodyLimitBytes);
@@ -297,7 +286,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
   }
 
   async function confirm(ctx: Context, uid: string): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const d = await details(ctx, uid);
     if (d.prompt.name !== 'consent') throw new HttpError(400, 'invalid_request', 'nothing to consent to');
     const form = await readForm(ctx, config.bodyLimitBytes);
@@ -319,7 +308,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
   }
 
   async function abort(ctx: Context, uid: string): Promise<void> {
-    assertSameOrigin(ctx);
+    assertSameOrigin(ctx, issuerOrigin);
     const d = await details(ctx, uid);
     return finishInteraction(
       ctx,
@@ -340,7 +329,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     }
     if (action === 'login') return login(ctx, uid);
     if (action === 'mfa' || action === 'passkey') {
-      assertSameOrigin(ctx);
+      assertSameOrigin(ctx, issuerOrigin);
       const d = await details(ctx, uid);
       if (d.prompt.name !== 'login')
         throw new HttpError(400, 'invalid_request', 'this sign-in step is already complete');

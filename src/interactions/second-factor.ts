@@ -28,6 +28,7 @@ import { ACR_MFA } from '../accounts/mfa/acr.ts';
 import type { Account } from '../storage/types.ts';
 import { firstPartyGrant } from './first-party-consent.ts';
 import type { LoginGuard } from '../accounts/login-guard.ts';
+import { clientMetadata } from '../provider/client-metadata.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = Awaited<ReturnType<Provider['Client']['find']>>;
@@ -39,7 +40,7 @@ interface Pending {
 }
 const PENDING = 'gatehouse_second_factor';
 
-export interface SecondFactorDeps {
+interface SecondFactorDeps {
   config: Config;
   provider: Provider;
   views: Views;
@@ -66,7 +67,11 @@ export function secondFactor(deps: SecondFactorDeps) {
 
   function needs(d: Details, client: Client, account: Account): boolean {
     return needsSecondFactor(
-      { required: config.mfa.required, clientRequires: client?.metadata().require_mfa === true, params: d.params },
+      {
+        required: config.mfa.required,
+        clientRequires: clientMetadata(client).require_mfa === true,
+        params: d.params,
+      },
       account,
     );
   }

@@ -25,13 +25,13 @@ import { type LookupAddress, lookup as dnsLookup } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
-import { importJWK, type JWK, SignJWT } from 'jose';
+import { importJWK, SignJWT } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import type { LogoutJob, LogoutQueue } from '../storage/logout-queue.ts';
-import type { PrivateJwks } from './keys.ts';
+import { type PrivateJwks, signingKeyFor } from './keys.ts';
 
 export const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const MAX_ATTEMPTS = 6;
@@ -153,7 +153,7 @@ export interface BackchannelLogout {
   stop(): Promise<void>;
 }
 
-export interface BackchannelDeps {
+interface BackchannelDeps {
   config: Config;
   /**
    * The queue, uninstrumented: its once-a-second poll is background work, kept out of the per-operation storage
@@ -180,12 +180,11 @@ export function installBackchannelLogout(
   const leaseMs = timeoutMs + 5000;
   const keys = new Map<string, ReturnType<typeof importJWK>>();
   const keyFor = (alg: string) => {
-    const jwk =
-      jwks.keys.find((k) => k.alg === alg) ?? (jwks.keys.find((k) => k.alg === config.signing.idTokenAlg) as JWK);
-    let key = keys.get(jwk.kid as string);
+    const jwk = jwks.keys.find((k) => k.alg === alg) ?? signingKeyFor(jwks, config.signing.idTokenAlg);
+    let key = keys.get(jwk.kid);
     if (!key) {
       key = importJWK(jwk, jwk.alg);
-      keys.set(jwk.kid as string, key);
+      keys.set(jwk.kid, key);
     }
     return { jwk, key };
   };
@@ -194,7 +193,7 @@ export function installBackchannelLogout(
     const { jwk, key } = keyFor(client.idTokenSignedResponseAlg ?? config.signing.idTokenAlg);
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ events: { [LOGOUT_EVENT]: {} }, ...(job.sid ? { sid: job.sid } : {}) })
-      .setProtectedHeader({ alg: jwk.alg as string, kid: jwk.kid as string, typ: 'logout+jwt' })
+      .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'logout+jwt' })
       .setIssuer(config.issuer)
       .setAudience(client.clientId)
       .setSubject(job.sub)

@@ -23,6 +23,7 @@
  */
 import { errors, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/types.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -117,7 +118,7 @@ export function allowedResourceScopes(
   resource: string,
   serverScopes: readonly string[],
 ): string[] {
-  const meta = client.metadata();
+  const meta = clientMetadata(client);
   const own = new Set((meta.resource_scopes as string[] | undefined) ?? []);
   const allowed = serverScopes.filter((s) => own.has(s));
   const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ') : [];
@@ -145,7 +146,7 @@ export async function introspectionAllowed(
 ): Promise<boolean> {
   if (token.clientId === client.clientId) return true;
   if (token.kind === 'RefreshToken' || client.clientAuthMethod === 'none') return false;
-  const served = (client.metadata().resource_server_for as string[] | undefined) ?? [];
+  const served = (clientMetadata(client).resource_server_for as string[] | undefined) ?? [];
   const audiences = Array.isArray(token.aud) ? token.aud : token.aud ? [token.aud] : [];
   return audiences.some((a) => served.includes(a));
 }

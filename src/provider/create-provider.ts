@@ -23,6 +23,7 @@ import { clientMetadataExtension, introspectionAllowed } from './client-access.t
 import { deviceAuthorizationAnswers, deviceCodeAdapter, deviceFlowFeature } from './device-flow.ts';
 import { interopAnswers } from './interop.ts';
 import { validateBackchannelUri } from './backchannel-logout.ts';
+import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.ts';
 import { registeredClientAdapter, registrationFeatures } from './registration.ts';
 import { registerTokenExchange, validateTokenExchangePolicy } from './token-exchange.ts';
 import { pageRenderers } from './pages.ts';
@@ -30,11 +31,11 @@ import { mfaLoginPolicy, sessionAuthClaims } from './mfa-policy.ts';
 import { mintRefreshTokenIds } from './oidc-internals.ts';
 import { resourceIndicators } from './resources.ts';
 import { ttl } from './ttl.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 export const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'];
 
 // The authentication contexts Gatehouse asserts: a password alone, or a second factor (docs/mfa.md).
-export { ACR_MFA, ACR_PASSWORD } from '../accounts/mfa/acr.ts';
 
 export const CLAIMS = {
   openid: ['sub'],
@@ -44,7 +45,7 @@ export const CLAIMS = {
   address: ['address'],
 };
 
-export interface ProviderDeps {
+interface ProviderDeps {
   config: Config;
   store: Store;
   accounts: AccountService;
@@ -61,7 +62,7 @@ type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 function originsOf(client: Client): Set<string> {
   const uris = [
     ...(client.redirectUris ?? []),
-    ...((client.metadata().post_logout_redirect_uris as string[] | undefined) ?? []),
+    ...((clientMetadata(client).post_logout_redirect_uris as string[] | undefined) ?? []),
   ];
   return new Set(uris.filter((u) => URL.canParse(u)).map((u) => new URL(u).origin));
 }
@@ -108,7 +109,7 @@ export function createProvider({
       return name === 'DeviceCode' ? deviceCodeAdapter(adapter) : adapter;
     },
     clients,
-    jwks: jwks as Configuration['jwks'],
+    jwks: signingKeys(jwks),
     cookies: {
       keys: cookieKeys,
       // https: the session cookie (Path=/) takes the __Host- prefix; the interaction cookies are path-scoped
@@ -166,13 +167,14 @@ export function createProvider({
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') &&
-      (code.scopes.has('offline_access') || client.metadata().first_party === true),
+      (code.scopes.has('offline_access') || clientMetadata(client).first_party === true),
     // Without offline_access, tokens are bound to the Gatehouse session: logout (or session expiry) ends them.
     // With it, they are independent of the session and survive logout (OIDC Core 11).
     expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
     clientBasedCORS: (_ctx, origin, client) => originsOf(client).has(origin),
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: EXTERNAL_SIGNING,
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

@@ -19,10 +19,11 @@ import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Adapter, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/types.ts';
-import { cspNonce } from '../web/security-headers.ts';
 import { tokenForm } from '../web/token-form.ts';
 import type { Views } from '../web/views.ts';
 import type { ThrottleStore } from '../storage/types.ts';
+import { forwardingAdapter } from './forwarding-adapter.ts';
+import { sendPage } from './pages.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -31,15 +32,9 @@ const EXPIRED_KEPT_SECONDS = 300;
 
 /** The DeviceCode adapter: its records outlive their expiry by EXPIRED_KEPT_SECONDS (oidc-provider checks `exp`). */
 export function deviceCodeAdapter(adapter: Adapter): Adapter {
-  return {
+  return forwardingAdapter(adapter, {
     upsert: (id, payload, expiresIn) => adapter.upsert(id, payload, (expiresIn ?? 0) + EXPIRED_KEPT_SECONDS),
-    find: (id) => adapter.find(id),
-    findByUserCode: (code) => adapter.findByUserCode(code),
-    findByUid: (uid) => adapter.findByUid(uid),
-    consume: (id) => adapter.consume(id),
-    destroy: (id) => adapter.destroy(id),
-    revokeByGrantId: (grantId) => adapter.revokeByGrantId(grantId),
-  };
+  });
 }
 
 interface RenderedError {
@@ -83,23 +78,16 @@ export function deviceFlowFeature(views: Views) {
     // Kept with the device code; not shown: the confirmation page names the client, which is what the user can judge.
     deviceInfo: () => ({}),
     async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: RenderedError) {
-      const language = languageOf(ctx, views);
-      const m = views.messages(language);
       const problem = problemKey(err);
       // A wrong or missing code makes the field invalid; an ended attempt (aborted, expired) is only explained.
       const invalid = err?.name === 'NotFoundError' || err?.name === 'NoCodeError';
-      ctx.type = 'html';
-      ctx.body = views.render(
-        'device',
-        { language, nonce: cspNonce(ctx.res), title: m.html('device.title') },
-        {
-          action: ctx.oidc.urlFor('code_verification'),
-          xsrf: xsrfOf(form),
-          code: invalid ? (err?.userCode ?? '') : '',
-          codeAttrs: invalid ? ' aria-invalid="true" aria-describedby="device-error" autofocus' : ' autofocus',
-          errorBlock: problem ? `<p class="alert" id="device-error" role="alert">${m.html(problem)}</p>` : '',
-        },
-      );
+      sendPage(ctx, views, languageOf(ctx, views), 'device', 'device.title', (m) => ({
+        action: ctx.oidc.urlFor('code_verification'),
+        xsrf: xsrfOf(form),
+        code: invalid ? (err?.userCode ?? '') : '',
+        codeAttrs: invalid ? ' aria-invalid="true" aria-describedby="device-error" autofocus' : ' autofocus',
+        errorBlock: problem ? `<p class="alert" id="device-error" role="alert">${m.html(problem)}</p>` : '',
+      }));
     },
     async userCodeConfirmSource(
       ctx: KoaContextWithOIDC,
@@ -108,34 +96,20 @@ export function deviceFlowFeature(views: Views) {
       _info: unknown,
       userCode: string,
     ) {
-      const language = languageOf(ctx, views);
-      const m = views.messages(language);
-      ctx.type = 'html';
-      ctx.body = views.render(
-        'device-confirm',
-        { language, nonce: cspNonce(ctx.res), title: m.html('deviceConfirm.title') },
-        {
-          action: ctx.oidc.urlFor('code_verification'),
-          xsrf: xsrfOf(form),
-          code: userCode,
-          question: m.html('deviceConfirm.question', { client: client.clientName ?? client.clientId }),
-        },
-      );
+      sendPage(ctx, views, languageOf(ctx, views), 'device-confirm', 'deviceConfirm.title', (m) => ({
+        action: ctx.oidc.urlFor('code_verification'),
+        xsrf: xsrfOf(form),
+        code: userCode,
+        question: m.html('deviceConfirm.question', { client: client.clientName ?? client.clientId }),
+      }));
     },
     async successSource(ctx: KoaContextWithOIDC) {
-      const language = languageOf(ctx, views);
-      const m = views.messages(language);
       const client = ctx.oidc.client;
-      ctx.type = 'html';
-      ctx.body = views.render(
-        'logged-out',
-        { language, nonce: cspNonce(ctx.res), title: m.html('deviceDone.title') },
-        {
-          heading: m.html('deviceDone.title'),
-          message: m.html('deviceDone.message', { client: client?.clientName ?? client?.clientId ?? '' }),
-          close: m.html('deviceDone.close'),
-        },
-      );
+      sendPage(ctx, views, languageOf(ctx, views), 'logged-out', 'deviceDone.title', (m) => ({
+        heading: m.html('deviceDone.title'),
+        message: m.html('deviceDone.message', { client: client?.clientName ?? client?.clientId ?? '' }),
+        close: m.html('deviceDone.close'),
+      }));
     },
   };
 }

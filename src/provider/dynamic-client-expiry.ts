@@ -15,6 +15,7 @@ import type Provider from 'oidc-provider';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
 import type { Store } from '../storage/types.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 const USE_MODEL = 'ClientUse';
 const DAY_MS = 86_400_000;
@@ -39,7 +40,7 @@ export function dynamicClientExpiry(
 
   provider.on('grant.success', (ctx) => {
     const client = ctx.oidc.client;
-    if (!client || client.metadata().client_id_issued_at === undefined) return;
+    if (!client || clientMetadata(client).client_id_issued_at === undefined) return;
     void uses.upsert(client.clientId, { at: Date.now() }, keepSeconds).catch(() => undefined);
   });
 

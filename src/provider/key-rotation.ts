@@ -13,14 +13,13 @@
  * rewritten atomically (temp file + rename) with mode 0600. Every stage re-validates the result.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { JWK } from 'jose';
 import type { Config, SigningAlg } from '../config/types.ts';
-import { generateKey, type PrivateJwks, validateJwks } from './keys.ts';
+import { generateKey, type PrivateJwks, type SigningJwk, validateJwks } from './keys.ts';
 
 /** A JWKS member Gatehouse adds to demoted keys: when (unix seconds) no token signed by it can still be valid. */
-export const RETIRE_AFTER = 'retire_after';
+const RETIRE_AFTER = 'retire_after';
 
-type Key = JWK & { [RETIRE_AFTER]?: number };
+type Key = SigningJwk & { [RETIRE_AFTER]?: number };
 
 /** A rotation step that would break tokens in use, or a key file it cannot use; the message says which. */
 export class RotationError extends Error {
@@ -79,7 +78,7 @@ export async function stageAdd(
     const key = await generateKey(alg);
     // Right after the current signer: published, but never first, so it does not sign yet.
     out.splice(out.indexOf(pending[0] as Key) + 1, 0, key);
-    added.push(key.kid as string);
+    added.push(key.kid);
   }
   return { jwks: { keys: out }, added };
 }
@@ -101,7 +100,7 @@ export function stagePromote(
     const rest = keys.filter((k) => k !== waiting && k !== current);
     const firstOfAlg = keys.indexOf(current);
     keys = [...rest.slice(0, firstOfAlg), waiting, demoted, ...rest.slice(firstOfAlg)];
-    promoted.push(waiting.kid as string);
+    promoted.push(waiting.kid);
   }
   return { jwks: { keys }, promoted };
 }
@@ -118,10 +117,10 @@ export function stageRetire(
     const at = k[RETIRE_AFTER];
     if (at === undefined) return true;
     if (at <= now || force) {
-      retired.push(k.kid as string);
+      retired.push(k.kid);
       return false;
     }
-    waiting.push({ kid: k.kid as string, at });
+    waiting.push({ kid: k.kid, at });
     return true;
   });
   return { jwks: { keys: kept }, retired, waiting };

@@ -12,13 +12,24 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Config, SigningAlg } from '../config/types.ts';
 import { ConfigError } from '../config/errors.ts';
 
+/** A private signing key as Gatehouse keeps it: with its `kid` and its `alg` (validateJwks checks both). */
+export type SigningJwk = JWK & { kid: string; alg: SigningAlg };
+
 export interface PrivateJwks {
-  keys: JWK[];
+  keys: SigningJwk[];
 }
 
 const ALGS: readonly SigningAlg[] = ['RS256', 'ES256', 'EdDSA'];
+const isSigningAlg = (alg: unknown): alg is SigningAlg => ALGS.some((a) => a === alg);
 
-export async function generateKey(alg: SigningAlg): Promise<JWK> {
+/** The key that signs with `alg`: the first key of that algorithm (a rotation keeps the signing key first). */
+export function signingKeyFor(jwks: PrivateJwks, alg: SigningAlg): SigningJwk {
+  const key = jwks.keys.find((k) => k.alg === alg);
+  if (!key) throw new ConfigError(`signing keys: none has alg ${alg}, which the configuration signs with`);
+  return key;
+}
+
+export async function generateKey(alg: SigningAlg): Promise<SigningJwk> {
   const { privateKey } = await generateKeyPair(
     alg,
     alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true, modulusLength: 2048 },
@@ -32,19 +43,20 @@ export async function generateJwks(algs: readonly SigningAlg[] = ALGS): Promise<
 }
 
 export function validateJwks(jwks: unknown, source: string): PrivateJwks {
-  if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as PrivateJwks).keys)) {
-    throw new ConfigError(`${source}: must be a JWKS object with a "keys" array`);
-  }
+  const given: unknown = typeof jwks === 'object' && jwks !== null ? (jwks as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(given)) throw new ConfigError(`${source}: must be a JWKS object with a "keys" array`);
   const kids = new Set<string>();
-  const keys = (jwks as PrivateJwks).keys;
-  keys.forEach((k, i) => {
-    if (typeof k.kid !== 'string' || k.kid.length === 0) throw new ConfigError(`${source}: keys[${i}] has no kid`);
-    if (kids.has(k.kid)) throw new ConfigError(`${source}: keys[${i}] repeats kid ${k.kid}`);
-    kids.add(k.kid);
-    if (!k.d) throw new ConfigError(`${source}: keys[${i}] (${k.kid}) is not a private key`);
-    if (typeof k.alg !== 'string' || !ALGS.includes(k.alg as SigningAlg)) {
-      throw new ConfigError(`${source}: keys[${i}] (${k.kid}) needs alg, one of ${ALGS.join(', ')}`);
-    }
+  const keys = given.map((entry: unknown, i): SigningJwk => {
+    if (typeof entry !== 'object' || entry === null) throw new ConfigError(`${source}: keys[${i}] is not an object`);
+    const k: JWK = entry;
+    const { kid, alg } = k;
+    if (typeof kid !== 'string' || kid.length === 0) throw new ConfigError(`${source}: keys[${i}] has no kid`);
+    if (kids.has(kid)) throw new ConfigError(`${source}: keys[${i}] repeats kid ${kid}`);
+    kids.add(kid);
+    if (!k.d) throw new ConfigError(`${source}: keys[${i}] (${kid}) is not a private key`);
+    if (!isSigningAlg(alg))
+      throw new ConfigError(`${source}: keys[${i}] (${kid}) needs alg, one of ${ALGS.join(', ')}`);
+    return { ...k, kid, alg };
   });
   if (!keys.some((k) => k.alg === 'RS256'))
     throw new ConfigError(`${source}: needs an RS256 key (OpenID conformance requires RS256 ID tokens)`);
@@ -89,19 +101,25 @@ export async function loadKeys(config: Config): Promise<PrivateJwks> {
   return jwks;
 }
 
+/** Cookie signing keys, newest first: there is always at least one, the key that signs. */
+export type CookieKeys = [string, ...string[]];
+
 /** Cookie signing keys: configured ones, or in development a random set kept under the data directory. */
-export function loadCookieKeys(config: Config): string[] {
-  if (config.cookieKeys.length > 0) return [...config.cookieKeys];
+export function loadCookieKeys(config: Config): CookieKeys {
+  const [newest, ...older] = config.cookieKeys;
+  if (newest !== undefined) return [newest, ...older];
   const path = join(config.dataDir, 'dev-cookie-keys.json');
   try {
     const keys: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => typeof k === 'string' && k.length >= 32))
-      return keys;
+    if (Array.isArray(keys) && keys.every((k) => typeof k === 'string' && k.length >= 32)) {
+      const [stored, ...rest] = keys;
+      if (stored !== undefined) return [stored, ...rest];
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new ConfigError(`${path}: unreadable development cookie keys`);
   }
-  const keys = [randomBytes(32).toString('base64url')];
+  const keys: CookieKeys = [randomBytes(32).toString('base64url')];
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(path, `${JSON.stringify(keys)}\n`, { mode: 0o600 });
   return keys;

@@ -10,6 +10,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { Config } from '../config/types.ts';
 import { needsSecondFactor } from '../accounts/mfa/policy.ts';
 import { ACR_MFA } from '../accounts/mfa/acr.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 export function mfaLoginPolicy(config: Config, accounts: AccountService): interactionPolicy.Prompt[] {
   const policy = interactionPolicy.base();
@@ -21,7 +22,7 @@ export function mfaLoginPolicy(config: Config, accounts: AccountService): intera
       const account = await accounts.findById(session.accountId);
       const demand = {
         required: config.mfa.required,
-        clientRequires: client?.metadata().require_mfa === true,
+        clientRequires: clientMetadata(client).require_mfa === true,
         params: (params ?? {}) as Record<string, unknown>,
       };
       return needsSecondFactor(demand, account)

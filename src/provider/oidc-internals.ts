@@ -23,7 +23,11 @@
  *    src/storage/redis/adapter.ts). Relies on: the refresh_token grant looks up `RefreshToken.find`, then the Grant
  *    (`validateGrant`) and the account (`validateAccount`), all of which the prefetch has read; and between its
  *    `consume()` of the presented token and the `save()` of the successor it makes no other storage call, so the
- *    held-back consume travels with the save in one script.
+ *    held-back consume travels with the save in one script. Userinfo and introspection look up the opaque access
+ *    token (`AccessToken.find`), a code exchange the code (`AuthorizationCode.find`), then its client, account,
+ *    Grant and session, which the prefetch has read too;
+ *    were the order or the look-ups to change, a prefetched value would go unused (a slower request, never a
+ *    different answer).
  */
 import type { Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
@@ -75,28 +79,54 @@ export async function finishInteraction(
 }
 
 /**
- * Opens the storage scope of a back-channel request (token, introspection, revocation) and asks the store to start
- * reading what oidc-provider will look up: the named client's stored record and, for a refresh-token grant, the
- * refresh token with its Grant, account and session. It runs in the same tick as the rate limiter's counters, so
- * all of it travels in one Redis round trip, and the provider then finds it already read.
+ * Opens the storage scope of a back-channel request (token, introspection, revocation, userinfo) and asks the store
+ * to start reading what oidc-provider will look up: the named client's stored record; for a refresh-token grant,
+ * the refresh token with its Grant, account and session; for a code exchange the code, and for introspection and
+ * userinfo the opaque access token presented, each with its Grant, account, client and session. For the limited POSTs it runs in the same tick as the
+ * rate limiter's counters, so all of it travels in one Redis round trip, and the provider then finds it already
+ * read.
  *
  * Rules:
- * - Only the limited back-channel POSTs open a scope; nothing is read for anything else.
+ * - Only the limited back-channel POSTs and userinfo (`/me`) open a scope; nothing is read for anything else.
  * - The prefetch is only a read: the provider still validates everything (client authentication, expiry, grant,
- *   account, session, consumed state) exactly as without it; a token that is not exactly one `refresh_token`
- *   parameter is not prefetched.
+ *   account, session, consumed state, sender constraint) exactly as without it; a token that is not exactly one
+ *   parameter (`refresh_token`, `code`, `token`) or one bearer credential is not prefetched.
  * - Must run before the rate limiter, which counts in the same tick.
  */
 export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
   return (ctx, next) => {
+    if (ctx.path === USERINFO && (ctx.method === 'GET' || ctx.method === 'POST')) {
+      const accessToken = presentedToken(ctx.get('authorization'));
+      return withStorageScope(async () => {
+        if (accessToken !== undefined) store.prefetch({ accessToken });
+        await next();
+      });
+    }
     if (ctx.method !== 'POST' || !LIMITED_PATHS.has(ctx.path)) return next();
     return withStorageScope(async () => {
       const form = await tokenForm(ctx, bodyLimit);
       const clientId = await namedClient(ctx, bodyLimit);
-      const tokens =
-        ctx.path === '/token' && form?.get('grant_type') === 'refresh_token' ? form.getAll('refresh_token') : [];
-      store.prefetch({ clientId, refreshToken: tokens.length === 1 ? tokens[0] : undefined });
+      const single = (name: string) => {
+        const values = form?.getAll(name) ?? [];
+        return values.length === 1 ? values[0] : undefined;
+      };
+      const grantType = ctx.path === '/token' ? single('grant_type') : undefined;
+      store.prefetch({
+        clientId,
+        refreshToken: grantType === 'refresh_token' ? single('refresh_token') : undefined,
+        code: grantType === 'authorization_code' ? single('code') : undefined,
+        accessToken: ctx.path === '/token/introspection' ? single('token') : undefined,
+      });
       await next();
     });
   };
+}
+
+/** oidc-provider's default userinfo route (not overridden in createProvider). */
+const USERINFO = '/me';
+
+/** The token of an `Authorization: Bearer <token>` or `DPoP <token>` header (RFC 6750 2.1, RFC 9449 7.1). */
+function presentedToken(authorization: string): string | undefined {
+  const m = /^(?:Bearer|DPoP) ([A-Za-z0-9_~+/.-]+=*)$/i.exec(authorization);
+  return m?.[1];
 }

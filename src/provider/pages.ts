@@ -5,10 +5,14 @@
  * The way back to an application comes from a registered client's metadata only (`clientSite`): the client
  * oidc-provider loaded for the request, never a URL taken from the request.
  */
+import type { Context } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Language } from '../config/languages.ts';
 import { type ClientSite, errorKind, renderErrorPage } from '../web/errors.ts';
+import type { Messages } from '../web/i18n.ts';
 import { cspNonce } from '../web/security-headers.ts';
-import type { Views } from '../web/views.ts';
+import type { ViewName, Views } from '../web/views.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 interface RegisteredClient {
   clientId: string;
@@ -27,8 +31,26 @@ function webUrl(value: unknown): URL | undefined {
 export function clientSite(client: RegisteredClient | undefined): ClientSite | undefined {
   if (!client) return undefined;
   const url =
-    webUrl(client.metadata().client_uri)?.href ?? client.redirectUris?.map(webUrl).find((u) => u !== undefined)?.origin;
+    webUrl(clientMetadata(client).client_uri)?.href ??
+    client.redirectUris?.map(webUrl).find((u) => u !== undefined)?.origin;
   return url ? { name: client.clientName ?? client.clientId, url } : undefined;
+}
+
+/**
+ * Answers with the page `view` in `language`, titled by the message `titleKey`; `values` fills the template and
+ * may use that language's messages.
+ */
+export function sendPage(
+  ctx: Context,
+  views: Views,
+  language: Language,
+  view: ViewName,
+  titleKey: string,
+  values: (m: Messages) => Record<string, unknown>,
+): void {
+  const m = views.messages(language);
+  ctx.type = 'html';
+  ctx.body = views.render(view, { language, nonce: cspNonce(ctx.res), title: m.html(titleKey) }, values(m));
 }
 
 function languageOf(ctx: KoaContextWithOIDC, views: Views) {
@@ -53,57 +75,30 @@ export function pageRenderers(views: Views) {
     },
     logout: {
       async logoutSource(ctx: KoaContextWithOIDC, form: string) {
-        const language = languageOf(ctx, views);
-        const m = views.messages(language);
         const client = clientName(ctx);
         const brand = views.brandName;
-        ctx.type = 'html';
-        ctx.body = views.render(
-          'logout',
-          { language, nonce: cspNonce(ctx.res), title: m.html('logout.title') },
-          {
-            form,
-            question: client
-              ? m.html('logout.questionWithClient', { brand, client })
-              : m.html('logout.question', { brand }),
-          },
-        );
+        sendPage(ctx, views, languageOf(ctx, views), 'logout', 'logout.title', (m) => ({
+          form,
+          question: client
+            ? m.html('logout.questionWithClient', { brand, client })
+            : m.html('logout.question', { brand }),
+        }));
       },
       // Reached after "Yes, sign me out" and after "No, stay signed in" alike: the page says what is true, so it
       // looks at the Gatehouse session. After "No" the session lives on; only the client that asked (if any) is
       // signed out (oidc-provider revokes that client's grant).
       async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
         const session = await ctx.oidc.provider.Session.get(ctx);
-        const language = languageOf(ctx, views);
-        const m = views.messages(language);
         const client = clientName(ctx);
         const brand = views.brandName;
-        ctx.type = 'html';
-        if (session.accountId) {
-          ctx.body = views.render(
-            'logged-out',
-            { language, nonce: cspNonce(ctx.res), title: m.html('stillSignedIn.title') },
-            {
-              heading: m.html('stillSignedIn.title'),
-              message: client
-                ? m.html('stillSignedIn.messageWithClient', { brand, client })
-                : m.html('stillSignedIn.message', { brand }),
-              close: '',
-            },
-          );
-          return;
-        }
-        ctx.body = views.render(
-          'logged-out',
-          { language, nonce: cspNonce(ctx.res), title: m.html('loggedOut.title') },
-          {
-            heading: m.html('loggedOut.title'),
-            message: client
-              ? m.html('loggedOut.messageWithClient', { brand, client })
-              : m.html('loggedOut.message', { brand }),
-            close: m.html('loggedOut.close'),
-          },
-        );
+        // Still signed in at Gatehouse (after "No") or not: the same page, with its own words and a close link only
+        // when signed out.
+        const key = session.accountId ? 'stillSignedIn' : 'loggedOut';
+        sendPage(ctx, views, languageOf(ctx, views), 'logged-out', `${key}.title`, (m) => ({
+          heading: m.html(`${key}.title`),
+          message: client ? m.html(`${key}.messageWithClient`, { brand, client }) : m.html(`${key}.message`, { brand }),
+          close: session.accountId ? '' : m.html('loggedOut.close'),
+        }));
       },
     },
   };

@@ -29,8 +29,9 @@ import { HttpError } from '../web/errors.ts';
 import { replay } from '../web/token-form.ts';
 import type { Store } from '../storage/types.ts';
 import { DEVICE_CODE_GRANT } from './device-flow.ts';
+import { forwardingAdapter } from './forwarding-adapter.ts';
 
-export type RegistrationMode = 'off' | 'open' | 'token';
+type RegistrationMode = 'off' | 'open' | 'token';
 
 /** The store model of an initial access token's quota (generic adapter record, keyed by the token's value). */
 const QUOTA_MODEL = 'RegistrationQuota';
@@ -55,7 +56,7 @@ function refuse(error: 'invalid_client_metadata' | 'invalid_redirect_uri', descr
 }
 
 /** Checks registration or update metadata against the policy; throws the RFC 7591 error. */
-export function checkRegistrationPolicy(metadata: Record<string, unknown>, mode: RegistrationMode): void {
+function checkRegistrationPolicy(metadata: Record<string, unknown>, mode: RegistrationMode): void {
   for (const key of PRIVILEGED) {
     if (metadata[key] !== undefined)
       refuse('invalid_client_metadata', `${key} is set by the operator, not by registration`);
@@ -78,7 +79,7 @@ export function checkRegistrationPolicy(metadata: Record<string, unknown>, mode:
   for (const uri of uris as unknown[]) {
     if (typeof uri !== 'string' || !URL.canParse(uri))
       refuse('invalid_redirect_uri', 'redirect_uris must be absolute URLs');
-    const url = new URL(uri as string);
+    const url = new URL(uri);
     if (url.protocol === 'https:') continue;
     if (url.protocol === 'http:' && native && LOOPBACK.has(url.hostname)) continue;
     refuse(
@@ -184,13 +185,7 @@ export function registeredClientAdapter(adapter: Adapter): Adapter {
       ].join(' ');
     return rest;
   };
-  return {
+  return forwardingAdapter(adapter, {
     upsert: (id, payload, expiresIn) => adapter.upsert(id, asRegistered(payload), expiresIn),
-    find: (id) => adapter.find(id),
-    findByUserCode: (code) => adapter.findByUserCode(code),
-    findByUid: (uid) => adapter.findByUid(uid),
-    consume: (id) => adapter.consume(id),
-    destroy: (id) => adapter.destroy(id),
-    revokeByGrantId: (grantId) => adapter.revokeByGrantId(grantId),
-  };
+  });
 }

@@ -13,6 +13,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../config/types.ts';
 import { allowedResourceScopes } from './client-access.ts';
+import { clientMetadata } from './client-metadata.ts';
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -25,7 +26,7 @@ export function resourceIndicators(config: Config) {
     useGrantedResource: () => true,
     async defaultResource(ctx: KoaContextWithOIDC, client: Client, oneOf?: string[]) {
       if (oneOf) return oneOf;
-      const own = client.metadata().default_resource;
+      const own = clientMetadata(client).default_resource;
       if (typeof own === 'string') return own;
       if (!fallback) return undefined;
       const scopes = String(ctx.oidc.params?.scope ?? '').split(' ');

@@ -28,10 +28,11 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountService } from '../accounts/service.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/types.ts';
-import type { PrivateJwks } from './keys.ts';
+import { clientMetadata } from './client-metadata.ts';
+import { type PrivateJwks, signingKeyFor } from './keys.ts';
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const PARAMETERS = [
   'subject_token',
   'subject_token_type',
@@ -43,7 +44,7 @@ const PARAMETERS = [
   'requested_token_type',
 ];
 
-export interface TokenExchangePolicy {
+interface TokenExchangePolicy {
   readonly audiences: readonly string[];
   readonly scopes: readonly string[];
 }
@@ -66,7 +67,7 @@ export function validateTokenExchangePolicy(config: Config, value: unknown, meta
 
 type Claims = JWTPayload & { client_id?: string; scope?: string; act?: Record<string, unknown> };
 
-export interface TokenExchangeDeps {
+interface TokenExchangeDeps {
   config: Config;
   jwks: PrivateJwks;
   accounts: AccountService;
@@ -83,20 +84,22 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
   const publicKeys = createLocalJWKSet({
     keys: deps.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub as JWK),
   });
-  const signingJwk = deps.jwks.keys.find((k) => k.alg === config.signing.accessTokenAlg) as JWK;
+  const signingJwk = signingKeyFor(deps.jwks, config.signing.accessTokenAlg);
   const signingKey = importJWK(signingJwk, signingJwk.alg);
 
-  async function ourAccessToken(value: string, what: string): Promise<Claims> {
+  async function ourAccessToken(value: string, what: string): Promise<Claims & { sub: string; exp: number }> {
     try {
       const { payload } = await jwtVerify<Claims>(value, publicKeys, {
         issuer: config.issuer,
         typ: 'at+jwt',
         requiredClaims: ['exp', 'sub'],
       });
-      return payload;
+      const { sub, exp } = payload;
+      if (typeof sub === 'string' && typeof exp === 'number') return { ...payload, sub, exp };
     } catch {
-      throw new errors.InvalidGrant(`${what} is not a valid access token of this issuer`);
+      // refused below, whatever the reason
     }
+    throw new errors.InvalidGrant(`${what} is not a valid access token of this issuer`);
   }
 
   provider.registerGrantType(
@@ -104,7 +107,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     async (ctx) => {
       const client = ctx.oidc.client;
       if (!client) throw new errors.InvalidClient('client not found');
-      const meta = client.metadata() as Record<string, unknown>;
+      const meta = clientMetadata(client) as Record<string, unknown>;
       const policy = meta.token_exchange as TokenExchangePolicy | undefined;
       if (!policy || client.clientAuthMethod === 'none')
         throw new errors.UnauthorizedClient('this client has no token exchange policy');
@@ -122,7 +125,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       const subjectAudiences = Array.isArray(subject.aud) ? subject.aud : subject.aud ? [subject.aud] : [];
       if (!subjectAudiences.some((a) => served.includes(a)))
         throw new errors.InvalidGrant('subject_token was not issued for a resource server this client serves');
-      const account = await deps.accounts.findById(subject.sub as string);
+      const account = await deps.accounts.findById(subject.sub);
       if (!account || account.disabled)
         throw new errors.InvalidGrant('subject_token does not belong to an active account');
 
@@ -141,7 +144,8 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
 
       const targets = [single(ctx, 'audience'), single(ctx, 'resource')].filter((v) => v !== undefined);
       if (targets.length !== 1) throw new errors.InvalidTarget('name exactly one target: audience or resource');
-      const target = targets[0] as string;
+      const [target] = targets;
+      if (target === undefined) throw new errors.InvalidTarget('name exactly one target: audience or resource');
       const server = config.resourceServers.find((rs) => rs.identifier === target);
       if (!server || !policy.audiences.includes(target))
         throw new errors.InvalidTarget('this client may not obtain tokens for this target');
@@ -156,12 +160,12 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
         throw new errors.InvalidScope('no scope of the target may be exchanged for', server.scopes.join(' '));
 
       const now = Math.floor(Date.now() / 1000);
-      const lifetime = Math.min(server.accessTokenTTL ?? config.ttl.accessToken, (subject.exp as number) - now);
+      const lifetime = Math.min(server.accessTokenTTL ?? config.ttl.accessToken, subject.exp - now);
       if (lifetime <= 0) throw new errors.InvalidGrant('subject_token is expired');
       const token = await new SignJWT({ client_id: client.clientId, scope: scopes.join(' '), ...(act ? { act } : {}) })
-        .setProtectedHeader({ alg: signingJwk.alg as string, kid: signingJwk.kid as string, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: signingJwk.alg, kid: signingJwk.kid, typ: 'at+jwt' })
         .setIssuer(config.issuer)
-        .setSubject(subject.sub as string)
+        .setSubject(subject.sub)
         .setAudience(target)
         .setIssuedAt(now)
         .setExpirationTime(now + lifetime)

@@ -15,7 +15,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
 const STATUS: Record<BearerErrorCode, number> = { invalid_request: 400, invalid_token: 401, insufficient_scope: 403 };
 
@@ -81,7 +81,7 @@ function quoted(value: string): string {
   return `"${value.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '')}"`;
 }
 
-export function wwwAuthenticate(realm: string, err: BearerError): string {
+function wwwAuthenticate(realm: string, err: BearerError): string {
   const params = [`realm=${quoted(realm)}`];
   if (err.code) {
     params.push(`error=${quoted(err.code)}`, `error_description=${quoted(err.description)}`);

@@ -9,7 +9,7 @@ import { AuthorizationServerUnavailable } from './bearer-error.ts';
 
 const MAX_BYTES = 512 * 1024;
 
-export interface FetchJsonOptions {
+interface FetchJsonOptions {
   timeoutMs: number;
   init?: RequestInit;
 }

@@ -17,7 +17,7 @@ import { rolesOf, scopesOf, type AccessToken } from './access-token.ts';
 import { BearerError } from './bearer-error.ts';
 import { fetchJson } from './fetch-json.ts';
 
-export interface IntrospectionOptions {
+interface IntrospectionOptions {
   issuer: string;
   audience: string;
   endpoint: () => Promise<string>;

@@ -10,13 +10,13 @@
 import { AuthorizationServerUnavailable } from './bearer-error.ts';
 import { fetchJson } from './fetch-json.ts';
 
-export interface IssuerMetadata {
+interface IssuerMetadata {
   issuer: string;
   jwks_uri: string;
   introspection_endpoint?: string;
 }
 
-export interface MetadataSourceOptions {
+interface MetadataSourceOptions {
   issuer: string;
   timeoutMs?: number;
   retryAfterMs?: number;

@@ -19,7 +19,7 @@ import * as jose from 'jose';
 import { AuthorizationServerUnavailable, BearerError } from './bearer-error.ts';
 import { fetchJson } from './fetch-json.ts';
 
-export interface KeySetOptions {
+interface KeySetOptions {
   /** Where the keys are (resolved lazily, e.g. from discovery). */
   jwksUri: () => Promise<string>;
   timeoutMs?: number;

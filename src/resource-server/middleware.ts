@@ -48,8 +48,8 @@ export interface TokenGuardOptions {
   tokenCacheMaxAgeMs?: number;
 }
 
-export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
-export const DEFAULT_TOKEN_CACHE_MAX_AGE_MS = 300_000;
+const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
+const DEFAULT_TOKEN_CACHE_MAX_AGE_MS = 300_000;
 
 export interface TokenGuard {
   readonly realm: string;

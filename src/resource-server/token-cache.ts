@@ -26,7 +26,7 @@
  */
 import type { AccessToken } from './access-token.ts';
 
-export interface TokenCacheOptions {
+interface TokenCacheOptions {
   /** Most entries kept; 0 turns the cache off. */
   maxEntries: number;
   /** Longest an entry is trusted after its verification, in milliseconds. */

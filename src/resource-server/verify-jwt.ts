@@ -16,7 +16,7 @@ import { rolesOf, scopesOf, type AccessToken } from './access-token.ts';
 import { AuthorizationServerUnavailable, BearerError } from './bearer-error.ts';
 import type { KeySet } from './key-set.ts';
 
-export const ASYMMETRIC_ALGORITHMS = [
+const ASYMMETRIC_ALGORITHMS = [
   'ES256',
   'ES384',
   'ES512',
@@ -30,7 +30,7 @@ export const ASYMMETRIC_ALGORITHMS = [
   'Ed25519',
 ];
 
-export interface JwtCheckOptions {
+interface JwtCheckOptions {
   issuer: string;
   audience: string;
   keys: KeySet;

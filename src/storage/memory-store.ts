@@ -10,7 +10,7 @@ import { errors, type Adapter, type AdapterPayload, type ClientMetadata } from '
 import { memoryEmailIndex, memoryGrantIndex, memoryOneTimeTokens, memorySessionIndex } from './account-records.ts';
 import { consumeOutcome, type LineageState, RefreshTokenCodec, saveOutcome, standing } from './refresh-lineage.ts';
 import { GRANT_MEMBER_MODELS, REPLAY_CLAIM_MS, type ReusePolicy } from './reuse-policy.ts';
-import { type Account, type ReuseEvent, type Store, StorageConflict } from './types.ts';
+import { type Account, type PrefetchHint, type ReuseEvent, type Store, StorageConflict } from './types.ts';
 
 interface Entry {
   value: unknown;
@@ -130,7 +130,7 @@ export class MemoryStore implements Store {
   async ping(): Promise<void> {}
 
   /** Nothing to gain: every read is local. */
-  prefetch(_what: { clientId?: string; refreshToken?: string }): void {}
+  prefetch(_what: PrefetchHint): void {}
 
   async close(): Promise<void> {
     this.#ks.close();

@@ -75,18 +75,28 @@ export interface ReuseEvent {
   readonly accountId: string | undefined;
 }
 
+/** What a back-channel request will look up (see Store.prefetch). */
+export interface PrefetchHint {
+  readonly clientId?: string | undefined;
+  readonly refreshToken?: string | undefined;
+  readonly accessToken?: string | undefined;
+  readonly code?: string | undefined;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'redis';
   adapter(model: string): Adapter;
   /** Mints and verifies refresh-token values with this store's key (src/provider/oidc-internals.ts uses it). */
   readonly refreshTokens: RefreshTokenCodec;
   /**
-   * A hint at the start of a token request: it will look up the client `clientId` and, for a refresh-token grant,
-   * the refresh token `refreshToken` with its Grant, account and session. A store that pays per round trip reads
-   * them now, for this request only (./request-scope.ts); the memory store ignores it. Never changes what the
-   * reads answer.
+   * A hint at the start of a back-channel request: it will look up the client `clientId`; for a refresh-token
+   * grant the refresh token `refreshToken` with its Grant, account and session; for userinfo or introspection the
+   * opaque access token `accessToken`, for a code exchange the authorization code `code`, each with its Grant,
+   * account, client and session. A store that pays per round
+   * trip reads them now, for this request only (./prefetch-scope.ts); the memory store ignores it. Never changes
+   * what the reads answer.
    */
-  prefetch(what: { clientId?: string; refreshToken?: string }): void;
+  prefetch(what: PrefetchHint): void;
   readonly accounts: AccountStore;
   readonly clients: ClientStore;
   readonly throttle: ThrottleStore;

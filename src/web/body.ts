@@ -31,6 +31,20 @@ export async function readBytes(req: IncomingMessage, limit: number): Promise<Bu
   return Buffer.concat(chunks, size);
 }
 
+/**
+ * Refuses (403) a form post from another site: one whose `Sec-Fetch-Site` is neither same-origin nor none (typed
+ * by the user), or whose `Origin` is neither the issuer's nor `null`. Our pages send `Referrer-Policy:
+ * no-referrer`, so browsers send `Origin: null` on their own form posts (Fetch spec); then Sec-Fetch-Site and the
+ * SameSite cookies are what tell same-site from cross-site.
+ */
+export function assertSameOrigin(ctx: Context, issuerOrigin: string): void {
+  const site = ctx.get('sec-fetch-site');
+  const origin = ctx.get('origin');
+  if ((site && site !== 'same-origin' && site !== 'none') || (origin && origin !== 'null' && origin !== issuerOrigin)) {
+    throw new HttpError(403, 'invalid_request', 'cross-site form submission refused');
+  }
+}
+
 export async function readForm(ctx: Context, limit: number): Promise<Map<string, string>> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new HttpError(415, 'invalid_request', 'expected an application/x-www-form-urlencoded body');

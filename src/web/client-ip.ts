@@ -12,7 +12,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 /** The eight 16-bit groups of an IPv6 address (zone id dropped), or undefined when it is not one. */
 function groups(ip: string): number[] | undefined {
-  let text = ip.split('%')[0] as string;
+  const zone = ip.indexOf('%');
+  let text = zone < 0 ? ip : ip.slice(0, zone);
   if (!isIPv6(text)) return undefined;
   // A trailing dotted quad (::ffff:192.0.2.1) is two groups.
   text = text.replace(

@@ -21,14 +21,7 @@ import type { Language } from '../config/languages.ts';
 import type { Views } from './views.ts';
 
 /** What the error page explains; each has a heading, a "what happened" and a "what to do" in the catalogues. */
-export type ErrorKind =
-  | 'expired'
-  | 'unknownClient'
-  | 'badRedirect'
-  | 'notFound'
-  | 'unavailable'
-  | 'server'
-  | 'badRequest';
+type ErrorKind = 'expired' | 'unknownClient' | 'badRedirect' | 'notFound' | 'unavailable' | 'server' | 'badRequest';
 
 /** A registered client's site, for the error page's way back. */
 export interface ClientSite {
@@ -36,7 +29,7 @@ export interface ClientSite {
   url: string;
 }
 
-export interface ErrorPageHints {
+interface ErrorPageHints {
   kind?: ErrorKind;
   back?: ClientSite;
   language?: Language;
@@ -120,7 +113,7 @@ export function errorKind(err: unknown, error: string, description: string | und
   return 'badRequest';
 }
 
-export interface ErrorPage {
+interface ErrorPage {
   error: string;
   description?: string | undefined;
   kind: ErrorKind;

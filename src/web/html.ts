@@ -9,5 +9,5 @@ const ESCAPES: Record<string, string> = {
 };
 
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => ESCAPES[c] as string);
+  return String(value ?? '').replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
 }

@@ -16,7 +16,7 @@ import { escapeHtml } from './html.ts';
 
 const i18nDir = fileURLToPath(new URL('../../views/i18n/', import.meta.url));
 
-export type Catalogue = Readonly<Record<string, string>>;
+type Catalogue = Readonly<Record<string, string>>;
 
 export function readCatalogue(language: string): Catalogue {
   const parsed: unknown = JSON.parse(readFileSync(`${i18nDir}${language}.json`, 'utf8'));

@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Middleware } from 'koa';
 
-export interface RequestScope {
+interface RequestScope {
   readonly requestId: string;
   /** Set by whoever recognises the request: oidc-provider's route name or Gatehouse's own. */
   route?: string;

@@ -15,10 +15,25 @@ import type { Config } from '../config/types.ts';
 
 const nonces = new WeakMap<ServerResponse, string>();
 
+/** Random bytes drawn once per 256 nonces: each nonce is 16 bytes of it never handed out before. */
+const NONCE_BYTES = 16;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function freshNonce(): string {
+  if (offset + NONCE_BYTES > pool.length) {
+    pool = randomBytes(NONCE_BYTES * 256);
+    offset = 0;
+  }
+  const nonce = pool.toString('base64', offset, offset + NONCE_BYTES);
+  offset += NONCE_BYTES;
+  return nonce;
+}
+
 export function cspNonce(res: ServerResponse): string {
   let nonce = nonces.get(res);
   if (!nonce) {
-    nonce = randomBytes(16).toString('base64');
+    nonce = freshNonce();
     nonces.set(res, nonce);
   }
   return nonce;

@@ -30,6 +30,7 @@ const FORM = Symbol('gatehouse.tokenForm');
 /** A complete request with the same line, headers and socket as `req`, whose body is `body`. */
 export function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   const copy = new IncomingMessage(req.socket);
+  // A request a server received always has both; Node's type leaves them optional for client responses.
   copy.method = req.method as string;
   copy.url = req.url as string;
   copy.httpVersion = req.httpVersion;
@@ -43,11 +44,20 @@ export function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   return copy;
 }
 
+/** Whether a Content-Type is application/x-www-form-urlencoded (any case, any parameters), as `ctx.is` decides. */
+export function isForm(contentType: string): boolean {
+  const semicolon = contentType.indexOf(';');
+  return (
+    (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() ===
+    'application/x-www-form-urlencoded'
+  );
+}
+
 /** The form parameters of the request, or undefined when its body is not a form. Reads the body at most once. */
 export async function tokenForm(ctx: Context, limit: number): Promise<URLSearchParams | undefined> {
   const state = ctx.state as { [FORM]?: URLSearchParams };
   if (state[FORM]) return state[FORM];
-  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
+  if (!isForm(ctx.get('content-type'))) return undefined;
   const body = await readBytes(ctx.req, limit);
   ctx.req = replay(ctx.req, body);
   // Duplicated or malformed parameters are the provider's to refuse; readers here only take single values.
@@ -56,9 +66,9 @@ export async function tokenForm(ctx: Context, limit: number): Promise<URLSearchP
 }
 
 function clientFromBasic(header: string): string | undefined {
-  const m = /^Basic ([A-Za-z0-9+/=]{1,2048})$/i.exec(header);
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const encoded = /^Basic ([A-Za-z0-9+/=]{1,2048})$/i.exec(header)?.[1];
+  if (!encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 1) return undefined;
   try {

@@ -35,7 +35,7 @@ export type ViewName =
   | AccountView;
 
 /** The account center's pages (src/account/routes.ts). */
-export type AccountView =
+type AccountView =
   | 'account'
   | 'account-forgot'
   | 'account-reset'
@@ -63,12 +63,12 @@ function fill(messages: Messages, template: string, values: Record<string, unkno
     (_, raw?: string, escaped?: string, key?: string) => {
       if (raw) return String(values[raw] ?? '');
       if (escaped) return escapeHtml(values[escaped]);
-      return messages.html(key as string, values);
+      return key ? messages.html(key, values) : '';
     },
   );
 }
 
-export interface Page {
+interface Page {
   language: Language;
   nonce: string;
   /** The `<title>` before the brand name, as HTML (a message from `messages.html`). */
@@ -115,12 +115,14 @@ export class Views {
   }
 
   messages(language: Language): Messages {
-    return this.#messages.get(language) as Messages;
+    const messages = this.#messages.get(language);
+    if (!messages) throw new Error(`no message catalogue for ${language}`);
+    return messages;
   }
 
   render(name: ViewName, page: Page, values: Record<string, unknown>): string {
     const messages = this.messages(page.language);
-    const body = fill(messages, this.#templates.get(name) as string, { brand: this.#brand.name, ...values });
+    const body = fill(messages, this.#template(name), { brand: this.#brand.name, ...values });
     return this.#layout(messages, page, body, SCRIPTED.has(name), PASSKEYS.has(name));
   }
 
@@ -129,9 +131,15 @@ export class Views {
     return this.#layout(this.messages('en'), { language: 'en', title, nonce }, body, false);
   }
 
+  #template(name: ViewName | 'layout'): string {
+    const template = this.#templates.get(name);
+    if (template === undefined) throw new Error(`no template views/${name}.html`);
+    return template;
+  }
+
   #layout(messages: Messages, page: Page, body: string, scripted: boolean, passkeys = false): string {
     const logo = this.#brand.logoUrl || this.assets.favicon;
-    return fill(messages, this.#templates.get('layout') as string, {
+    return fill(messages, this.#template('layout'), {
       lang: page.language,
       title: page.title,
       brand: this.#brand.name,

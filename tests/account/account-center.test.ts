@@ -7,6 +7,7 @@ import { startGatehouse } from '../helpers/gatehouse.ts';
 import { fileChromium } from '../demo/chromium.ts';
 import { axeViolations, DESKTOP, PHONE } from '../pages/browser.ts';
 import { startSmtp } from '../helpers/smtp.ts';
+import { defined } from '../helpers/defined.ts';
 
 const SHOTS = 'tests/artifacts/screenshots/account';
 const PASSWORD = 'correct horse battery staple';
@@ -21,7 +22,7 @@ function linkIn(raw: string): string {
   const text = raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
   const match = /(http:\/\/127\.0\.0\.1:\d+\/account\/reset\/[A-Za-z0-9_-]{43})/.exec(text);
   if (!match) throw new Error('no reset link in the mail');
-  return match[1] as string;
+  return defined(match[1], 'match[1]');
 }
 
 async function signIn(page: Page, issuer: string, username: string, password: string): Promise<void> {

@@ -9,6 +9,7 @@ import { CookieJar, loginThroughPages, request } from '../helpers/browserless-lo
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { parseExposition, sampleSum } from '../operations/prometheus-text.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 async function connect(issuer: string, config: oidc.Configuration, jar: CookieJar, scope: string) {
   const verifier = oidc.randomPKCECodeVerifier();
@@ -28,12 +29,14 @@ async function accountPage(issuer: string, jar: CookieJar): Promise<{ html: stri
   const res = await request(`${issuer}/account`, jar);
   if (res.status !== 200) throw new Error(`/account answered ${res.status}`);
   const html = await res.text();
-  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)?.[1] as string };
+  return { html, csrf: capture(/name="csrf" value="([^"]+)"/, html) };
 }
 
 function appItems(html: string): string[] {
   return [...html.matchAll(/<li class="app">([\s\S]*?)<\/form>\s*<\/li>/g)].map((m) =>
-    (m[1] as string).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '),
+    defined(m[1], 'm[1]')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' '),
   );
 }
 

@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { authorizeWithPkce, CookieJar, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 test('two devices: the one signed out from the other loses its refresh token; the other keeps its own', async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS });
@@ -26,8 +27,8 @@ test('two devices: the one signed out from the other loses its refresh token; th
     );
   }
   const page = await (await request(`${gh.issuer}/account`, phone)).text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] as string;
-  const other = /<li class="device">[\s\S]*?name="session" value="([^"]+)"/.exec(page)?.[1] as string;
+  const csrf = capture(/name="csrf" value="([^"]+)"/, page);
+  const other = capture(/<li class="device">[\s\S]*?name="session" value="([^"]+)"/, page);
   t.truthy(other, 'the laptop is listed with a sign-out button');
   const res = await request(`${gh.issuer}/account/sessions/end`, phone, {
     method: 'POST',
@@ -36,10 +37,13 @@ test('two devices: the one signed out from the other loses its refresh token; th
   });
   t.is(res.status, 200);
   await t.throwsAsync(
-    oidc.refreshTokenGrant(a, refresh[0] as string),
+    oidc.refreshTokenGrant(a, defined(refresh[0], 'refresh[0]')),
     { code: 'OAUTH_RESPONSE_BODY_ERROR' },
     "the signed-out device's refresh token is refused",
   );
-  t.truthy((await oidc.refreshTokenGrant(a, refresh[1] as string)).access_token, 'the phone keeps its access');
+  t.truthy(
+    (await oidc.refreshTokenGrant(a, defined(refresh[1], 'refresh[1]'))).access_token,
+    'the phone keeps its access',
+  );
   t.is((await request(`${gh.issuer}/account`, laptop)).status, 303, 'the laptop must sign in again');
 });

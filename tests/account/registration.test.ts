@@ -8,6 +8,7 @@ import { fileChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, DESKTOP, PHONE } from '../pages/browser.ts';
 import { startSmtp } from '../helpers/smtp.ts';
+import { capture } from '../helpers/defined.ts';
 
 const SHOTS = 'tests/artifacts/screenshots/account';
 const PASSWORD = 'correct horse battery staple';
@@ -73,7 +74,7 @@ test('sign-up from the sign-in page in Chromium: the account exists, its email u
   t.false(account.emailVerified);
   const raw = await mail.next();
   t.regex(raw, /To: olivia@example.com/);
-  const link = /(http:\/\/127\.0\.0\.1:\d+\/account\/verify\/[A-Za-z0-9_-]{43})/.exec(raw)?.[1] as string;
+  const link = capture(/(http:\/\/127\.0\.0\.1:\d+\/account\/verify\/[A-Za-z0-9_-]{43})/, raw);
   await page.goto(link);
   await page.screenshot({ path: `${SHOTS}/verify-desktop.png`, fullPage: true });
   t.deepEqual(await axeViolations(page), []);

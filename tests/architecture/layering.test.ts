@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import test from 'ava';
+import { defined } from '../helpers/defined.ts';
 
 /** Lowest first. A path matches the first entry with a prefix of it (more specific entries come first). */
 const LAYERS: ReadonlyArray<{ name: string; prefixes: readonly string[] }> = [
@@ -36,8 +37,8 @@ function sourceFiles(dir: string): string[] {
 
 /** The src/ files a file imports (static imports, re-exports and dynamic `import('…')` with a literal path). */
 function importsIn(file: string, text: string): string[] {
-  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']+)'/gm)].map(
-    (m) => m[1] as string,
+  const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'(\.{1,2}\/[^']+)'/gm)].map((m) =>
+    defined(m[1], 'm[1]'),
   );
   return specifiers.map((s) => normalize(join(dirname(file), s)).replaceAll('\\', '/'));
 }

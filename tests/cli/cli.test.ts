@@ -12,6 +12,7 @@ import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { freePort } from '../../bench/lib/processes.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { capture } from '../helpers/defined.ts';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
   runNode('src/cli/main.ts', args, { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', ...env }, stdin);
@@ -96,7 +97,7 @@ test('users and clients created with the CLI work in a server on the same Redis'
   );
   const created = await cli(['clients', 'add', '--file', file], env);
   t.is(created.code, 0, created.stderr);
-  const secret = /client_secret: (\S+)/.exec(created.stdout)?.[1] as string;
+  const secret = capture(/client_secret: (\S+)/, created.stdout);
   t.true(Buffer.from(secret, 'base64url').length >= 32, '256-bit generated secret');
   t.regex((await cli(['clients', 'list'], env)).stdout, /^cli-app\t/m);
 
@@ -252,7 +253,7 @@ test('lists have headers and say when they are empty; show and update never prin
     JSON.stringify({ client_id: 'web', client_name: 'Web', redirect_uris: ['https://web.example/cb'] }),
   );
   const created = await cli(['clients', 'add', '--file', file], env);
-  const secret = /client_secret: (\S+)/.exec(created.stdout)?.[1] as string;
+  const secret = capture(/client_secret: (\S+)/, created.stdout);
   t.truthy(secret);
   const clientList = await cli(['clients', 'list'], env);
   t.is(

@@ -9,6 +9,7 @@ import { runNode } from '../helpers/child.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { CLIENTS, REDIRECT, rp } from '../security/fixtures.ts';
+import { capture } from '../helpers/defined.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const cli = (args: string[], env: NodeJS.ProcessEnv, stdin = '') =>
@@ -103,7 +104,7 @@ test('users add --email-verified marks the email verified; --send-verification m
   t.is(sent.code, 0, sent.stderr);
   t.regex(sent.stdout, /verification link sent to mia@example\.com/);
   t.false((await gh.gatehouse.accounts.find('mia')).emailVerified);
-  const link = /"link":"([^"]+)"/.exec(sent.stderr)?.[1] as string;
+  const link = capture(/"link":"([^"]+)"/, sent.stderr);
   t.true(link.startsWith(`${gh.issuer}/account/verify/`));
   const res = await fetch(link, {
     method: 'POST',

@@ -8,6 +8,7 @@ import * as jose from 'jose';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { readFileSync } from 'node:fs';
 import { conformanceModule, type ModuleRun, STATIC_CLIENTS, fileOp } from './harness.ts';
+import { defined } from '../helpers/defined.ts';
 
 const PLAN = 'oidcc-config-certification-test-plan';
 const op = fileOp(test);
@@ -266,10 +267,13 @@ test("docs/conformance-clients.json: the clients these tests use, with the suite
   );
   for (const c of documented.clients) {
     t.regex(
-      (c.redirect_uris as string[])[0] as string,
+      defined((c.redirect_uris as string[])[0], 'a redirect URI'),
       /^https:\/\/www\.certification\.openid\.net\/test\/a\/gatehouse\/callback$/,
     );
-    t.regex((c.post_logout_redirect_uris as string[])[0] as string, /\/post_logout_redirect$/);
+    t.regex(
+      defined((c.post_logout_redirect_uris as string[])[0], 'a post-logout redirect URI'),
+      /\/post_logout_redirect$/,
+    );
   }
   const gh = await startGatehouse(t, { issuer: 'https://gatehouse.example.test' }, { CONFIG_FILE: file.pathname });
   for (const c of documented.clients)

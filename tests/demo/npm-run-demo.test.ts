@@ -98,3 +98,13 @@ test('npm run demo starts all three, signs in through the client, and Ctrl-C sto
   t.is(demo.child.err(), '', 'nothing on stderr');
   for (const port of Object.values(ports)) t.true(await refused(`http://localhost:${port}/`), `port ${port} closed`);
 });
+
+test('a bad demo setting stops npm run demo with exit 1 before anything listens, naming its variable', async (t) => {
+  const ports = { gh: await freePort(), api: await freePort(), web: await freePort() };
+  const demo = startDemo(ports, { DEMO_PORT: 'lots' });
+  t.teardown(() => demo.child.kill('SIGKILL'));
+  t.is(await demo.child.exited, 1);
+  t.is(demo.child.err(), 'demo: invalid configuration: DEMO_PORT: must be an integer\n');
+  t.is(demo.child.out(), '');
+  for (const port of Object.values(ports)) t.true(await refused(`http://localhost:${port}/`), `port ${port} closed`);
+});

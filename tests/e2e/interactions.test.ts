@@ -5,6 +5,7 @@ import test from 'ava';
 import * as oidc from 'openid-client';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 const REDIRECT = 'https://third.example/cb';
 const SECRET = 'third-party-secret-0123456789abcdef0123456789abcdef';
@@ -41,8 +42,8 @@ async function signedIn(t: import('ava').ExecutionContext) {
 
 /** Submits the logout confirmation page `html` with "Yes, sign me out" (`logout: 'yes'`) or "No" (no `logout`). */
 function confirmLogout(html: string, issuer: string, jar: CookieJar, logout: boolean): Promise<Response> {
-  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
+  const action = capture(/action="([^"]+\/session\/end\/confirm)"/, html);
+  const xsrf = capture(/name="xsrf" value="([^"]+)"/, html);
   return request(new URL(action, issuer).toString(), jar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -55,9 +56,9 @@ test('a third-party client gets a consent page listing the scopes, escaped; allo
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid email', state: 'st' });
   const { callback, pages } = await loginThroughPages(url, gh.issuer, { ...DEMO, consent: 'allow' });
   t.is(pages.length, 2, 'login page, then consent page');
-  t.regex(pages[1] as string, /Third &lt;Party&gt;/);
-  t.notRegex(pages[1] as string, /Third <Party>/);
-  t.regex(pages[1] as string, /See your email address <small>\(email\)<\/small>/);
+  t.regex(defined(pages[1], 'pages[1]'), /Third &lt;Party&gt;/);
+  t.notRegex(defined(pages[1], 'pages[1]'), /Third <Party>/);
+  t.regex(defined(pages[1], 'pages[1]'), /See your email address <small>\(email\)<\/small>/);
   t.truthy(callback.searchParams.get('code'));
   t.is(callback.searchParams.get('state'), 'st');
 });
@@ -101,7 +102,7 @@ async function walk(
     const res = await request(url, jar);
     if (res.status === 200) {
       const html = await res.text();
-      const action = /action="([^"]*\/(?:login|confirm))"/.exec(html)?.[1] as string;
+      const action = capture(/action="([^"]*\/(?:login|confirm))"/, html);
       must(action, `a form on ${new URL(url).pathname}`);
       paths.push(`POST ${action.replace(/[^/]+\/(login|confirm)$/, ':uid/$1')}`);
       const form: Record<string, string> = action.endsWith('/login')
@@ -152,10 +153,12 @@ test('a first-party client gets its consent with a fresh sign-in: no consent int
   );
   t.is(paths.length, 4, 'GET /auth, sign-in page, POST login, resume straight to the client');
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
-  const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] as string, 'base64url').toString()) as Record<
-    string,
-    unknown
-  >;
+  const claims = JSON.parse(
+    Buffer.from(
+      defined(tokens.access_token.split('.')[1], "tokens.access_token.split('.')[1]"),
+      'base64url',
+    ).toString(),
+  ) as Record<string, unknown>;
   t.is(claims.aud, 'http://localhost:4000', 'a JWT for the default resource server');
   t.is(claims.scope, 'api:read');
   t.truthy(tokens.refresh_token);
@@ -249,7 +252,7 @@ test('prompt=none without a session answers login_required; with one it succeeds
     password: 'demo-password',
     jar,
   });
-  t.regex(relogin[0] as string, /<h1>Sign in<\/h1>/);
+  t.regex(defined(relogin[0], 'relogin[0]'), /<h1>Sign in<\/h1>/);
 });
 
 test('RP-initiated logout ends the session and returns to the registered URI with state', async (t) => {
@@ -324,11 +327,11 @@ test('"No, stay signed in" from a client\'s logout: signed out of that client on
   // "Yes" still signs out, and that page says so.
   const page = await request(new URL('/session/end', gh.issuer).toString(), jar);
   const confirm = await page.text();
-  const done = await request(new URL(/action="([^"]+)"/.exec(confirm)?.[1] as string, gh.issuer).toString(), jar, {
+  const done = await request(new URL(capture(/action="([^"]+)"/, confirm), gh.issuer).toString(), jar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
-      xsrf: /name="xsrf" value="([^"]+)"/.exec(confirm)?.[1] as string,
+      xsrf: capture(/name="xsrf" value="([^"]+)"/, confirm),
       logout: 'yes',
     }).toString(),
   });

@@ -9,6 +9,7 @@ import test from 'ava';
 import { startNode } from '../helpers/child.ts';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { freePort, waitFor } from '../../bench/lib/processes.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 const start = (env: NodeJS.ProcessEnv) =>
   startNode('src/main.ts', [], { DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-start-')), ...env });
@@ -27,7 +28,7 @@ test('npm start serves discovery, prints the demo sign-in and no runtime warning
     t.true(discovery.grant_types_supported?.includes(g), g);
   t.regex(proc.out(), /Demo user: +demo \/ demo-password/);
   t.regex(proc.out(), new RegExp(`Sign in at: +${issuer}/auth\\?client_id=demo-client&response_type=code`));
-  const authUrl = /Sign in at: +(\S+)/.exec(proc.out())?.[1] as string;
+  const authUrl = capture(/Sign in at: +(\S+)/, proc.out());
   const jar = new CookieJar();
   const toLogin = await request(authUrl, jar);
   t.is(toLogin.status, 303);
@@ -109,7 +110,10 @@ test('an unreadable JWKS file and an unreachable Redis are reported together, wi
   t.is(lines.length, 4, proc.err());
   t.is(lines[0], 'gatehouse: cannot start (2 problems):');
   t.is(lines[1], '  jwksFile (JWKS_FILE): cannot read /nonexistent/jwks.json (ENOENT)');
-  t.regex(lines[2] as string, new RegExp(`^  storage unavailable: Redis \\(redis://127\\.0\\.0\\.1:${redisPort}\\) `));
+  t.regex(
+    defined(lines[2], 'lines[2]'),
+    new RegExp(`^  storage unavailable: Redis \\(redis://127\\.0\\.0\\.1:${redisPort}\\) `),
+  );
   t.notRegex(proc.err(), /secret|at .*\.ts:\d+/, 'no password, no stack trace');
 });
 
@@ -157,8 +161,8 @@ test('the URL npm start prints leads, through the sign-in, to a page whose curl 
   t.teardown(() => proc.kill('SIGKILL'));
   await waitFor(() => proc.out().includes('npm run demo'), 'the demo hint', 60_000);
   const printed = proc.out();
-  const authUrl = new URL(/Sign in at: +(\S+)/.exec(printed)?.[1] as string);
-  const exportLine = /^ +(export CODE_VERIFIER=\S+)$/m.exec(printed)?.[1] as string;
+  const authUrl = new URL(capture(/Sign in at: +(\S+)/, printed));
+  const exportLine = capture(/^ +(export CODE_VERIFIER=\S+)$/m, printed);
   t.truthy(exportLine, printed);
   const verifier = exportLine.slice('export CODE_VERIFIER='.length);
   t.is(authUrl.searchParams.get('redirect_uri'), `${issuer}/dev/callback`);
@@ -176,7 +180,7 @@ test('the URL npm start prints leads, through the sign-in, to a page whose curl 
   const html = await landing.text();
   t.false(html.includes(verifier), 'the page never shows the verifier');
   t.regex(html, /npm run demo/);
-  const curl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(html)?.[1] as string);
+  const curl = unescapeHtml(capture(/<pre>([\s\S]*?)<\/pre>/, html));
   t.regex(curl, /^curl -s /);
 
   // The user's way: the printed export, then the curl as shown, in one shell.
@@ -197,7 +201,7 @@ test('the URL npm start prints leads, through the sign-in, to a page whose curl 
     callbackPrefix: `${issuer}/dev/callback`,
   });
   const secondCurl = unescapeHtml(
-    /<pre>([\s\S]*?)<\/pre>/.exec(await (await request(again.callback.href, jar)).text())?.[1] as string,
+    capture(/<pre>([\s\S]*?)<\/pre>/, await (await request(again.callback.href, jar)).text()),
   );
   const noVerifier = JSON.parse(
     spawnSync('sh', ['-c', secondCurl], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout,
@@ -216,7 +220,7 @@ test('the development callback page escapes what it is given and answers 400 wit
   const hostile = await fetch(`${issuer}/dev/callback?code=${encodeURIComponent(`x'; rm -rf ~; echo '<script>`)}`);
   const html = await hostile.text();
   t.false(html.includes('<script>'));
-  const curl = unescapeHtml(/<pre>([\s\S]*?)<\/pre>/.exec(html)?.[1] as string);
+  const curl = unescapeHtml(capture(/<pre>([\s\S]*?)<\/pre>/, html));
   t.true(curl.includes(`--data-urlencode code='x'\\''; rm -rf ~; echo '\\''<script>'`), curl);
   const failed = await fetch(
     `${issuer}/dev/callback?error=access_denied&error_description=${encodeURIComponent('<b>no</b>')}`,

@@ -9,6 +9,7 @@ import { runNode } from '../helpers/child.ts';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { capture } from '../helpers/defined.ts';
 
 const REDIRECT = 'http://localhost:5000/callback';
 const SECRET = 'web-secret-that-is-long-enough-0123456789abcdef';
@@ -49,7 +50,7 @@ test('users mfa list / reset: factors listed without secrets, reset removes them
       body: new URLSearchParams(fields).toString(),
     });
   t.is((await post('/login', { username: 'grace', password: PASSWORD })).status, 303);
-  const key = /<code>([A-Z2-7]+)<\/code>/.exec(await (await request(interaction, jar)).text())?.[1] as string;
+  const key = capture(/<code>([A-Z2-7]+)<\/code>/, await (await request(interaction, jar)).text());
   t.is((await post('/mfa', { code: '000000' })).status, 401);
   t.is(
     (

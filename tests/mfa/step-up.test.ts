@@ -9,6 +9,7 @@ import * as oidc from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { type CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 const REDIRECT = 'http://localhost:5000/callback';
 const SECRET = 'web-secret-that-is-long-enough-0123456789abcdef';
@@ -17,7 +18,9 @@ const PASSWORD = 'correct horse battery staple';
 const ASK_CLAIMS = JSON.stringify({ id_token: { acr: null, amr: null } });
 
 function payload(jwt: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(
+    Buffer.from(defined(jwt.split('.')[1], "jwt.split('.')[1]"), 'base64url').toString('utf8'),
+  ) as Record<string, unknown>;
 }
 
 async function follow(issuer: string, jar: CookieJar, res: Response): Promise<URL> {
@@ -88,7 +91,7 @@ test('step-up: password session asked for the second factor only; acr/amr/auth_t
   t.regex(interaction, /\/interaction\//, 'the session alone does not satisfy the request');
   const page = await (await request(interaction, jar)).text();
   t.notRegex(page, /name="password"/, 'the password is not asked again');
-  const secret = /<code>([A-Z2-7]+)<\/code>/.exec(page)?.[1] as string;
+  const secret = capture(/<code>([A-Z2-7]+)<\/code>/, page);
   t.truthy(secret, 'the second factor is');
   const code = new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate();
   const confirmed = await request(`${interaction}/mfa`, jar, {

@@ -10,6 +10,7 @@ import { Secret, TOTP } from 'otpauth';
 import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 const REDIRECT = 'http://localhost:5000/callback';
 const SECRET = 'web-secret-that-is-long-enough-0123456789abcdef';
@@ -86,7 +87,7 @@ async function enrol(t: ExecutionContext, gh: { issuer: string }, config: oidc.C
   const { interaction } = await passwordStep(gh, config, jar);
   const page = await (await request(interaction, jar)).text();
   const totp = new TOTP({
-    secret: Secret.fromBase32(/<code>([A-Z2-7]+)<\/code>/.exec(page)?.[1] as string),
+    secret: Secret.fromBase32(capture(/<code>([A-Z2-7]+)<\/code>/, page)),
     algorithm: 'SHA1',
     digits: 6,
     period: 30,
@@ -151,7 +152,7 @@ async function fullFlow(t: ExecutionContext, store: Store) {
   const confirmed = await form(`${first.interaction}/mfa`, jar, gh.issuer, { code });
   t.is(confirmed.status, 200);
   const codesPage = await confirmed.text();
-  const recovery = [...codesPage.matchAll(/<li>([a-z0-9]{5}-[a-z0-9]{5})<\/li>/g)].map((m) => m[1] as string);
+  const recovery = [...codesPage.matchAll(/<li>([a-z0-9]{5}-[a-z0-9]{5})<\/li>/g)].map((m) => defined(m[1], 'm[1]'));
   t.is(recovery.length, 10, 'ten recovery codes, shown once');
   const next = /href="([^"]+)"/
     .exec(codesPage.slice(codesPage.indexOf('data-recovery-codes')))?.[1]
@@ -177,7 +178,7 @@ async function fullFlow(t: ExecutionContext, store: Store) {
     'a used code cannot be used again',
   );
   const viaRecovery = await form(`${second.interaction}/mfa`, jar2, gh.issuer, {
-    recovery_code: (recovery[0] as string).toUpperCase(),
+    recovery_code: defined(recovery[0], 'recovery[0]').toUpperCase(),
   });
   t.is(viaRecovery.status, 303, 'a recovery code works');
   const cb2 = await follow(gh, jar2, viaRecovery);
@@ -186,7 +187,8 @@ async function fullFlow(t: ExecutionContext, store: Store) {
   const jar3 = new CookieJar();
   const third = await passwordStep(gh, config, jar3);
   t.is(
-    (await form(`${third.interaction}/mfa`, jar3, gh.issuer, { recovery_code: recovery[0] as string })).status,
+    (await form(`${third.interaction}/mfa`, jar3, gh.issuer, { recovery_code: defined(recovery[0], 'recovery[0]') }))
+      .status,
     401,
     'but only once',
   );

@@ -25,6 +25,7 @@ import {
   WRONG_PASSWORD,
   WRONG_SECRET,
 } from '../security/fixtures.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 type Line = Record<string, unknown>;
 
@@ -180,7 +181,7 @@ test('every audit event, with request id, client and subject, and no secret in a
     jar,
   });
   for (const pair of jar.header().split('; ')) {
-    const name = pair.split('=')[0] as string;
+    const name = defined(pair.split('=')[0], "pair.split('=')[0]");
     if (name === '_interaction' || name === '_interaction_resume') continue; // the interaction id is in page URLs by design
     secrets[`cookie ${name}`] = pair.slice(pair.indexOf('=') + 1);
   }
@@ -189,8 +190,8 @@ test('every audit event, with request id, client and subject, and no secret in a
     jar,
   );
   const html = await end.text();
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
-  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
+  const xsrf = capture(/name="xsrf" value="([^"]+)"/, html);
+  const action = capture(/action="([^"]+\/session\/end\/confirm)"/, html);
   t.truthy(xsrf && action);
   const done = await request(new URL(action, gh.issuer).toString(), jar, {
     method: 'POST',

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { REFERENCE_PATH, renderConfigurationReference } from '../../src/config/docs.ts';
+import { envSettingGroups } from '../../src/config/demo-settings.ts';
 import { settings } from '../../src/config/schema.ts';
 
 test('docs/configuration.md is what `npm run config:docs` generates (run it after changing the schema)', (t) => {
@@ -31,4 +32,15 @@ test('the generator follows the defaults it is given (a changed default changes 
     renderConfigurationReference(defaults),
     /\| `ttl\.accessToken` \| `ACCESS_TOKEN_TTL` \| integer 1–86400 \| `1234` \|/,
   );
+});
+
+test('the demo applications have their own sections, every variable with its type and default', (t) => {
+  const doc = renderConfigurationReference();
+  for (const group of envSettingGroups) {
+    const section = doc.split(`\n## ${group.title}\n`)[1]?.split('\n## ')[0] ?? '';
+    for (const s of Object.values(group.settings))
+      t.true(section.includes(`| \`${s.env}\` |`), `${group.title}: ${s.env}`);
+  }
+  t.regex(doc, /\| `DEMO_PORT` \| integer 0–65535 \| `5000` \|/);
+  t.regex(doc, /\| `API_CLIENT_SECRET` \| string \(not empty\) \| \(none\) \|/);
 });

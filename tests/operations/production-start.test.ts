@@ -18,6 +18,7 @@ import { CookieJar, request } from '../helpers/browserless-login.ts';
 import { freePort, waitFor } from '../../bench/lib/processes.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { parseExposition } from './prometheus-text.ts';
+import { defined } from '../helpers/defined.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -35,7 +36,10 @@ test('the Dockerfile runs the same command as `npm run start:prod`, and ships wh
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
   t.truthy(cmd, 'the Dockerfile has an exec-form CMD');
-  t.is((JSON.parse(cmd as string) as string[]).join(' '), pkg.scripts['start:prod'] as string);
+  t.is(
+    (JSON.parse(cmd as string) as string[]).join(' '),
+    defined(pkg.scripts['start:prod'], "pkg.scripts['start:prod']"),
+  );
   t.is(pkg.scripts['start:prod'], 'node dist/main.js');
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
   for (const line of [
@@ -93,7 +97,7 @@ test('compiled output starts with `node dist/main.js` in production on Redis: re
     }),
   );
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const [command, ...args] = (pkg.scripts['start:prod'] as string).split(' ');
+  const [command, ...args] = defined(pkg.scripts['start:prod'], "pkg.scripts['start:prod']").split(' ');
   t.is(command, 'node', 'start:prod runs node (here: the project’s Node 24)');
   const server = run(process.execPath, args, app, {
     PATH: process.env.PATH,

@@ -1,3 +1,4 @@
+import { defined } from '../helpers/defined.ts';
 /**
  * A strict parser of the Prometheus text exposition format (version 0.0.4), written from the format's
  * specification, used to check that /metrics is well-formed — not just that it contains some substrings.
@@ -149,7 +150,7 @@ export function parseExposition(text: string): Map<string, Family> {
     const parts = rest.trim().split(/\s+/);
     if (!rest.startsWith(' ') || parts.length < 1 || parts.length > 2)
       throw new Error(`${where}: expected value [timestamp]`);
-    const value = parseValue(parts[0] as string, where);
+    const value = parseValue(defined(parts[0], 'parts[0]'), where);
     if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) throw new Error(`${where}: bad timestamp`);
     let f = familyOf(name, families);
     if (!f) {

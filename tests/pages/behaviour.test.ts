@@ -7,6 +7,7 @@ import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { fileChromium } from '../demo/chromium.ts';
 import { authorizationUrl, axeViolations, catalogue, DESKTOP, inPage, setup, watch } from './browser.ts';
+import { defined } from '../helpers/defined.ts';
 
 const browser = fileChromium(test);
 
@@ -152,7 +153,7 @@ test('language: ui_locales wins over Accept-Language, then Accept-Language by pr
   await page.fill('#password', 'demo-password');
   await Promise.all([page.waitForSelector('button[value=allow]'), page.click('button.primary')]);
   t.is((await page.textContent('h1'))?.trim(), de['consent.title']);
-  t.regex((await page.textContent('.scopes')) ?? '', new RegExp(de['scope.email'] as string));
+  t.regex((await page.textContent('.scopes')) ?? '', new RegExp(defined(de['scope.email'], "de['scope.email']")));
 });
 
 test('language: the configured default (DEFAULT_LANGUAGE) applies when nothing matches', async (t) => {

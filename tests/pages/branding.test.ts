@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { testChromium } from '../demo/chromium.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { authorizationUrl, axeViolations, DESKTOP, inPage, screenshot, setup, watch } from './browser.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 const LOGO =
   '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="32" viewBox="0 0 96 32"><rect width="96" height="32" rx="6" fill="#7a1fa2"/></svg>';
@@ -49,9 +50,9 @@ test('stylesheet, script and favicon: served with their types, immutable under h
   const stylesheet = /<link rel="stylesheet" href="([^"]+)" nonce="([^"]+)">/.exec(html);
   t.is(stylesheet?.[2], nonce, 'the stylesheet carries the response nonce');
   t.notRegex(html, /<style|style="/, 'no inline style at all');
-  const icon = /<link rel="icon" href="([^"]+)"/.exec(html)?.[1] as string;
+  const icon = capture(/<link rel="icon" href="([^"]+)"/, html);
   for (const [path, type] of [
-    [stylesheet?.[1] as string, 'text/css; charset=utf-8'],
+    [defined(stylesheet?.[1], 'stylesheet?.[1]'), 'text/css; charset=utf-8'],
     [icon, 'image/svg+xml'],
   ] as const) {
     t.regex(path, /^\/assets\/[a-z]+\.[0-9a-f]{12}\.(css|svg|js)$/);

@@ -8,6 +8,7 @@ import { LANGUAGES } from '../../src/config/languages.ts';
 import { chooseLanguage } from '../../src/web/i18n.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { catalogue } from './browser.ts';
+import { defined } from '../helpers/defined.ts';
 
 const placeholders = (text: string) => [...text.matchAll(/\{\*?\w+\}/g)].map((m) => m[0]).sort();
 
@@ -24,7 +25,11 @@ test('every catalogue has exactly the same keys, the same placeholders and no em
     t.deepEqual(Object.keys(messages).sort(), Object.keys(reference).sort(), `${language}: keys`);
     for (const [key, text] of Object.entries(messages)) {
       t.true(text.trim().length > 0, `${language} ${key}: empty`);
-      t.deepEqual(placeholders(text), placeholders(reference[key] as string), `${language} ${key}: placeholders`);
+      t.deepEqual(
+        placeholders(text),
+        placeholders(defined(reference[key], 'reference[key]')),
+        `${language} ${key}: placeholders`,
+      );
     }
   }
 });

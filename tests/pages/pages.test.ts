@@ -18,6 +18,7 @@ import {
   setup,
   watch,
 } from './browser.ts';
+import { defined } from '../helpers/defined.ts';
 
 const browser = fileChromium(test);
 
@@ -75,6 +76,7 @@ async function check(
 
 async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
   const m = catalogue(v.language);
+  const message = (key: string) => defined(m[key], `the message ${key}`);
   const context = await browser.newContext({
     viewport: v.viewport,
     colorScheme: v.dark ? 'dark' : 'light',
@@ -85,44 +87,44 @@ async function walk(t: ExecutionContext, s: Setup, v: Variant): Promise<void> {
   const problems = watch(page);
 
   await page.goto(authorizationUrl(s));
-  await check(t, page, problems, v, 'login', m['login.title'] as string, true);
+  await check(t, page, problems, v, 'login', message('login.title'), true);
 
   await page.fill('#username', 'demo');
   await page.fill('#password', 'not-the-password');
   await Promise.all([page.waitForURL(/\/login$/), page.click('button.primary')]);
-  await check(t, page, problems, v, 'login-failed', m['login.title'] as string, true);
+  await check(t, page, problems, v, 'login-failed', message('login.title'), true);
 
   await page.fill('#password', 'demo-password');
   await Promise.all([page.waitForSelector('button[value=allow]'), page.click('button.primary')]);
-  await check(t, page, problems, v, 'consent', m['consent.title'] as string, true);
+  await check(t, page, problems, v, 'consent', message('consent.title'), true);
 
   await Promise.all([page.waitForURL((u) => u.href.startsWith(s.redirectUri)), page.click('button[value=allow]')]);
   await page.goBack();
-  await check(t, page, problems, v, 'error-back-button', m['error.expired.heading'] as string, false);
+  await check(t, page, problems, v, 'error-back-button', message('error.expired.heading'), false);
 
   // The account center, with the application just allowed among its connected applications.
   await page.goto(`${s.gh.issuer}/account`);
-  await check(t, page, problems, v, 'account', m['account.title'] as string, true);
+  await check(t, page, problems, v, 'account', message('account.title'), true);
   t.is(await page.locator('li.app').count(), 1, 'account: the application just allowed is listed');
   await page.goto(`${s.gh.issuer}/account/forgot`);
-  await check(t, page, problems, v, 'account-forgot', m['account.forgot.title'] as string, true);
+  await check(t, page, problems, v, 'account-forgot', message('account.forgot.title'), true);
 
   await page.goto(`${s.gh.issuer}/session/end?client_id=reader`);
-  await check(t, page, problems, v, 'logout', m['logout.title'] as string, true);
+  await check(t, page, problems, v, 'logout', message('logout.title'), true);
 
   await Promise.all([page.waitForURL(/\/session\/end\/success/), page.click('button[name=logout][value=yes]')]);
-  await check(t, page, problems, v, 'logged-out', m['loggedOut.title'] as string, false);
+  await check(t, page, problems, v, 'logged-out', message('loggedOut.title'), false);
 
   await page.goto(
     `${s.gh.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(s.redirectUri)}`,
   );
-  await check(t, page, problems, v, 'error-invalid-client', m['error.unknownClient.heading'] as string, false);
+  await check(t, page, problems, v, 'error-invalid-client', message('error.unknownClient.heading'), false);
 
   await page.goto(authorizationUrl(s, { redirect_uri: 'https://evil.example/cb' }));
-  await check(t, page, problems, v, 'error-redirect-uri', m['error.badRedirect.heading'] as string, true);
+  await check(t, page, problems, v, 'error-redirect-uri', message('error.badRedirect.heading'), true);
 
   await page.goto(`${s.gh.issuer}/no-such-page`);
-  await check(t, page, problems, v, 'error-not-found', m['error.notFound.heading'] as string, false);
+  await check(t, page, problems, v, 'error-not-found', message('error.notFound.heading'), false);
 }
 
 for (const v of VARIANTS) {

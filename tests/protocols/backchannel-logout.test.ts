@@ -16,6 +16,7 @@ import { isSpecialAddress, LOGOUT_EVENT } from '../../src/provider/backchannel-l
 import { type CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { capture } from '../helpers/defined.ts';
 
 const SECRET = 'rp-secret-that-is-long-enough-0123456789abcdef';
 const REDIRECT = 'https://rp.example/cb';
@@ -96,7 +97,7 @@ async function setup(t: ExecutionContext, overrides: Record<string, unknown> = {
 async function logout(gh: TestGatehouse, jar: CookieJar): Promise<Response> {
   const page = await request(`${gh.issuer}/session/end`, jar);
   const html = await page.text();
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
+  const xsrf = capture(/name="xsrf" value="([^"]+)"/, html);
   return request(`${gh.issuer}/session/end/confirm`, jar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

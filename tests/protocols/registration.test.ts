@@ -9,6 +9,7 @@ import { createInitialAccessToken } from '../../src/provider/registration.ts';
 import { runNode } from '../helpers/child.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { capture } from '../helpers/defined.ts';
 
 const REDIRECT_STATIC = 'https://static.example/cb';
 const WEB = {
@@ -204,7 +205,7 @@ test('the CLI issues a single-use initial access token; clients list says how ea
   const env = { REDIS_URL: redis.url, CLIENT_REGISTRATION: 'token', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
   const created = await runNode('src/cli/main.ts', ['clients', 'token', 'create', '--ttl', '600'], env);
   t.is(created.code, 0, created.stderr);
-  const token = /initial access token: (\S+)/.exec(created.stdout)?.[1] as string;
+  const token = capture(/initial access token: (\S+)/, created.stdout);
   t.truthy(token);
   t.is(
     (await runNode('src/cli/main.ts', ['clients', 'token', 'create', '--ttl', '5'], env)).code,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { runNode } from '../helpers/child.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { defined } from '../helpers/defined.ts';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const cli = (args: string[], env: NodeJS.ProcessEnv) =>
@@ -37,7 +38,7 @@ test('clients add --file takes a token_exchange policy and refuses a bad one', a
   );
   t.is(good.code, 0, good.stderr);
   const shown = await cli(['clients', 'show', 'orders'], env);
-  t.deepEqual(JSON.parse(shown.stdout.split('\n(')[0] as string).token_exchange, {
+  t.deepEqual(JSON.parse(defined(shown.stdout.split('\n(')[0], "shown.stdout.split('\n(')[0]")).token_exchange, {
     audiences: ['http://localhost:4000'],
     scopes: ['api:read'],
   });

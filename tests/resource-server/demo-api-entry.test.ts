@@ -23,6 +23,32 @@ test('a bad setting exits 1 and names the variable', async (t) => {
   }
 });
 
+test('every bad setting is reported at once, one line each, worded as the server words it', async (t) => {
+  const proc = run({ API_PORT: '99999', LOG_LEVEL: 'loud', API_DOWNSTREAM_URL: 'http://localhost:4100' });
+  t.is(await proc.exited, 1);
+  t.is(
+    proc.err(),
+    [
+      'demo-api: invalid configuration (2 problems):',
+      '  API_PORT: must be between 0 and 65535',
+      '  LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+      '',
+    ].join('\n'),
+  );
+  const rules = run({ API_TOKEN_CHECK: 'introspection', API_DOWNSTREAM_URL: 'http://localhost:4100' });
+  t.is(await rules.exited, 1);
+  t.is(
+    rules.err(),
+    [
+      'demo-api: invalid configuration (2 problems):',
+      '  API_CLIENT_ID / API_CLIENT_SECRET: introspection mode needs the API client credentials',
+      '  API_DOWNSTREAM_URL / API_DOWNSTREAM_AUDIENCE: set both or neither',
+      '',
+    ].join('\n'),
+  );
+  t.is(proc.out() + rules.out(), '');
+});
+
 test('it listens, serves health and refuses tokenless calls, and stops on SIGTERM', async (t) => {
   const port = await freePort();
   const proc = run({ API_PORT: String(port), API_HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1:9' });

@@ -13,6 +13,7 @@ import { runNode } from '../helpers/child.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { basic, codeFlow, FORM, gatehouseOn, REDIRECT } from './fixtures.ts';
+import { defined } from '../helpers/defined.ts';
 
 const API = 'http://localhost:4000';
 const OTHER = 'http://localhost:4100';
@@ -124,7 +125,13 @@ for (const store of ['memory', 'redis'] as const) {
     t.is(refreshed.status, 200, JSON.stringify(refreshed.body));
     t.is(refreshed.body.scope, 'api:read');
     const payload = JSON.parse(
-      Buffer.from((refreshed.body.access_token as string).split('.')[1] as string, 'base64url').toString(),
+      Buffer.from(
+        defined(
+          (refreshed.body.access_token as string).split('.')[1],
+          "(refreshed.body.access_token as string).split('.')[1]",
+        ),
+        'base64url',
+      ).toString(),
     ) as Record<string, unknown>;
     t.is(payload.scope, 'api:read', 'the access token itself carries only the allowed scope');
     const asked = await token(gh, 'reader', {

@@ -11,6 +11,7 @@ import { PROTOCOL_CLAIMS } from '../helpers/claims.ts';
 import { loginThroughPages } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { defined } from '../helpers/defined.ts';
 
 const USER = { username: 'erin', password: 'erin-password-for-consent' };
 const THIRD = {
@@ -60,7 +61,11 @@ async function start(t: import('ava').ExecutionContext, store: string): Promise<
 /** The `<li>` lines of a consent page, tags removed. */
 function consentLines(html: string): string[] {
   const list = /<ul class="scopes">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
-  return [...list.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) => (m[1] as string).replace(/<[^>]+>/g, '').trim());
+  return [...list.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) =>
+    defined(m[1], 'm[1]')
+      .replace(/<[^>]+>/g, '')
+      .trim(),
+  );
 }
 
 for (const store of ['memory', 'redis']) {
@@ -79,7 +84,7 @@ for (const store of ['memory', 'redis']) {
     });
     const { callback, pages } = await loginThroughPages(url, gh.issuer, { ...USER, consent: 'allow' });
     t.is(pages.length, 2, 'sign-in page, then the consent page');
-    const page = pages[1] as string;
+    const page = defined(pages[1], 'pages[1]');
     t.regex(page, /Third Party Photos/, "the client's name");
     t.regex(page, /third\.example/, 'the host the browser goes back to');
     const lines = consentLines(page);
@@ -123,7 +128,7 @@ for (const store of ['memory', 'redis']) {
     });
     const { callback, pages } = await loginThroughPages(url, gh.issuer, { ...USER, consent: 'allow' });
     t.is(pages.length, 2, 'sign-in page, then the consent page');
-    const lines = consentLines(pages[1] as string);
+    const lines = consentLines(defined(pages[1], 'pages[1]'));
     t.true(lines.includes('See your phone number (phone_number)'), lines.join(' | '));
     t.true(lines.includes('See your name and username (profile)'), lines.join(' | '));
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });

@@ -5,6 +5,7 @@
 import * as oidc from 'openid-client';
 import type { ExecutionContext } from 'ava';
 import { authorizeWithPkce } from '../helpers/browserless-login.ts';
+import { defined } from '../helpers/defined.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 
@@ -134,8 +135,8 @@ export function flowSecrets(flow: FlowResult): Record<string, string> {
     code: flow.code,
     verifier: flow.verifier,
     'access token': flow.tokens.access_token,
-    'refresh token': flow.tokens.refresh_token as string,
-    'id token': flow.tokens.id_token as string,
+    'refresh token': defined(flow.tokens.refresh_token, 'a refresh token'),
+    'id token': defined(flow.tokens.id_token, 'an ID token'),
   };
 }
 

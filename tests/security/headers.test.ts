@@ -3,9 +3,12 @@
  * nonce, frame-ancestors 'none', nosniff and no-referrer, and its inline style/script only with that nonce;
  * token-bearing JSON answers are `Cache-Control: no-store`; CORS is granted only to registered client origins.
  */
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { cspNonce } from '../../src/web/security-headers.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { basic, CLIENTS, codeFlow, FORM, REDIRECT, rp, SECRET_A } from './fixtures.ts';
 
@@ -145,4 +148,16 @@ test('https issuer: every response carries Strict-Transport-Security for at leas
   const disco = await fetch(`${plain.issuer}/.well-known/openid-configuration`);
   t.is(disco.status, 200);
   t.is(disco.headers.get('strict-transport-security'), null);
+});
+
+test('CSP nonces are 16 random bytes, never handed out twice (across refills of their random pool)', (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 1000; i++) {
+    const res = new ServerResponse(new IncomingMessage(new Socket()));
+    const nonce = cspNonce(res);
+    t.is(cspNonce(res), nonce, 'the same nonce for the whole response');
+    t.is(Buffer.from(nonce, 'base64').length, 16);
+    seen.add(nonce);
+  }
+  t.is(seen.size, 1000);
 });

@@ -27,6 +27,7 @@ import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startApi } from '../resource-server/api.ts';
 import { API, basic, CLIENTS, codeFlow, FORM, REDIRECT, rp, SECRET_A, SECRET_B, SPA_AUTH_PARAMS } from './fixtures.ts';
+import { capture, defined } from '../helpers/defined.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -205,7 +206,9 @@ function* mutations(ep: Endpoint, jwtVariants: Record<string, string>, otherClie
     // RFC 8707 allows several `resource`; the authorization endpoint answers errors to a verified redirect_uri.
     const dupStatus =
       ep.target === 'api' || key === 'resource' ? undefined : ep.path === '/auth' ? [303, 400] : [400, 401];
-    yield probe(ep, `duplicated ${key}`, [...base, [key, ep.params[key] as string]], { status: dupStatus });
+    yield probe(ep, `duplicated ${key}`, [...base, [key, defined(ep.params[key], 'ep.params[key]')]], {
+      status: dupStatus,
+    });
     yield probe(ep, `duplicated ${key} with another value`, [...base, [key, 'other']]);
     yield probe(ep, `${key} as array syntax`, [
       ...base.filter(([k]) => k !== key),
@@ -320,6 +323,7 @@ function* mutations(ep: Endpoint, jwtVariants: Record<string, string>, otherClie
 /** Seeded random stacks of mutations: several parameters broken at once. */
 function* stacked(ep: Endpoint, count: number, rnd: () => number): Generator<Probe> {
   const base = Object.entries(ep.params);
+  const fuzzValue = () => defined(FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)], 'a fuzz value');
   for (let n = 0; n < count; n++) {
     let pairs: Array<[string, string]> = [...base];
     const steps: string[] = [];
@@ -328,16 +332,16 @@ function* stacked(ep: Endpoint, count: number, rnd: () => number): Generator<Pro
       const pick = pairs[i];
       const op = Math.floor(rnd() * 4);
       if (!pick || op === 0) {
-        pairs.push([`junk${n}`, FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)] as string]);
+        pairs.push([`junk${n}`, fuzzValue()]);
         steps.push('junk');
       } else if (op === 1) {
         pairs = pairs.filter((_, j) => j !== i);
         steps.push(`-${pick[0]}`);
       } else if (op === 2) {
-        pairs.push([pick[0], FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)] as string]);
+        pairs.push([pick[0], fuzzValue()]);
         steps.push(`dup ${pick[0]}`);
       } else {
-        pairs[i] = [pick[0], FUZZ_VALUES[Math.floor(rnd() * FUZZ_VALUES.length)] as string];
+        pairs[i] = [pick[0], fuzzValue()];
         steps.push(`fuzz ${pick[0]}`);
       }
     }
@@ -424,7 +428,7 @@ async function interaction(gh: TestGatehouse): Promise<{ uid: string; jar: Cooki
     `${gh.issuer}/auth?${new URLSearchParams({ client_id: 'client-a', response_type: 'code', scope: 'openid', redirect_uri: REDIRECT })}`,
     jar,
   );
-  const uid = /\/interaction\/([\w-]+)/.exec(start.headers.get('location') as string)?.[1] as string;
+  const uid = capture(/\/interaction\/([\w-]+)/, start.headers.get('location') as string);
   return { uid, jar };
 }
 

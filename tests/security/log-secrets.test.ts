@@ -25,6 +25,7 @@ import {
   WRONG_PASSWORD,
   WRONG_SECRET,
 } from './fixtures.ts';
+import { defined } from '../helpers/defined.ts';
 
 test('no password, client secret, code, token or cookie appears in any log line', async (t) => {
   const gh = await startGatehouse(t, { clients: CLIENTS, logLevel: 'trace' });
@@ -88,7 +89,7 @@ test('no password, client secret, code, token or cookie appears in any log line'
     { username: 'demo', password: 'demo-password', jar },
   );
   for (const pair of signedIn.header().split('; ')) {
-    const name = pair.split('=')[0] as string;
+    const name = defined(pair.split('=')[0], "pair.split('=')[0]");
     // The interaction cookies' value is the interaction id, which is in the page URL (and so in the access log)
     // by design; what makes the cookie unforgeable is its `.sig`, which is checked like the others.
     if (name === '_interaction' || name === '_interaction_resume') continue;
@@ -129,6 +130,6 @@ test('the logger redacts secret-named fields wherever our own log calls put them
     'x',
   );
   t.is(lines.length, 1);
-  t.notRegex(lines[0] as string, /p-\d+/);
-  t.regex(lines[0] as string, /\[redacted\]/);
+  t.notRegex(defined(lines[0], 'lines[0]'), /p-\d+/);
+  t.regex(defined(lines[0], 'lines[0]'), /\[redacted\]/);
 });

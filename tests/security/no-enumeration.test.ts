@@ -7,7 +7,6 @@
  */
 import test from 'ava';
 import defaults from '../../config/default.json' with { type: 'json' };
-import type { HashingPool } from '../../src/accounts/hashing-pool.ts';
 import { hashingPool } from '../../src/accounts/hashing-pool.ts';
 import { parsePhc } from '../../src/accounts/phc.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
@@ -24,13 +23,13 @@ function recordVerifications(t: import('ava').ExecutionContext): string[] {
   const pool = hashingPool();
   const run = pool.run.bind(pool);
   const seen: string[] = [];
-  pool.run = ((job, options) => {
+  pool.run = ((job: Parameters<typeof run>[0], options: Parameters<typeof run>[1]) => {
     if (job.kind === 'verify') {
       const p = parsePhc(job.phc);
       seen.push(p ? `m=${p.memoryCost},t=${p.timeCost},p=${p.parallelism}` : 'unreadable hash');
     }
     return run(job, options);
-  }) as HashingPool['run'];
+  }) as typeof pool.run;
   t.teardown(() => {
     pool.run = run;
   });

@@ -17,6 +17,7 @@ import {
   sharedSettings,
   startRedisGatehouse,
 } from './redis-gatehouse.ts';
+import { defined } from '../helpers/defined.ts';
 
 const redis = fileRedis(test);
 
@@ -140,7 +141,8 @@ test.serial('Redis commands and round trips per refresh', async (t) => {
   const [sentPer, writesPer, callsPer] = [sent / rounds, writes / rounds, storageCalls / rounds];
   const stats = await client.info('commandstats');
   const calls: Record<string, number> = {};
-  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1] as string] = Number(m[2]) / rounds;
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    calls[defined(m[1], 'm[1]')] = Number(m[2]) / rounds;
   delete calls['config|resetstat'];
   const executed = Object.values(calls).reduce((a, b) => a + b, 0);
   t.log(

@@ -9,6 +9,7 @@ import { RefreshTokenCodec } from '../../src/storage/refresh-lineage.ts';
 import { withStorageScope } from '../../src/storage/prefetch-scope.ts';
 import type { ReusePolicy } from '../../src/storage/reuse-policy.ts';
 import type { ReuseEvent, Store } from '../../src/storage/types.ts';
+import { defined } from '../helpers/defined.ts';
 
 export interface Fixture {
   store: Store;
@@ -258,7 +259,7 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
         new Set([rtId(store, grantId, l, 1)]),
         'every request got the one current token',
       );
-      const current = await rts.find(successors[0] as string);
+      const current = await rts.find(defined(successors[0], 'successors[0]'));
       t.is(current?.consumed, undefined);
       t.is(current?.rotations, 1);
       // A consume whose successor never comes (the request failed in between) is carried out when the scope ends.
@@ -466,15 +467,15 @@ export function contractSuite(test: TestFn, name: string, make: MakeFixture): vo
     const grantId = uid('g');
     await store.adapter('Grant').upsert(grantId, { kind: 'Grant', accountId: 'a', clientId: 'web' }, 3600);
     const ids = [uid('at'), rtId(store, grantId, lineage(), 0), uid('c')];
-    await store.adapter('AccessToken').upsert(ids[0] as string, token(grantId, { kind: 'AccessToken' }), 60);
-    await store.adapter('RefreshToken').upsert(ids[1] as string, token(grantId), 60);
+    await store.adapter('AccessToken').upsert(defined(ids[0], 'ids[0]'), token(grantId, { kind: 'AccessToken' }), 60);
+    await store.adapter('RefreshToken').upsert(defined(ids[1], 'ids[1]'), token(grantId), 60);
     await store
       .adapter('AuthorizationCode')
-      .upsert(ids[2] as string, token(grantId, { kind: 'AuthorizationCode' }), 60);
+      .upsert(defined(ids[2], 'ids[2]'), token(grantId, { kind: 'AuthorizationCode' }), 60);
     await store.adapter('Grant').destroy(grantId);
-    t.is(await store.adapter('AccessToken').find(ids[0] as string), undefined);
-    t.is(await store.adapter('RefreshToken').find(ids[1] as string), undefined);
-    t.is(await store.adapter('AuthorizationCode').find(ids[2] as string), undefined);
+    t.is(await store.adapter('AccessToken').find(defined(ids[0], 'ids[0]')), undefined);
+    t.is(await store.adapter('RefreshToken').find(defined(ids[1], 'ids[1]')), undefined);
+    t.is(await store.adapter('AuthorizationCode').find(defined(ids[2], 'ids[2]')), undefined);
     t.deepEqual(
       (await keys()).filter((k) => k.includes(grantId) || ids.some((id) => k.includes(id))),
       [],

@@ -17,6 +17,7 @@ import {
   startRedisGatehouse,
   tokenRequest,
 } from './redis-gatehouse.ts';
+import { capture } from '../helpers/defined.ts';
 
 test('two instances on one Redis: refresh at the other, logout at one ends the session at the other', async (t) => {
   const redis = await startRedis(t);
@@ -37,8 +38,8 @@ test('two instances on one Redis: refresh at the other, logout at one ends the s
   const end = await request(new URL('/session/end', b.issuer).toString(), jar);
   t.is(end.status, 200);
   const html = await end.text();
-  const action = /action="([^"]+\/session\/end\/confirm)"/.exec(html)?.[1] as string;
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1] as string;
+  const action = capture(/action="([^"]+\/session\/end\/confirm)"/, html);
+  const xsrf = capture(/name="xsrf" value="([^"]+)"/, html);
   t.truthy(action && xsrf, 'B shows the logout confirmation for the session A created');
   const done = await request(new URL(action, b.issuer).toString(), jar, {
     method: 'POST',

@@ -11,7 +11,7 @@ import type { Account } from '../../storage/types.ts';
 import { factorsOf } from './service.ts';
 import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 
-export interface MfaDemand {
+interface MfaDemand {
   required: boolean;
   clientRequires: boolean;
   params: Record<string, unknown>;

@@ -27,11 +27,11 @@ import type { Account, AccountStore, ThrottleStore } from '../../storage/types.t
 import type { SecretBox } from './secret-box.ts';
 import type { MfaRecord, StoredPasskey } from '../../storage/mfa-record.ts';
 
-export const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_CODE_COUNT = 10;
 const CHALLENGE_TTL_MS = 5 * 60_000;
 const PASSKEY_NAME_MAX = 64;
 
-export interface Factors {
+interface Factors {
   readonly totp: boolean;
   readonly passkeys: number;
   readonly recoveryCodes: number;
@@ -50,7 +50,7 @@ export function factorsOf(account: Account): Factors {
   };
 }
 
-export interface MfaSettings {
+interface MfaSettings {
   readonly issuer: string;
   readonly rpId: string;
   readonly rpName: string;

@@ -13,7 +13,7 @@ import { CliError, type Io, onlyFlags, type ParsedArgs } from '../io.ts';
 export const USER_SESSIONS_USAGE = `users sessions <username>
 users signout <username>`;
 
-export interface SessionsContext {
+interface SessionsContext {
   accounts: AccountService;
   sessions: SessionDeps;
 }

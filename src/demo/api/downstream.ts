@@ -15,7 +15,7 @@ import { extractBearerToken } from '../../resource-server/extract-token.ts';
 import { fetchJson } from '../../resource-server/fetch-json.ts';
 import { discoveryUrl } from '../../resource-server/issuer-metadata.ts';
 
-export interface DownstreamOptions {
+interface DownstreamOptions {
   readonly issuer: string;
   /** This API's client at Gatehouse. */
   readonly clientId: string;

@@ -16,7 +16,9 @@
  * - `prefetch` reads the client's record and, for a refresh-token grant, the lineage, its Grant, its account and
  *   its session (when it expires with it) in one script at the start of the request (single node and Sentinel;
  *   on a Cluster they live in different slots, so only the client record is prefetched), and the provider's
- *   Client.find/find/Grant.find/Session.findByUid/account look-ups are served from that read.
+ *   Client.find/find/Grant.find/Session.findByUid/account look-ups are served from that read. A request presenting
+ *   an opaque access token (userinfo, introspection) or an authorization code (its exchange) likewise gets it
+ *   with its Grant, account, client and session in one script.
  * - The consume of the rotated generation is held back and sent with the save of its successor as one script
  *   (LINEAGE_ROTATE): the compare-and-set is the same, and the successor is written only if the consume
  *   succeeded, so a request that loses the race fails exactly as a lone consume would (InvalidGrant, family
@@ -27,8 +29,8 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { LineageToken, RefreshTokenCodec } from '../refresh-lineage.ts';
 import { GRANT_MEMBER_MODELS, REPLAY_CLAIM_MS, type ReusePolicy } from '../reuse-policy.ts';
-import { storageScope } from '../prefetch-scope.ts';
-import type { Account, ReuseEvent } from '../types.ts';
+import { type StorageScope, storageScope } from '../prefetch-scope.ts';
+import type { Account, PrefetchHint, ReuseEvent } from '../types.ts';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import type { ScriptedClient } from './scripts.ts';
@@ -89,11 +91,13 @@ const json = <T>(raw: string): T | undefined => (raw === '' ? undefined : (JSON.
 /**
  * Starts reading, for the current request's scope, what a token request will look up: the client's stored
  * record (a dynamic client; static ones never reach the store) and, for a refresh-token grant with a lineage
- * token, the lineage with its Grant, account and — for a token that expires with the session — that session. On a
- * single node or Sentinel all of it is one script; on a Cluster only the client record is prefetched (the rest
- * lives in other slots). Only inside a scope, only for well-formed ids, and only for tokens whose MAC verifies.
+ * token, the lineage with its Grant, account and — for a token that expires with the session — that session; for
+ * a code exchange the code, for userinfo and introspection the opaque access token, each with the same (and its
+ * client's record). On a single node or Sentinel all of it is one script; on a Cluster only the client record is
+ * prefetched (the rest lives in other slots). Only inside a scope, only for well-formed values, and only for
+ * refresh tokens whose MAC verifies.
  */
-export function prefetch(ctx: AdapterContext, what: { clientId?: string; refreshToken?: string }): void {
+export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
   const scope = storageScope();
   if (!scope) return;
   const clientId = what.clientId !== undefined && CLIENT_ID.test(what.clientId) ? what.clientId : undefined;
@@ -105,6 +109,22 @@ export function prefetch(ctx: AdapterContext, what: { clientId?: string; refresh
         raw.then((p) => ({ value: json<AdapterPayload>(p) })),
       );
   };
+  const opaque = (value: string | undefined) =>
+    value !== undefined && OPAQUE_TOKEN.test(value) && ctx.inline ? value : undefined;
+  const code = opaque(what.code);
+  const accessToken = opaque(what.accessToken);
+  const presented = code ?? accessToken;
+  if (presented !== undefined) {
+    prefetchToken(
+      ctx,
+      scope,
+      code !== undefined ? 'AuthorizationCode' : 'AccessToken',
+      presented,
+      clientId,
+      offerClient,
+    );
+    return;
+  }
   if (token === undefined || !ctx.inline) {
     if (clientId !== undefined) offerClient(ctx.client.hget(ctx.keys.client(clientId), 'p').then((p) => p ?? ''));
     return;
@@ -140,6 +160,50 @@ export function prefetch(ctx: AdapterContext, what: { clientId?: string; refresh
     },
   );
   scope.offer(`RefreshToken:${id}`, found);
+}
+
+/** An opaque token value (oidc-provider's ids: base64url); JWTs and anything else are never looked up here. */
+const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** PREFETCH_TOKEN: the `model` record `id` and what its look-ups will need, offered to the request's scope. */
+function prefetchToken(
+  ctx: AdapterContext,
+  scope: StorageScope,
+  model: 'AccessToken' | 'AuthorizationCode',
+  id: string,
+  clientId: string | undefined,
+  offerClient: (raw: Promise<string>) => void,
+): void {
+  const reply = ctx.client.ghPrefetchToken(
+    1,
+    ctx.keys.home(model, id),
+    ctx.prefix,
+    `${model}:${id}`,
+    ctx.keys.accountBase(),
+    clientId !== undefined ? ctx.keys.client(clientId) : '',
+  ) as Promise<string[]>;
+  offerClient(reply.then((r) => r[4] as string));
+  const found = reply.then(
+    ([payload, consumed, grant, account, , client, sessionId, session]): Prefetched<AdapterPayload | undefined> => {
+      const out = json<AdapterPayload>(payload as string);
+      if (!out) return { value: undefined };
+      if (consumed) out.consumed = Number(consumed);
+      if (typeof out.grantId === 'string')
+        scope.offer(`Grant:${out.grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
+      if (typeof out.accountId === 'string')
+        scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
+      if (typeof out.clientId === 'string' && out.clientId !== clientId)
+        scope.offer(`Client:${out.clientId}`, Promise.resolve({ value: json<AdapterPayload>(client as string) }));
+      if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
+        scope.offer(
+          `Session:uid:${out.sessionUid}`,
+          Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }),
+        );
+      }
+      return { value: out };
+    },
+  );
+  scope.offer(`${model}:${id}`, found);
 }
 
 /** Sends what the current request held back (a consume) before another storage call goes out. */

@@ -21,9 +21,9 @@ const STARTUP_WAIT_MS = 5000;
 const reconnectDelay = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
 
 function hostPort(address: string, what: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address.trim());
-  if (!m) throw new StorageUnavailable(`${what}: "${address}" is not host:port`);
-  return { host: m[1] as string, port: Number(m[2]) };
+  const [, host, port] = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address.trim()) ?? [];
+  if (!host || !port) throw new StorageUnavailable(`${what}: "${address}" is not host:port`);
+  return { host, port: Number(port) };
 }
 
 /** Credentials, database and TLS from a redis:// or rediss:// URL (Sentinel and Cluster modes). */

@@ -241,6 +241,45 @@ if state.s and state.s ~= '' then
 end
 return out`;
 
+/**
+ * Single node and Sentinel only (it reads keys of several slots): everything a request presenting an opaque token
+ * reads, in one round trip — an access token (userinfo, introspection) or an authorization code (its exchange),
+ * following its pointer to the grant's slot, its Grant, its account, its client's stored record, the session it is
+ * bound to (when it expires with the session), and the stored record of the client making the request. The
+ * token's payload is decoded to find them, never re-encoded. Key shapes as in keys.ts.
+ * KEYS[1] the token's own key. ARGV[1] key prefix, ARGV[2] '<Model>:<id>', ARGV[3] account key base,
+ * ARGV[4] the requesting client's record key ('' for none).
+ * → {payload or '', consumed seconds or '', Grant payload or '', account JSON or '', requesting client's payload
+ *    or '', the token's client's payload or '', session id or '', session payload or ''}
+ */
+const PREFETCH_TOKEN = `${FIND_RECORD}
+local P = ARGV[1]
+local out = {'', '', '', '', '', '', '', ''}
+if ARGV[4] ~= '' then out[5] = redis.call('HGET', ARGV[4], 'p') or '' end
+local key = KEYS[1]
+local kind = redis.call('TYPE', key)['ok']
+if kind == 'string' then
+  key = P .. '{g:' .. string.sub(redis.call('GET', key), 2) .. '}:' .. ARGV[2]
+elseif kind ~= 'hash' then return out end
+local found = findRecord(key, 0)
+if not found then return out end
+out[1] = found[2]
+out[2] = found[3] or ''
+local ok, d = pcall(cjson.decode, found[2])
+if not ok or type(d) ~= 'table' then return out end
+if type(d.grantId) == 'string' then out[3] = redis.call('HGET', P .. '{g:' .. d.grantId .. '}:Grant', 'p') or '' end
+if type(d.accountId) == 'string' then out[4] = redis.call('GET', ARGV[3] .. d.accountId) or '' end
+if type(d.clientId) == 'string' then out[6] = redis.call('HGET', P .. '{clients}:c:' .. d.clientId, 'p') or '' end
+if d.expiresWithSession == true and type(d.sessionUid) == 'string' then
+  local sid = redis.call('GET', P .. 'Session:uid:{' .. d.sessionUid .. '}')
+  if sid then
+    out[7] = sid
+    local sess = redis.call('HMGET', P .. 'Session:{' .. sid .. '}', 'p', 'c')
+    if sess[1] then out[8] = sess[1] end
+  end
+end
+return out`;
+
 /** KEYS[1] record, KEYS[2] members (optional). ARGV[1] member. → payload | false */
 const DESTROY = `local p = redis.call('HGET', KEYS[1], 'p')
 redis.call('DEL', KEYS[1])
@@ -308,6 +347,7 @@ export interface Scripts {
   ghLineageSave(numKeys: number, ...args: Args): Reply;
   ghLineageRotate(numKeys: number, ...args: Args): Reply;
   ghPrefetchRefresh(numKeys: number, ...args: Args): Reply;
+  ghPrefetchToken(numKeys: number, ...args: Args): Reply;
   ghDestroy(numKeys: number, ...args: Args): Reply;
   ghRevokeFamily(numKeys: number, ...args: Args): Reply;
   ghRevokeModel(numKeys: number, ...args: Args): Reply;
@@ -331,6 +371,7 @@ export function defineScripts(client: Redis | Cluster): ScriptedClient {
     ghLineageSave: LINEAGE_SAVE,
     ghLineageRotate: LINEAGE_ROTATE,
     ghPrefetchRefresh: PREFETCH_REFRESH,
+    ghPrefetchToken: PREFETCH_TOKEN,
     ghDestroy: DESTROY,
     ghRevokeFamily: REVOKE_FAMILY,
     ghRevokeModel: REVOKE_MODEL,
