@@ -122,7 +122,12 @@ export function watch(page: Page): string[] {
     if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource'))
       problems.push(`console: ${msg.text()}`);
   });
-  page.on('requestfailed', (req) => problems.push(`failed: ${req.url()} ${req.failure()?.errorText}`));
+  // net::ERR_ABORTED is the page cancelling its own request (a favicon still loading when a form submit navigates
+  // away): no answer of the server's. Every other failure counts; failed answers are caught below by status.
+  page.on('requestfailed', (req) => {
+    const error = req.failure()?.errorText;
+    if (error !== 'net::ERR_ABORTED') problems.push(`failed: ${req.url()} ${error}`);
+  });
   page.on('response', (res) => {
     if (res.request().resourceType() !== 'document' && res.status() >= 400)
       problems.push(`${res.status()}: ${res.url()}`);
