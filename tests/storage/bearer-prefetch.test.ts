@@ -7,38 +7,23 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { authorize, exchangeCode, REDIRECT, refresh, sharedSettings, startRedisGatehouse } from './redis-gatehouse.ts';
+import { fileRedis } from '../helpers/redis.ts';
+import {
+  authorize,
+  CLIENT,
+  countWrites,
+  discover,
+  exchangeCode,
+  REDIRECT,
+  refresh,
+  sharedSettings,
+  startRedisGatehouse,
+} from './redis-gatehouse.ts';
 
-let redis: TestRedis;
-test.before(async () => {
-  redis = await startRedis();
-});
-test.after.always(async () => {
-  await redis?.stop();
-});
+const redis = fileRedis(test);
 
 const STORED = { id: 'stored-rp', secret: 'stored-rp-secret-that-is-long-enough-0123456789' };
 const basic = `Basic ${Buffer.from(`${STORED.id}:${STORED.secret}`).toString('base64')}`;
-
-/** Socket writes of the store's Redis connection (one per round trip: commands of one tick go in one write). */
-function countWrites(store: RedisStore): { reset(): void; readonly count: number } {
-  const stream = (store.client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
-  const write = stream.write.bind(stream);
-  let writes = 0;
-  stream.write = (...a: unknown[]) => {
-    writes++;
-    return write(...a);
-  };
-  return {
-    reset: () => {
-      writes = 0;
-    },
-    get count() {
-      return writes;
-    },
-  };
-}
 
 // Serial: socket writes are counted on the instance's one connection.
 test.serial(
@@ -84,7 +69,7 @@ test.serial(
 
     // Round trips of each request, by its median: the instance's background work (the logout queue, client expiry)
     // shares the connection and may add a write to one of them.
-    const writes = countWrites(store);
+    const writes = countWrites(store.client);
     const median = (xs: number[]) => {
       const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       if (m === undefined) throw new Error('no requests counted');
@@ -127,19 +112,11 @@ test.serial(
 
 test('a token that is not an access token, or not opaque, is introspected as without the prefetch', async (t) => {
   const gh = await startRedisGatehouse(t, redis.url, await sharedSettings());
-  const config = await oidc.discovery(
-    new URL(gh.issuer),
-    'web',
-    'web-secret-that-is-long-enough-0123456789abcdef',
-    undefined,
-    {
-      execute: [oidc.allowInsecureRequests],
-    },
-  );
+  const config = await discover(gh);
   const { code, verifier } = await authorize(gh, config);
   const first = await exchangeCode(gh.issuer, code, verifier);
   t.is(first.status, 200);
-  const web = `Basic ${Buffer.from('web:web-secret-that-is-long-enough-0123456789abcdef').toString('base64')}`;
+  const web = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`;
   const introspect = async (token: string) => {
     const res = await fetch(new URL('/token/introspection', gh.issuer), {
       method: 'POST',
@@ -151,7 +128,7 @@ test('a token that is not an access token, or not opaque, is introspected as wit
   };
   const refreshToken = first.body.refresh_token as string;
   const found = await introspect(refreshToken);
-  t.deepEqual([found.active, found.client_id], [true, 'web'], 'a refresh token is found as without the prefetch');
+  t.deepEqual([found.active, found.client_id], [true, CLIENT.id], 'a refresh token is found as without the prefetch');
   t.false((await introspect('A'.repeat(43))).active, 'an unknown opaque value');
   t.false((await introspect('not.a.token')).active, 'a value that is not opaque');
   const me = await fetch(new URL('/me', gh.issuer), { headers: { authorization: 'Bearer A{b}c' } });
@@ -163,17 +140,9 @@ test.serial(
   'a code exchange: the code with its Grant, account and session in one round trip (4 in all); a replayed code still revokes',
   async (t) => {
     const gh = await startRedisGatehouse(t, redis.url, await sharedSettings());
-    const config = await oidc.discovery(
-      new URL(gh.issuer),
-      'web',
-      'web-secret-that-is-long-enough-0123456789abcdef',
-      undefined,
-      {
-        execute: [oidc.allowInsecureRequests],
-      },
-    );
+    const config = await discover(gh);
     const store = gh.gatehouse.store as RedisStore;
-    const writes = countWrites(store);
+    const writes = countWrites(store.client);
     const perExchange: number[] = [];
     let last: { code: string; verifier: string; refreshToken: string } | undefined;
     for (let i = 0; i < 5; i++) {

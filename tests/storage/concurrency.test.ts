@@ -10,6 +10,7 @@ import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { fileRedis } from '../helpers/redis.ts';
 import {
   authorize,
+  countWrites,
   discover,
   exchangeCode,
   REDIRECT,
@@ -202,21 +203,15 @@ test.serial('round trips per refresh: stored first-party client, session-bound t
     'session-bound',
   );
   t.is(answer.body.access_token?.split('.').length, 3, 'a JWT access token');
-  const stream = (store.client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
-  const write = stream.write.bind(stream);
-  let writes = 0;
-  stream.write = (...a: unknown[]) => {
-    writes++;
-    return write(...a);
-  };
+  const writes = countWrites(store.client);
   const rounds = 10;
   await (store.client as Redis).config('RESETSTAT');
-  writes = 0;
+  writes.reset();
   for (let i = 0; i < rounds; i++) {
     answer = await post({ grant_type: 'refresh_token', refresh_token: answer.body.refresh_token as string });
     t.is(answer.status, 200);
   }
-  const perRefresh = writes / rounds;
+  const perRefresh = writes.count / rounds;
   const stats = await (store.client as Redis).info('commandstats');
   let executed = 0;
   for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))

@@ -109,3 +109,22 @@ export async function exchangeCode(issuer: string, code: string, verifier: strin
 export async function refresh(issuer: string, refreshToken: string) {
   return tokenRequest(issuer, { grant_type: 'refresh_token', refresh_token: refreshToken });
 }
+
+/** Counts the socket writes of an ioredis connection: one per round trip (commands of one tick share a write). */
+export function countWrites(client: unknown): { reset(): void; readonly count: number } {
+  const stream = (client as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+  const write = stream.write.bind(stream);
+  let writes = 0;
+  stream.write = (...a: unknown[]) => {
+    writes++;
+    return write(...a);
+  };
+  return {
+    reset: () => {
+      writes = 0;
+    },
+    get count() {
+      return writes;
+    },
+  };
+}

@@ -147,19 +147,32 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
       if (!out) return { value: undefined };
       out.jti = id;
       if (consumed) out.consumed = Number(consumed);
-      scope.offer(`Grant:${token.grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
-      if (typeof out.accountId === 'string')
-        scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
-      if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
-        scope.offer(
-          `Session:uid:${out.sessionUid}`,
-          Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }),
-        );
-      }
+      offerRelated(scope, { ...out, grantId: token.grantId }, { grant, account, sessionId, session });
       return { value: out };
     },
   );
   scope.offer(`RefreshToken:${id}`, found);
+}
+
+/**
+ * Offers what a prefetch script read beside a token, for the look-ups the provider makes after finding it: its
+ * Grant, its account and, for a token that expires with the session, that session ('' where the script found none).
+ */
+function offerRelated(
+  scope: StorageScope,
+  token: AdapterPayload,
+  read: { grant?: string; account?: string; sessionId?: string; session?: string },
+): void {
+  if (typeof token.grantId === 'string')
+    scope.offer(`Grant:${token.grantId}`, Promise.resolve({ value: json<AdapterPayload>(read.grant ?? '') }));
+  if (typeof token.accountId === 'string')
+    scope.offer(`account:${token.accountId}`, Promise.resolve({ value: json<Account>(read.account ?? '') }));
+  if (token.expiresWithSession === true && typeof token.sessionUid === 'string') {
+    scope.offer(
+      `Session:uid:${token.sessionUid}`,
+      Promise.resolve({ value: read.sessionId ? json<AdapterPayload>(read.session ?? '') : undefined }),
+    );
+  }
 }
 
 /** An opaque token value (oidc-provider's ids: base64url); JWTs and anything else are never looked up here. */
@@ -188,18 +201,9 @@ function prefetchToken(
       const out = json<AdapterPayload>(payload as string);
       if (!out) return { value: undefined };
       if (consumed) out.consumed = Number(consumed);
-      if (typeof out.grantId === 'string')
-        scope.offer(`Grant:${out.grantId}`, Promise.resolve({ value: json<AdapterPayload>(grant as string) }));
-      if (typeof out.accountId === 'string')
-        scope.offer(`account:${out.accountId}`, Promise.resolve({ value: json<Account>(account as string) }));
+      offerRelated(scope, out, { grant, account, sessionId, session });
       if (typeof out.clientId === 'string' && out.clientId !== clientId)
         scope.offer(`Client:${out.clientId}`, Promise.resolve({ value: json<AdapterPayload>(client as string) }));
-      if (out.expiresWithSession === true && typeof out.sessionUid === 'string') {
-        scope.offer(
-          `Session:uid:${out.sessionUid}`,
-          Promise.resolve({ value: sessionId ? json<AdapterPayload>(session as string) : undefined }),
-        );
-      }
       return { value: out };
     },
   );
