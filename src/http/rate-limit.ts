@@ -38,7 +38,7 @@ import { addressKey } from '../web/client-ip.ts';
 import { HttpError } from '../web/errors.ts';
 import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
 
-export interface RateLimitPolicy {
+interface RateLimitPolicy {
   readonly windowSeconds: number;
   readonly perClient: number;
   readonly perIp: number;
@@ -51,15 +51,15 @@ type ProviderMiddleware = (
   next: () => Promise<unknown>,
 ) => Promise<void>;
 
-export interface RateLimit {
+interface RateLimit {
   /** Host-app middleware, right before the provider. */
   readonly host: Middleware;
   /** oidc-provider middleware (`provider.use`): notes the client the provider authenticated. */
   readonly provider: ProviderMiddleware;
 }
 
-export type LimitKind = 'client' | 'ip' | 'browser' | 'par';
-export type OnLimit = (kind: LimitKind, clientId: string | undefined) => Promise<void> | void;
+type LimitKind = 'client' | 'ip' | 'browser' | 'par';
+type OnLimit = (kind: LimitKind, clientId: string | undefined) => Promise<void> | void;
 
 /** Whether the request carries client credentials (the client claims to be confidential). */
 async function hasCredentials(ctx: Context, limit: number): Promise<boolean> {
@@ -146,7 +146,7 @@ export function rateLimit(
   return { host, provider };
 }
 
-export interface BrowserLimitPolicy {
+interface BrowserLimitPolicy {
   readonly windowSeconds: number;
   /** Requests per IP to /auth*, /session/end*, the interaction POSTs and the device code entry; 0 = off. */
   readonly browserPerIp: number;

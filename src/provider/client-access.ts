@@ -28,7 +28,7 @@ import { clientMetadata } from './client-metadata.ts';
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
 /** OIDC scopes oidc-provider knows; everything else in `scope` must be a resource server's. */
-export type OidcScopes = readonly string[];
+type OidcScopes = readonly string[];
 
 const PROPERTIES = [
   'resource_scopes',

@@ -43,7 +43,7 @@ export interface OneTimeTokenStore {
 }
 
 /** The part of the memory store's keyspace these records need. */
-export interface KeyValue {
+interface KeyValue {
   get<T>(key: string): T | undefined;
   set(key: string, value: unknown, ttlMs?: number): void;
   delete(key: string): boolean;

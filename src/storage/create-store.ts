@@ -7,7 +7,7 @@ import { MemoryStore } from './memory-store.ts';
 import type { ReusePolicy } from './reuse-policy.ts';
 import type { Store } from './types.ts';
 
-export function reusePolicy(config: Config): ReusePolicy {
+function reusePolicy(config: Config): ReusePolicy {
   return { reuseIntervalMs: config.refreshTokens.reuseIntervalSeconds * 1000 };
 }
 

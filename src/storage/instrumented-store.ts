@@ -16,7 +16,7 @@
 import { errors } from 'oidc-provider';
 import { type Store, StorageConflict, StorageUnavailable } from './types.ts';
 
-export type StorageObserver = (operation: string, seconds: number, failed: boolean) => void;
+type StorageObserver = (operation: string, seconds: number, failed: boolean) => void;
 
 function isFailure(err: unknown): boolean {
   if (err instanceof StorageUnavailable) return true;

@@ -88,7 +88,7 @@ const lineageKey = (lineage: string) => `RefreshToken:${lineage}`;
 const uidKey = (uid: string) => `uid:${uid}`;
 const userCodeKey = (code: string) => `userCode:${code}`;
 
-export interface MemoryStoreOptions {
+interface MemoryStoreOptions {
   readonly reuse: ReusePolicy;
   /** Clock in ms; tests pass a fake one to test expiry. */
   readonly now?: () => number;

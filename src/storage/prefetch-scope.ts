@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** A consume of a refresh-token generation accepted by the adapter but not yet sent; `run` sends it on its own. */
-export interface DeferredConsume {
+interface DeferredConsume {
   readonly model: string;
   readonly id: string;
   readonly grantId: string;

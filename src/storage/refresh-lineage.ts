@@ -110,7 +110,7 @@ export interface LineageState {
 }
 
 /** How a presented generation stands: live (also within grace), used (reuse), or unknown. */
-export type Standing = { kind: 'live' } | { kind: 'used'; atMs: number } | { kind: 'unknown' };
+type Standing = { kind: 'live' } | { kind: 'used'; atMs: number } | { kind: 'unknown' };
 
 export function standing(state: LineageState, gen: number, nowMs: number, graceMs: number): Standing {
   if (gen > state.n) return { kind: 'unknown' };
@@ -122,7 +122,7 @@ export function standing(state: LineageState, gen: number, nowMs: number, graceM
   return { kind: 'used', atMs: state.r };
 }
 
-export type ConsumeOutcome = 'ok' | 'grace' | 'reuse' | 'missing';
+type ConsumeOutcome = 'ok' | 'grace' | 'reuse' | 'missing';
 
 export function consumeOutcome(
   state: LineageState | undefined,
@@ -135,7 +135,7 @@ export function consumeOutcome(
   return standing(state, gen, nowMs, graceMs).kind === 'live' ? 'grace' : 'reuse';
 }
 
-export type SaveOutcome = 'create' | 'advance' | 'rewrite' | 'stale';
+type SaveOutcome = 'create' | 'advance' | 'rewrite' | 'stale';
 
 export function saveOutcome(state: LineageState | undefined, gen: number): SaveOutcome {
   if (!state) return gen === 0 ? 'create' : 'stale';

@@ -35,7 +35,7 @@ import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import type { ScriptedClient } from './scripts.ts';
 
-export interface AdapterContext {
+interface AdapterContext {
   readonly client: ScriptedClient;
   readonly keys: KeyLayout;
   readonly prefix: string;

@@ -24,7 +24,7 @@ class RedisFailure extends Error {
   }
 }
 
-export function toStorageError(err: unknown): unknown {
+function toStorageError(err: unknown): unknown {
   if (err instanceof StorageUnavailable || err instanceof StorageConflict || err instanceof errors.OIDCProviderError)
     return err;
   // Programming errors in Gatehouse itself are not outages.

@@ -20,7 +20,7 @@ import type { Config } from '../../config/types.ts';
 import { connectRedis, openRedis } from './connection.ts';
 
 /** The `maxmemory_policy` line of an `INFO memory` answer, if present. */
-export function policyFromInfo(info: string): string | undefined {
+function policyFromInfo(info: string): string | undefined {
   return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
 }
 

@@ -338,7 +338,7 @@ return 1`;
 type Reply = Promise<unknown>;
 type Args = Array<string | number>;
 
-export interface Scripts {
+interface Scripts {
   ghFind(numKeys: number, ...args: Args): Reply;
   ghUpsert(numKeys: number, ...args: Args): Reply;
   ghConsume(numKeys: number, ...args: Args): Reply;
