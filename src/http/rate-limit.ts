@@ -44,8 +44,6 @@ interface RateLimitPolicy {
   readonly perIp: number;
 }
 
-const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
-
 type ProviderMiddleware = (
   ctx: { path: string; req: IncomingMessage; oidc?: { client?: { clientId: string } } },
   next: () => Promise<unknown>,
@@ -100,8 +98,7 @@ export function rateLimit(
       return next();
     const { bucket, retryAfter } = windowOf(policy.windowSeconds);
     const address = addressKey(ctx.ip);
-    const named = await namedClient(ctx, bodyLimit);
-    const id = named !== undefined && CLIENT_ID.test(named) ? named : undefined;
+    const id = await namedClient(ctx, bodyLimit);
     let clientKey: string | undefined;
     if (id !== undefined && policy.perClient > 0) {
       clientKey = (await hasCredentials(ctx, bodyLimit))

@@ -25,16 +25,15 @@
  *    `consume()` of the presented token and the `save()` of the successor it makes no other storage call, so the
  *    held-back consume travels with the save in one script. Userinfo and introspection look up the opaque access
  *    token (`AccessToken.find`), a code exchange the code (`AuthorizationCode.find`), then its client, account,
- *    Grant and session, which the prefetch has read too;
- *    were the order or the look-ups to change, a prefetched value would go unused (a slower request, never a
- *    different answer).
+ *    Grant and session, which the prefetch has read too; were the order or the look-ups to change, a prefetched
+ *    value would go unused (a slower request, never a different answer).
  */
 import type { Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
 import { withStorageScope } from '../storage/prefetch-scope.ts';
 import { RefreshTokenCodec } from '../storage/refresh-lineage.ts';
 import type { Store } from '../storage/types.ts';
-import { LIMITED_PATHS, namedClient, tokenForm } from '../web/token-form.ts';
+import { LIMITED_PATHS, namedClient, singleParam, tokenForm } from '../web/token-form.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -82,12 +81,13 @@ export async function finishInteraction(
  * Opens the storage scope of a back-channel request (token, introspection, revocation, userinfo) and asks the store
  * to start reading what oidc-provider will look up: the named client's stored record; for a refresh-token grant,
  * the refresh token with its Grant, account and session; for a code exchange the code, and for introspection and
- * userinfo the opaque access token presented, each with its Grant, account, client and session. For the limited POSTs it runs in the same tick as the
- * rate limiter's counters, so all of it travels in one Redis round trip, and the provider then finds it already
- * read.
+ * userinfo the opaque access token presented, each with its Grant, account, client and session. For the limited
+ * POSTs it runs in the same tick as the rate limiter's counters, so all of it travels in one Redis round trip, and
+ * the provider then finds it already read.
  *
  * Rules:
- * - Only the limited back-channel POSTs and userinfo (`/me`) open a scope; nothing is read for anything else.
+ * - Only the limited back-channel POSTs and userinfo (`/me`) with a bearer or DPoP header open a scope; nothing is
+ *   read for anything else.
  * - The prefetch is only a read: the provider still validates everything (client authentication, expiry, grant,
  *   account, session, consumed state, sender constraint) exactly as without it; a token that is not exactly one
  *   parameter (`refresh_token`, `code`, `token`) or one bearer credential is not prefetched.
@@ -97,8 +97,9 @@ export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
   return (ctx, next) => {
     if (ctx.path === USERINFO && (ctx.method === 'GET' || ctx.method === 'POST')) {
       const accessToken = presentedToken(ctx.get('authorization'));
+      if (accessToken === undefined) return next();
       return withStorageScope(async () => {
-        if (accessToken !== undefined) store.prefetch({ accessToken });
+        store.prefetch({ accessToken });
         await next();
       });
     }
@@ -106,16 +107,12 @@ export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
     return withStorageScope(async () => {
       const form = await tokenForm(ctx, bodyLimit);
       const clientId = await namedClient(ctx, bodyLimit);
-      const single = (name: string) => {
-        const values = form?.getAll(name) ?? [];
-        return values.length === 1 ? values[0] : undefined;
-      };
-      const grantType = ctx.path === '/token' ? single('grant_type') : undefined;
+      const grantType = ctx.path === '/token' ? singleParam(form, 'grant_type') : undefined;
       store.prefetch({
         clientId,
-        refreshToken: grantType === 'refresh_token' ? single('refresh_token') : undefined,
-        code: grantType === 'authorization_code' ? single('code') : undefined,
-        accessToken: ctx.path === '/token/introspection' ? single('token') : undefined,
+        refreshToken: grantType === 'refresh_token' ? singleParam(form, 'refresh_token') : undefined,
+        code: grantType === 'authorization_code' ? singleParam(form, 'code') : undefined,
+        accessToken: ctx.path === '/token/introspection' ? singleParam(form, 'token') : undefined,
       });
       await next();
     });

@@ -15,10 +15,9 @@
  * verifies its own tokens (an `id_token_hint`).
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
-import type { JWK } from 'jose';
 import { ExternalSigningKey } from 'oidc-provider';
 import type { SigningAlg } from '../config/types.ts';
-import type { PrivateJwks } from './keys.ts';
+import type { PrivateJwks, SigningJwk } from './keys.ts';
 
 /** The oidc-provider feature flag this module needs, with the experiment version it was written for. */
 export const EXTERNAL_SIGNING = { enabled: true, ack: 'experimental-01' } as const;
@@ -64,7 +63,7 @@ class LocalSigningKey extends ExternalSigningKey {
   readonly #public: KeyObject;
   readonly #sign: (data: Uint8Array) => Buffer | Promise<Buffer>;
 
-  constructor(jwk: JWK & { kid: string; alg: SigningAlg }) {
+  constructor(jwk: SigningJwk) {
     super();
     const privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
     this.#public = createPublicKey(privateKey);
@@ -85,11 +84,5 @@ class LocalSigningKey extends ExternalSigningKey {
 
 /** The JWKS to configure oidc-provider with: one external signing key per validated private JWK, in order. */
 export function signingKeys(jwks: PrivateJwks): { keys: ExternalSigningKey[] } {
-  return {
-    keys: jwks.keys.map((jwk) => {
-      if (typeof jwk.kid !== 'string' || typeof jwk.alg !== 'string')
-        throw new TypeError('signing keys are validated (kid, alg) before they are used');
-      return new LocalSigningKey(jwk as JWK & { kid: string; alg: SigningAlg });
-    }),
-  };
+  return { keys: jwks.keys.map((jwk) => new LocalSigningKey(jwk)) };
 }

@@ -44,7 +44,10 @@ export function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
   return copy;
 }
 
-/** Whether a Content-Type is application/x-www-form-urlencoded (any case, any parameters), as `ctx.is` decides. */
+/**
+ * Whether a Content-Type is application/x-www-form-urlencoded (any case, any parameters): the media type `ctx.is`
+ * compares, without its check that a body was announced (a form without one reads as empty).
+ */
 export function isForm(contentType: string): boolean {
   const semicolon = contentType.indexOf(';');
   return (
@@ -79,14 +82,21 @@ function clientFromBasic(header: string): string | undefined {
   }
 }
 
+/** A parameter the form carries exactly once; undefined when it is absent, repeated, or there is no form. */
+export function singleParam(form: URLSearchParams | undefined, name: string): string | undefined {
+  const values = form?.getAll(name) ?? [];
+  return values.length === 1 ? values[0] : undefined;
+}
+
+/** Client ids worth counting or looking up: printable ASCII, at most 128 characters. */
+const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
+
 /**
- * The client the request names: from HTTP Basic auth, or from a single `client_id` form field. Only a name —
- * whether the client is who it says is the provider's to check.
+ * The client the request names: from HTTP Basic auth, or from a single `client_id` form field, when it is a
+ * well-formed id. Only a name — whether the client is who it says is the provider's to check.
  */
 export async function namedClient(ctx: Context, limit: number): Promise<string | undefined> {
-  const fromHeader = clientFromBasic(ctx.get('authorization'));
-  if (fromHeader !== undefined) return fromHeader;
   // Duplicated or malformed parameters are the provider's to refuse; only a single id counts here.
-  const ids = (await tokenForm(ctx, limit))?.getAll('client_id') ?? [];
-  return ids.length === 1 ? ids[0] : undefined;
+  const named = clientFromBasic(ctx.get('authorization')) ?? singleParam(await tokenForm(ctx, limit), 'client_id');
+  return named !== undefined && CLIENT_ID.test(named) ? named : undefined;
 }

@@ -83,7 +83,7 @@ export async function prefetched<T>(key: string, keep = false): Promise<Prefetch
   return ((await pending.catch(() => undefined)) as Prefetched<T>) ?? undefined;
 }
 
-/** Client ids worth a look-up (printable ASCII, as the rate limiter accepts them). */
+/** Client ids worth a look-up (printable ASCII, as `namedClient` in src/web/token-form.ts accepts them). */
 const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
 
 const json = <T>(raw: string): T | undefined => (raw === '' ? undefined : (JSON.parse(raw) as T));

@@ -212,6 +212,13 @@ local out, s = lineageConsume(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[3]), tonu
 if out[1] == 'ok' or out[1] == 'grace' then lineageSave(KEYS[1], KEYS[2], ARGV[9], s, tonumber(ARGV[6]), ARGV[7], ARGV[8], now, ARGV[10], ARGV[11]) end
 return out`;
 
+/** The session with uid `uid` through its uid index: its id and payload, '' for what is not there. */
+const SESSION_BY_UID = `local function sessionByUid(prefix, uid)
+  local sid = redis.call('GET', prefix .. 'Session:uid:{' .. uid .. '}')
+  if not sid then return '', '' end
+  return sid, redis.call('HGET', prefix .. 'Session:{' .. sid .. '}', 'p') or ''
+end`;
+
 /**
  * Single node and Sentinel only (it reads keys of several slots): everything a refresh-token grant reads, in one
  * round trip — the lineage (as LINEAGE_FIND answers it), its Grant, its account, the session it is bound to (when
@@ -222,6 +229,7 @@ return out`;
  *    session id or '', session payload or ''}
  */
 const PREFETCH_REFRESH = `${LINEAGE}
+${SESSION_BY_UID}
 ${NOW}
 local out = {'', '', '', '', '', '', ''}
 if ARGV[6] ~= '' then out[5] = redis.call('HGET', ARGV[6], 'p') or '' end
@@ -231,14 +239,7 @@ out[1] = found[2]
 out[2] = found[3] or ''
 out[3] = redis.call('HGET', ARGV[4], 'p') or ''
 if state.a and state.a ~= '' then out[4] = redis.call('GET', ARGV[5] .. state.a) or '' end
-if state.s and state.s ~= '' then
-  local sid = redis.call('GET', ARGV[1] .. 'Session:uid:{' .. state.s .. '}')
-  if sid then
-    out[6] = sid
-    local sess = redis.call('HMGET', ARGV[1] .. 'Session:{' .. sid .. '}', 'p', 'c')
-    if sess[1] then out[7] = sess[1] end
-  end
-end
+if state.s and state.s ~= '' then out[6], out[7] = sessionByUid(ARGV[1], state.s) end
 return out`;
 
 /**
@@ -253,6 +254,7 @@ return out`;
  *    or '', the token's client's payload or '', session id or '', session payload or ''}
  */
 const PREFETCH_TOKEN = `${FIND_RECORD}
+${SESSION_BY_UID}
 local P = ARGV[1]
 local out = {'', '', '', '', '', '', '', ''}
 if ARGV[4] ~= '' then out[5] = redis.call('HGET', ARGV[4], 'p') or '' end
@@ -270,14 +272,7 @@ if not ok or type(d) ~= 'table' then return out end
 if type(d.grantId) == 'string' then out[3] = redis.call('HGET', P .. '{g:' .. d.grantId .. '}:Grant', 'p') or '' end
 if type(d.accountId) == 'string' then out[4] = redis.call('GET', ARGV[3] .. d.accountId) or '' end
 if type(d.clientId) == 'string' then out[6] = redis.call('HGET', P .. '{clients}:c:' .. d.clientId, 'p') or '' end
-if d.expiresWithSession == true and type(d.sessionUid) == 'string' then
-  local sid = redis.call('GET', P .. 'Session:uid:{' .. d.sessionUid .. '}')
-  if sid then
-    out[7] = sid
-    local sess = redis.call('HMGET', P .. 'Session:{' .. sid .. '}', 'p', 'c')
-    if sess[1] then out[8] = sess[1] end
-  end
-end
+if d.expiresWithSession == true and type(d.sessionUid) == 'string' then out[7], out[8] = sessionByUid(P, d.sessionUid) end
 return out`;
 
 /** KEYS[1] record, KEYS[2] members (optional). ARGV[1] member. → payload | false */
