@@ -101,7 +101,6 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
   const scope = storageScope();
   if (!scope) return;
   const clientId = what.clientId !== undefined && CLIENT_ID.test(what.clientId) ? what.clientId : undefined;
-  const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
   const offerClient = (raw: Promise<string>) => {
     if (clientId !== undefined)
       scope.offer(
@@ -125,6 +124,7 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
     );
     return;
   }
+  const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
   if (token === undefined || !ctx.inline) {
     if (clientId !== undefined) offerClient(ctx.client.hget(ctx.keys.client(clientId), 'p').then((p) => p ?? ''));
     return;
@@ -147,7 +147,7 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
       if (!out) return { value: undefined };
       out.jti = id;
       if (consumed) out.consumed = Number(consumed);
-      offerRelated(scope, { ...out, grantId: token.grantId }, { grant, account, sessionId, session });
+      offerRelated(scope, token.grantId, out, { grant, account, sessionId, session });
       return { value: out };
     },
   );
@@ -155,16 +155,18 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
 }
 
 /**
- * Offers what a prefetch script read beside a token, for the look-ups the provider makes after finding it: its
- * Grant, its account and, for a token that expires with the session, that session ('' where the script found none).
+ * Offers what a prefetch script read beside a token, for the look-ups the provider makes after finding it: the
+ * Grant `grantId` (when the token names one), the token's account and, for a token that expires with the session,
+ * that session ('' where the script found none).
  */
 function offerRelated(
   scope: StorageScope,
+  grantId: string | undefined,
   token: AdapterPayload,
   read: { grant?: string; account?: string; sessionId?: string; session?: string },
 ): void {
-  if (typeof token.grantId === 'string')
-    scope.offer(`Grant:${token.grantId}`, Promise.resolve({ value: json<AdapterPayload>(read.grant ?? '') }));
+  if (grantId !== undefined)
+    scope.offer(`Grant:${grantId}`, Promise.resolve({ value: json<AdapterPayload>(read.grant ?? '') }));
   if (typeof token.accountId === 'string')
     scope.offer(`account:${token.accountId}`, Promise.resolve({ value: json<Account>(read.account ?? '') }));
   if (token.expiresWithSession === true && typeof token.sessionUid === 'string') {
@@ -201,7 +203,12 @@ function prefetchToken(
       const out = json<AdapterPayload>(payload as string);
       if (!out) return { value: undefined };
       if (consumed) out.consumed = Number(consumed);
-      offerRelated(scope, out, { grant, account, sessionId, session });
+      offerRelated(scope, typeof out.grantId === 'string' ? out.grantId : undefined, out, {
+        grant,
+        account,
+        sessionId,
+        session,
+      });
       if (typeof out.clientId === 'string' && out.clientId !== clientId)
         scope.offer(`Client:${out.clientId}`, Promise.resolve({ value: json<AdapterPayload>(client as string) }));
       return { value: out };
