@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { runNode } from '../helpers/child.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { freePort } from '../../bench/lib/processes.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -114,9 +114,7 @@ test('users and clients created with the CLI work in a server on the same Redis'
   t.regex(bad.stderr, /invalid client metadata: redirect_uris/);
 
   const gh = await startGatehouse(t, { ...FAST_ARGON2, 'redis.url': redis.url });
-  const config = await oidc.discovery(new URL(gh.issuer), 'cli-app', secret, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'cli-app', secret);
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: 'https://cli-app.example/cb',
     scope: 'openid email',

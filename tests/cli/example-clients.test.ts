@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { authorizeWithPkce, loginThroughPages } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import { runNode } from '../helpers/child.ts';
 import { FAST_ARGON2, startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -39,9 +39,7 @@ test('the README names every example, and there is one per kind', (t) => {
 test('web-app.json: a confidential client gets a generated secret, signs a user in and refreshes', async (t) => {
   const { gh, secret } = await setup(t, 'web-app.json');
   t.truthy(secret, 'a secret was generated and printed once');
-  const rp = await oidc.discovery(new URL(gh.issuer), 'my-web-app', secret as string, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'my-web-app', secret as string);
   const { callback, verifier } = await authorizeWithPkce(rp, gh.issuer, USER, {
     redirect_uri: 'https://app.example.com/callback',
     scope: 'openid email offline_access',
@@ -57,9 +55,7 @@ test('web-app.json: a confidential client gets a generated secret, signs a user 
 test('spa.json: a public client with PKCE and no secret signs a user in', async (t) => {
   const { gh, secret } = await setup(t, 'spa.json');
   t.is(secret, undefined, 'a public client has no secret');
-  const rp = await oidc.discovery(new URL(gh.issuer), 'my-spa', undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'my-spa');
   const { callback, verifier } = await authorizeWithPkce(rp, gh.issuer, USER, {
     redirect_uri: 'https://spa.example.com/callback',
     scope: 'openid profile',
@@ -80,9 +76,7 @@ test('spa.json: a public client with PKCE and no secret signs a user in', async 
 test('service.json: a service gets an API access token with client_credentials and cannot sign users in', async (t) => {
   const { gh, secret } = await setup(t, 'service.json');
   t.truthy(secret);
-  const rp = await oidc.discovery(new URL(gh.issuer), 'my-service', secret as string, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'my-service', secret as string);
   const cc = await oidc.clientCredentialsGrant(rp, { scope: 'api:read', resource: API });
   const { payload } = await jose.jwtVerify(cc.access_token, jose.createRemoteJWKSet(new URL('/jwks', gh.issuer)), {
     audience: API,

@@ -19,6 +19,7 @@ import type { Session } from '../../src/demo/sessions.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { AUDIENCE, call, startApi } from '../resource-server/api.ts';
 import { testChromium } from './chromium.ts';
+import { discoverClient } from '../helpers/browserless-login.ts';
 
 const ACCESS_TOKEN_TTL = 4;
 const SHOTS = new URL('../artifacts/screenshots/', import.meta.url);
@@ -157,9 +158,7 @@ test.serial('sign in, call the API, silent refresh after expiry, sign out: token
   });
   t.is(viaClient.status, 401);
   t.false(viaClient.body.signedIn);
-  const rp = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'demo-client');
   for (const old of [first.refreshToken, second.refreshToken]) {
     const refused = await t.throwsAsync(oidc.refreshTokenGrant(rp, old));
     t.is((refused as oidc.ResponseBodyError).error, 'invalid_grant');
@@ -197,9 +196,7 @@ test.serial(
     if (!tokens?.refreshToken) throw new Error('no tokens in the session after sign-in');
 
     // Someone (an admin, another device's logout) revokes the grant behind the client's back.
-    const rp = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const rp = await discoverClient(gh.issuer, 'demo-client');
     await oidc.tokenRevocation(rp, tokens.refreshToken);
 
     await page.locator('#countdown[data-expired="true"]').waitFor({ timeout: (ACCESS_TOKEN_TTL + 5) * 1000 });

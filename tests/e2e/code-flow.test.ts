@@ -2,7 +2,7 @@ import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { startGatehouse } from '../helpers/gatehouse.ts';
-import { authorizeWithPkce } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, discoverClient } from '../helpers/browserless-login.ts';
 
 const API = 'http://localhost:4000';
 const REDIRECT = 'http://localhost:5000/callback';
@@ -27,15 +27,7 @@ async function setup(t: Parameters<typeof startGatehouse>[0], overrides: Record<
     ],
     ...overrides,
   });
-  const config = await oidc.discovery(
-    new URL(gh.issuer),
-    'web',
-    'web-secret-that-is-long-enough-0123456789abcdef',
-    undefined,
-    {
-      execute: [oidc.allowInsecureRequests],
-    },
-  );
+  const config = await discoverClient(gh.issuer, 'web', 'web-secret-that-is-long-enough-0123456789abcdef');
   return { gh, config };
 }
 

@@ -3,7 +3,7 @@
  */
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { CookieJar, loginThroughPages, request, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { capture, defined } from '../helpers/defined.ts';
 
@@ -23,9 +23,7 @@ async function setup(t: import('ava').ExecutionContext) {
       },
     ],
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'third', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'third', SECRET);
   return { gh, config };
 }
 
@@ -136,9 +134,7 @@ async function firstPartyRequest(gh: { issuer: string }, params: Record<string, 
     code_challenge_method: 'S256',
     ...params,
   }).toString();
-  const config = await oidc.discovery(new URL(gh.issuer), 'demo-client', undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'demo-client');
   return { url, verifier, config };
 }
 

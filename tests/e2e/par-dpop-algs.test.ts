@@ -4,7 +4,7 @@
 import test from 'ava';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 
 const REDIRECT = 'https://rp.example/cb';
@@ -23,9 +23,7 @@ function client(id: string, extra: Record<string, unknown> = {}) {
 
 test('pushed authorization request, then a DPoP-bound access and refresh token', async (t) => {
   const gh = await startGatehouse(t, { clients: [client('par')] });
-  const config = await oidc.discovery(new URL(gh.issuer), 'par', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'par', SECRET);
   const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
   const verifier = oidc.randomPKCECodeVerifier();
   const url = await oidc.buildAuthorizationUrlWithPAR(
@@ -66,9 +64,7 @@ test('pushed authorization request, then a DPoP-bound access and refresh token',
 for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
   test(`ID tokens signed with ${alg} when the client registers it`, async (t) => {
     const gh = await startGatehouse(t, { clients: [client('rp', { id_token_signed_response_alg: alg })] });
-    const config = await oidc.discovery(new URL(gh.issuer), 'rp', SECRET, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await discoverClient(gh.issuer, 'rp', SECRET);
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: REDIRECT,
       scope: 'openid',

@@ -6,7 +6,7 @@ import test from 'ava';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../../src/config/load.ts';
 import { ttl } from '../../src/provider/ttl.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 
 const REDIRECT = 'https://app.example/cb';
@@ -24,9 +24,7 @@ async function login(overrides: Record<string, unknown>, t: import('ava').Execut
     ],
     ...overrides,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'app', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'app', SECRET);
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',

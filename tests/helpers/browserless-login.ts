@@ -125,6 +125,16 @@ export async function authorizeWithPkce(
 }
 
 /**
+ * openid-client's configuration for client `clientId` of the Gatehouse at `issuer` (discovery over plain http on
+ * loopback): confidential with `clientSecret` (client_secret_basic, openid-client's default), public without.
+ */
+export function discoverClient(issuer: string, clientId: string, clientSecret?: string): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(issuer), clientId, clientSecret, clientSecret === undefined ? oidc.None() : undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+/**
  * The demo user's tokens for `resource` from a code flow of the confidential client `client` (authorizeWithPkce,
  * then the code exchange with the same resource indicator).
  */
@@ -134,9 +144,7 @@ export async function demoUserTokens(
   scope: string,
   resource: string,
 ): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
-  const config = await oidc.discovery(new URL(issuer), client.id, client.secret, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(issuer, client.id, client.secret);
   const { callback, verifier } = await authorizeWithPkce(
     config,
     issuer,

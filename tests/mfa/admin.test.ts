@@ -6,7 +6,7 @@ import test from 'ava';
 import * as oidc from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { runNode } from '../helpers/child.ts';
-import { CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { CookieJar, loginThroughPages, request, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { capture } from '../helpers/defined.ts';
@@ -26,9 +26,7 @@ test('users mfa list / reset: factors listed without secrets, reset removes them
     ],
   });
   await gh.gatehouse.accounts.create({ username: 'grace', password: PASSWORD });
-  const rp = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'web', SECRET);
   const authUrl = (extra: Record<string, string> = {}) =>
     oidc.buildAuthorizationUrl(rp, {
       redirect_uri: REDIRECT,

@@ -7,7 +7,7 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
-import { type CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { type CookieJar, loginThroughPages, request, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { capture, defined } from '../helpers/defined.ts';
 
@@ -49,9 +49,7 @@ test('step-up: password session asked for the second factor only; acr/amr/auth_t
     ],
   });
   await gh.gatehouse.accounts.create({ username: 'erin', password: PASSWORD });
-  const rp = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'web', SECRET);
   const authorize = async (extra: Record<string, string>) => {
     const verifier = oidc.randomPKCECodeVerifier();
     const url = oidc.buildAuthorizationUrl(rp, {

@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
-import { CookieJar, request } from '../helpers/browserless-login.ts';
+import { CookieJar, request, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { capture, defined } from '../helpers/defined.ts';
@@ -37,9 +37,7 @@ async function setup(t: ExecutionContext, store: Store, overrides: Record<string
     ],
   });
   await gh.gatehouse.accounts.create({ username: 'frank', password: PASSWORD });
-  const config = await oidc.discovery(new URL(gh.issuer), 'web', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'web', SECRET);
   return { gh, config };
 }
 

@@ -13,6 +13,7 @@ import type { ExecutionContext } from 'ava';
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
+import { discoverClient } from '../helpers/browserless-login.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -76,9 +77,7 @@ export async function setup(
     },
     env,
   );
-  const config = await oidc.discovery(new URL(gh.issuer), 'reader', CLIENT_SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'reader', CLIENT_SECRET);
   return { gh, site, config, clientUri, redirectUri };
 }
 

@@ -13,7 +13,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { waitFor } from '../../bench/lib/processes.ts';
 import { isSpecialAddress, LOGOUT_EVENT } from '../../src/provider/backchannel-logout.ts';
-import { type CookieJar, loginThroughPages, request } from '../helpers/browserless-login.ts';
+import { type CookieJar, loginThroughPages, request, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { capture } from '../helpers/defined.ts';
@@ -81,9 +81,7 @@ async function setup(t: ExecutionContext, overrides: Record<string, unknown> = {
     ],
     ...overrides,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), 'rp', SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, 'rp', SECRET);
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { fileChromium } from '../demo/chromium.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { axeViolations, catalogue, watch } from '../pages/browser.ts';
+import { discoverClient } from '../helpers/browserless-login.ts';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
@@ -42,9 +43,7 @@ async function start(
     'deviceFlow.pollIntervalSeconds': 1,
     ...overrides,
   });
-  const device = await oidc.discovery(new URL(gh.issuer), 'tv', undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const device = await discoverClient(gh.issuer, 'tv');
   return { gh, device };
 }
 

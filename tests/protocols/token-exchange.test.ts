@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { decodeJwt, importJWK, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { generateJwks } from '../../src/provider/keys.ts';
-import { demoUserTokens } from '../helpers/browserless-login.ts';
+import { demoUserTokens, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { AUDIENCE as DOWNSTREAM, call, startApi } from '../resource-server/api.ts';
 
@@ -109,9 +109,7 @@ test('a resource server exchanges the user token for the downstream service, whi
 
 test("delegation: with the caller's own token as actor_token, the issued token carries act", async (t) => {
   const { gh, userToken } = await setup(t);
-  const orders = await oidc.discovery(new URL(gh.issuer), 'orders', ORDERS_SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const orders = await discoverClient(gh.issuer, 'orders', ORDERS_SECRET);
   const own = await oidc.clientCredentialsGrant(orders, { scope: 'orders:read', resource: ORDERS });
   const out = await exchange(gh.issuer, {
     subject_token: userToken,

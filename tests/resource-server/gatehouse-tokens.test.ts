@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import * as oidc from 'openid-client';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 import { AUDIENCE, call, startApi } from './api.ts';
 
@@ -38,9 +38,7 @@ async function setup(t: Parameters<typeof startGatehouse>[0]) {
       },
     ],
   });
-  const rp = await oidc.discovery(new URL(gh.issuer), 'web', WEB_SECRET, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const rp = await discoverClient(gh.issuer, 'web', WEB_SECRET);
   return { gh, rp };
 }
 

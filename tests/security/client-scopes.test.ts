@@ -14,6 +14,7 @@ import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { basic, codeFlow, FORM, gatehouseOn, REDIRECT } from './fixtures.ts';
 import { defined } from '../helpers/defined.ts';
+import { discoverClient } from '../helpers/browserless-login.ts';
 
 const API = 'http://localhost:4000';
 const OTHER = 'http://localhost:4100';
@@ -55,8 +56,7 @@ async function start(t: import('ava').ExecutionContext, store: 'memory' | 'redis
   return gh;
 }
 
-const discover = (gh: TestGatehouse, id: string) =>
-  oidc.discovery(new URL(gh.issuer), id, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+const discover = (gh: TestGatehouse, id: string) => discoverClient(gh.issuer, id, SECRET);
 
 for (const store of ['memory', 'redis'] as const) {
   test(`${store}: client credentials get only the resource scopes the client lists`, async (t) => {

@@ -8,7 +8,7 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { PROTOCOL_CLAIMS } from '../helpers/claims.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { defined } from '../helpers/defined.ts';
@@ -71,9 +71,7 @@ function consentLines(html: string): string[] {
 for (const store of ['memory', 'redis']) {
   test(`${store}: claims asked for with the claims parameter are listed on the consent page, and nothing else reaches the client`, async (t) => {
     const gh = await start(t, store);
-    const config = await oidc.discovery(new URL(gh.issuer), THIRD.id, THIRD.secret, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await discoverClient(gh.issuer, THIRD.id, THIRD.secret);
     const asked = { email: null, phone_number: null, address: null, name: null };
     const nonce = oidc.randomNonce();
     const url = oidc.buildAuthorizationUrl(config, {
@@ -114,9 +112,7 @@ for (const store of ['memory', 'redis']) {
 
   test(`${store}: a first-party client asking for claims beyond its registered scopes gets the consent page`, async (t) => {
     const gh = await start(t, store);
-    const config = await oidc.discovery(new URL(gh.issuer), FIRST.id, undefined, oidc.None(), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await discoverClient(gh.issuer, FIRST.id);
     const verifier = oidc.randomPKCECodeVerifier();
     const challenge = await oidc.calculatePKCECodeChallenge(verifier);
     const pkce = { code_challenge: challenge, code_challenge_method: 'S256', redirect_uri: FIRST.redirect };

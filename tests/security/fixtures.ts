@@ -4,7 +4,7 @@
  */
 import * as oidc from 'openid-client';
 import type { ExecutionContext } from 'ava';
-import { authorizeWithPkce } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, discoverClient } from '../helpers/browserless-login.ts';
 import { defined } from '../helpers/defined.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -54,9 +54,7 @@ export const SPA_AUTH_PARAMS = {
 };
 
 export async function rp(issuer: string, clientId: 'client-a' | 'client-b'): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(issuer), clientId, clientId === 'client-a' ? SECRET_A : SECRET_B, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  return discoverClient(issuer, clientId, clientId === 'client-a' ? SECRET_A : SECRET_B);
 }
 
 export interface FlowResult {

@@ -5,7 +5,6 @@
  * is refused at once.
  */
 import test from 'ava';
-import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { fileRedis } from '../helpers/redis.ts';
 import {
@@ -19,6 +18,7 @@ import {
   sharedSettings,
   startRedisGatehouse,
 } from './redis-gatehouse.ts';
+import { discoverClient } from '../helpers/browserless-login.ts';
 
 const redis = fileRedis(test);
 
@@ -38,9 +38,7 @@ test.serial(
       scope: 'openid profile email',
       first_party: true,
     });
-    const config = await oidc.discovery(new URL(gh.issuer), STORED.id, STORED.secret, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const config = await discoverClient(gh.issuer, STORED.id, STORED.secret);
     const { code, verifier } = await authorize(gh, config, { scope: 'openid profile', prompt: 'login' });
     const tokens = await fetch(new URL('/token', gh.issuer), {
       method: 'POST',

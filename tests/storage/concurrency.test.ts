@@ -5,7 +5,6 @@
  */
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import * as oidc from 'openid-client';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 import { fileRedis } from '../helpers/redis.ts';
 import {
@@ -19,6 +18,7 @@ import {
   startRedisGatehouse,
 } from './redis-gatehouse.ts';
 import { defined } from '../helpers/defined.ts';
+import { discoverClient } from '../helpers/browserless-login.ts';
 
 const redis = fileRedis(test);
 
@@ -178,9 +178,7 @@ test.serial('round trips per refresh: stored first-party client, session-bound t
     scope: 'openid profile email offline_access api:read',
     first_party: true,
   });
-  const config = await oidc.discovery(new URL(gh.issuer), dyn.id, dyn.secret, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, dyn.id, dyn.secret);
   const { code, verifier } = await authorize(gh, config, { scope: 'openid api:read', prompt: 'login' });
   const post = async (params: Record<string, string>) => {
     const res = await fetch(new URL('/token', gh.issuer), {

@@ -7,16 +7,14 @@ import * as oidc from 'openid-client';
 import { startRedis } from '../helpers/redis.ts';
 import { keysOf } from './redis-fixture.ts';
 import { CLIENT, REDIRECT, sharedSettings, startRedisGatehouse, USER } from './redis-gatehouse.ts';
-import { loginThroughPages } from '../helpers/browserless-login.ts';
+import { loginThroughPages, discoverClient } from '../helpers/browserless-login.ts';
 import type { RedisStore } from '../../src/storage/redis-store.ts';
 
 test('PAR, userinfo, introspection and revocation on Redis; revocation leaves no key of the family', async (t) => {
   const redis = await startRedis(t);
   const shared = await sharedSettings();
   const gh = await startRedisGatehouse(t, redis.url, shared);
-  const config = await oidc.discovery(new URL(gh.issuer), CLIENT.id, CLIENT.secret, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  const config = await discoverClient(gh.issuer, CLIENT.id, CLIENT.secret);
   const verifier = oidc.randomPKCECodeVerifier();
   const url = await oidc.buildAuthorizationUrlWithPAR(config, {
     redirect_uri: REDIRECT,

@@ -4,9 +4,9 @@
  * Redis (same key prefix) are interchangeable, and small raw HTTP helpers for the token endpoint.
  */
 import type { ExecutionContext } from 'ava';
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import { generateJwks } from '../../src/provider/keys.ts';
-import { authorizeWithPkce } from '../helpers/browserless-login.ts';
+import { authorizeWithPkce, discoverClient } from '../helpers/browserless-login.ts';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.ts';
 
 export const REDIRECT = 'http://localhost:5000/callback';
@@ -63,9 +63,7 @@ export async function startRedisGatehouse(
 }
 
 export async function discover(gh: TestGatehouse): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(gh.issuer), CLIENT.id, CLIENT.secret, undefined, {
-    execute: [oidc.allowInsecureRequests],
-  });
+  return discoverClient(gh.issuer, CLIENT.id, CLIENT.secret);
 }
 
 /** Signs alice in through the pages and returns the code, its verifier and the browser's cookie jar. */
