@@ -8,8 +8,8 @@
  * The published JWKS is built from the public parts.
  *
  * ES256 and EdDSA signatures are cheap and made synchronously on the calling thread (no thread hop, the least CPU
- * per signature). An RS256 signature costs about a millisecond, so it is made on libuv's thread pool
- * (`crypto.sign` with a callback) and never holds up the event loop.
+ * per signature). An RS256 signature costs many times as much, so it is made on libuv's thread pool (`crypto.sign`
+ * with a callback) and never holds up the event loop.
  *
  * Only this module holds the private `KeyObject`s; oidc-provider sees the public key (`keyObject()`), used when it
  * verifies its own tokens (an `id_token_hint`).
