@@ -82,8 +82,8 @@ export async function finishInteraction(
  * to start reading what oidc-provider will look up: the named client's stored record; for a refresh-token grant,
  * the refresh token with its Grant, account and session; for a code exchange the code, and for introspection and
  * userinfo the opaque access token presented, each with its Grant, account, client and session. For the limited
- * POSTs it runs in the same tick as the rate limiter's counters, so all of it travels in one Redis round trip, and
- * the provider then finds it already read.
+ * POSTs it runs in the same tick as the rate limiter's counters, so all of it travels in one Redis script (the
+ * counters join it: src/storage/redis/adapter.ts `withHits`), and the provider then finds it already read.
  *
  * Rules:
  * - Only the limited back-channel POSTs and userinfo (`/me`) with a bearer or DPoP header open a scope; nothing is

@@ -10,6 +10,8 @@
  *   (consume, upsert, destroy), so a read after a write always goes to the store.
  * - A deferred operation (the consume of a rotated refresh token) is always carried out: by the write it was
  *   deferred for, by the next storage call of the request, or at the latest when the request ends.
+ * - A store whose prefetch has not been sent yet may let the request's counter hits (the rate limiter's) travel in
+ *   the same script (`acceptHits` / `joinHit`); a hit that comes later is sent on its own. Either way it counts once.
  * - Outside a scope (CLI, tests calling the adapters directly) nothing is prefetched or deferred.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -24,9 +26,13 @@ interface DeferredConsume {
   run(): Promise<void>;
 }
 
+/** Takes a counter hit into a pending store call: the hit's count once that call is answered. */
+type JoinHit = (key: string, windowSeconds: number) => Promise<number>;
+
 export class StorageScope {
   readonly #reads = new Map<string, Promise<unknown>>();
   #deferred: DeferredConsume | undefined;
+  #joinHit: JoinHit | undefined;
 
   /** Remembers a read that is already under way; `key` is e.g. `RefreshToken:<id>` or `account:<id>`. */
   offer(key: string, value: Promise<unknown>): void {
@@ -49,6 +55,16 @@ export class StorageScope {
 
   forget(key: string): void {
     this.#reads.delete(key);
+  }
+
+  /** While `join` is set, counter hits of this request go to it (undefined: the pending call has been sent). */
+  acceptHits(join: JoinHit | undefined): void {
+    this.#joinHit = join;
+  }
+
+  /** The count of a hit carried by the store call still pending, or undefined when none can carry it. */
+  joinHit(key: string, windowSeconds: number): Promise<number> | undefined {
+    return this.#joinHit?.(key, windowSeconds);
   }
 
   defer(op: DeferredConsume): void {

@@ -40,24 +40,33 @@ async function post(issuer: string, path: string, headers: Record<string, string
   };
 }
 
-test('per client: the limit applies across token, introspection and revocation; 429 with Retry-After and OAuth JSON', async (t) => {
-  const gh = await limitedGatehouse(t, { perClient: 4, perIp: 1000 });
-  t.is((await post(gh.issuer, '/token', A, cc)).status, 200);
-  t.is((await post(gh.issuer, '/token/introspection', A, 'token=x')).status, 200);
-  t.is((await post(gh.issuer, '/token/revocation', A, 'token=x')).status, 200);
-  t.is((await post(gh.issuer, '/token', A, cc)).status, 200);
-  const limited = await post(gh.issuer, '/token', A, cc);
-  t.is(limited.status, 429);
-  t.is(limited.body.error, 'temporarily_unavailable');
-  t.regex(String(limited.body.error_description), /too many requests/);
-  const retry = Number(limited.retryAfter);
-  t.true(retry >= 1 && retry <= 3600, `Retry-After ${limited.retryAfter}`);
-  t.is(limited.cache, 'no-store');
-  t.is((await post(gh.issuer, '/token/introspection', A, 'token=x')).status, 429);
-  // Another client from the same IP is not affected.
-  t.is((await post(gh.issuer, '/token', { authorization: basic('client-b', SECRET_B) }, cc)).status, 200);
-  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'client'));
-});
+// On Redis the counters travel in the request's prefetch script (src/storage/redis/adapter.ts withHits); the
+// limits must hold exactly as with the memory store.
+for (const store of ['memory', 'redis'] as const) {
+  test(`${store}: per client: the limit applies across token, introspection and revocation; 429 with Retry-After and OAuth JSON`, async (t) => {
+    const redis = store === 'redis' ? await startRedis(t) : undefined;
+    const gh = await limitedGatehouse(
+      t,
+      { perClient: 4, perIp: 1000 },
+      redis ? { 'redis.url': redis.url, 'demo.seed': false } : {},
+    );
+    t.is((await post(gh.issuer, '/token', A, cc)).status, 200);
+    t.is((await post(gh.issuer, '/token/introspection', A, 'token=x')).status, 200);
+    t.is((await post(gh.issuer, '/token/revocation', A, 'token=x')).status, 200);
+    t.is((await post(gh.issuer, '/token', A, cc)).status, 200);
+    const limited = await post(gh.issuer, '/token', A, cc);
+    t.is(limited.status, 429);
+    t.is(limited.body.error, 'temporarily_unavailable');
+    t.regex(String(limited.body.error_description), /too many requests/);
+    const retry = Number(limited.retryAfter);
+    t.true(retry >= 1 && retry <= 3600, `Retry-After ${limited.retryAfter}`);
+    t.is(limited.cache, 'no-store');
+    t.is((await post(gh.issuer, '/token/introspection', A, 'token=x')).status, 429);
+    // Another client from the same IP is not affected.
+    t.is((await post(gh.issuer, '/token', { authorization: basic('client-b', SECRET_B) }, cc)).status, 200);
+    t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'client'));
+  });
+}
 
 test('per client, client_id in the form: the body still reaches the provider, and wrong credentials do not count', async (t) => {
   const gh = await startGatehouse(t, {
@@ -95,24 +104,34 @@ test('per client, client_id in the form: the body still reaches the provider, an
   t.is((await post(gh.issuer, '/token/introspection', {}, 'client_id=public-c&token=x')).status, 429);
 });
 
-test('per IP: every request counts, whatever the client; X-Forwarded-For is ignored without trustProxy', async (t) => {
-  const gh = await limitedGatehouse(t, { perClient: 0, perIp: 5 });
-  for (let i = 0; i < 5; i++) {
-    const who = i % 2 ? basic('client-a', SECRET_A) : basic('client-b', 'wrong');
-    t.not((await post(gh.issuer, '/token', { authorization: who, 'x-forwarded-for': `10.0.0.${i}` }, cc)).status, 429);
-  }
-  const limited = await post(
-    gh.issuer,
-    '/token/revocation',
-    { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.9.9.9' },
-    'token=x',
-  );
-  t.is(limited.status, 429);
-  t.truthy(limited.retryAfter);
-  // Nothing else is limited: discovery and the authorization endpoint still answer.
-  t.is((await fetch(`${gh.issuer}/.well-known/openid-configuration`)).status, 200);
-  t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'ip'));
-});
+for (const store of ['memory', 'redis'] as const) {
+  test(`${store}: per IP: every request counts, whatever the client; X-Forwarded-For is ignored without trustProxy`, async (t) => {
+    const redis = store === 'redis' ? await startRedis(t) : undefined;
+    const gh = await limitedGatehouse(
+      t,
+      { perClient: 0, perIp: 5 },
+      redis ? { 'redis.url': redis.url, 'demo.seed': false } : {},
+    );
+    for (let i = 0; i < 5; i++) {
+      const who = i % 2 ? basic('client-a', SECRET_A) : basic('client-b', 'wrong');
+      t.not(
+        (await post(gh.issuer, '/token', { authorization: who, 'x-forwarded-for': `10.0.0.${i}` }, cc)).status,
+        429,
+      );
+    }
+    const limited = await post(
+      gh.issuer,
+      '/token/revocation',
+      { authorization: basic('client-a', SECRET_A), 'x-forwarded-for': '10.9.9.9' },
+      'token=x',
+    );
+    t.is(limited.status, 429);
+    t.truthy(limited.retryAfter);
+    // Nothing else is limited: discovery and the authorization endpoint still answer.
+    t.is((await fetch(`${gh.issuer}/.well-known/openid-configuration`)).status, 200);
+    t.true(gh.logs.some((l) => l.audit === 'rate_limit.exceeded' && l.kind === 'ip'));
+  });
+}
 
 test('per IP with trustProxy: each forwarded client IP has its own allowance (the last X-Forwarded-For entry)', async (t) => {
   const gh = await limitedGatehouse(t, { perClient: 0, perIp: 2, trustProxy: true });

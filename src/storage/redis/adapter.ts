@@ -12,13 +12,14 @@
  * Refresh tokens of the earlier one-record-per-token format (random ids with a pointer) are still found,
  * consumed and revoked through the pointer path until they expire; their successors are lineage tokens.
  *
- * Inside a request's storage scope (../request-scope.ts) a refresh-token grant costs less:
+ * Inside a request's storage scope (../prefetch-scope.ts) a refresh-token grant costs less:
  * - `prefetch` reads the client's record and, for a refresh-token grant, the lineage, its Grant, its account and
  *   its session (when it expires with it) in one script at the start of the request (single node and Sentinel;
  *   on a Cluster they live in different slots, so only the client record is prefetched), and the provider's
  *   Client.find/find/Grant.find/Session.findByUid/account look-ups are served from that read. A request presenting
  *   an opaque access token (userinfo, introspection) or an authorization code (its exchange) likewise gets it
- *   with its Grant, account, client and session in one script.
+ *   with its Grant, account, client and session in one script. The counter hits the request makes in the same
+ *   tick (its rate limits) travel in that script too (`withHits`; on a Cluster they go on their own).
  * - The consume of the rotated generation is held back and sent with the save of its successor as one script
  *   (LINEAGE_ROTATE): the compare-and-set is the same, and the successor is written only if the consume
  *   succeeded, so a request that loses the race fails exactly as a lone consume would (InvalidGrant, family
@@ -101,6 +102,7 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
   const scope = storageScope();
   if (!scope) return;
   const clientId = what.clientId !== undefined && CLIENT_ID.test(what.clientId) ? what.clientId : undefined;
+  const clientKey = clientId !== undefined ? ctx.keys.client(clientId) : '';
   const offerClient = (raw: Promise<string>) => {
     if (clientId !== undefined)
       scope.offer(
@@ -114,32 +116,47 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
   const accessToken = opaque(what.accessToken);
   const presented = code ?? accessToken;
   if (presented !== undefined) {
-    prefetchToken(
-      ctx,
-      scope,
-      code !== undefined ? 'AuthorizationCode' : 'AccessToken',
-      presented,
-      clientId,
-      offerClient,
+    const model = code !== undefined ? 'AuthorizationCode' : 'AccessToken';
+    const reply = withHits(scope, 8, (hits) =>
+      ctx.client.ghPrefetchToken(
+        1,
+        ctx.keys.home(model, presented),
+        ctx.prefix,
+        `${model}:${presented}`,
+        ctx.keys.accountBase(),
+        clientKey,
+        ...hits,
+      ),
     );
+    offerToken(scope, model, presented, clientId, offerClient, reply);
     return;
   }
   const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
   if (token === undefined || !ctx.inline) {
-    if (clientId !== undefined) offerClient(ctx.client.hget(ctx.keys.client(clientId), 'p').then((p) => p ?? ''));
+    if (!ctx.inline) {
+      if (clientId !== undefined) offerClient(ctx.client.hget(clientKey, 'p').then((p) => p ?? ''));
+      return;
+    }
+    const reply = withHits(scope, 1, (hits) =>
+      hits.length > 0 || clientId !== undefined ? ctx.client.ghPrefetchClient(0, clientKey, ...hits) : undefined,
+    );
+    offerClient(reply.then((r) => r[0] as string));
     return;
   }
   const id = what.refreshToken as string;
-  const reply = ctx.client.ghPrefetchRefresh(
-    1,
-    ctx.keys.lineage(token.grantId, token.lineage),
-    ctx.prefix,
-    token.gen,
-    ctx.reuse.reuseIntervalMs,
-    ctx.keys.grant(token.grantId),
-    ctx.keys.accountBase(),
-    clientId !== undefined ? ctx.keys.client(clientId) : '',
-  ) as Promise<string[]>;
+  const reply = withHits(scope, 7, (hits) =>
+    ctx.client.ghPrefetchRefresh(
+      1,
+      ctx.keys.lineage(token.grantId, token.lineage),
+      ctx.prefix,
+      token.gen,
+      ctx.reuse.reuseIntervalMs,
+      ctx.keys.grant(token.grantId),
+      ctx.keys.accountBase(),
+      clientKey,
+      ...hits,
+    ),
+  );
   offerClient(reply.then((r) => r[4] as string));
   const found = reply.then(
     ([payload, consumed, grant, account, , sessionId, session]): Prefetched<AdapterPayload | undefined> => {
@@ -147,11 +164,60 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
       if (!out) return { value: undefined };
       out.jti = id;
       if (consumed) out.consumed = Number(consumed);
-      offerRelated(scope, token.grantId, out, { grant, account, sessionId, session });
+      offerRelated(scope, token.grantId, out, {
+        grant: grant as string,
+        account: account as string,
+        sessionId: sessionId as string,
+        session: session as string,
+      });
       return { value: out };
     },
   );
   scope.offer(`RefreshToken:${id}`, found);
+}
+
+interface PendingHit {
+  readonly key: string;
+  readonly windowSeconds: number;
+  resolve(count: number): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Sends a prefetch script at the end of the current tick, carrying the counter hits the request makes in that tick
+ * (the rate limiter's: src/storage/prefetch-scope.ts `joinHit`), so reads and counters are one script and one
+ * round trip. The script's reply has `fixed` entries, then one count per hit; each hit's promise gets its count or
+ * the script's error. `send` answers undefined when there is nothing to send (the reply is then empty).
+ */
+function withHits(
+  scope: StorageScope,
+  fixed: number,
+  send: (hits: Array<string | number>) => Promise<unknown> | undefined,
+): Promise<unknown[]> {
+  const pending: PendingHit[] = [];
+  scope.acceptHits(
+    (key, windowSeconds) =>
+      new Promise<number>((resolve, reject) => {
+        pending.push({ key, windowSeconds, resolve, reject });
+      }),
+  );
+  return new Promise<unknown[]>((resolve) => {
+    process.nextTick(() => {
+      scope.acceptHits(undefined);
+      const reply = (send(pending.flatMap((h) => [h.key, h.windowSeconds])) ?? Promise.resolve([])) as Promise<
+        unknown[]
+      >;
+      reply.then(
+        (r) => {
+          for (const [i, h] of pending.entries()) h.resolve(Number(r[fixed + i]));
+        },
+        (err: unknown) => {
+          for (const h of pending) h.reject(err);
+        },
+      );
+      resolve(reply);
+    });
+  });
 }
 
 /**
@@ -180,23 +246,15 @@ function offerRelated(
 /** An opaque token value (oidc-provider's ids: base64url); JWTs and anything else are never looked up here. */
 const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
 
-/** PREFETCH_TOKEN: the `model` record `id` and what its look-ups will need, offered to the request's scope. */
-function prefetchToken(
-  ctx: AdapterContext,
+/** What PREFETCH_TOKEN read for the `model` record `id` and its look-ups, offered to the request's scope. */
+function offerToken(
   scope: StorageScope,
   model: 'AccessToken' | 'AuthorizationCode',
   id: string,
   clientId: string | undefined,
   offerClient: (raw: Promise<string>) => void,
+  reply: Promise<unknown[]>,
 ): void {
-  const reply = ctx.client.ghPrefetchToken(
-    1,
-    ctx.keys.home(model, id),
-    ctx.prefix,
-    `${model}:${id}`,
-    ctx.keys.accountBase(),
-    clientId !== undefined ? ctx.keys.client(clientId) : '',
-  ) as Promise<string[]>;
   offerClient(reply.then((r) => r[4] as string));
   const found = reply.then(
     ([payload, consumed, grant, account, , client, sessionId, session]): Prefetched<AdapterPayload | undefined> => {
@@ -204,10 +262,10 @@ function prefetchToken(
       if (!out) return { value: undefined };
       if (consumed) out.consumed = Number(consumed);
       offerRelated(scope, typeof out.grantId === 'string' ? out.grantId : undefined, out, {
-        grant,
-        account,
-        sessionId,
-        session,
+        grant: grant as string,
+        account: account as string,
+        sessionId: sessionId as string,
+        session: session as string,
       });
       if (typeof out.clientId === 'string' && out.clientId !== clientId)
         scope.offer(`Client:${out.clientId}`, Promise.resolve({ value: json<AdapterPayload>(client as string) }));

@@ -88,7 +88,12 @@ export function redisClients(client: ScriptedClient, keys: KeyLayout): ClientSto
 export function redisThrottle(client: ScriptedClient, keys: KeyLayout): ThrottleStore {
   return {
     hit: (key, windowSeconds) =>
-      guarded(async () => Number(await client.ghThrottleHit(1, keys.throttle(key), windowSeconds))),
+      guarded(async () => {
+        const counter = keys.throttle(key);
+        // A hit made while the request's prefetch is still to be sent travels in its script (adapter.ts withHits).
+        const joined = storageScope()?.joinHit(counter, windowSeconds);
+        return Number(await (joined ?? client.ghThrottleHit(1, counter, windowSeconds)));
+      }),
     count: (key) => guarded(async () => Number((await client.get(keys.throttle(key))) ?? 0)),
     release: (key) =>
       guarded(async () => {

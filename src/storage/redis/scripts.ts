@@ -212,6 +212,23 @@ local out, s = lineageConsume(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[3]), tonu
 if out[1] == 'ok' or out[1] == 'grace' then lineageSave(KEYS[1], KEYS[2], ARGV[9], s, tonumber(ARGV[6]), ARGV[7], ARGV[8], now, ARGV[10], ARGV[11]) end
 return out`;
 
+/** One hit on a fixed-window counter: its count in the window (the window starts with the first hit). */
+const HIT = `local function hit(key, window)
+  local n = redis.call('INCR', key)
+  if n == 1 or redis.call('PTTL', key) < 0 then redis.call('EXPIRE', key, window) end
+  return n
+end`;
+
+/**
+ * Counter hits that travel with a prefetch (src/storage/prefetch-scope.ts `joinHit`): the (counter key, window
+ * seconds) pairs in ARGV from index `first` on, each counted as THROTTLE_HIT counts it, their counts appended to
+ * `out`.
+ */
+const HITS = `${HIT}
+local function hits(out, first)
+  for i = first, #ARGV, 2 do out[#out + 1] = hit(ARGV[i], ARGV[i + 1]) end
+end`;
+
 /** The session with uid `uid` through its uid index: its id and payload, '' for what is not there. */
 const SESSION_BY_UID = `local function sessionByUid(prefix, uid)
   local sid = redis.call('GET', prefix .. 'Session:uid:{' .. uid .. '}')
@@ -224,14 +241,16 @@ end`;
  * round trip — the lineage (as LINEAGE_FIND answers it), its Grant, its account, the session it is bound to (when
  * it expires with the session) and the client's stored record.
  * KEYS[1] the lineage. ARGV[1] key prefix, ARGV[2] generation, ARGV[3] grace ms, ARGV[4] the Grant's key,
- * ARGV[5] account key base, ARGV[6] the client's record key ('' for none).
+ * ARGV[5] account key base, ARGV[6] the client's record key ('' for none), ARGV[7…] counter hits (HITS).
  * → {payload or '', used at seconds or '', Grant payload or '', account JSON or '', client payload or '',
- *    session id or '', session payload or ''}
+ *    session id or '', session payload or '', the counters' counts…}
  */
 const PREFETCH_REFRESH = `${LINEAGE}
 ${SESSION_BY_UID}
+${HITS}
 ${NOW}
 local out = {'', '', '', '', '', '', ''}
+hits(out, 7)
 if ARGV[6] ~= '' then out[5] = redis.call('HGET', ARGV[6], 'p') or '' end
 local found, state = lineageFind(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), now)
 if not found then return out end
@@ -249,14 +268,16 @@ return out`;
  * bound to (when it expires with the session), and the stored record of the client making the request. The
  * token's payload is decoded to find them, never re-encoded. Key shapes as in keys.ts.
  * KEYS[1] the token's own key. ARGV[1] key prefix, ARGV[2] '<Model>:<id>', ARGV[3] account key base,
- * ARGV[4] the requesting client's record key ('' for none).
+ * ARGV[4] the requesting client's record key ('' for none), ARGV[5…] counter hits (HITS).
  * → {payload or '', consumed seconds or '', Grant payload or '', account JSON or '', requesting client's payload
- *    or '', the token's client's payload or '', session id or '', session payload or ''}
+ *    or '', the token's client's payload or '', session id or '', session payload or '', the counters' counts…}
  */
 const PREFETCH_TOKEN = `${FIND_RECORD}
 ${SESSION_BY_UID}
+${HITS}
 local P = ARGV[1]
 local out = {'', '', '', '', '', '', '', ''}
+hits(out, 5)
 if ARGV[4] ~= '' then out[5] = redis.call('HGET', ARGV[4], 'p') or '' end
 local key = KEYS[1]
 local kind = redis.call('TYPE', key)['ok']
@@ -273,6 +294,17 @@ if type(d.grantId) == 'string' then out[3] = redis.call('HGET', P .. '{g:' .. d.
 if type(d.accountId) == 'string' then out[4] = redis.call('GET', ARGV[3] .. d.accountId) or '' end
 if type(d.clientId) == 'string' then out[6] = redis.call('HGET', P .. '{clients}:c:' .. d.clientId, 'p') or '' end
 if d.expiresWithSession == true and type(d.sessionUid) == 'string' then out[7], out[8] = sessionByUid(P, d.sessionUid) end
+return out`;
+
+/**
+ * Single node and Sentinel only: the stored record of the client making a request, with the request's counter
+ * hits, in one round trip. ARGV[1] the client's record key ('' for none), ARGV[2…] counter hits (HITS).
+ * → {client payload or '', the counters' counts…}
+ */
+const PREFETCH_CLIENT = `${HITS}
+local out = {''}
+hits(out, 2)
+if ARGV[1] ~= '' then out[1] = redis.call('HGET', ARGV[1], 'p') or '' end
 return out`;
 
 /** KEYS[1] record, KEYS[2] members (optional). ARGV[1] member. → payload | false */
@@ -322,9 +354,8 @@ redis.call('SREM', KEYS[2], ARGV[2])
 return 1`;
 
 /** KEYS[1] counter. ARGV[1] window seconds. → count in the window */
-const THROTTLE_HIT = `local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n`;
+const THROTTLE_HIT = `${HIT}
+return hit(KEYS[1], ARGV[1])`;
 
 /** KEYS[1] counter. → nothing; one hit less, if the counter still exists (a gone window stays gone). */
 const THROTTLE_RELEASE = `if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then redis.call('DECR', KEYS[1]) end
@@ -343,6 +374,7 @@ interface Scripts {
   ghLineageRotate(numKeys: number, ...args: Args): Reply;
   ghPrefetchRefresh(numKeys: number, ...args: Args): Reply;
   ghPrefetchToken(numKeys: number, ...args: Args): Reply;
+  ghPrefetchClient(numKeys: number, ...args: Args): Reply;
   ghDestroy(numKeys: number, ...args: Args): Reply;
   ghRevokeFamily(numKeys: number, ...args: Args): Reply;
   ghRevokeModel(numKeys: number, ...args: Args): Reply;
@@ -367,6 +399,7 @@ export function defineScripts(client: Redis | Cluster): ScriptedClient {
     ghLineageRotate: LINEAGE_ROTATE,
     ghPrefetchRefresh: PREFETCH_REFRESH,
     ghPrefetchToken: PREFETCH_TOKEN,
+    ghPrefetchClient: PREFETCH_CLIENT,
     ghDestroy: DESTROY,
     ghRevokeFamily: REVOKE_FAMILY,
     ghRevokeModel: REVOKE_MODEL,
