@@ -36,6 +36,7 @@ import { Metrics } from './http/metrics.ts';
 import { browserRateLimit, rateLimit } from './http/rate-limit.ts';
 import { createInFlight } from './http/in-flight.ts';
 import { requestContext } from './http/request-context.ts';
+import { unredacted } from './http/logger.ts';
 import { reportProviderRoute, requestScope } from './web/request-labels.ts';
 import { securityHeaders } from './web/security-headers.ts';
 import { Views } from './web/views.ts';
@@ -128,7 +129,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const clients = [...config.clients, accountClient(config), ...(seed ? [demoClient(config)] : [])];
     if (seed) await seedDemoUser(config, accounts);
 
-    const audit = createAudit(log, (event, fields) => metrics.observeAudit(event, fields));
+    const audit = createAudit(unredacted(log), (event, fields) => metrics.observeAudit(event, fields));
     const provider = createProvider({ config, store, accounts, jwks, cookieKeys, clients, views, audit });
     // Token issued/refreshed/revoked, reuse detected (one line per reuse, whichever of oidc-provider or the store
     // caught it: see src/audit/provider-events.ts), grant revoked, logout, client authentication failures.

@@ -98,7 +98,8 @@ export interface AuditFields {
 
 export type Audit = (event: AuditEvent, fields?: AuditFields) => void;
 
-const FIELDS = [
+/** The only fields an audit line carries besides `audit` and `requestId`, each as a string. */
+export const AUDIT_FIELDS = [
   'clientId',
   'sub',
   'reason',
@@ -118,14 +119,15 @@ function short(value: unknown): string | undefined {
 
 /**
  * Builds the audit emitter. `observe` sees every event after it is logged (metrics count them), so the
- * counters and the trail cannot disagree.
+ * counters and the trail cannot disagree. A line holds only `audit`, `requestId` and AUDIT_FIELDS, as strings: no
+ * name the logger redacts (tests/operations/logging.test.ts checks), so `log` may be one without redaction.
  */
 export function createAudit(log: Logger, observe?: (event: AuditEvent, fields: AuditFields) => void): Audit {
   return (event, fields = {}) => {
     const line: Record<string, string> = { audit: event };
     const requestId = currentScope()?.requestId;
     if (requestId) line.requestId = requestId;
-    for (const name of FIELDS) {
+    for (const name of AUDIT_FIELDS) {
       const value = short(fields[name]);
       if (value !== undefined) line[name] = value;
     }

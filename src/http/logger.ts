@@ -9,8 +9,9 @@
  *   parameters travel in (`query`, `body`, `params`, `form`, and those under `req`), but not as `err.code`:
  *   Node's and Redis's error codes (`ECONNRESET`, `ERR_…`) must stay readable in error logs.
  * - Request logging records method, path (never the query string, which can carry codes and tokens), status
- *   and duration only (src/http/request-context.ts). Those fields are safe by construction, so the access log
- *   (`accessLogger`) skips the redaction walk that every other line pays.
+ *   and duration only (src/http/request-context.ts), and audit lines only their fixed string fields
+ *   (src/audit/audit.ts). Those fields are safe by construction, so the access log and the audit trail
+ *   (`unredacted`) skip the redaction walk that every other line pays.
  * - On stdout lines are buffered (up to 15 KiB, under sonic-boom's 16 KiB largest write) and written at the latest every half second, when the buffer is
  *   full, when the process stops (`flush`) or exits: one write for many lines instead of one per line. A process
  *   killed with SIGKILL loses at most that last half second of lines.
@@ -68,7 +69,7 @@ export function createLogger(level: string, destination: pino.DestinationStream 
   );
 }
 
-/** The access log: the same logger and destination, without redaction (its fields carry no secret). */
-export function accessLogger(log: Logger): Logger {
+/** For lines whose fields carry no secret by construction (access log, audit): the same logger and destination, without redaction. */
+export function unredacted(log: Logger): Logger {
   return log.child({}, { redact: { paths: [] } });
 }

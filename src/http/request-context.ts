@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { accessLogger } from './logger.ts';
+import { unredacted } from './logger.ts';
 
 const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const LINK_PATH = /^(\/account\/(?:reset|verify)\/)[^/]+$/;
 
 export function requestContext(log: Logger): Middleware {
-  const access = accessLogger(log);
+  const access = unredacted(log);
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
     const id = VALID_ID.test(given) ? given : randomUUID();

@@ -5,7 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import test from 'ava';
-import { createLogger } from '../../src/http/logger.ts';
+import { AUDIT_FIELDS, createAudit } from '../../src/audit/audit.ts';
+import { createLogger, REDACT_PATHS } from '../../src/http/logger.ts';
 import { startGatehouse } from '../helpers/gatehouse.ts';
 
 function capture(level = 'info') {
@@ -35,6 +36,15 @@ test('err.code survives redaction; an OAuth code in query, body, params or form 
   t.is((lines[0]!.err as { message?: string }).message, 'socket hang up');
   t.notRegex(JSON.stringify(lines[1]), /c-\d/);
   t.is((lines[1]!.query as { code: string }).code, '[redacted]');
+});
+
+test('audit lines go without redaction: none of their fields is a name the logger redacts, and each is a string', (t) => {
+  const redacted = new Set(REDACT_PATHS.map((p) => p.split('.').at(-1)));
+  for (const name of ['audit', 'requestId', ...AUDIT_FIELDS]) t.false(redacted.has(name), name);
+  const { log, lines } = capture();
+  createAudit(log)('token.issued', { clientId: { token: 'secret-1' }, sub: 'alice', reason: ['secret-2'] });
+  t.deepEqual(lines[0], { ...lines[0], audit: 'token.issued', sub: 'alice' });
+  t.notRegex(JSON.stringify(lines), /secret-/);
 });
 
 test('every request gets an id: a well-formed X-Request-Id is kept, anything else is replaced, and the access log has it', async (t) => {
