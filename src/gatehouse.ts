@@ -2,10 +2,13 @@
  * Assembles one Gatehouse instance from a validated config: store → accounts → keys → provider → Koa host app.
  * Returns the request handler and a `close` that releases storage. main.ts adds the HTTP server and signals.
  *
- * The host app and oidc-provider share the cookie keys (a known trap: otherwise the interaction routes cannot
- * read the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers →
- * errors → health → page assets → body-size gate → browser and PAR rate limits → interaction pages → back-channel
- * storage scope and prefetch → token endpoint rate limits → oidc-provider.
+ * Every request is handled by one Koa application, the host app, with one context: oidc-provider's middleware
+ * stack runs last, on the host app's context (src/provider/oidc-internals.ts point 5), so the host app has the
+ * provider's `proxy` setting and shares its cookie keys (a known trap: otherwise the interaction routes cannot read
+ * the provider's signed cookies). Request order: request id/log → canonical host/IP → security headers → errors →
+ * health → page assets → body-size gate → browser and PAR rate limits → interaction pages → back-channel storage
+ * scope and prefetch → token endpoint rate limits → oidc-provider's middleware (its `provider.use` additions, then
+ * its routes).
  * Around all of it: the request scope (request id for audit lines) and the HTTP metrics; every store call goes
  * through the instrumented store (storage latency and errors); audit events come from src/audit.
  */
@@ -46,7 +49,7 @@ import { createSecretBox } from './accounts/mfa/secret-box.ts';
 import { MfaService } from './accounts/mfa/service.ts';
 import { createProvider } from './provider/create-provider.ts';
 import { type CookieKeys, loadCookieKeys, loadKeys, type PrivateJwks } from './provider/keys.ts';
-import { tokenPrefetch } from './provider/oidc-internals.ts';
+import { providerMiddleware, tokenPrefetch } from './provider/oidc-internals.ts';
 import { devicePollingPace } from './provider/device-flow.ts';
 import { registrationPolicy } from './provider/registration.ts';
 import { type DynamicClientExpiry, dynamicClientExpiry } from './provider/dynamic-client-expiry.ts';
@@ -137,12 +140,6 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const clientExpiry = dynamicClientExpiry(provider, store, config, audit);
     const backchannel = installBackchannelLogout(provider, { config, queue: opened.logoutQueue, jwks, audit, log });
     provider.on('server_error', (_ctx, err) => log.error({ err }, 'provider server_error'));
-    // What Koa reports outside a response (a client that broke its request mid-body) would otherwise be printed to
-    // stderr with its stack. Parser errors carry the raw request bytes (`rawPacket`: headers, form fields), so only
-    // the kind is logged.
-    (provider as unknown as Koa).on('error', (err: NodeJS.ErrnoException) =>
-      log.warn({ errorCode: err.code, error: err.message }, 'client connection error'),
-    );
 
     // A session that completes an authorization is recorded for the account center's Devices (src/account/).
     provider.use(async (ctx, next) => {
@@ -175,16 +172,22 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     const guard = createLoginThrottle(store.throttle, config.loginThrottle, (kind) => audit('login.locked', { kind }));
     let isStopping = false;
-    const providerCallback = provider.callback();
-    // With a proxy, only the last X-Forwarded-For entry (the one our proxy appended) is believed.
-    const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1, keys: cookieKeys });
+    // The provider's `proxy` (it reads the X-Forwarded-* headers canonicalRequest writes); whether the client's own
+    // X-Forwarded-For is believed is canonicalRequest's decision (`trustProxy`), and then only its last entry.
+    const app = new Koa({ proxy: provider.proxy, maxIpsCount: 1, keys: cookieKeys });
     app.silent = true;
+    // What Koa reports outside a response (a client that broke its request mid-body, an error that escaped
+    // oidc-provider's middleware) would otherwise be printed to stderr with its stack. Parser errors carry the raw
+    // request bytes (`rawPacket`: headers, form fields), so only the kind is logged.
+    app.on('error', (err: NodeJS.ErrnoException) =>
+      log.warn({ errorCode: err.code, error: err.message }, 'client connection error'),
+    );
     const inFlight = createInFlight();
     app.use(inFlight.middleware);
     app.use(requestContext(log));
     app.use(requestScope());
     app.use(metrics.http());
-    app.use(canonicalRequest(config.issuer));
+    app.use(canonicalRequest(config.issuer, config.trustProxy));
     app.use(securityHeaders(config));
     app.use(errorRenderer(views, log));
     app.use(healthRoutes(store, () => isStopping));
@@ -230,10 +233,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(tokenPrefetch(store, config.bodyLimitBytes));
     app.use(limits.host);
     app.use(devicePollingPace(store.throttle, config));
-    app.use(async (ctx) => {
-      ctx.respond = false;
-      await providerCallback(ctx.req, ctx.res);
-    });
+    app.use(providerMiddleware(provider));
 
     const handler = app.callback();
     const metricsApp = new Koa();

@@ -6,18 +6,20 @@
  * Rules:
  * - `Host`, `X-Forwarded-Host` and `X-Forwarded-Proto` are overwritten with the issuer's host and protocol; the
  *   issuer URL is therefore never derived from request headers, whatever the proxy setting.
- * - The client IP is decided once, here, by the host app: the socket address, or X-Forwarded-For only when
- *   `trustProxy` is on (and then its last entry, the one our own proxy appended). It is written back as the
- *   only X-Forwarded-For value, so the provider (which runs with `proxy` on) sees that same IP.
+ * - The client IP is decided once, here: the socket address, or X-Forwarded-For only when `trustProxy` is on (and
+ *   then its last entry, the one our own proxy appended: the app's `maxIpsCount` is 1). The app runs with `proxy`
+ *   on (oidc-provider's setting), so Koa would believe X-Forwarded-For whatever `trustProxy` says; the IP decided
+ *   here is therefore fixed on the request, and written back as the only X-Forwarded-For value.
  * - https issuers behind a TLS-terminating proxy get Secure cookies even when the hop to us is plain http.
  */
 import type { Middleware } from 'koa';
 
-export function canonicalRequest(issuer: string): Middleware {
+export function canonicalRequest(issuer: string, trustProxy: boolean): Middleware {
   const { host, protocol } = new URL(issuer);
   const proto = protocol.slice(0, -1);
   return async (ctx, next) => {
-    const ip = ctx.ip;
+    const ip = trustProxy ? ctx.ip : ctx.socket.remoteAddress || '';
+    ctx.request.ip = ip;
     const headers = ctx.req.headers;
     headers.host = host;
     headers['x-forwarded-host'] = host;

@@ -27,8 +27,16 @@
  *    token (`AccessToken.find`), a code exchange the code (`AuthorizationCode.find`), then its client, account,
  *    Grant and session, which the prefetch has read too; were the order or the look-ups to change, a prefetched
  *    value would go unused (a slower request, never a different answer).
+ * 5. The provider's middleware on the host app's context (`providerMiddleware`). A `Provider` is a Koa application;
+ *    its request handling is Koa's own `callback()`: its `middleware` (every `provider.use` middleware, in order,
+ *    then its router, which `Provider#use` keeps last) composed by the app's `compose`. Running that composition on
+ *    the host app's context is what `provider.callback()` does, without a second context, error handling and
+ *    `respond`. Relies on: `Provider` overrides none of `callback`, `handleRequest`, `createContext` or `onerror`;
+ *    nothing in the library reads the context's application (`ctx.app`): it reaches the provider through
+ *    `ctx.oidc.provider` and emits its events on the provider. What Koa itself reads from the application — `proxy`,
+ *    the cookie `keys`, the `error` event — the host app provides as the provider did (src/gatehouse.ts).
  */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import Provider, { type InteractionResults } from 'oidc-provider';
 import { withStorageScope } from '../storage/prefetch-scope.ts';
 import { RefreshTokenCodec } from '../storage/refresh-lineage.ts';
@@ -126,4 +134,35 @@ const USERINFO = '/me';
 function presentedToken(authorization: string): string | undefined {
   const m = /^(?:Bearer|DPoP) ([A-Za-z0-9_~+/.-]+=*)$/i.exec(authorization);
   return m?.[1];
+}
+
+/** Koa's composition of a middleware list, as `callback()` uses it (the application's `compose`). */
+type Compose = (middleware: Provider['middleware']) => (ctx: Context) => Promise<void>;
+
+/**
+ * The provider's middleware stack, run on the host app's context as the last middleware of the host app.
+ *
+ * Rules:
+ * - Every `provider.use` middleware takes part, whenever it was added: the stack is composed again when it grew.
+ * - An error that escapes the stack is answered as the provider's own Koa application answered it: Koa's
+ *   `ctx.onerror` (the app's `error` event, a plain-text response), and the rest of the host app leaves the
+ *   response alone.
+ */
+export function providerMiddleware(provider: Provider): Middleware {
+  const stack = provider.middleware;
+  const compose = (provider as unknown as { compose: Compose }).compose;
+  let composed: ((ctx: Context) => Promise<void>) | undefined;
+  let composedLength = 0;
+  return async (ctx) => {
+    if (composed === undefined || stack.length !== composedLength) {
+      composed = compose(stack);
+      composedLength = stack.length;
+    }
+    try {
+      await composed(ctx);
+    } catch (err) {
+      ctx.respond = false;
+      ctx.onerror(err as Error);
+    }
+  };
 }

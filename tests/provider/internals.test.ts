@@ -3,10 +3,11 @@
  * lists it), checked against the pinned version so that an upgrade is a deliberate decision: when this fails, read the modules named in each test,
  * confirm the behaviour still holds (the HTTP tests named there prove it), then update the version here.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import test from 'ava';
+import Koa from 'koa';
 import Provider from 'oidc-provider';
 
 const require = createRequire(import.meta.url);
@@ -96,4 +97,39 @@ test('refresh_token grant: finds the token, then its grant and account; no stora
   const saved = grant.indexOf('refreshTokenValue = await refreshToken.save();');
   t.true(consumed > 0 && saved > consumed);
   t.is(grant.slice(consumed, saved).match(/\bawait\b/g)?.length, 1, 'the consume is the only await before the save');
+});
+
+/** The library's JavaScript files under lib/. */
+function libraryFiles(dir = join(root, 'lib')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return libraryFiles(path);
+    return entry.name.endsWith('.js') ? [path] : [];
+  });
+}
+
+// src/provider/oidc-internals.ts point 5 (providerMiddleware); proven over HTTP by tests/http/one-koa-context.test.ts
+// and by every HTTP test (each request to the provider goes through it).
+test("the provider's requests are its middleware composed by Koa: use() keeps the router last, nothing reads ctx.app", (t) => {
+  for (const name of ['callback', 'handleRequest', 'createContext', 'onerror'] as const)
+    t.is(
+      (Provider.prototype as unknown as Record<string, unknown>)[name],
+      (Koa.prototype as unknown as Record<string, unknown>)[name],
+      `Provider does not override ${name}`,
+    );
+  const source = readFileSync(join(root, 'lib/provider.js'), 'utf8');
+  t.regex(source, /export class Provider extends Koa \{/);
+  t.regex(source, /this\.#exec = initializeApp\.call\(this\);\s*Koa\.prototype\.use\.call\(this, this\.#exec\);/);
+  t.regex(
+    source,
+    /\buse\(fn\) \{\s*Koa\.prototype\.use\.call\(this, fn\);\s*this\.middleware\.splice\(this\.middleware\.indexOf\(this\.#exec\), 0, this\.middleware\.pop\(\)\);\s*return this;\s*\}/,
+    'a provider.use middleware goes in before the router',
+  );
+  const koa = readFileSync(join(dirname(require.resolve('koa/package.json')), 'lib/application.js'), 'utf8');
+  t.regex(koa, /this\.compose = options\.compose \|\| compose\b/, "the application's compose");
+  t.regex(koa, /callback \(\) \{\s*const fn = this\.compose\(this\.middleware\)/, 'is what callback() runs');
+  const readers = libraryFiles().filter((file) =>
+    /\bctx\.app\b|\.app\.(?:proxy|keys|emit|context|silent|env)\b/.test(readFileSync(file, 'utf8')),
+  );
+  t.deepEqual(readers, [], "no file of the library reads the context's application");
 });
