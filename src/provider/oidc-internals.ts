@@ -144,9 +144,9 @@ type Compose = (middleware: Provider['middleware']) => (ctx: Context) => Promise
  *
  * Rules:
  * - Every `provider.use` middleware takes part, whenever it was added: the stack is composed again when it grew.
- * - An error that escapes the stack is answered as the provider's own Koa application answered it: Koa's
- *   `ctx.onerror` (the app's `error` event, a plain-text response), and the rest of the host app leaves the
- *   response alone.
+ * - An error that escapes the stack (one thrown by a `provider.use` middleware around the provider's own error
+ *   handling, e.g. a storage outage while a session is recorded) goes on to the host app's error renderer, like an
+ *   error of any host route: 503 with Retry-After for storage, 500 without details otherwise, every header kept.
  */
 export function providerMiddleware(provider: Provider): Middleware {
   const stack = provider.middleware;
@@ -158,11 +158,6 @@ export function providerMiddleware(provider: Provider): Middleware {
       composed = compose(stack);
       composedLength = stack.length;
     }
-    try {
-      await composed(ctx);
-    } catch (err) {
-      ctx.respond = false;
-      ctx.onerror(err as Error);
-    }
+    await composed(ctx);
   };
 }
