@@ -38,16 +38,25 @@ function timed<T extends object>(target: T, prefix: string, observe: StorageObse
     const fn = target[name];
     if (typeof fn !== 'function') continue;
     const operation = `${prefix}.${name}`;
-    out[name] = async (...args: unknown[]) => {
+    // Not an async function: one promise per call (the operation's own), not a second one around it.
+    out[name] = (...args: unknown[]) => {
       const started = performance.now();
+      let pending: Promise<unknown>;
       try {
-        const result = await (fn as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        observe(operation, (performance.now() - started) / 1000, false);
-        return result;
+        pending = Promise.resolve((fn as (...a: unknown[]) => Promise<unknown>).apply(target, args));
       } catch (err) {
-        observe(operation, (performance.now() - started) / 1000, isFailure(err));
-        throw err;
+        pending = Promise.reject(err);
       }
+      return pending.then(
+        (result) => {
+          observe(operation, (performance.now() - started) / 1000, false);
+          return result;
+        },
+        (err: unknown) => {
+          observe(operation, (performance.now() - started) / 1000, isFailure(err));
+          throw err;
+        },
+      );
     };
   }
   return out as T;
