@@ -29,8 +29,11 @@ interface DeferredConsume {
 /** Takes a counter hit into a pending store call: the hit's count once that call is answered. */
 type JoinHit = (key: string, windowSeconds: number) => Promise<number>;
 
+/** A read under way, or one already read whose value is only decoded when asked for (`offerDecoded`). */
+type Read = Promise<unknown> | (() => unknown);
+
 export class StorageScope {
-  readonly #reads = new Map<string, Promise<unknown>>();
+  readonly #reads = new Map<string, Read>();
   #deferred: DeferredConsume | undefined;
   #joinHit: JoinHit | undefined;
 
@@ -41,16 +44,28 @@ export class StorageScope {
     this.#reads.set(key, value);
   }
 
+  /**
+   * Remembers a value already read whose decoding waits until someone asks for it: a prefetch reads more than most
+   * requests look up, and what nobody asks for is never decoded.
+   */
+  offerDecoded(key: string, decode: () => unknown): void {
+    this.#reads.set(key, decode);
+  }
+
   /** The prefetched value for `key`, served once; undefined when nothing was prefetched. */
   take(key: string): Promise<unknown> | undefined {
-    const value = this.#reads.get(key);
+    const value = this.peek(key);
     this.#reads.delete(key);
     return value;
   }
 
   /** Like take, but leaves the value for later readers (accounts: the provider asks for one twice). */
   peek(key: string): Promise<unknown> | undefined {
-    return this.#reads.get(key);
+    const read = this.#reads.get(key);
+    if (typeof read !== 'function') return read;
+    const value = Promise.resolve().then(read);
+    this.#reads.set(key, value);
+    return value;
   }
 
   forget(key: string): void {

@@ -221,9 +221,9 @@ function withHits(
 }
 
 /**
- * Offers what a prefetch script read beside a token, for the look-ups the provider makes after finding it: the
- * Grant `grantId` (when the token names one), the token's account and, for a token that expires with the session,
- * that session ('' where the script found none).
+ * Offers what a prefetch script read beside a token, decoded only if asked for, for the look-ups the provider makes
+ * after finding it: the Grant `grantId` (when the token names one), the token's account and, for a token that
+ * expires with the session, that session ('' where the script found none).
  */
 function offerRelated(
   scope: StorageScope,
@@ -232,14 +232,13 @@ function offerRelated(
   read: { grant?: string; account?: string; sessionId?: string; session?: string },
 ): void {
   if (grantId !== undefined)
-    scope.offer(`Grant:${grantId}`, Promise.resolve({ value: json<AdapterPayload>(read.grant ?? '') }));
+    scope.offerDecoded(`Grant:${grantId}`, () => ({ value: json<AdapterPayload>(read.grant ?? '') }));
   if (typeof token.accountId === 'string')
-    scope.offer(`account:${token.accountId}`, Promise.resolve({ value: json<Account>(read.account ?? '') }));
+    scope.offerDecoded(`account:${token.accountId}`, () => ({ value: json<Account>(read.account ?? '') }));
   if (token.expiresWithSession === true && typeof token.sessionUid === 'string') {
-    scope.offer(
-      `Session:uid:${token.sessionUid}`,
-      Promise.resolve({ value: read.sessionId ? json<AdapterPayload>(read.session ?? '') : undefined }),
-    );
+    scope.offerDecoded(`Session:uid:${token.sessionUid}`, () => ({
+      value: read.sessionId ? json<AdapterPayload>(read.session ?? '') : undefined,
+    }));
   }
 }
 
@@ -268,7 +267,7 @@ function offerToken(
         session: session as string,
       });
       if (typeof out.clientId === 'string' && out.clientId !== clientId)
-        scope.offer(`Client:${out.clientId}`, Promise.resolve({ value: json<AdapterPayload>(client as string) }));
+        scope.offerDecoded(`Client:${out.clientId}`, () => ({ value: json<AdapterPayload>(client as string) }));
       return { value: out };
     },
   );
