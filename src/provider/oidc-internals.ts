@@ -25,8 +25,9 @@
  *    `consume()` of the presented token and the `save()` of the successor it makes no other storage call, so the
  *    held-back consume travels with the save in one script. Userinfo and introspection look up the opaque access
  *    token (`AccessToken.find`), a code exchange the code (`AuthorizationCode.find`), then its client, account,
- *    Grant and session, which the prefetch has read too; were the order or the look-ups to change, a prefetched
- *    value would go unused (a slower request, never a different answer).
+ *    Grant and session, which the prefetch has read too (introspection also looks the value up as a
+ *    `ClientCredentials` and a `RefreshToken`, whose absence the prefetch reads); were the order or the look-ups
+ *    to change, a prefetched value would go unused (a slower request, never a different answer).
  * 5. The provider's middleware on the host app's context (`providerMiddleware`). A `Provider` is a Koa application;
  *    its request handling is Koa's own `callback()`: its `middleware` (every `provider.use` middleware, in order,
  *    then its router, which `Provider#use` keeps last) composed by the app's `compose`. Running that composition on
@@ -121,6 +122,7 @@ export function tokenPrefetch(store: Store, bodyLimit: number): Middleware {
         refreshToken: grantType === 'refresh_token' ? singleParam(form, 'refresh_token') : undefined,
         code: grantType === 'authorization_code' ? singleParam(form, 'code') : undefined,
         accessToken: ctx.path === '/token/introspection' ? singleParam(form, 'token') : undefined,
+        anyKind: ctx.path === '/token/introspection',
       });
       await next();
     });

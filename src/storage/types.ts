@@ -81,6 +81,8 @@ export interface PrefetchHint {
   readonly refreshToken?: string | undefined;
   readonly accessToken?: string | undefined;
   readonly code?: string | undefined;
+  /** The access token may be of any kind (introspection): whether it is another kind of token is read too. */
+  readonly anyKind?: boolean | undefined;
 }
 
 export interface Store {

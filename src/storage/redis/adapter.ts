@@ -117,7 +117,9 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
   const presented = code ?? accessToken;
   if (presented !== undefined) {
     const model = code !== undefined ? 'AuthorizationCode' : 'AccessToken';
-    const reply = withHits(scope, 8, (hits) =>
+    // Introspection also looks the value up as these kinds; the script says which of them have no record at all.
+    const otherKinds = model === 'AccessToken' && what.anyKind === true ? OTHER_KINDS : [];
+    const reply = withHits(scope, 10, (hits) =>
       ctx.client.ghPrefetchToken(
         1,
         ctx.keys.home(model, presented),
@@ -125,10 +127,19 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
         `${model}:${presented}`,
         ctx.keys.accountBase(),
         clientKey,
+        ...[0, 1].map((i) => {
+          const kind = otherKinds[i];
+          return kind === undefined ? '' : ctx.keys.home(kind, presented);
+        }),
         ...hits,
       ),
     );
     offerToken(scope, model, presented, clientId, offerClient, reply);
+    for (const [i, kind] of otherKinds.entries())
+      scope.offer(
+        `${kind}:${presented}`,
+        reply.then((r) => (Number(r[8 + i]) === 0 ? { value: undefined } : undefined)),
+      );
     return;
   }
   const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
@@ -241,6 +252,13 @@ function offerRelated(
     }));
   }
 }
+
+/**
+ * The other kinds an introspected value is looked up as, besides an access token. Where such a key does not exist
+ * the value is not that kind (a refresh token of the earlier format is found through exactly that key; a lineage
+ * token never has this shape); where it exists, the provider's own look-up reads it.
+ */
+const OTHER_KINDS = ['ClientCredentials', 'RefreshToken'] as const;
 
 /** An opaque token value (oidc-provider's ids: base64url); JWTs and anything else are never looked up here. */
 const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;

@@ -268,16 +268,21 @@ return out`;
  * bound to (when it expires with the session), and the stored record of the client making the request. The
  * token's payload is decoded to find them, never re-encoded. Key shapes as in keys.ts.
  * KEYS[1] the token's own key. ARGV[1] key prefix, ARGV[2] '<Model>:<id>', ARGV[3] account key base,
- * ARGV[4] the requesting client's record key ('' for none), ARGV[5…] counter hits (HITS).
+ * ARGV[4] the requesting client's record key ('' for none), ARGV[5] and ARGV[6] the keys of the same value as
+ * another kind of token (introspection: a client-credentials token, a refresh token of the earlier format; ''
+ * for none), ARGV[7…] counter hits (HITS).
  * → {payload or '', consumed seconds or '', Grant payload or '', account JSON or '', requesting client's payload
- *    or '', the token's client's payload or '', session id or '', session payload or '', the counters' counts…}
+ *    or '', the token's client's payload or '', session id or '', session payload or '', 1 or 0 whether the key in
+ *    ARGV[5] exists, the same for ARGV[6], the counters' counts…}
  */
 const PREFETCH_TOKEN = `${FIND_RECORD}
 ${SESSION_BY_UID}
 ${HITS}
 local P = ARGV[1]
-local out = {'', '', '', '', '', '', '', ''}
-hits(out, 5)
+local out = {'', '', '', '', '', '', '', '', 0, 0}
+hits(out, 7)
+if ARGV[5] ~= '' then out[9] = redis.call('EXISTS', ARGV[5]) end
+if ARGV[6] ~= '' then out[10] = redis.call('EXISTS', ARGV[6]) end
 if ARGV[4] ~= '' then out[5] = redis.call('HGET', ARGV[4], 'p') or '' end
 local key = KEYS[1]
 local kind = redis.call('TYPE', key)['ok']
