@@ -69,7 +69,10 @@ export function createLogger(level: string, destination: pino.DestinationStream 
   );
 }
 
-/** For lines whose fields carry no secret by construction (access log, audit): the same logger and destination, without redaction. */
+/**
+ * For lines whose fields carry no secret by construction (access log, audit): the same logger and destination,
+ * without redaction.
+ */
 export function unredacted(log: Logger): Logger {
   return log.child({}, { redact: { paths: [] } });
 }

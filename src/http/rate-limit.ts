@@ -24,8 +24,8 @@
  *   So naming a client without its secret cannot use up that client's allowance; a client already over its limit
  *   is refused at once.
  * - One round trip: both counters are incremented together before the request goes on, in the same tick as the
- *   storage prefetch of src/provider/oidc-internals.ts (on Redis they travel inside its script). A request that turns out
- *   not to count for the client gives its hit back afterwards (a second round trip only on those paths). An
+ *   storage prefetch of src/provider/oidc-internals.ts (on Redis they travel inside its script). A request that
+ *   turns out not to count for the client gives its hit back afterwards (a second round trip only on those paths). An
  *   unauthenticated request therefore holds one unit of the client's allowance only while it is in flight.
  * - A limit of 0 turns that dimension off.
  * - `onLimit` learns every refusal with the client id the request named, for the audit trail and metrics

@@ -95,7 +95,7 @@ test("an error that escapes oidc-provider's middleware is answered by the host a
   const res = await fetch(`${gh.issuer}/jwks`, { headers: { accept: 'application/json' } });
   t.is(res.status, 500);
   const body = await res.text();
-  t.deepEqual(JSON.parse(body), { ...JSON.parse(body), error: 'server_error' });
+  t.like(JSON.parse(body), { error: 'server_error' });
   t.notRegex(body, /escaped|at .*\.ts/);
   t.truthy(res.headers.get('x-request-id'), 'the host headers are kept');
   t.truthy(res.headers.get('content-security-policy'));

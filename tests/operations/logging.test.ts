@@ -43,7 +43,7 @@ test('audit lines go without redaction: none of their fields is a name the logge
   for (const name of ['audit', 'requestId', ...AUDIT_FIELDS]) t.false(redacted.has(name), name);
   const { log, lines } = capture();
   createAudit(log)('token.issued', { clientId: { token: 'secret-1' }, sub: 'alice', reason: ['secret-2'] });
-  t.deepEqual(lines[0], { ...lines[0], audit: 'token.issued', sub: 'alice' });
+  t.like(lines[0], { audit: 'token.issued', sub: 'alice' });
   t.notRegex(JSON.stringify(lines), /secret-/);
 });
 

@@ -110,16 +110,20 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
         raw.then((p) => ({ value: json<AdapterPayload>(p) })),
       );
   };
-  const opaque = (value: string | undefined) =>
-    value !== undefined && OPAQUE_TOKEN.test(value) && ctx.inline ? value : undefined;
+  // On a Cluster the rest lives in other slots than the client record: only the record is read ahead.
+  if (!ctx.inline) {
+    if (clientId !== undefined) offerClient(ctx.client.hget(clientKey, 'p').then((p) => p ?? ''));
+    return;
+  }
+  const opaque = (value: string | undefined) => (value !== undefined && OPAQUE_TOKEN.test(value) ? value : undefined);
   const code = opaque(what.code);
   const accessToken = opaque(what.accessToken);
   const presented = code ?? accessToken;
   if (presented !== undefined) {
     const model = code !== undefined ? 'AuthorizationCode' : 'AccessToken';
     // Introspection also looks the value up as these kinds; the script says which of them have no record at all.
-    const otherKinds = model === 'AccessToken' && what.anyKind === true ? OTHER_KINDS : [];
-    const reply = withHits(scope, 10, (hits) =>
+    const anyKind = model === 'AccessToken' && what.anyKind === true;
+    const reply = withHits(scope, (hits) =>
       ctx.client.ghPrefetchToken(
         1,
         ctx.keys.home(model, presented),
@@ -127,35 +131,29 @@ export function prefetch(ctx: AdapterContext, what: PrefetchHint): void {
         `${model}:${presented}`,
         ctx.keys.accountBase(),
         clientKey,
-        ...[0, 1].map((i) => {
-          const kind = otherKinds[i];
-          return kind === undefined ? '' : ctx.keys.home(kind, presented);
-        }),
+        ...OTHER_KINDS.map((kind) => (anyKind ? ctx.keys.home(kind, presented) : '')),
         ...hits,
       ),
     );
     offerToken(scope, model, presented, clientId, offerClient, reply);
-    for (const [i, kind] of otherKinds.entries())
-      scope.offer(
-        `${kind}:${presented}`,
-        reply.then((r) => (Number(r[8 + i]) === 0 ? { value: undefined } : undefined)),
-      );
+    if (anyKind)
+      for (const [i, kind] of OTHER_KINDS.entries())
+        scope.offer(
+          `${kind}:${presented}`,
+          reply.then((r) => (Number(r[8 + i]) === 0 ? { value: undefined } : undefined)),
+        );
     return;
   }
   const token = what.refreshToken !== undefined ? ctx.codec.parse(what.refreshToken) : undefined;
-  if (token === undefined || !ctx.inline) {
-    if (!ctx.inline) {
-      if (clientId !== undefined) offerClient(ctx.client.hget(clientKey, 'p').then((p) => p ?? ''));
-      return;
-    }
-    const reply = withHits(scope, 1, (hits) =>
+  if (token === undefined) {
+    const reply = withHits(scope, (hits) =>
       hits.length > 0 || clientId !== undefined ? ctx.client.ghPrefetchClient(0, clientKey, ...hits) : undefined,
     );
     offerClient(reply.then((r) => r[0] as string));
     return;
   }
   const id = what.refreshToken as string;
-  const reply = withHits(scope, 7, (hits) =>
+  const reply = withHits(scope, (hits) =>
     ctx.client.ghPrefetchRefresh(
       1,
       ctx.keys.lineage(token.grantId, token.lineage),
@@ -197,12 +195,11 @@ interface PendingHit {
 /**
  * Sends a prefetch script at the end of the current tick, carrying the counter hits the request makes in that tick
  * (the rate limiter's: src/storage/prefetch-scope.ts `joinHit`), so reads and counters are one script and one
- * round trip. The script's reply has `fixed` entries, then one count per hit; each hit's promise gets its count or
- * the script's error. `send` answers undefined when there is nothing to send (the reply is then empty).
+ * round trip. The script's reply ends with one count per hit, in order; each hit's promise gets its count or the
+ * script's error. `send` answers undefined when there is nothing to send (the reply is then empty).
  */
 function withHits(
   scope: StorageScope,
-  fixed: number,
   send: (hits: Array<string | number>) => Promise<unknown> | undefined,
 ): Promise<unknown[]> {
   const pending: PendingHit[] = [];
@@ -220,7 +217,8 @@ function withHits(
       >;
       reply.then(
         (r) => {
-          for (const [i, h] of pending.entries()) h.resolve(Number(r[fixed + i]));
+          const first = r.length - pending.length;
+          for (const [i, h] of pending.entries()) h.resolve(Number(r[first + i]));
         },
         (err: unknown) => {
           for (const h of pending) h.reject(err);
