@@ -7,12 +7,14 @@
  * - Fail fast: no offline queue, one retry per command, a command timeout — a request never hangs waiting for a
  *   Redis that is gone; the caller turns the error into 503 (see errors.ts).
  * - Reconnect forever in the background, so service resumes by itself when Redis is back.
- * - Auto-pipelining: commands issued in the same tick (the parallel halves of one operation) share one write.
+ * - Auto-pipelining: commands issued in the same tick (the parallel halves of one operation) share one write;
+ *   the scripts a request sends alone (`SENT_ALONE`) go straight out.
  * - Start-up waits (bounded) until Redis answers; a Gatehouse that cannot reach Redis does not start.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../../config/types.ts';
 import { StorageUnavailable } from '../types.ts';
+import { SENT_ALONE } from './scripts.ts';
 
 const COMMAND_TIMEOUT_MS = 2000;
 const CONNECT_TIMEOUT_MS = 3000;
@@ -46,6 +48,7 @@ const common: RedisOptions = {
   commandTimeout: COMMAND_TIMEOUT_MS,
   connectTimeout: CONNECT_TIMEOUT_MS,
   enableAutoPipelining: true,
+  autoPipeliningIgnoredCommands: [...SENT_ALONE],
   retryStrategy: reconnectDelay,
 };
 

@@ -392,6 +392,17 @@ interface Scripts {
 
 export type ScriptedClient = (Redis | Cluster) & Scripts;
 
+/**
+ * Scripts a request sends alone in their tick, the prefetches (which carry the request's counter hits themselves)
+ * and the held-back rotation: they skip ioredis' auto-pipelining, whose per-tick pipeline object would batch nothing.
+ */
+export const SENT_ALONE: readonly (keyof Scripts)[] = [
+  'ghPrefetchRefresh',
+  'ghPrefetchToken',
+  'ghPrefetchClient',
+  'ghLineageRotate',
+];
+
 /** Registers the scripts on a client (EVALSHA, with EVAL on the first NOSCRIPT — also per cluster node). */
 export function defineScripts(client: Redis | Cluster): ScriptedClient {
   const scripts: Record<keyof Scripts, string> = {
