@@ -194,10 +194,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     app.use(views.assets.middleware);
     // With a separate metrics listener the main port has no /metrics.
     if (config.metrics.port === 0) app.use(metrics.endpoint());
-    app.use(async (ctx, next) => {
+    app.use((ctx, next) => {
       if (Number(ctx.get('content-length') || 0) > config.bodyLimitBytes)
         throw new HttpError(413, 'invalid_request', 'request body too large');
-      await next();
+      return next();
     });
     app.use(
       browserRateLimit(store.throttle, config.rateLimit, config.bodyLimitBytes, (kind) =>

@@ -558,9 +558,8 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     });
   }
 
-  return async (ctx, next) => {
+  const handle: Middleware = async (ctx) => {
     const path = ctx.path;
-    if (path !== '/account' && !path.startsWith('/account/')) return next();
     const method = ctx.method;
     const only = (allowed: string) => {
       if (method !== allowed) {
@@ -623,4 +622,5 @@ ${current ? '' : `<form method="post" action="/account/sessions/end"><input type
     }
     throw new HttpError(404, 'invalid_request', 'not found', {}, { kind: 'notFound', language: language(ctx) });
   };
+  return (ctx, next) => (ctx.path === '/account' || ctx.path.startsWith('/account/') ? handle(ctx, next) : next());
 }

@@ -242,8 +242,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
     }
   }
 
-  return async (ctx, next) => {
-    if (ctx.path !== BASE && !ctx.path.startsWith(`${BASE}/`)) return next();
+  const handle: Middleware = async (ctx, next) => {
     const action = ctx.path.slice(BASE.length + 1);
     if (ctx.path === BASE) {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -264,4 +263,5 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Middleware {
     }
     return post(ctx, action);
   };
+  return (ctx, next) => (ctx.path === BASE || ctx.path.startsWith(`${BASE}/`) ? handle(ctx, next) : next());
 }

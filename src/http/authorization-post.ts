@@ -17,8 +17,7 @@ import { HttpError } from '../web/errors.ts';
 const MAX_REDIRECT_LENGTH = 8192;
 
 export function authorizationPost(path: string, bodyLimitBytes: number): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== path) return next();
+  const handle: Middleware = async (ctx) => {
     if (ctx.querystring)
       throw new HttpError(
         400,
@@ -40,4 +39,5 @@ export function authorizationPost(path: string, bodyLimitBytes: number): Middlew
     ctx.redirect(location);
     return undefined;
   };
+  return (ctx, next) => (ctx.method !== 'POST' || ctx.path !== path ? next() : handle(ctx, next));
 }

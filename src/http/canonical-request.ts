@@ -17,7 +17,7 @@ import type { Middleware } from 'koa';
 export function canonicalRequest(issuer: string, trustProxy: boolean): Middleware {
   const { host, protocol } = new URL(issuer);
   const proto = protocol.slice(0, -1);
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const ip = trustProxy ? ctx.ip : ctx.socket.remoteAddress || '';
     ctx.request.ip = ip;
     const headers = ctx.req.headers;
@@ -25,6 +25,6 @@ export function canonicalRequest(issuer: string, trustProxy: boolean): Middlewar
     headers['x-forwarded-host'] = host;
     headers['x-forwarded-proto'] = proto;
     headers['x-forwarded-for'] = ip;
-    await next();
+    return next();
   };
 }

@@ -37,8 +37,7 @@ function tokenCurl(config: Config, code: string): string {
 }
 
 export function devCallback(config: Config, views: Views): Middleware {
-  return async (ctx, next) => {
-    if (ctx.path !== DEV_CALLBACK_PATH || ctx.method !== 'GET') return next();
+  const handle: Middleware = async (ctx) => {
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : undefined;
     const error = typeof ctx.query.error === 'string' ? ctx.query.error : undefined;
     const description = typeof ctx.query.error_description === 'string' ? ctx.query.error_description : undefined;
@@ -69,4 +68,5 @@ export function devCallback(config: Config, views: Views): Middleware {
     ctx.type = 'html';
     ctx.body = views.page(code ? 'Signed in' : 'Sign-in not completed', cspNonce(ctx.res), body);
   };
+  return (ctx, next) => (ctx.path !== DEV_CALLBACK_PATH || ctx.method !== 'GET' ? next() : handle(ctx, next));
 }

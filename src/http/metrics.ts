@@ -188,8 +188,7 @@ export class Metrics {
 
   /** Serves `GET /metrics` (when enabled). */
   endpoint(): Middleware {
-    return async (ctx, next) => {
-      if (ctx.path !== '/metrics' || !this.#options.enabled) return next();
+    const handle: Middleware = async (ctx) => {
       if (ctx.method !== 'GET') {
         ctx.set('Allow', 'GET');
         throw new HttpError(405, 'invalid_request', 'method not allowed');
@@ -206,6 +205,7 @@ export class Metrics {
       ctx.type = this.registry.contentType;
       ctx.body = exposition(await this.registry.metrics());
     };
+    return (ctx, next) => (ctx.path !== '/metrics' || !this.#options.enabled ? next() : handle(ctx, next));
   }
 
   /** Audit events that are also counters. */

@@ -32,7 +32,7 @@
  *   (which label only registered clients).
  */
 import type { IncomingMessage } from 'node:http';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { ThrottleStore } from '../storage/types.ts';
 import { addressKey } from '../web/client-ip.ts';
 import { HttpError } from '../web/errors.ts';
@@ -177,14 +177,16 @@ export function browserRateLimit(
   onLimit?: OnLimit,
 ): Middleware {
   const refuse = refusal(onLimit);
-  return async (ctx, next) => {
-    const kind = browserKind(ctx.method, ctx.path);
-    const limit = kind === 'par' ? policy.parPerIp : kind === 'browser' ? policy.browserPerIp : 0;
-    if (!kind || limit === 0) return next();
+  const count = async (ctx: Context, next: Next, kind: 'par' | 'browser', limit: number) => {
     if (ctx.method === 'POST' && !INTERACTION_POST.test(ctx.path)) await tokenForm(ctx, bodyLimit);
     const { bucket, retryAfter } = windowOf(policy.windowSeconds);
-    const count = await store.hit(`rate:${kind}:${addressKey(ctx.ip)}:${bucket}`, policy.windowSeconds);
-    if (count > limit) await refuse(kind, retryAfter, undefined);
+    const hits = await store.hit(`rate:${kind}:${addressKey(ctx.ip)}:${bucket}`, policy.windowSeconds);
+    if (hits > limit) await refuse(kind, retryAfter, undefined);
     return next();
+  };
+  return (ctx, next) => {
+    const kind = browserKind(ctx.method, ctx.path);
+    const limit = kind === 'par' ? policy.parPerIp : kind === 'browser' ? policy.browserPerIp : 0;
+    return kind && limit > 0 ? count(ctx, next, kind, limit) : next();
   };
 }

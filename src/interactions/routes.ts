@@ -318,9 +318,7 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     );
   }
 
-  return async (ctx, next) => {
-    const match = ROUTE.exec(ctx.path);
-    if (!match) return next();
+  const handle = async (ctx: Context, match: RegExpExecArray): Promise<void> => {
     const [, uid, action] = match as unknown as [string, string, string | undefined];
     if (!action && ctx.method === 'GET') return show(ctx, uid);
     if (ctx.method !== 'POST' || !action) {
@@ -337,5 +335,9 @@ export function interactionRoutes(deps: InteractionDeps): Middleware {
     }
     if (action === 'confirm') return confirm(ctx, uid);
     return abort(ctx, uid);
+  };
+  return (ctx, next) => {
+    const match = ROUTE.exec(ctx.path);
+    return match ? handle(ctx, match) : next();
   };
 }

@@ -144,8 +144,7 @@ export function devicePollingPace(
   store: ThrottleStore,
   config: Pick<Config, 'deviceFlow' | 'bodyLimitBytes'>,
 ): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
+  const handle: Middleware = async (ctx, next) => {
     const form = await tokenForm(ctx, config.bodyLimitBytes);
     const deviceCode = form?.get('grant_type') === DEVICE_CODE_GRANT ? form.get('device_code') : null;
     if (!deviceCode) return next();
@@ -161,4 +160,5 @@ export function devicePollingPace(
     }
     return next();
   };
+  return (ctx, next) => (ctx.method !== 'POST' || ctx.path !== '/token' ? next() : handle(ctx, next));
 }

@@ -105,11 +105,8 @@ export function registrationPolicy(
   config: Pick<Config, 'clientRegistration' | 'rateLimit' | 'bodyLimitBytes'>,
 ): Middleware {
   const { mode, perIp } = config.clientRegistration;
-  return async (ctx, next) => {
-    if (mode === 'off') return next();
-    const create = ctx.method === 'POST' && ctx.path === '/reg';
-    const update = ctx.method === 'PUT' && ctx.path.startsWith('/reg/');
-    if (!create && !update) return next();
+  const handle: Middleware = async (ctx, next) => {
+    const create = ctx.method === 'POST';
 
     if (create && perIp > 0) {
       const window = config.rateLimit.windowSeconds;
@@ -155,6 +152,11 @@ export function registrationPolicy(
       if (!created) await store.throttle.release(counter);
     }
   };
+  return (ctx, next) =>
+    mode !== 'off' &&
+    ((ctx.method === 'POST' && ctx.path === '/reg') || (ctx.method === 'PUT' && ctx.path.startsWith('/reg/')))
+      ? handle(ctx, next)
+      : next();
 }
 
 /** Issues an initial access token that may register `uses` clients within `ttlSeconds` (the CLI's `clients token create`). */

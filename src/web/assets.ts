@@ -63,7 +63,7 @@ export function createAssets(accent: string): Assets {
   const favicon = add('favicon', 'svg', svg, 'image/svg+xml');
   files.set('/favicon.ico', { body: Buffer.from(svg), type: 'image/svg+xml', cacheControl: 'public, max-age=86400' });
 
-  const middleware: Middleware = async (ctx, next) => {
+  const middleware: Middleware = (ctx, next) => {
     const asset = ctx.method === 'GET' || ctx.method === 'HEAD' ? files.get(ctx.path) : undefined;
     if (!asset) return next();
     ctx.type = asset.type;

@@ -48,7 +48,7 @@ export function securityHeaders(config: Pick<Config, 'issuer' | 'hsts' | 'brand'
   const hsts = strictTransportSecurity(config);
   const logoUrl = config.brand.logoUrl;
   const imgSrc = ["'self'", ...(logoUrl ? [new URL(logoUrl).origin] : [])].join(' ');
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const nonce = cspNonce(ctx.res);
     if (hsts) ctx.set('Strict-Transport-Security', hsts);
     ctx.set({
@@ -58,6 +58,6 @@ export function securityHeaders(config: Pick<Config, 'issuer' | 'hsts' | 'brand'
       'Referrer-Policy': 'no-referrer',
       'Cross-Origin-Opener-Policy': 'same-origin',
     });
-    await next();
+    return next();
   };
 }
