@@ -9,13 +9,16 @@
  * argon2 ceiling is part of `login`),
  * BENCH_CPU_PROF=1 (Gatehouse runs with --cpu-prof; the profile's folder is printed at the end),
  * BENCH_PEER_ROUNDS (paired rounds of the peer-* scenarios, default 3), BENCH_SEQUENTIAL (refreshes of their
- * sequential Redis phase, default 1000).
+ * sequential Redis phase, default 1000), BENCH_BASELINE (a checkout of another commit with its node_modules: it
+ * replaces the quiet Gatehouse of the peer-* scenarios and runs in all of them, to measure a change).
  * The peer-* scenarios compare Gatehouse, started a second time with its shipped defaults, with the peer
  * (scenarios/peer.ts); their figures are printed as a second table of ratios. `cluster` runs two Gatehouse
  * instances on a 3-master Redis Cluster (scenarios/cluster.ts).
  * Exit status 1 when any scenario had errors or non-2xx answers (targets not met do not fail the run).
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { join, resolve } from 'node:path';
 import { comparisonTable, errorBanner, machineInfo, notes, table, writeResults } from './lib/report.ts';
 import { RATE_LIMIT, type Stack, startStack } from './lib/stack.ts';
 import {
@@ -76,6 +79,18 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   return Number(raw);
 }
 
+/** BENCH_BASELINE: an absolute path to a checkout that has `src/main.ts` and `node_modules`, or undefined. */
+function baselineCheckout(): string | undefined {
+  const raw = process.env.BENCH_BASELINE;
+  if (!raw) return undefined;
+  const dir = resolve(raw);
+  if (!existsSync(join(dir, 'src/main.ts')) || !existsSync(join(dir, 'node_modules'))) {
+    process.stderr.write(`bench: BENCH_BASELINE: ${dir} needs src/main.ts and node_modules\n`);
+    process.exit(2);
+  }
+  return dir;
+}
+
 function selection(): Set<ScenarioId> {
   const raw = process.env.BENCH_ONLY;
   if (!raw) return new Set(SCENARIOS);
@@ -105,6 +120,7 @@ const only = selection();
 const peerOpts = {
   rounds: intEnv('BENCH_PEER_ROUNDS', 3, 1, 20),
   sequential: intEnv('BENCH_SEQUENTIAL', 1000, 10, 100_000),
+  baseline: baselineCheckout(),
 };
 
 /** Keeps the better of two samples of a ceiling in `row`, noting both. */
@@ -165,15 +181,15 @@ async function runAll(
   const peerIds = PEER_SCENARIOS.filter((id) => only.has(id));
   if (peerIds.length > 0) {
     process.stdout.write(
-      '… starting Gatehouse (shipped defaults), Gatehouse (quiet) and the peer, each on its own redis-server\n',
+      `… starting Gatehouse (shipped defaults), Gatehouse (${peerOpts.baseline ? `baseline: ${peerOpts.baseline}` : 'quiet'}) and the peer, each on its own redis-server\n`,
     );
-    const targets = await startPeerTargets();
+    const targets = await startPeerTargets(peerOpts.baseline);
     try {
       peer = {
         comparisons: [],
         settings: {
           gatehouse: targets.gatehouse.settings,
-          'gatehouse-quiet': targets.quiet.settings,
+          [peerOpts.baseline ? 'gatehouse-baseline' : 'gatehouse-quiet']: targets.quiet.settings,
           peer: targets.peer.settings,
         },
       };
@@ -266,12 +282,14 @@ async function main(): Promise<void> {
   if (result.peer && result.peer.comparisons.length > 0) {
     process.stdout.write(
       `\nGatehouse vs the peer (plain oidc-provider + a straightforward Redis adapter), same run, ${peerOpts.rounds} paired round(s):\n` +
-        `${comparisonTable(result.peer.comparisons)}\n` +
+        `${comparisonTable(result.peer.comparisons, peerOpts.baseline ? 'baseline' : 'quiet')}\n` +
         `gatehouse: shipped defaults (LOG_LEVEL=info to a log file, audit and metrics on, rate limits on) except RATE_LIMIT_PER_IP / RATE_LIMIT_PER_CLIENT / RATE_LIMIT_BROWSER_PER_IP=${RATE_LIMIT.toLocaleString('en')} per window so the load generator is not throttled; ` +
-        'gatehouse quiet: LOG_LEVEL=warn, METRICS_ENABLED=false (no access log, audit or metrics); ratio = gatehouse / peer, ' +
+        (peerOpts.baseline
+          ? `gatehouse baseline: ${peerOpts.baseline} with the same settings as gatehouse; ratio = gatehouse / peer, `
+          : 'gatehouse quiet: LOG_LEVEL=warn, METRICS_ENABLED=false (no access log, audit or metrics); ratio = gatehouse / peer, ') +
         'median of the per-round ratios; CPU per request from /proc; Redis CPU and commands from a sequential phase\n',
     );
-    const cost = observabilityCost(result.peer.comparisons);
+    const cost = peerOpts.baseline ? undefined : observabilityCost(result.peer.comparisons);
     if (cost !== undefined) {
       process.stdout.write(
         `access log, audit and metrics: ${(cost * 100).toFixed(1)} % of a refresh's server CPU at the shipped defaults (median over the rounds; target <= 10 %)\n`,

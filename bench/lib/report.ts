@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Comparison } from '../scenarios/peer.ts';
 import { fmt, type Row } from '../scenarios/types.ts';
 import { ROOT } from './processes.ts';
+import { median } from './stats.ts';
 
 export function machineInfo(redisVersion: string): Record<string, unknown> {
   const cpus = os.cpus();
@@ -96,9 +97,15 @@ const figure = (n: number | undefined) =>
 
 /**
  * Gatehouse against the peer, one line per figure: Gatehouse (shipped defaults), the peer, the ratio
- * Gatehouse / peer (median of the per-round ratios), and the same with access log, audit and metrics off.
+ * Gatehouse / peer (median of the per-round ratios), and the same for the second Gatehouse: access log, audit and
+ * metrics off (`quiet`), or the BENCH_BASELINE checkout (`baseline`, then also Gatehouse / baseline: the median of
+ * the per-round ratios, what the change bought).
  */
-export function comparisonTable(comparisons: Comparison[]): string {
+export function comparisonTable(comparisons: Comparison[], second: 'quiet' | 'baseline' = 'quiet'): string {
+  const vsBaseline = (c: Comparison) => {
+    const rounds = (c.rounds ?? []).filter((r) => r.quiet !== undefined && r.quiet > 0);
+    return rounds.length === 0 ? '-' : ratio(median(rounds.map((r) => r.gatehouse / (r.quiet as number))));
+  };
   const head = [
     'figure',
     'unit',
@@ -106,8 +113,9 @@ export function comparisonTable(comparisons: Comparison[]): string {
     'gatehouse',
     'peer',
     'ratio',
-    'gatehouse quiet',
-    'quiet ratio',
+    `gatehouse ${second}`,
+    `${second} ratio`,
+    ...(second === 'baseline' ? ['gatehouse / baseline'] : []),
     'load avg (1 min)',
   ];
   const body = comparisons.map((c) => [
@@ -119,10 +127,11 @@ export function comparisonTable(comparisons: Comparison[]): string {
     ratio(c.ratio),
     figure(c.quiet),
     c.quietRatio === undefined ? '-' : ratio(c.quietRatio),
+    ...(second === 'baseline' ? [vsBaseline(c)] : []),
     [...new Set((c.rounds ?? []).flatMap((r) => r.load1).map((l) => l.toFixed(1)))].join(' '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
-  const left = (i: number) => i <= 2 || i === 8;
+  const left = (i: number) => i <= 2 || i === head.length - 1;
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (left(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (left(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;

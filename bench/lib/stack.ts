@@ -138,6 +138,8 @@ export interface GatehouseOptions {
   /** Write Gatehouse's stdout (its log lines) to this file, as a deployment pipes it; else stdout is dropped. */
   logFile?: string;
   nodeArgs?: string[];
+  /** Start `src/main.ts` of this checkout instead of this one's (BENCH_BASELINE). */
+  checkout?: string;
 }
 
 /**
@@ -211,7 +213,13 @@ export async function startGatehouse(identity: Identity, o: GatehouseOptions): P
     let fd: number | undefined;
     if (o.logFile) fd = openSync(o.logFile, 'a');
     try {
-      child = startNode(o.name, 'src/main.ts', env, o.nodeArgs ?? [], fd);
+      child = startNode(
+        o.name,
+        o.checkout ? join(o.checkout, 'src/main.ts') : 'src/main.ts',
+        env,
+        o.nodeArgs ?? [],
+        fd,
+      );
     } finally {
       if (fd !== undefined) closeSync(fd);
     }

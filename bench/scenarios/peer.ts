@@ -8,6 +8,8 @@
  * - `gatehouse-quiet`: the same with LOG_LEVEL=warn and METRICS_ENABLED=false (no access log, audit or metrics),
  *   for the refresh row only: what observability costs;
  * - `peer`.
+ * With BENCH_BASELINE (a checkout of another commit, with its node_modules) the second Gatehouse is instead that
+ * checkout with the shipped defaults, in every scenario: what a change bought, measured in the same rounds.
  *
  * Rules:
  * - Paired rounds (BENCH_PEER_ROUNDS, default 3): each round runs every server once, in alternating order; the
@@ -51,6 +53,8 @@ export interface PeerOptions {
   rounds: number;
   /** Refreshes in the sequential phase (Redis CPU and commands per refresh). */
   sequential: number;
+  /** BENCH_BASELINE: the checkout the second Gatehouse runs instead of the quiet one. */
+  baseline?: string;
 }
 
 /** One figure of both servers: Gatehouse's, the peer's and their ratio. */
@@ -64,7 +68,7 @@ export interface Comparison {
   peer: number;
   /** gatehouse / peer: the median of the per-round ratios when there are rounds. */
   ratio: number;
-  /** The same figure with access log, audit and metrics off, where measured. */
+  /** The same figure of the second Gatehouse (quiet, or the baseline checkout), where measured. */
   quiet?: number;
   quietRatio?: number;
   /** Per-round values and load averages. */
@@ -73,13 +77,15 @@ export interface Comparison {
 
 export interface PeerTargets {
   gatehouse: Target;
+  /** The second Gatehouse: access log, audit and metrics off, or the baseline checkout (`baseline`). */
   quiet: Target;
+  baseline?: string;
   peer: Target;
   logFile: string;
   stop(): Promise<void>;
 }
 
-export async function startPeerTargets(): Promise<PeerTargets> {
+export async function startPeerTargets(baseline?: string): Promise<PeerTargets> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-log-'));
   const logFile = join(dir, 'gatehouse.log');
   closeSync(openSync(logFile, 'w'));
@@ -106,17 +112,29 @@ export async function startPeerTargets(): Promise<PeerTargets> {
     started.push(gatehouse);
     const quietRedis = await startRedis();
     started.push(quietRedis);
-    const quiet = await startGatehouse(identity, {
-      name: 'gatehouse-quiet',
-      settings: { LOG_LEVEL: 'warn', METRICS_ENABLED: 'false' },
-      redis: quietRedis,
-      seed: true,
-    });
+    const quiet = await startGatehouse(
+      identity,
+      baseline
+        ? {
+            name: 'gatehouse-baseline',
+            settings: { LOG_LEVEL: 'info', METRICS_ENABLED: 'true' },
+            redis: quietRedis,
+            seed: true,
+            logFile: join(dir, 'baseline.log'),
+            checkout: baseline,
+          }
+        : {
+            name: 'gatehouse-quiet',
+            settings: { LOG_LEVEL: 'warn', METRICS_ENABLED: 'false' },
+            redis: quietRedis,
+            seed: true,
+          },
+    );
     started.push(quiet);
     const peer = await startPeer(identity, gatehouse.config);
     started.push(peer);
     await assertSameTokens([gatehouse, peer]);
-    return { gatehouse, quiet, peer, logFile, stop };
+    return { gatehouse, quiet, ...(baseline ? { baseline } : {}), peer, logFile, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -389,7 +407,9 @@ export async function peerScenario(
     return { rows, comparisons };
   }
 
-  const withQuiet = id === 'peer-refresh';
+  // The quiet server runs for refresh only; a baseline checkout runs in every scenario.
+  const withSequential = id === 'peer-refresh';
+  const withQuiet = withSequential || targets.baseline !== undefined;
   const order: Array<keyof typeof views> = withQuiet ? ['gatehouse', 'peer', 'quiet'] : ['gatehouse', 'peer'];
   const runner = RUNNERS[id];
   const byServer: Record<string, Row[]> = { gatehouse: [], peer: [], quiet: [] };
@@ -402,7 +422,7 @@ export async function peerScenario(
       process.stdout.write(`  ${id} round ${round + 1}/${po.rounds}: ${name}\n`);
       const load = load1();
       const row = await runner(views[name], opts);
-      const seq = withQuiet ? await sequentialRefresh(views[name], po.sequential) : undefined;
+      const seq = withSequential ? await sequentialRefresh(views[name], po.sequential) : undefined;
       result[name] = { row, load, ...(seq ? { seq } : {}) };
       byServer[name]?.push(row);
       loads[name]?.push(load);
@@ -447,7 +467,7 @@ export async function peerScenario(
       pairs((x) => x.row.serverCpuMs),
     ),
   ];
-  if (withQuiet) {
+  if (withSequential) {
     comparisons.push(
       compare(
         id,
