@@ -90,10 +90,7 @@ test('Redis stopped and restarted while requests run: 503 during the outage, rec
   const bodies = new Set<string>();
   // Redis comes back only after the background requests have met the outage at least once: a request in flight
   // when Redis stops may be answered after it restarts, so the outage must outlast it.
-  let sawOutage: () => void = () => {};
-  const outageSeen = new Promise<void>((resolve) => {
-    sawOutage = resolve;
-  });
+  const { promise: outageSeen, resolve: sawOutage } = Promise.withResolvers<void>();
   const background = (async () => {
     while (!stop) {
       const r = await tokenRequest(gh.issuer, { grant_type: 'client_credentials' });
